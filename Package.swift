@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+// embryo: a command-line training-dynamics lab for ALBERT-style language models.
+// No package dependencies: the Swift toolchain plus OpenBLAS through the CBLAS system-library target.
+import PackageDescription
+
+// The numerics layer passes raw pointers into a fixed-chunk thread helper; Swift 5 language mode keeps
+// that free of Sendable wrappers while the parallel regions stay explicit and deterministic.
+let package = Package(
+    name: "embryo",
+    products: [
+        .executable(name: "embryo", targets: ["embryo"]),
+        .library(name: "EmbryoCore", targets: ["EmbryoCore"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            path: "Sources/CBLAS",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "EmbryoCore",
+            dependencies: ["CBLAS"]
+        ),
+        .executableTarget(
+            name: "embryo",
+            dependencies: ["EmbryoCore"]
+        ),
+        .testTarget(
+            name: "EmbryoCoreTests",
+            dependencies: ["EmbryoCore"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "embryoTests",
+            dependencies: ["embryo"]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

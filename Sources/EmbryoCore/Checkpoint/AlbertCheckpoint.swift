@@ -1,0 +1,39 @@
+// HF-format checkpoint directories for AlbertForPreTraining: config.json plus model.safetensors with
+// the tensor names save_pretrained writes (the decoder weight and bias are tied and not stored).
+// Loading checks every tensor's presence, dtype and shape against the config.
+
+import Foundation
+
+extension Albert {
+    /// Writes config.json and model.safetensors into `dir` (created if needed), each file atomically.
+    public func save(to dir: URL, metadata: [String: String] = [:]) throws {
+        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+            throw EmbryoError.io(dir.path, "cannot create directory: \(error.localizedDescription)")
+        }
+        let list = layout.tensors.map { (name: $0.name, shape: $0.shape, data: UnsafePointer(params.pointer + $0.offset)) }
+        var meta = metadata
+        meta["format"] = "pt"
+        try writeSafetensors(list, metadata: meta, to: dir.appendingPathComponent("model.safetensors"))
+        try config.save(dir.appendingPathComponent("config.json"))
+    }
+
+    /// Loads a checkpoint directory written by embryo or by transformers' save_pretrained.
+    public static func load(from dir: URL) throws -> Albert {
+        let config = try AlbertConfig.load(dir.appendingPathComponent("config.json"))
+        let model = try Albert(config: config)
+        try model.loadWeights(SafetensorsFile(url: dir.appendingPathComponent("model.safetensors")))
+        return model
+    }
+
+    /// Copies every layout tensor from a safetensors file; extra tied copies of the decoder are accepted.
+    public func loadWeights(_ file: SafetensorsFile) throws {
+        for t in layout.tensors {
+            try file.read(t.name, into: params.pointer + t.offset, expectShape: t.shape)
+        }
+        let tied = ["predictions.decoder.weight", "predictions.decoder.bias"]
+        let known = Set(layout.tensors.map(\.name)).union(tied)
+        if let extra = file.names.first(where: { !known.contains($0) && !$0.hasSuffix("position_ids") }) {
+            throw EmbryoError.format(file.path, "unexpected tensor '\(extra)' for this config (wrong num_hidden_groups?)")
+        }
+    }
+}

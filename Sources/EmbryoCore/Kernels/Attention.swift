@@ -1,0 +1,118 @@
+// Multi-head self-attention core on a fused (B, T, 3H) q|k|v buffer, with a key padding mask.
+// Matches HF's eager ALBERT attention: softmax(q k^T / sqrt(HS) + mask) v, where masked keys get
+// probability zero (HF adds finfo.min, whose exp underflows to exactly 0). One (batch, head) per task.
+
+@inline(__always)
+public func attentionForward(
+    ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
+    qkv: UnsafePointer<Float>, keyMask: UnsafePointer<Float>,
+    B: Int, T: Int, H: Int, NH: Int
+) {
+    let HS = H / NH, ld = 3 * H
+    let scale = 1 / Float(HS).squareRoot()
+    parallelFor(B * NH) { lo, hi in
+        for bh in lo..<hi {
+            let b = bh / NH, h = bh % NH
+            let q = qkv + b * T * ld + h * HS
+            let p = probs + bh * T * T
+            sgemmSerial(transA: false, transB: true, M: T, N: T, K: HS, alpha: scale, A: q, lda: ld,
+                        B: q + H, ldb: ld, beta: 0, C: p, ldc: T)
+            maskedSoftmaxRows(p, rows: T, cols: T, keyMask: keyMask + b * T)
+            sgemmSerial(transA: false, transB: false, M: T, N: HS, K: T, A: p, lda: T, B: q + 2 * H, ldb: ld,
+                        beta: 0, C: ctx + b * T * H + h * HS, ldc: H)
+        }
+    }
+}
+
+/// Writes dqkv (not accumulated: attention is its only consumer) from dctx. `dprobs` is (B, NH, T, T) scratch.
+@inline(__always)
+public func attentionBackward(
+    dqkv: UnsafeMutablePointer<Float>, dprobs: UnsafeMutablePointer<Float>,
+    dctx: UnsafePointer<Float>, qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
+    B: Int, T: Int, H: Int, NH: Int
+) {
+    let HS = H / NH, ld = 3 * H
+    let scale = 1 / Float(HS).squareRoot()
+    parallelFor(B * NH) { lo, hi in
+        for bh in lo..<hi {
+            let b = bh / NH, h = bh % NH
+            let q = qkv + b * T * ld + h * HS
+            let dq = dqkv + b * T * ld + h * HS
+            let p = probs + bh * T * T
+            let dp = dprobs + bh * T * T
+            let dc = dctx + b * T * H + h * HS
+            // dprobs = dctx v^T ; dv = probs^T dctx
+            sgemmSerial(transA: false, transB: true, M: T, N: T, K: HS, A: dc, lda: H, B: q + 2 * H, ldb: ld,
+                        beta: 0, C: dp, ldc: T)
+            sgemmSerial(transA: true, transB: false, M: T, N: HS, K: T, A: p, lda: T, B: dc, ldb: H,
+                        beta: 0, C: dq + 2 * H, ldc: ld)
+            // softmax backward, with the 1/sqrt(HS) of the scores folded in
+            for i in 0..<T {
+                let pr = p + i * T, dr = dp + i * T
+                let dot = vdot(pr, dr, T)
+                for j in 0..<T { dr[j] = pr[j] * (dr[j] - dot) * scale }
+            }
+            // dq = dscores k ; dk = dscores^T q
+            sgemmSerial(transA: false, transB: false, M: T, N: HS, K: T, A: dp, lda: T, B: q + H, ldb: ld,
+                        beta: 0, C: dq, ldc: ld)
+            sgemmSerial(transA: true, transB: false, M: T, N: HS, K: T, A: dp, lda: T, B: q, ldb: ld,
+                        beta: 0, C: dq + H, ldc: ld)
+        }
+    }
+}
+
+/// Row softmax in place over `cols` entries, skipping keys whose mask is 0 (they get probability 0).
+/// A row with no visible key becomes uniform, as HF's finfo.min mask gives.
+@inline(__always)
+public func maskedSoftmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, keyMask: UnsafePointer<Float>) {
+    var visible = 0
+    for j in 0..<cols where keyMask[j] != 0 { visible += 1 }
+    for i in 0..<rows {
+        let row = p + i * cols
+        if visible == 0 {
+            for j in 0..<cols { row[j] = 1 / Float(cols) }
+            continue
+        }
+        var mx = -Float.infinity
+        for j in 0..<cols where keyMask[j] != 0 { mx = max(mx, row[j]) }
+        if visible == cols {
+            softmaxRowDense(row, cols, mx)
+        } else {
+            var sum: Float = 0
+            for j in 0..<cols {
+                if keyMask[j] != 0 {
+                    let e = expScalar(row[j] - mx)
+                    row[j] = e
+                    sum += e
+                } else {
+                    row[j] = 0
+                }
+            }
+            let inv = 1 / sum
+            for j in 0..<cols { row[j] *= inv }
+        }
+    }
+}
+
+/// exp(row - mx) normalised, all columns visible.
+@inline(__always)
+func softmaxRowDense(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ mx: Float) {
+    let m = SIMD8<Float>(repeating: mx)
+    var acc = SIMD8<Float>()
+    var i = 0
+    while i < n {
+        let k = min(8, n - i)
+        var e = expSIMD(loadPartial(row + i, k) - m)
+        if k < 8 { for j in k..<8 { e[j] = 0 } }
+        storePartial(e, row + i, k)
+        acc += e
+        i += 8
+    }
+    let inv = 1 / acc.sum()
+    i = 0
+    while i < n {
+        let k = min(8, n - i)
+        storePartial(loadPartial(row + i, k) * inv, row + i, k)
+        i += 8
+    }
+}

@@ -1,0 +1,57 @@
+// Softmax cross-entropy over rows of logits, as torch.nn.CrossEntropyLoss (mean over rows whose label
+// is not ignored). Forward writes each row's loss; backward writes dlogits = (softmax - onehot) * scale.
+
+/// Per-row loss (0 for ignored rows, label < 0) and, when dlogits is given, its gradient times `scale`.
+/// Returns the number of counted rows. Rows are independent, so the result is thread-count invariant.
+@inline(__always)
+@discardableResult
+public func crossEntropyForwardBackward(
+    losses: UnsafeMutablePointer<Float>, dlogits: UnsafeMutablePointer<Float>?, correct: UnsafeMutablePointer<Float>?,
+    logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, rows: Int, classes V: Int, scale: Float
+) -> Int {
+    parallelFor(rows, grain: 16) { lo, hi in
+        for r in lo..<hi {
+            let x = logits + r * V
+            let label = Int(labels[r])
+            if label < 0 {
+                losses[r] = 0
+                correct?[r] = 0
+                if let d = dlogits { (d + r * V).update(repeating: 0, count: V) }
+                continue
+            }
+            var mx = -Float.infinity
+            var arg = 0
+            for j in 0..<V where x[j] > mx { mx = x[j]; arg = j }
+            // sum of exp in Double across 8-lane partials for a stable log
+            var acc = SIMD8<Float>()
+            var sumD: Double = 0
+            var j = 0
+            let m = SIMD8<Float>(repeating: mx)
+            while j < V {
+                let k = min(8, V - j)
+                var e = expSIMD(loadPartial(x + j, k) - m)
+                if k < 8 { for z in k..<8 { e[z] = 0 } }
+                if let d = dlogits { storePartial(e, d + r * V + j, k) }
+                acc += e
+                j += 8
+                if j % 1024 == 0 { sumD += Double(acc.sum()); acc = SIMD8() }
+            }
+            sumD += Double(acc.sum())
+            let logZ = Double(mx) + _logD(sumD)
+            losses[r] = Float(logZ - Double(x[label]))
+            correct?[r] = arg == label ? 1 : 0
+            if let d = dlogits {
+                let row = d + r * V
+                let inv = Float(1 / sumD) * scale
+                for z in 0..<V { row[z] *= inv }
+                row[label] -= scale
+            }
+        }
+    }
+    var n = 0
+    for r in 0..<rows where labels[r] >= 0 { n += 1 }
+    return n
+}
+
+import Foundation
+@inline(__always) func _logD(_ x: Double) -> Double { log(x) }

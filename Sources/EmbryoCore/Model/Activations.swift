@@ -1,0 +1,141 @@
+// Activations: every buffer one forward/backward pass needs, allocated once for (B, T) and a maximum
+// number of MLM predictions P. Layer applications keep their own activations (ALBERT shares weights,
+// not activations); gradient scratch is one layer deep and reused.
+
+public final class AlbertBatch {
+    public let B: Int, T: Int
+    public let ids: IntBuffer  // (B, T)
+    public let tokenTypes: IntBuffer  // (B, T)
+    public let attentionMask: FloatBuffer  // (B, T) 1 = attend, 0 = padding
+    public let mlmLabels: IntBuffer  // (B, T) target id, or -100 (any negative) = not predicted
+    public let sopLabels: IntBuffer  // (B) 0 = in order, 1 = swapped
+
+    public init(B: Int, T: Int) {
+        self.B = B
+        self.T = T
+        ids = IntBuffer(count: B * T)
+        tokenTypes = IntBuffer(count: B * T)
+        attentionMask = FloatBuffer(count: B * T)
+        mlmLabels = IntBuffer(count: B * T)
+        sopLabels = IntBuffer(count: B)
+        for i in 0..<(B * T) {
+            attentionMask[i] = 1
+            mlmLabels[i] = -100
+        }
+    }
+}
+
+public final class Activations {
+    public let B: Int, T: Int, L: Int, E: Int, H: Int, NH: Int, I: Int, V: Int
+    /// Capacity for labelled MLM positions per batch.
+    public let maxPredictions: Int
+    /// Rows per chunk of the full-sequence logits path.
+    public let headChunk: Int
+    private var owned: [FloatBuffer] = []
+
+    // forward
+    public let embSum, embOut, embMean, embRstd: UnsafeMutablePointer<Float>  // (BT, E) x2, (BT) x2
+    public let hidden: UnsafeMutablePointer<Float>  // (L+1, BT, H): 0 = after the E->H projection
+    public let qkv: UnsafeMutablePointer<Float>  // (L, BT, 3H)
+    public let probs: UnsafeMutablePointer<Float>  // (L, B, NH, T, T)
+    public let ctx, attnRes, attnOut: UnsafeMutablePointer<Float>  // (L, BT, H)
+    public let attnMean, attnRstd, ffnMean, ffnRstd: UnsafeMutablePointer<Float>  // (L, BT)
+    public let ffnPre, ffnAct: UnsafeMutablePointer<Float>  // (L, BT, I)
+    public let ffnRes: UnsafeMutablePointer<Float>  // (L, BT, H)
+    // MLM head on labelled positions
+    public let positions: IntBuffer  // (P) flat index b*T+t
+    public let labels: IntBuffer  // (P)
+    public private(set) var predictionCount = 0
+    public let mlmIn: UnsafeMutablePointer<Float>  // (P, H)
+    public let mlmDense, mlmAct, mlmOut: UnsafeMutablePointer<Float>  // (P, E)
+    public let mlmMean, mlmRstd, mlmLosses, mlmCorrect: UnsafeMutablePointer<Float>  // (P)
+    public let logits: UnsafeMutablePointer<Float>  // (P, V)
+    // SOP head
+    public let pooledPre, pooled: UnsafeMutablePointer<Float>  // (B, H)
+    public let sopLogits, dsopLogits: UnsafeMutablePointer<Float>  // (B, 2)
+    public let sopLosses, sopCorrect: UnsafeMutablePointer<Float>  // (B)
+    // backward scratch
+    public let dlogits: UnsafeMutablePointer<Float>  // (P, V)
+    public let dmlmOut, dmlmAct: UnsafeMutablePointer<Float>  // (P, E)
+    public let dmlmIn: UnsafeMutablePointer<Float>  // (P, H)
+    public let dpooled, dpooledPre: UnsafeMutablePointer<Float>  // (B, H)
+    public let dh, dx, dres: UnsafeMutablePointer<Float>  // (BT, H)
+    public let dctx: UnsafeMutablePointer<Float>  // (BT, H)
+    public let dffn: UnsafeMutablePointer<Float>  // (BT, I)
+    public let dqkv: UnsafeMutablePointer<Float>  // (BT, 3H)
+    public let dprobs: UnsafeMutablePointer<Float>  // (B, NH, T, T)
+    public let dembOut, dembSum: UnsafeMutablePointer<Float>  // (BT, E)
+    // full-sequence logits path, chunked
+    public let chunkDense, chunkAct, chunkOut: UnsafeMutablePointer<Float>  // (chunk, E)
+    public let chunkMean, chunkRstd: UnsafeMutablePointer<Float>  // (chunk)
+
+    public private(set) var floatCount = 0
+
+    public init(config c: AlbertConfig, B: Int, T: Int, maxPredictions: Int? = nil, training: Bool = true) {
+        self.B = B
+        self.T = T
+        L = c.numHiddenLayers
+        E = c.embeddingSize
+        H = c.hiddenSize
+        NH = c.numAttentionHeads
+        I = c.intermediateSize
+        V = c.vocabSize
+        let BT = B * T
+        let P = max(1, maxPredictions ?? BT)
+        self.maxPredictions = P
+        headChunk = min(BT, 256)
+        var owned: [FloatBuffer] = []
+        var total = 0
+        func buf(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let b = FloatBuffer(count: n)
+            owned.append(b)
+            total += n
+            return b.pointer
+        }
+        // backward scratch is sized 1 when only inference is wanted
+        func gbuf(_ n: Int) -> UnsafeMutablePointer<Float> { buf(training ? n : 1) }
+        embSum = buf(BT * E); embOut = buf(BT * E); embMean = buf(BT); embRstd = buf(BT)
+        hidden = buf((L + 1) * BT * H)
+        qkv = buf(L * BT * 3 * H)
+        probs = buf(L * B * NH * T * T)
+        ctx = buf(L * BT * H); attnRes = buf(L * BT * H); attnOut = buf(L * BT * H)
+        attnMean = buf(L * BT); attnRstd = buf(L * BT); ffnMean = buf(L * BT); ffnRstd = buf(L * BT)
+        ffnPre = buf(L * BT * I); ffnAct = buf(L * BT * I); ffnRes = buf(L * BT * H)
+        positions = IntBuffer(count: P)
+        labels = IntBuffer(count: P)
+        mlmIn = buf(P * H); mlmDense = buf(P * E); mlmAct = buf(P * E); mlmOut = buf(P * E)
+        mlmMean = buf(P); mlmRstd = buf(P); mlmLosses = buf(P); mlmCorrect = buf(P)
+        logits = buf(P * V)
+        pooledPre = buf(B * H); pooled = buf(B * H)
+        sopLogits = buf(B * 2); dsopLogits = buf(B * 2); sopLosses = buf(B); sopCorrect = buf(B)
+        dlogits = gbuf(P * V); dmlmOut = gbuf(P * E); dmlmAct = gbuf(P * E); dmlmIn = gbuf(P * H)
+        dpooled = gbuf(B * H); dpooledPre = gbuf(B * H)
+        dh = gbuf(BT * H); dx = gbuf(BT * H); dres = gbuf(BT * H); dctx = gbuf(BT * H)
+        dffn = gbuf(BT * I); dqkv = gbuf(BT * 3 * H); dprobs = gbuf(B * NH * T * T)
+        dembOut = gbuf(BT * E); dembSum = gbuf(BT * E)
+        chunkDense = buf(headChunk * E); chunkAct = buf(headChunk * E); chunkOut = buf(headChunk * E)
+        chunkMean = buf(headChunk); chunkRstd = buf(headChunk)
+        self.owned = owned
+        floatCount = total
+    }
+
+    /// Output of layer application l (0 = embedding projection, L = last layer): (B, T, H).
+    public func hiddenState(_ l: Int) -> UnsafeMutablePointer<Float> { hidden + l * B * T * H }
+
+    /// Collects the labelled positions of `batch` (label >= 0) in row-major order.
+    func gatherPredictions(_ batch: AlbertBatch) throws {
+        var n = 0
+        for i in 0..<(B * T) where batch.mlmLabels[i] >= 0 {
+            if batch.mlmLabels[i] >= Int32(V) {
+                throw EmbryoError.runtime("MLM label \(batch.mlmLabels[i]) at position \(i) is outside the vocabulary (\(V))")
+            }
+            guard n < maxPredictions else {
+                throw EmbryoError.runtime("batch has more than \(maxPredictions) MLM labels (the activation capacity)")
+            }
+            positions[n] = Int32(i)
+            labels[n] = batch.mlmLabels[i]
+            n += 1
+        }
+        predictionCount = n
+    }
+}

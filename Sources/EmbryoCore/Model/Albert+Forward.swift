@@ -1,0 +1,132 @@
+// Forward pass of AlbertForPreTraining (transformers' modeling_albert.py, eval mode): embeddings with
+// LayerNorm, the E->H projection, L post-LN layer applications, then the MLM head (dense H->E,
+// gelu_new, LayerNorm, decoder tied to the word embeddings, own bias) and the SOP head (tanh pooler on
+// [CLS], 2-way classifier). Training computes MLM logits only at labelled positions.
+
+extension Albert {
+    /// Embeddings and every layer application; fills a.hidden (0...L).
+    public func encode(_ a: Activations, _ batch: AlbertBatch) throws {
+        let c = config, p = params.pointer, o = layout
+        let B = a.B, T = a.T, BT = B * T, E = a.E, H = a.H, I = a.I
+        guard batch.B == B, batch.T == T else { throw EmbryoError.runtime("batch shape \(batch.B)x\(batch.T) != activations \(B)x\(T)") }
+        guard T <= c.maxPositionEmbeddings else {
+            throw EmbryoError.runtime("sequence length \(T) exceeds max_position_embeddings \(c.maxPositionEmbeddings)")
+        }
+        for i in 0..<BT {
+            guard batch.ids[i] >= 0, Int(batch.ids[i]) < c.vocabSize else {
+                throw EmbryoError.runtime("token id \(batch.ids[i]) at position \(i) is outside the vocabulary (\(c.vocabSize))")
+            }
+            guard batch.tokenTypes[i] >= 0, Int(batch.tokenTypes[i]) < c.typeVocabSize else {
+                throw EmbryoError.runtime("token type \(batch.tokenTypes[i]) at position \(i) is outside 0..<\(c.typeVocabSize)")
+            }
+        }
+        let eps = Float(c.layerNormEps)
+        embeddingForward(out: a.embSum, ids: batch.ids.pointer, tokenTypes: batch.tokenTypes.pointer,
+                         word: p + o.wordEmbeddings, position: p + o.positionEmbeddings, tokenType: p + o.tokenTypeEmbeddings,
+                         B: B, T: T, E: E)
+        layerNormForward(out: a.embOut, mean: a.embMean, rstd: a.embRstd, inp: a.embSum, weight: p + o.embLnWeight,
+                         bias: p + o.embLnBias, rows: BT, dim: E, eps: eps)
+        linearForward(out: a.hidden, inp: a.embOut, weight: p + o.mapWeight, bias: p + o.mapBias, rows: BT, inDim: E, outDim: H)
+        for l in 0..<c.numHiddenLayers {
+            let g = o.groups[c.group(ofLayer: l)]
+            let x = a.hiddenState(l)
+            let qkv = a.qkv + l * BT * 3 * H, ctx = a.ctx + l * BT * H
+            let attnRes = a.attnRes + l * BT * H, attnOut = a.attnOut + l * BT * H
+            let ffnPre = a.ffnPre + l * BT * I, ffnAct = a.ffnAct + l * BT * I, ffnRes = a.ffnRes + l * BT * H
+            linearForward(out: qkv, inp: x, weight: p + g.qkvWeight, bias: p + g.qkvBias, rows: BT, inDim: H, outDim: 3 * H)
+            attentionForward(ctx: ctx, probs: a.probs + l * B * a.NH * T * T, qkv: qkv, keyMask: batch.attentionMask.pointer,
+                             B: B, T: T, H: H, NH: a.NH)
+            linearForward(out: attnRes, inp: ctx, weight: p + g.attnDenseWeight, bias: p + g.attnDenseBias, residual: x,
+                          rows: BT, inDim: H, outDim: H)
+            layerNormForward(out: attnOut, mean: a.attnMean + l * BT, rstd: a.attnRstd + l * BT, inp: attnRes,
+                             weight: p + g.attnLnWeight, bias: p + g.attnLnBias, rows: BT, dim: H, eps: eps)
+            linearForward(out: ffnPre, inp: attnOut, weight: p + g.ffnWeight, bias: p + g.ffnBias, rows: BT, inDim: H, outDim: I)
+            geluForward(out: ffnAct, inp: ffnPre, count: BT * I)
+            linearForward(out: ffnRes, inp: ffnAct, weight: p + g.ffnOutWeight, bias: p + g.ffnOutBias, residual: attnOut,
+                          rows: BT, inDim: I, outDim: H)
+            layerNormForward(out: a.hiddenState(l + 1), mean: a.ffnMean + l * BT, rstd: a.ffnRstd + l * BT, inp: ffnRes,
+                             weight: p + g.ffnLnWeight, bias: p + g.ffnLnBias, rows: BT, dim: H, eps: eps)
+        }
+    }
+
+    /// Pooler and SOP logits from the last hidden state's [CLS] rows: fills a.pooled and a.sopLogits.
+    public func sopHeadForward(_ a: Activations) {
+        let p = params.pointer, o = layout, B = a.B, H = a.H
+        linearForward(out: a.pooledPre, inp: a.hiddenState(config.numHiddenLayers), weight: p + o.poolerWeight,
+                      bias: p + o.poolerBias, rows: B, inDim: H, outDim: H, ldInp: a.T * H)
+        tanhForward(out: a.pooled, inp: a.pooledPre, count: B * H)
+        linearForward(out: a.sopLogits, inp: a.pooled, weight: p + o.sopWeight, bias: p + o.sopBias, rows: B, inDim: H, outDim: 2)
+    }
+
+    /// MLM head rows: dense -> gelu_new -> LayerNorm -> tied decoder, for `rows` gathered hidden vectors.
+    func mlmHeadForward(
+        logits: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>, act: UnsafeMutablePointer<Float>,
+        out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+        inp: UnsafePointer<Float>, rows: Int
+    ) {
+        let p = params.pointer, o = layout, E = config.embeddingSize, H = config.hiddenSize
+        linearForward(out: dense, inp: inp, weight: p + o.mlmDenseWeight, bias: p + o.mlmDenseBias, rows: rows, inDim: H, outDim: E)
+        geluForward(out: act, inp: dense, count: rows * E)
+        layerNormForward(out: out, mean: mean, rstd: rstd, inp: act, weight: p + o.mlmLnWeight, bias: p + o.mlmLnBias,
+                         rows: rows, dim: E, eps: Float(config.layerNormEps))
+        linearForward(out: logits, inp: out, weight: p + o.wordEmbeddings, bias: p + o.mlmBias, rows: rows, inDim: E,
+                      outDim: config.vocabSize)
+    }
+
+    /// The pretraining forward pass: encoder, MLM logits at labelled positions, SOP logits, and both losses.
+    /// With `gradients` it also leaves dlogits for `backward` (losses are means, as HF's, so d/dlogit has 1/count).
+    @discardableResult
+    public func forward(_ a: Activations, _ batch: AlbertBatch, gradients: Bool = true) throws -> PretrainingOutput {
+        try encode(a, batch)
+        try a.gatherPredictions(batch)
+        let P = a.predictionCount, H = a.H, V = a.V, B = a.B
+        let last = a.hiddenState(config.numHiddenLayers)
+        for k in 0..<P { (a.mlmIn + k * H).update(from: last + Int(a.positions[k]) * H, count: H) }
+        var out = PretrainingOutput()
+        if P > 0 {
+            mlmHeadForward(logits: a.logits, dense: a.mlmDense, act: a.mlmAct, out: a.mlmOut, mean: a.mlmMean,
+                           rstd: a.mlmRstd, inp: a.mlmIn, rows: P)
+            crossEntropyForwardBackward(losses: a.mlmLosses, dlogits: gradients ? a.dlogits : nil, correct: a.mlmCorrect,
+                                        logits: a.logits, labels: a.labels.pointer, rows: P, classes: V, scale: 1 / Float(P))
+            var s: Double = 0, right = 0
+            for k in 0..<P { s += Double(a.mlmLosses[k]); right += a.mlmCorrect[k] > 0 ? 1 : 0 }
+            out.mlmLoss = Float(s / Double(P))
+            out.mlmCorrect = right
+            out.mlmCount = P
+        }
+        sopHeadForward(a)
+        var sopCount = 0
+        for b in 0..<B where batch.sopLabels[b] >= 0 {
+            guard batch.sopLabels[b] < 2 else { throw EmbryoError.runtime("SOP label \(batch.sopLabels[b]) is not 0 or 1") }
+            sopCount += 1
+        }
+        if sopCount > 0 {
+            crossEntropyForwardBackward(losses: a.sopLosses, dlogits: gradients ? a.dsopLogits : nil, correct: a.sopCorrect,
+                                        logits: a.sopLogits, labels: batch.sopLabels.pointer, rows: B, classes: 2,
+                                        scale: 1 / Float(sopCount))
+            var s: Double = 0, right = 0
+            for b in 0..<B where batch.sopLabels[b] >= 0 { s += Double(a.sopLosses[b]); right += a.sopCorrect[b] > 0 ? 1 : 0 }
+            out.sopLoss = Float(s / Double(sopCount))
+            out.sopCorrect = right
+            out.sopCount = sopCount
+        } else if gradients {
+            a.dsopLogits.update(repeating: 0, count: B * 2)
+        }
+        out.loss = out.mlmLoss + out.sopLoss
+        return out
+    }
+
+    /// MLM logits at every position of the last forward's hidden state, written to `out` (B*T, V).
+    /// Runs the head in chunks so only the logits themselves scale with the vocabulary.
+    public func predictionLogits(_ a: Activations, out: UnsafeMutablePointer<Float>) {
+        let BT = a.B * a.T, H = a.H, V = a.V
+        let last = a.hiddenState(config.numHiddenLayers)
+        var r = 0
+        while r < BT {
+            let n = min(a.headChunk, BT - r)
+            mlmHeadForward(logits: out + r * V, dense: a.chunkDense, act: a.chunkAct, out: a.chunkOut, mean: a.chunkMean,
+                           rstd: a.chunkRstd, inp: last + r * H, rows: n)
+            r += n
+        }
+    }
+}

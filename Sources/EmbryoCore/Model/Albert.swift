@@ -1,0 +1,65 @@
+// Albert: the parameters and gradients of AlbertForPreTraining in one buffer each, laid out by
+// ParameterLayout, with HF's initialisation (normal(0, initializer_range) for matrices and embeddings,
+// LayerNorm 1 and 0, biases 0, the padding row of the word embeddings zeroed).
+
+public final class Albert {
+    public let config: AlbertConfig
+    public let layout: ParameterLayout
+    public let params: FloatBuffer
+    public let grads: FloatBuffer
+
+    public init(config: AlbertConfig) throws {
+        try config.validate()
+        self.config = config
+        layout = ParameterLayout(config: config)
+        params = FloatBuffer(count: layout.total)
+        grads = FloatBuffer(count: layout.total)
+    }
+
+    public var parameterCount: Int { layout.total }
+
+    /// HF's _init_weights, drawn from one seeded stream in layout order.
+    public func initializeWeights(seed: UInt64) {
+        var rng = Rng(seed: seed)
+        for t in layout.tensors { initialize(t, rng: &rng) }
+    }
+
+    /// Re-draws one tensor as HF's init does (used for partial re-initialisation too).
+    public func initialize(_ t: ParameterTensor, rng: inout Rng) {
+        let p = params.pointer + t.offset
+        if t.name.hasSuffix("LayerNorm.weight") || t.name.hasSuffix("layer_norm.weight") {
+            p.update(repeating: 1, count: t.count)
+        } else if t.name.hasSuffix("bias") {
+            p.update(repeating: 0, count: t.count)
+        } else {
+            rng.fillNormal(p, count: t.count, std: Float(config.initializerRange))
+            if t.name == "albert.embeddings.word_embeddings.weight" {
+                (p + config.padTokenId * config.embeddingSize).update(repeating: 0, count: config.embeddingSize)
+            }
+        }
+    }
+
+    public func zeroGrad() { grads.zero() }
+
+    /// Pointer to a named tensor's parameters (nil for an unknown name).
+    public func parameter(_ name: String) -> UnsafeMutablePointer<Float>? {
+        layout.tensor(named: name).map { params.pointer + $0.offset }
+    }
+
+    public func gradient(_ name: String) -> UnsafeMutablePointer<Float>? {
+        layout.tensor(named: name).map { grads.pointer + $0.offset }
+    }
+}
+
+/// Losses and accuracies of one pretraining forward pass.
+public struct PretrainingOutput: Sendable, Equatable {
+    public var loss: Float = 0
+    public var mlmLoss: Float = 0
+    public var sopLoss: Float = 0
+    public var mlmCorrect = 0
+    public var mlmCount = 0
+    public var sopCorrect = 0
+    public var sopCount = 0
+    public var mlmAccuracy: Float { mlmCount > 0 ? Float(mlmCorrect) / Float(mlmCount) : 0 }
+    public var sopAccuracy: Float { sopCount > 0 ? Float(sopCorrect) / Float(sopCount) : 0 }
+}

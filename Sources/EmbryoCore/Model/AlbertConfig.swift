@@ -1,0 +1,178 @@
+// AlbertConfig: the model's shape under HF's config.json keys (transformers' AlbertConfig), with the
+// presets embryo trains. num_hidden_groups = 1 shares one block across all layers (ALBERT);
+// num_hidden_groups = num_hidden_layers gives unshared, BERT-like layers.
+
+import Foundation
+
+public struct AlbertConfig: Codable, Equatable, Sendable {
+    public var vocabSize: Int
+    public var embeddingSize: Int
+    public var hiddenSize: Int
+    public var numHiddenLayers: Int
+    public var numHiddenGroups: Int
+    public var innerGroupNum: Int
+    public var numAttentionHeads: Int
+    public var intermediateSize: Int
+    public var hiddenAct: String
+    public var maxPositionEmbeddings: Int
+    public var typeVocabSize: Int
+    public var layerNormEps: Double
+    public var initializerRange: Double
+    public var hiddenDropoutProb: Double
+    public var attentionProbsDropoutProb: Double
+    public var classifierDropoutProb: Double
+    public var padTokenId: Int
+    public var bosTokenId: Int
+    public var eosTokenId: Int
+    public var positionEmbeddingType: String
+    public var modelType: String
+    public var architectures: [String]
+    public var tieWordEmbeddings: Bool
+    public var dtype: String
+
+    enum CodingKeys: String, CodingKey {
+        case vocabSize = "vocab_size", embeddingSize = "embedding_size", hiddenSize = "hidden_size"
+        case numHiddenLayers = "num_hidden_layers", numHiddenGroups = "num_hidden_groups"
+        case innerGroupNum = "inner_group_num", numAttentionHeads = "num_attention_heads"
+        case intermediateSize = "intermediate_size", hiddenAct = "hidden_act"
+        case maxPositionEmbeddings = "max_position_embeddings", typeVocabSize = "type_vocab_size"
+        case layerNormEps = "layer_norm_eps", initializerRange = "initializer_range"
+        case hiddenDropoutProb = "hidden_dropout_prob", attentionProbsDropoutProb = "attention_probs_dropout_prob"
+        case classifierDropoutProb = "classifier_dropout_prob"
+        case padTokenId = "pad_token_id", bosTokenId = "bos_token_id", eosTokenId = "eos_token_id"
+        case positionEmbeddingType = "position_embedding_type", modelType = "model_type", architectures
+        case tieWordEmbeddings = "tie_word_embeddings", dtype
+    }
+
+    public init(
+        vocabSize: Int, embeddingSize: Int, hiddenSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
+        intermediateSize: Int, numHiddenGroups: Int = 1, maxPositionEmbeddings: Int = 512
+    ) {
+        self.vocabSize = vocabSize
+        self.embeddingSize = embeddingSize
+        self.hiddenSize = hiddenSize
+        self.numHiddenLayers = numHiddenLayers
+        self.numHiddenGroups = numHiddenGroups
+        self.innerGroupNum = 1
+        self.numAttentionHeads = numAttentionHeads
+        self.intermediateSize = intermediateSize
+        self.hiddenAct = "gelu_new"
+        self.maxPositionEmbeddings = maxPositionEmbeddings
+        self.typeVocabSize = 2
+        self.layerNormEps = 1e-12
+        self.initializerRange = 0.02
+        self.hiddenDropoutProb = 0
+        self.attentionProbsDropoutProb = 0
+        self.classifierDropoutProb = 0
+        self.padTokenId = 0
+        self.bosTokenId = 2
+        self.eosTokenId = 3
+        self.positionEmbeddingType = "absolute"
+        self.modelType = "albert"
+        self.architectures = ["AlbertForPreTraining"]
+        self.tieWordEmbeddings = true
+        self.dtype = "float32"
+    }
+
+    /// Decodes HF's config.json; keys HF may omit take HF's AlbertConfig defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func opt<T: Decodable>(_ k: CodingKeys, _ d: T) throws -> T { try c.decodeIfPresent(T.self, forKey: k) ?? d }
+        vocabSize = try opt(.vocabSize, 30000)
+        embeddingSize = try opt(.embeddingSize, 128)
+        hiddenSize = try opt(.hiddenSize, 4096)
+        numHiddenLayers = try opt(.numHiddenLayers, 12)
+        numHiddenGroups = try opt(.numHiddenGroups, 1)
+        innerGroupNum = try opt(.innerGroupNum, 1)
+        numAttentionHeads = try opt(.numAttentionHeads, 64)
+        intermediateSize = try opt(.intermediateSize, 16384)
+        hiddenAct = try opt(.hiddenAct, "gelu_new")
+        maxPositionEmbeddings = try opt(.maxPositionEmbeddings, 512)
+        typeVocabSize = try opt(.typeVocabSize, 2)
+        layerNormEps = try opt(.layerNormEps, 1e-12)
+        initializerRange = try opt(.initializerRange, 0.02)
+        hiddenDropoutProb = try opt(.hiddenDropoutProb, 0)
+        attentionProbsDropoutProb = try opt(.attentionProbsDropoutProb, 0)
+        classifierDropoutProb = try opt(.classifierDropoutProb, 0.1)
+        padTokenId = try opt(.padTokenId, 0)
+        bosTokenId = try opt(.bosTokenId, 2)
+        eosTokenId = try opt(.eosTokenId, 3)
+        positionEmbeddingType = try opt(.positionEmbeddingType, "absolute")
+        modelType = try opt(.modelType, "albert")
+        architectures = try opt(.architectures, ["AlbertForPreTraining"])
+        tieWordEmbeddings = try opt(.tieWordEmbeddings, true)
+        dtype = try opt(.dtype, "float32")
+    }
+
+    public static let presetNames = ["tiny", "small", "base"]
+
+    /// tiny (E 64, H 128, 4 layers), small (E 128, H 256, 6 layers), base (ALBERT-base).
+    public static func preset(_ name: String, vocabSize: Int) -> AlbertConfig? {
+        switch name {
+        case "tiny":
+            return AlbertConfig(vocabSize: vocabSize, embeddingSize: 64, hiddenSize: 128, numHiddenLayers: 4,
+                                numAttentionHeads: 2, intermediateSize: 512)
+        case "small":
+            return AlbertConfig(vocabSize: vocabSize, embeddingSize: 128, hiddenSize: 256, numHiddenLayers: 6,
+                                numAttentionHeads: 4, intermediateSize: 1024)
+        case "base":
+            return AlbertConfig(vocabSize: vocabSize, embeddingSize: 128, hiddenSize: 768, numHiddenLayers: 12,
+                                numAttentionHeads: 12, intermediateSize: 3072)
+        default:
+            return nil
+        }
+    }
+
+    /// Unshared layers: one group per layer.
+    public func unshared() -> AlbertConfig {
+        var c = self
+        c.numHiddenGroups = numHiddenLayers
+        return c
+    }
+
+    /// Group whose weights layer application `layer` uses, as HF's AlbertTransformer computes it.
+    public func group(ofLayer layer: Int) -> Int { layer / (numHiddenLayers / numHiddenGroups) }
+
+    /// Throws a readable error when the shape is not one the engine runs.
+    public func validate() throws {
+        func fail(_ s: String) throws -> Never { throw EmbryoError.invalidConfig(s) }
+        for (k, v) in [("vocab_size", vocabSize), ("embedding_size", embeddingSize), ("hidden_size", hiddenSize),
+                       ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
+                       ("intermediate_size", intermediateSize), ("max_position_embeddings", maxPositionEmbeddings),
+                       ("type_vocab_size", typeVocabSize), ("num_hidden_groups", numHiddenGroups)] where v <= 0 {
+            try fail("\(k) must be positive, got \(v)")
+        }
+        if hiddenSize % numAttentionHeads != 0 {
+            try fail("hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads)")
+        }
+        if numHiddenLayers % numHiddenGroups != 0 {
+            try fail("num_hidden_layers \(numHiddenLayers) is not a multiple of num_hidden_groups \(numHiddenGroups)")
+        }
+        if innerGroupNum != 1 { try fail("inner_group_num must be 1, got \(innerGroupNum)") }
+        if hiddenAct != "gelu_new" { try fail("hidden_act must be gelu_new, got \(hiddenAct)") }
+        if positionEmbeddingType != "absolute" {
+            try fail("position_embedding_type must be absolute, got \(positionEmbeddingType)")
+        }
+        if !tieWordEmbeddings { try fail("tie_word_embeddings must be true (the MLM decoder is the word embeddings)") }
+        if padTokenId < 0 || padTokenId >= vocabSize { try fail("pad_token_id \(padTokenId) outside the vocabulary") }
+    }
+
+    /// Reads a config.json file.
+    public static func load(_ url: URL) throws -> AlbertConfig {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw EmbryoError.io(url.path, "cannot read: \(error.localizedDescription)") }
+        let cfg: AlbertConfig
+        do { cfg = try JSONDecoder().decode(AlbertConfig.self, from: data) } catch {
+            throw EmbryoError.format(url.path, "not a valid ALBERT config.json: \(describe(error))")
+        }
+        try cfg.validate()
+        return cfg
+    }
+
+    /// Writes config.json atomically, keys sorted as save_pretrained does.
+    public func save(_ url: URL) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeAtomically(try enc.encode(self) + Data("\n".utf8), to: url)
+    }
+}

@@ -1,0 +1,162 @@
+// Optimizers over a ParameterLayout: LAMB exactly as google-research/albert's lamb_optimizer.py and
+// AdamW as torch.optim.AdamW, plus global-norm gradient clipping (torch's clip_grad_norm_) and the
+// linear warmup / linear decay schedule. Reductions run over fixed 64k-element chunks in Double, so
+// results do not depend on the thread count.
+
+import Foundation
+
+public enum OptimizerKind: String, Codable, Sendable, CaseIterable {
+    case lamb, adamw
+}
+
+public struct OptimizerHyper: Codable, Sendable, Equatable {
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var eps: Float = 1e-6
+    public var weightDecay: Float = 0.01
+    public init() {}
+}
+
+public final class Optimizer {
+    public let kind: OptimizerKind
+    public var hyper: OptimizerHyper
+    public let layout: ParameterLayout
+    public let m: FloatBuffer
+    public let v: FloatBuffer
+    /// Updates applied so far (AdamW's bias correction uses it).
+    public var stepCount = 0
+
+    public init(kind: OptimizerKind, layout: ParameterLayout, hyper: OptimizerHyper = OptimizerHyper()) {
+        self.kind = kind
+        self.layout = layout
+        self.hyper = hyper
+        m = FloatBuffer(count: layout.total)
+        v = FloatBuffer(count: layout.total)
+    }
+
+    /// One update of `params` from `grads` at learning rate `lr`. Overwrites `grads` with the update
+    /// direction (LAMB); callers zero gradients before the next backward anyway.
+    public func step(params: FloatBuffer, grads: FloatBuffer, lr: Float) {
+        stepCount += 1
+        for t in layout.tensors {
+            switch kind {
+            case .lamb: lambTensor(t, params: params.pointer, grads: grads.pointer, lr: lr)
+            case .adamw: adamwTensor(t, params: params.pointer, grads: grads.pointer, lr: lr)
+            }
+        }
+    }
+
+    /// LAMB (You et al. 2019) as ALBERT's code: m, v without bias correction; u = m / (sqrt(v) + eps),
+    /// plus weight_decay * w for decayed tensors; r = ||w|| / ||u|| (1 if either is 0) for decayed
+    /// tensors only; w -= lr * r * u. LayerNorm weights and biases get neither decay nor r.
+    private func lambTensor(_ t: ParameterTensor, params: UnsafeMutablePointer<Float>, grads: UnsafeMutablePointer<Float>, lr: Float) {
+        let w = params + t.offset, g = grads + t.offset, mm = m.pointer + t.offset, vv = v.pointer + t.offset
+        let b1 = hyper.beta1, b2 = hyper.beta2, eps = hyper.eps
+        let decay = !t.isNoDecay
+        let wd = decay ? hyper.weightDecay : 0
+        // pass 1: moments and the update direction (stored over the gradient), with both norms
+        let (wNorm2, uNorm2) = chunkedSums(t.count) { lo, hi in
+            var ws: Double = 0, us: Double = 0
+            for i in lo..<hi {
+                let gi = g[i]
+                let mi = b1 * mm[i] + (1 - b1) * gi
+                let vi = b2 * vv[i] + (1 - b2) * gi * gi
+                mm[i] = mi
+                vv[i] = vi
+                let u = mi / (vi.squareRoot() + eps) + wd * w[i]
+                g[i] = u
+                ws += Double(w[i]) * Double(w[i])
+                us += Double(u) * Double(u)
+            }
+            return (ws, us)
+        }
+        var ratio: Float = 1
+        if decay, wNorm2 > 0, uNorm2 > 0 { ratio = Float(wNorm2.squareRoot() / uNorm2.squareRoot()) }
+        let scale = lr * ratio
+        parallelFor(t.count, grain: 1 << 14) { lo, hi in
+            for i in lo..<hi { w[i] -= scale * g[i] }
+        }
+    }
+
+    /// torch.optim.AdamW: decoupled decay w *= 1 - lr * wd, then w -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps).
+    private func adamwTensor(_ t: ParameterTensor, params: UnsafeMutablePointer<Float>, grads: UnsafeMutablePointer<Float>, lr: Float) {
+        let w = params + t.offset, g = grads + t.offset, mm = m.pointer + t.offset, vv = v.pointer + t.offset
+        let b1 = hyper.beta1, b2 = hyper.beta2, eps = hyper.eps
+        let wd = t.isNoDecay ? 0 : hyper.weightDecay
+        let bc1 = 1 - Float(pow(Double(b1), Double(stepCount)))
+        let bc2 = 1 - Float(pow(Double(b2), Double(stepCount)))
+        let stepSize = lr / bc1, bc2Sqrt = bc2.squareRoot()
+        parallelFor(t.count, grain: 1 << 14) { lo, hi in
+            for i in lo..<hi {
+                let gi = g[i]
+                let mi = b1 * mm[i] + (1 - b1) * gi
+                let vi = b2 * vv[i] + (1 - b2) * gi * gi
+                mm[i] = mi
+                vv[i] = vi
+                w[i] = w[i] * (1 - lr * wd) - stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps)
+            }
+        }
+    }
+}
+
+/// Sums of two per-element quantities over 0..<count, computed in fixed 64k chunks (in parallel) and
+/// combined in chunk order, so the result is identical for any thread count.
+func chunkedSums(_ count: Int, _ body: (Int, Int) -> (Double, Double)) -> (Double, Double) {
+    let chunk = 1 << 16
+    let n = (count + chunk - 1) / chunk
+    if n <= 1 { return count > 0 ? body(0, count) : (0, 0) }
+    let partial = UnsafeMutablePointer<(Double, Double)>.allocate(capacity: n)
+    defer { partial.deallocate() }
+    parallelFor(n) { lo, hi in
+        for c in lo..<hi { partial[c] = body(c * chunk, min(count, (c + 1) * chunk)) }
+    }
+    var a: Double = 0, b: Double = 0
+    for c in 0..<n { a += partial[c].0; b += partial[c].1 }
+    return (a, b)
+}
+
+/// Global L2 norm of all gradients (in Double, thread-count invariant).
+public func gradientNorm(_ grads: FloatBuffer) -> Float {
+    let g = grads.pointer
+    let (s, _) = chunkedSums(grads.count) { lo, hi in
+        var acc: Double = 0
+        for i in lo..<hi { acc += Double(g[i]) * Double(g[i]) }
+        return (acc, 0)
+    }
+    return Float(s.squareRoot())
+}
+
+/// torch.nn.utils.clip_grad_norm_: scale by maxNorm / (norm + 1e-6) when that is below 1. Returns the norm before clipping.
+@discardableResult
+public func clipGradients(_ grads: FloatBuffer, maxNorm: Float) -> Float {
+    let norm = gradientNorm(grads)
+    let coef = maxNorm / (norm + 1e-6)
+    if coef < 1 {
+        let g = grads.pointer
+        parallelFor(grads.count, grain: 1 << 14) { lo, hi in
+            for i in lo..<hi { g[i] *= coef }
+        }
+    }
+    return norm
+}
+
+/// Linear warmup to the peak over `warmup` updates, then linear decay towards 0 at `total`.
+/// `step` counts updates from 1: lr(s) = peak * s / warmup for s <= warmup, else
+/// peak * (total - s + 1) / (total - warmup), so the first and last updates both move the weights.
+public struct LinearSchedule: Codable, Sendable, Equatable {
+    public var peak: Float
+    public var warmup: Int
+    public var total: Int
+
+    public init(peak: Float, warmup: Int, total: Int) {
+        self.peak = peak
+        self.warmup = warmup
+        self.total = total
+    }
+
+    public func lr(step s: Int) -> Float {
+        if warmup > 0 && s <= warmup { return peak * Float(s) / Float(warmup) }
+        let span = max(1, total - warmup)
+        return peak * Float(max(0, total - s + 1)) / Float(span)
+    }
+}

@@ -1,0 +1,60 @@
+// Errors embryo reports to users: each names the file (and what was expected) so the CLI can print
+// one clear `Error:` line. Also: atomic file writes (temp file, fsync, rename) for everything we save.
+
+import Foundation
+
+public enum EmbryoError: Error, CustomStringConvertible, Equatable {
+    case invalidConfig(String)
+    case io(String, String)
+    case format(String, String)
+    case usage(String)
+    case runtime(String)
+
+    public var description: String {
+        switch self {
+        case .invalidConfig(let s): return "invalid model config: \(s)"
+        case .io(let path, let s): return "\(path): \(s)"
+        case .format(let path, let s): return "\(path): \(s)"
+        case .usage(let s): return s
+        case .runtime(let s): return s
+        }
+    }
+}
+
+/// A short, readable rendering of a DecodingError (which field, what was wrong).
+public func describe(_ error: Error) -> String {
+    guard let e = error as? DecodingError else { return "\(error)" }
+    func path(_ c: [CodingKey]) -> String { c.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
+    switch e {
+    case .typeMismatch(let t, let c): return "field '\(path(c.codingPath))' should be \(t)"
+    case .valueNotFound(let t, let c): return "field '\(path(c.codingPath))' is missing a \(t) value"
+    case .keyNotFound(let k, let c): return "missing field '\(path(c.codingPath + [k]))'"
+    case .dataCorrupted(let c): return "invalid JSON\(c.codingPath.isEmpty ? "" : " at '\(path(c.codingPath))'"): \(c.debugDescription)"
+    @unknown default: return "\(e)"
+    }
+}
+
+/// Writes data to a temporary file beside `url`, flushes it to disk and renames it into place, so a
+/// reader never sees a half-written file.
+public func writeAtomically(_ data: Data, to url: URL) throws {
+    let dir = url.deletingLastPathComponent()
+    let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+    guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
+        throw EmbryoError.io(tmp.path, "cannot create file")
+    }
+    do {
+        let h = try FileHandle(forWritingTo: tmp)
+        try h.write(contentsOf: data)
+        try h.synchronize()
+        try h.close()
+        if rename(tmp.path, url.path) != 0 {
+            throw EmbryoError.io(url.path, "cannot rename into place: \(String(cString: strerror(errno)))")
+        }
+    } catch let e as EmbryoError {
+        try? FileManager.default.removeItem(at: tmp)
+        throw e
+    } catch {
+        try? FileManager.default.removeItem(at: tmp)
+        throw EmbryoError.io(url.path, "write failed: \(error.localizedDescription)")
+    }
+}

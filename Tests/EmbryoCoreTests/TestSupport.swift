@@ -1,0 +1,66 @@
+// Shared helpers for the EmbryoCore tests: fixture loading, tolerances, and small random models.
+
+import Foundation
+import XCTest
+import EmbryoCore
+
+enum Fixtures {
+    static func dir(_ name: String) -> URL {
+        Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(name)
+    }
+}
+
+/// max |a - b| over elements.
+func maxAbsDiff(_ a: UnsafePointer<Float>, _ b: [Float]) -> Float {
+    var m: Float = 0
+    for i in 0..<b.count { m = max(m, abs(a[i] - b[i])) }
+    return m
+}
+
+func maxAbs(_ b: [Float]) -> Float { b.reduce(0) { max($0, abs($1)) } }
+
+/// A batch from a fixture's input.* tensors.
+func fixtureBatch(_ f: SafetensorsFile) throws -> AlbertBatch {
+    let shape = f.entries["input.input_ids"]!.shape
+    let B = shape[0], T = shape[1]
+    let batch = AlbertBatch(B: B, T: T)
+    let ids = try f.floats("input.input_ids"), tt = try f.floats("input.token_type_ids")
+    let mask = try f.floats("input.attention_mask"), labels = try f.floats("input.labels")
+    let sop = try f.floats("input.sentence_order_label")
+    for i in 0..<(B * T) {
+        batch.ids[i] = Int32(ids[i])
+        batch.tokenTypes[i] = Int32(tt[i])
+        batch.attentionMask[i] = mask[i]
+        batch.mlmLabels[i] = Int32(labels[i])
+    }
+    for b in 0..<B { batch.sopLabels[b] = Int32(sop[b]) }
+    return batch
+}
+
+/// A random batch with padding in the last sequence, a few labels per row and SOP labels.
+func randomBatch(B: Int, T: Int, vocab: Int, seed: UInt64, labelsPerRow: Int = 3) -> AlbertBatch {
+    var rng = Rng(seed: seed)
+    let batch = AlbertBatch(B: B, T: T)
+    for b in 0..<B {
+        for t in 0..<T {
+            let i = b * T + t
+            batch.ids[i] = Int32(5 + rng.below(vocab - 5))
+            batch.tokenTypes[i] = t >= T / 2 ? 1 : 0
+        }
+        batch.sopLabels[b] = Int32(rng.below(2))
+        for k in 0..<labelsPerRow { batch.mlmLabels[b * T + 1 + (k * 3) % (T - 1)] = Int32(5 + rng.below(vocab - 5)) }
+    }
+    // pad the tail of the last row
+    for t in (T - T / 4)..<T {
+        let i = (B - 1) * T + t
+        batch.ids[i] = 0
+        batch.attentionMask[i] = 0
+        batch.mlmLabels[i] = -100
+    }
+    return batch
+}
+
+func tinyConfig(groups: Int = 1, vocab: Int = 50) -> AlbertConfig {
+    AlbertConfig(vocabSize: vocab, embeddingSize: 8, hiddenSize: 12, numHiddenLayers: 2, numAttentionHeads: 3,
+                 intermediateSize: 20, numHiddenGroups: groups, maxPositionEmbeddings: 16)
+}
