@@ -7,7 +7,11 @@
 /// e^x for each lane; inputs are clamped to [-87.3, 88.7] (the result stays finite and normal).
 @inline(__always)
 public func expSIMD(_ xIn: SIMD8<Float>) -> SIMD8<Float> {
-    let x = xIn.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.7))
+    // clamp through masks: the generic clamped()/pointwiseMin do not inline into vector code
+    let lo = SIMD8<Float>(repeating: -87.3), hi = SIMD8<Float>(repeating: 88.7)
+    var x = xIn
+    x.replace(with: lo, where: x .< lo)
+    x.replace(with: hi, where: x .> hi)
     let t = x * 1.442_695_040_888_963_4 + expMagic
     let n = t - expMagic
     let r = x - n * 0.693_359_375 + n * 2.121_944_4e-4

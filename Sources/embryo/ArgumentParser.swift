@@ -1,0 +1,151 @@
+// A small command-line parser that behaves like swift-argument-parser: one CommandSpec drives both
+// parsing and help text; `--key value` and `--key=value`; `-h/--help` everywhere; usage errors are
+// reported with the usage line and a pointer to --help, exit code 64.
+
+import Foundation
+
+struct OptionSpec {
+    let name: String  // without the leading dashes
+    let value: String?  // value placeholder; nil for a flag
+    let help: String
+    let defaultValue: String?
+    var repeating = false
+
+    static func option(_ name: String, _ value: String, _ help: String, default d: String? = nil) -> OptionSpec {
+        OptionSpec(name: name, value: value, help: help, defaultValue: d)
+    }
+
+    static func flag(_ name: String, _ help: String) -> OptionSpec {
+        OptionSpec(name: name, value: nil, help: help, defaultValue: nil)
+    }
+}
+
+struct CommandSpec {
+    let name: String  // full path, e.g. "embryo bench"
+    let abstract: String
+    var discussion: String? = nil
+    var options: [OptionSpec] = []
+    var subcommands: [(String, String)] = []
+
+    var usage: String {
+        if !subcommands.isEmpty { return "\(name) <subcommand>" }
+        let parts = options.map { o -> String in
+            guard let v = o.value else { return "[--\(o.name)]" }
+            return o.defaultValue == nil && !o.repeating ? "[--\(o.name) <\(v)>]" : "[--\(o.name) <\(v)>]"
+        }
+        return ([name] + parts).joined(separator: " ")
+    }
+
+    var help: String {
+        var s = "OVERVIEW: \(abstract)\n"
+        if let d = discussion { s += "\n\(d)\n" }
+        s += "\nUSAGE: \(usage)\n\nOPTIONS:\n"
+        var rows = options.map { o -> (String, String) in
+            let left = "--\(o.name)" + (o.value.map { " <\($0)>" } ?? "")
+            let right = o.help + (o.defaultValue.map { " (default: \($0))" } ?? "")
+            return (left, right)
+        }
+        if !subcommands.isEmpty && name == "embryo" { rows.append(("--version", "Show the version.")) }
+        rows.append(("-h, --help", "Show help information."))
+        for (l, r) in rows { s += formatRow(l, r) }
+        if !subcommands.isEmpty {
+            s += "\nSUBCOMMANDS:\n"
+            for (l, r) in subcommands { s += formatRow(l, r) }
+            s += "\n  See '\(name) help <subcommand>' for detailed help.\n"
+        }
+        return s
+    }
+
+    private func formatRow(_ left: String, _ right: String) -> String {
+        let pad = 24
+        if left.count + 2 < pad {
+            return "  " + left + String(repeating: " ", count: pad - left.count - 2) + right + "\n"
+        }
+        return "  \(left)\n" + String(repeating: " ", count: pad) + right + "\n"
+    }
+}
+
+struct UsageError: Error {
+    let message: String
+    let spec: CommandSpec
+}
+
+struct ParsedArguments {
+    var values: [String: [String]] = [:]
+    var flags: Set<String> = []
+    var helpRequested = false
+    let spec: CommandSpec
+
+    func string(_ name: String) -> String? { values[name]?.last ?? spec.options.first { $0.name == name }?.defaultValue }
+
+    func strings(_ name: String) -> [String] { values[name] ?? [] }
+
+    func flag(_ name: String) -> Bool { flags.contains(name) }
+
+    func int(_ name: String, min lo: Int? = nil) throws -> Int? {
+        guard let s = string(name) else { return nil }
+        guard let v = Int(s) else { throw UsageError(message: "The value '\(s)' is invalid for '--\(name) <\(valueName(name))>'", spec: spec) }
+        if let lo, v < lo { throw UsageError(message: "'--\(name)' must be at least \(lo), got \(v)", spec: spec) }
+        return v
+    }
+
+    func double(_ name: String) throws -> Double? {
+        guard let s = string(name) else { return nil }
+        guard let v = Double(s), v.isFinite else {
+            throw UsageError(message: "The value '\(s)' is invalid for '--\(name) <\(valueName(name))>'", spec: spec)
+        }
+        return v
+    }
+
+    func choice(_ name: String, _ allowed: [String]) throws -> String? {
+        guard let s = string(name) else { return nil }
+        guard allowed.contains(s) else {
+            throw UsageError(message: "The value '\(s)' is invalid for '--\(name) <\(valueName(name))>': expected one of \(allowed.joined(separator: ", "))", spec: spec)
+        }
+        return s
+    }
+
+    private func valueName(_ name: String) -> String { spec.options.first { $0.name == name }?.value ?? "value" }
+}
+
+func parse(_ args: [String], spec: CommandSpec) throws -> ParsedArguments {
+    var out = ParsedArguments(spec: spec)
+    var i = 0
+    while i < args.count {
+        let a = args[i]
+        i += 1
+        if a == "-h" || a == "--help" {
+            out.helpRequested = true
+            continue
+        }
+        guard a.hasPrefix("--"), a.count > 2 else {
+            throw UsageError(message: "Unexpected argument '\(a)'", spec: spec)
+        }
+        var name = String(a.dropFirst(2))
+        var inline: String? = nil
+        if let eq = name.firstIndex(of: "=") {
+            inline = String(name[name.index(after: eq)...])
+            name = String(name[..<eq])
+        }
+        guard let o = spec.options.first(where: { $0.name == name }) else {
+            throw UsageError(message: "Unknown option '--\(name)'", spec: spec)
+        }
+        if o.value == nil {
+            if inline != nil { throw UsageError(message: "The flag '--\(name)' does not take a value", spec: spec) }
+            out.flags.insert(name)
+            continue
+        }
+        let v: String
+        if let inline {
+            v = inline
+        } else {
+            guard i < args.count, !(args[i].hasPrefix("--") && args[i].count > 2) else {
+                throw UsageError(message: "Missing value for '--\(name) <\(o.value!)>'", spec: spec)
+            }
+            v = args[i]
+            i += 1
+        }
+        out.values[name, default: []].append(v)
+    }
+    return out
+}

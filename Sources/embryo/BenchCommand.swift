@@ -1,0 +1,149 @@
+// `embryo bench`: times full training steps (forward, backward, clipping, optimizer update) and
+// inference forwards with full MLM logits on random tokens, the shapes Scripts/bench-vs-pytorch gives
+// PyTorch. Prints one JSON line on stdout.
+
+import EmbryoCore
+import Foundation
+
+enum BenchCommand {
+    static let spec = CommandSpec(
+        name: "embryo bench",
+        abstract: "Time training steps and inference on random tokens.",
+        discussion: """
+            Random token ids (vocabulary 8192 for tiny, 16384 for small, 30000 for base), 15% of positions
+            labelled for MLM, SOP labels at random. A training step is zero-grad, forward, backward, clipping
+            to global norm 1.0 and an optimizer update; inference is a forward pass with MLM logits at every
+            position. Medians over the timed steps are reported as one JSON line.
+            """,
+        options: [
+            .option("config", "preset", "Model preset: tiny, small or base.", default: "tiny"),
+            .option("threads", "n", "Threads for matrix products and kernels.", default: "\(Threads.available)"),
+            .option("steps", "n", "Timed steps for training and for inference.", default: "20"),
+            .option("warmup", "n", "Untimed steps before timing.", default: "3"),
+            .option("batch-size", "n", "Sequences per batch (32 for tiny and small, 8 for base).", default: nil),
+            .option("seq-len", "n", "Tokens per sequence.", default: "128"),
+            .option("optimizer", "name", "lamb or adamw.", default: "lamb"),
+            .option("seed", "n", "Seed for weights and tokens.", default: "0"),
+        ]
+    )
+
+    static let vocab = ["tiny": 8192, "small": 16384, "base": 30000]
+
+    static func run(_ a: ParsedArguments) throws {
+        let name = try a.choice("config", AlbertConfig.presetNames)!
+        let threads = try a.int("threads", min: 1)!
+        let steps = try a.int("steps", min: 1)!
+        let warmup = try a.int("warmup", min: 0)!
+        let B = try a.int("batch-size", min: 1) ?? (name == "base" ? 8 : 32)
+        let T = try a.int("seq-len", min: 2)!
+        let opt = OptimizerKind(rawValue: try a.choice("optimizer", OptimizerKind.allCases.map(\.rawValue))!)!
+        let seed = UInt64(try a.int("seed", min: 0)!)
+        guard T <= 512 else { throw UsageError(message: "'--seq-len' must be at most 512 (max_position_embeddings)", spec: spec) }
+        Threads.configure(threads)
+
+        let config = AlbertConfig.preset(name, vocabSize: vocab[name]!)!
+        let model = try Albert(config: config)
+        model.initializeWeights(seed: seed)
+        let perRow = Int((0.15 * Double(T)).rounded())
+        let batches = (0..<4).map { makeBatch(B: B, T: T, V: config.vocabSize, perRow: perRow, seed: seed &+ UInt64($0) &+ 1) }
+        let acts = Activations(config: config, B: B, T: T, maxPredictions: B * perRow)
+        let optimizer = Optimizer(kind: opt, layout: model.layout)
+        log("bench \(name): \(model.parameterCount) parameters, batch \(B)x\(T), \(threads) threads, OpenBLAS \(BlasRuntime.coreName)")
+
+        var trainTimes: [Double] = [], losses: [Float] = []
+        for i in 0..<(warmup + steps) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            model.zeroGrad()
+            let out = try model.forward(acts, batches[i % batches.count])
+            model.backward(acts, batches[i % batches.count])
+            clipGradients(model.grads, maxNorm: 1)
+            optimizer.step(params: model.params, grads: model.grads, lr: 1e-3)
+            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            losses.append(out.loss)
+            if i >= warmup { trainTimes.append(dt) }
+        }
+        let logits = FloatBuffer(count: B * T * config.vocabSize)
+        var inferTimes: [Double] = []
+        for i in 0..<(warmup + steps) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try model.encode(acts, batches[i % batches.count])
+            model.predictionLogits(acts, out: logits.pointer)
+            model.sopHeadForward(acts)
+            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            if i >= warmup { inferTimes.append(dt) }
+        }
+        let tokens = Double(B * T)
+        let train = median(trainTimes), infer = median(inferTimes)
+        let f = flopsPerToken(config, T: T, labelledFraction: Double(perRow) / Double(T))
+        let result: [(String, Any)] = [
+            ("config", name), ("threads", threads), ("batch", B), ("seq", T), ("optimizer", opt.rawValue),
+            ("params", model.parameterCount), ("blas_core", BlasRuntime.coreName),
+            ("train_ms_per_step", round3(train * 1000)), ("train_tokens_per_s", round1(tokens / train)),
+            ("infer_ms_per_batch", round3(infer * 1000)), ("infer_tokens_per_s", round1(tokens / infer)),
+            ("train_flops_per_token", f.train), ("infer_flops_per_token", f.infer),
+            ("train_gflops", round1(f.train * tokens / train / 1e9)), ("infer_gflops", round1(f.infer * tokens / infer / 1e9)),
+            ("peak_rss_mib", round1(ProcessStats.peakRSSMiB)),
+            ("loss_first_last", [round3(Double(losses.first!)), round3(Double(losses.last!))]),
+            ("train_step_ms", trainTimes.map { round3($0 * 1000) }),
+        ]
+        print(jsonLine(result))
+    }
+
+    /// Random ids in 5..<V with [CLS] first, exactly `perRow` labelled positions per row (80% become [MASK]=4).
+    static func makeBatch(B: Int, T: Int, V: Int, perRow: Int, seed: UInt64) -> AlbertBatch {
+        var rng = Rng(seed: seed)
+        let batch = AlbertBatch(B: B, T: T)
+        for b in 0..<B {
+            for t in 0..<T {
+                batch.ids[b * T + t] = t == 0 ? 2 : Int32(5 + rng.below(V - 5))
+                batch.tokenTypes[b * T + t] = t >= T / 2 ? 1 : 0
+            }
+            var chosen = 0
+            while chosen < perRow {
+                let t = 1 + rng.below(T - 1)
+                if batch.mlmLabels[b * T + t] >= 0 { continue }
+                batch.mlmLabels[b * T + t] = batch.ids[b * T + t]
+                if rng.uniform() < 0.8 { batch.ids[b * T + t] = 4 }
+                chosen += 1
+            }
+            batch.sopLabels[b] = Int32(rng.below(2))
+        }
+        return batch
+    }
+
+    /// Multiply-add FLOPs per token actually computed: 2 per weight use forward, 4 more backward;
+    /// attention scores and context 4*H*T per layer forward; the MLM head only at labelled positions in
+    /// training and at every position in inference.
+    static func flopsPerToken(_ c: AlbertConfig, T: Int, labelledFraction: Double) -> (train: Double, infer: Double) {
+        let H = Double(c.hiddenSize), E = Double(c.embeddingSize), I = Double(c.intermediateSize), L = Double(c.numHiddenLayers)
+        let layer = 4 * H * H + 2 * H * I
+        let body = L * layer + E * H
+        let attn = L * 2 * H * Double(T)
+        let head = H * E + E * Double(c.vocabSize)
+        return (6 * (body + attn) + 6 * head * labelledFraction, 2 * (body + attn) + 2 * head)
+    }
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func round1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
+func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+
+/// One JSON object with keys in the given order.
+func jsonLine(_ pairs: [(String, Any)]) -> String {
+    func enc(_ v: Any) -> String {
+        switch v {
+        case let s as String: return "\"\(s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\""
+        case let i as Int: return String(i)
+        case let d as Double: return d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)) : "null"
+        case let f as Float: return enc(Double(f))
+        case let b as Bool: return b ? "true" : "false"
+        case let a as [Any]: return "[" + a.map(enc).joined(separator: ",") + "]"
+        default: return "null"
+        }
+    }
+    return "{" + pairs.map { "\"\($0.0)\":\(enc($0.1))" }.joined(separator: ",") + "}"
+}

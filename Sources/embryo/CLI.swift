@@ -1,0 +1,74 @@
+// Subcommand table, top-level help, and the error reporting every subcommand shares.
+
+import EmbryoCore
+import Foundation
+
+enum CLI {
+    static let version = "0.1.0"
+
+    struct Subcommand {
+        let spec: CommandSpec
+        let run: (ParsedArguments) throws -> Void
+    }
+
+    static let subcommands: [Subcommand] = [
+        Subcommand(spec: BenchCommand.spec, run: BenchCommand.run),
+    ]
+
+    static var rootSpec: CommandSpec {
+        CommandSpec(
+            name: "embryo",
+            abstract: "A training-dynamics lab: pretrain ALBERT from random weights, keep snapshots, and probe them.",
+            subcommands: subcommands.map { (String($0.spec.name.dropFirst("embryo ".count)), $0.spec.abstract) }
+        )
+    }
+
+    static func run(_ args: [String]) -> Int32 {
+        guard let first = args.first else {
+            print(rootSpec.help, terminator: "")
+            return 0
+        }
+        switch first {
+        case "-h", "--help":
+            print(rootSpec.help, terminator: "")
+            return 0
+        case "--version":
+            print(version)
+            return 0
+        case "help":
+            guard args.count > 1 else { print(rootSpec.help, terminator: ""); return 0 }
+            guard let sub = find(args[1]) else { return usageError(UsageError(message: "Unknown subcommand '\(args[1])'", spec: rootSpec)) }
+            print(sub.spec.help, terminator: "")
+            return 0
+        default:
+            guard let sub = find(first) else {
+                return usageError(UsageError(message: "Unknown subcommand '\(first)'", spec: rootSpec))
+            }
+            do {
+                let parsed = try parse(Array(args.dropFirst()), spec: sub.spec)
+                if parsed.helpRequested {
+                    print(sub.spec.help, terminator: "")
+                    return 0
+                }
+                try sub.run(parsed)
+                return 0
+            } catch let e as UsageError {
+                return usageError(e)
+            } catch {
+                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+                return 1
+            }
+        }
+    }
+
+    static func find(_ name: String) -> Subcommand? { subcommands.first { $0.spec.name == "embryo \(name)" } }
+
+    static func usageError(_ e: UsageError) -> Int32 {
+        let msg = "Error: \(e.message)\nUsage: \(e.spec.usage)\n  See '\(e.spec.name) --help' for more information.\n"
+        FileHandle.standardError.write(Data(msg.utf8))
+        return 64
+    }
+}
+
+/// Writes a line to stderr (progress and logs; results go to stdout).
+func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
