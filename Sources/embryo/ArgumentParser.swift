@@ -9,10 +9,14 @@ struct OptionSpec {
     let value: String?  // value placeholder; nil for a flag
     let help: String
     let defaultValue: String?
-    var repeating = false
+    var required = false
 
     static func option(_ name: String, _ value: String, _ help: String, default d: String? = nil) -> OptionSpec {
         OptionSpec(name: name, value: value, help: help, defaultValue: d)
+    }
+
+    static func required(_ name: String, _ value: String, _ help: String) -> OptionSpec {
+        OptionSpec(name: name, value: value, help: help, defaultValue: nil, required: true)
     }
 
     static func flag(_ name: String, _ help: String) -> OptionSpec {
@@ -31,7 +35,7 @@ struct CommandSpec {
         if !subcommands.isEmpty { return "\(name) <subcommand>" }
         let parts = options.map { o -> String in
             guard let v = o.value else { return "[--\(o.name)]" }
-            return o.defaultValue == nil && !o.repeating ? "[--\(o.name) <\(v)>]" : "[--\(o.name) <\(v)>]"
+            return o.required ? "--\(o.name) <\(v)>" : "[--\(o.name) <\(v)>]"
         }
         return ([name] + parts).joined(separator: " ")
     }
@@ -146,6 +150,9 @@ func parse(_ args: [String], spec: CommandSpec) throws -> ParsedArguments {
             i += 1
         }
         out.values[name, default: []].append(v)
+    }
+    if !out.helpRequested, let missing = spec.options.first(where: { $0.required && out.values[$0.name] == nil }) {
+        throw UsageError(message: "Missing expected argument '--\(missing.name) <\(missing.value!)>'", spec: spec)
     }
     return out
 }

@@ -13,6 +13,8 @@ enum CLI {
 
     static let subcommands: [Subcommand] = [
         Subcommand(spec: BenchCommand.spec, run: BenchCommand.run),
+        Subcommand(spec: InitCommand.spec, run: InitCommand.run),
+        Subcommand(spec: InferCommand.spec, run: InferCommand.run),
     ]
 
     static var rootSpec: CommandSpec {

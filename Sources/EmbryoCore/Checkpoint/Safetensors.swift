@@ -25,11 +25,7 @@ public final class SafetensorsFile {
     ]
 
     public convenience init(url: URL) throws {
-        let data: Data
-        do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
-            throw EmbryoError.io(url.path, "cannot read: \(error.localizedDescription)")
-        }
-        try self.init(data: data, path: url.path)
+        try self.init(data: try readFile(url, mapped: true), path: url.path)
     }
 
     public init(data: Data, path: String) throws {

@@ -4,11 +4,11 @@
 
 @usableFromInline let expMagic: Float = 12_582_912  // 1.5 * 2^23: adding it rounds to an integer in the low bits
 
-/// e^x for each lane; inputs are clamped to [-87.3, 88.7] (the result stays finite and normal).
+/// e^x for each lane; inputs are clamped to [-87.3, 88] (the result stays finite and normal).
 @inline(__always)
 public func expSIMD(_ xIn: SIMD8<Float>) -> SIMD8<Float> {
     // clamp through masks: the generic clamped()/pointwiseMin do not inline into vector code
-    let lo = SIMD8<Float>(repeating: -87.3), hi = SIMD8<Float>(repeating: 88.7)
+    let lo = SIMD8<Float>(repeating: -87.3), hi = SIMD8<Float>(repeating: 88.0)
     var x = xIn
     x.replace(with: lo, where: x .< lo)
     x.replace(with: hi, where: x .> hi)

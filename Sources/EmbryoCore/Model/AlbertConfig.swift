@@ -159,8 +159,7 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
 
     /// Reads a config.json file.
     public static func load(_ url: URL) throws -> AlbertConfig {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw EmbryoError.io(url.path, "cannot read: \(error.localizedDescription)") }
+        let data = try readFile(url)
         let cfg: AlbertConfig
         do { cfg = try JSONDecoder().decode(AlbertConfig.self, from: data) } catch {
             throw EmbryoError.format(url.path, "not a valid ALBERT config.json: \(describe(error))")

@@ -58,3 +58,13 @@ public func writeAtomically(_ data: Data, to url: URL) throws {
         throw EmbryoError.io(url.path, "write failed: \(error.localizedDescription)")
     }
 }
+
+/// Reads a whole file, with errors that say what is wrong with the path.
+public func readFile(_ url: URL, mapped: Bool = false) throws -> Data {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { throw EmbryoError.io(url.path, "no such file") }
+    guard !isDir.boolValue else { throw EmbryoError.io(url.path, "is a directory, expected a file") }
+    do { return try Data(contentsOf: url, options: mapped ? .mappedIfSafe : []) } catch {
+        throw EmbryoError.io(url.path, "cannot read: \(error.localizedDescription)")
+    }
+}

@@ -1,0 +1,116 @@
+// `embryo init` writes a randomly initialised HF-format checkpoint; `embryo infer` runs a checkpoint on
+// token ids and writes every hidden state, the MLM logits at every position and the SOP logits.
+// Together they let any outside tool (transformers, Scripts/check-hf-roundtrip.py) check the engine.
+
+import EmbryoCore
+import Foundation
+
+enum InitCommand {
+    static let spec = CommandSpec(
+        name: "embryo init",
+        abstract: "Write a randomly initialised ALBERT checkpoint in Hugging Face format.",
+        options: [
+            .option("config", "preset|file", "tiny, small, base, or a config.json path.", default: "tiny"),
+            .option("vocab-size", "n", "Vocabulary size (presets only).", default: "8192"),
+            .flag("unshared", "One layer group per layer (BERT-like) instead of ALBERT's shared block."),
+            .option("seed", "n", "Initialisation seed.", default: "0"),
+            .required("out", "dir", "Checkpoint directory to write."),
+        ]
+    )
+
+    static func run(_ a: ParsedArguments) throws {
+        let out = a.string("out")!
+        var config = try resolveConfig(a.string("config")!, vocabSize: try a.int("vocab-size", min: 5)!, spec: spec)
+        if a.flag("unshared") { config = config.unshared() }
+        let model = try Albert(config: config)
+        model.initializeWeights(seed: UInt64(try a.int("seed", min: 0)!))
+        try model.save(to: URL(fileURLWithPath: out))
+        print(out)
+    }
+}
+
+/// A preset name or a config.json path.
+func resolveConfig(_ value: String, vocabSize: Int, spec: CommandSpec) throws -> AlbertConfig {
+    if let c = AlbertConfig.preset(value, vocabSize: vocabSize) { return c }
+    if value.hasSuffix(".json") || FileManager.default.fileExists(atPath: value) {
+        return try AlbertConfig.load(URL(fileURLWithPath: value))
+    }
+    throw UsageError(message: "The value '\(value)' is invalid for '--config <preset|file>': expected tiny, small, base or a config.json path", spec: spec)
+}
+
+enum InferCommand {
+    static let spec = CommandSpec(
+        name: "embryo infer",
+        abstract: "Run a checkpoint on token ids; write hidden states and logits as safetensors.",
+        discussion: """
+            Id files hold one sequence per line, ids separated by spaces or commas, every line the same
+            length. The output holds hidden_states.0 (after the embedding projection) to hidden_states.L,
+            pooled, prediction_logits (B, T, V) and sop_logits (B, 2), all float32.
+            """,
+        options: [
+            .required("checkpoint", "dir", "Checkpoint directory (config.json + model.safetensors)."),
+            .required("ids", "file", "Token ids."),
+            .option("token-type-ids", "file", "Token types, same shape (default: all 0).", default: nil),
+            .option("attention-mask", "file", "1 = attend, 0 = padding, same shape (default: all 1).", default: nil),
+            .option("threads", "n", "Threads.", default: "\(Threads.available)"),
+            .required("out", "file", "Output .safetensors file."),
+        ]
+    )
+
+    static func run(_ a: ParsedArguments) throws {
+        let ckpt = a.string("checkpoint")!, idsPath = a.string("ids")!, out = a.string("out")!
+        Threads.configure(try a.int("threads", min: 1)!)
+        let model = try Albert.load(from: URL(fileURLWithPath: ckpt))
+        let ids = try readIdMatrix(idsPath)
+        let B = ids.count, T = ids[0].count
+        let types = try a.string("token-type-ids").map(readIdMatrix) ?? Array(repeating: Array(repeating: 0, count: T), count: B)
+        let mask = try a.string("attention-mask").map(readIdMatrix) ?? Array(repeating: Array(repeating: 1, count: T), count: B)
+        for (name, m) in [("token-type-ids", types), ("attention-mask", mask)] where m.count != B || m.contains(where: { $0.count != T }) {
+            throw EmbryoError.format(a.string(name)!, "shape differs from the ids file (\(B) x \(T))")
+        }
+        let batch = AlbertBatch(B: B, T: T)
+        for b in 0..<B {
+            for t in 0..<T {
+                batch.ids[b * T + t] = Int32(ids[b][t])
+                batch.tokenTypes[b * T + t] = Int32(types[b][t])
+                batch.attentionMask[b * T + t] = Float(mask[b][t])
+            }
+        }
+        let acts = Activations(config: model.config, B: B, T: T, maxPredictions: 1, training: false)
+        try model.encode(acts, batch)
+        model.sopHeadForward(acts)
+        let V = model.config.vocabSize, H = model.config.hiddenSize
+        let logits = FloatBuffer(count: B * T * V)
+        model.predictionLogits(acts, out: logits.pointer)
+        var tensors: [(name: String, shape: [Int], data: UnsafePointer<Float>)] = []
+        for l in 0...model.config.numHiddenLayers {
+            tensors.append(("hidden_states.\(l)", [B, T, H], UnsafePointer(acts.hiddenState(l))))
+        }
+        tensors.append(("pooled", [B, H], UnsafePointer(acts.pooled)))
+        tensors.append(("prediction_logits", [B, T, V], UnsafePointer(logits.pointer)))
+        tensors.append(("sop_logits", [B, 2], UnsafePointer(acts.sopLogits)))
+        try writeSafetensors(tensors, metadata: ["checkpoint": ckpt], to: URL(fileURLWithPath: out))
+        print(out)
+    }
+}
+
+/// Reads a text matrix of integers: one row per non-empty line, separated by spaces or commas.
+func readIdMatrix(_ path: String) throws -> [[Int]] {
+    let text = String(decoding: try readFile(URL(fileURLWithPath: path)), as: UTF8.self)
+    var rows: [[Int]] = []
+    for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" || $0 == "\r" })
+        if fields.isEmpty { continue }
+        var row: [Int] = []
+        for f in fields {
+            guard let v = Int(f) else { throw EmbryoError.format("\(path):\(n + 1)", "expected an integer, found '\(f)'") }
+            row.append(v)
+        }
+        if let first = rows.first, first.count != row.count {
+            throw EmbryoError.format("\(path):\(n + 1)", "expected \(first.count) ids like the first line, found \(row.count)")
+        }
+        rows.append(row)
+    }
+    guard !rows.isEmpty else { throw EmbryoError.format(path, "no ids found") }
+    return rows
+}

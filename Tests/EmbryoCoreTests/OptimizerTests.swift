@@ -1,0 +1,135 @@
+// Optimizers in closed form (first LAMB and AdamW steps), the schedule, clipping, and determinism:
+// the same seed and thread count give bit-identical parameters after 20 training steps.
+
+import Foundation
+import XCTest
+import EmbryoCore
+
+final class OptimizerTests: XCTestCase {
+    override func setUp() { Threads.configure(2) }
+
+    /// Fills params with w0 and grads with g0 on every tensor, returns the layout.
+    func setup(_ layout: ParameterLayout, params: FloatBuffer, grads: FloatBuffer) {
+        for i in 0..<params.count {
+            params[i] = Float(i % 7) * 0.1 - 0.3
+            grads[i] = Float(i % 5) * 0.02 - 0.05
+        }
+    }
+
+    func testLambFirstStepClosedForm() {
+        let layout = ParameterLayout(config: tinyConfig())
+        let params = FloatBuffer(count: layout.total), grads = FloatBuffer(count: layout.total)
+        setup(layout, params: params, grads: grads)
+        let w0 = params.array, g0 = grads.array
+        let opt = Optimizer(kind: .lamb, layout: layout)
+        let lr: Float = 0.05
+        opt.step(params: params, grads: grads, lr: lr)
+        for t in layout.tensors {
+            // first step without bias correction: m = 0.1 g, v = 0.001 g^2
+            var u = [Double](repeating: 0, count: t.count)
+            var wn: Double = 0, un: Double = 0
+            for i in 0..<t.count {
+                let g = Double(g0[t.offset + i]), w = Double(w0[t.offset + i])
+                u[i] = 0.1 * g / ((0.001 * g * g).squareRoot() + 1e-6) + (t.isNoDecay ? 0 : 0.01 * w)
+                wn += w * w
+                un += u[i] * u[i]
+            }
+            let ratio = t.isNoDecay || wn == 0 || un == 0 ? 1 : wn.squareRoot() / un.squareRoot()
+            for i in 0..<t.count {
+                let expected = Double(w0[t.offset + i]) - Double(lr) * ratio * u[i]
+                XCTAssertEqual(Double(params[t.offset + i]), expected, accuracy: 2e-6, "\(t.name)[\(i)]")
+            }
+        }
+        XCTAssertTrue(layout.tensor(named: "predictions.bias")!.isNoDecay)
+        XCTAssertTrue(layout.tensor(named: "albert.embeddings.LayerNorm.weight")!.isNoDecay)
+        XCTAssertFalse(layout.tensor(named: "albert.embeddings.word_embeddings.weight")!.isNoDecay)
+    }
+
+    func testAdamWFirstStepClosedForm() {
+        let layout = ParameterLayout(config: tinyConfig())
+        let params = FloatBuffer(count: layout.total), grads = FloatBuffer(count: layout.total)
+        setup(layout, params: params, grads: grads)
+        let w0 = params.array, g0 = grads.array
+        let opt = Optimizer(kind: .adamw, layout: layout)
+        opt.step(params: params, grads: grads, lr: 0.01)
+        for t in layout.tensors {
+            for i in 0..<t.count {
+                // bias-corrected first step: m_hat = g, v_hat = g^2, so the step is lr * g / (|g| + eps)
+                let g = Double(g0[t.offset + i]), w = Double(w0[t.offset + i])
+                let wd = t.isNoDecay ? 0 : 0.01
+                let expected = w * (1 - 0.01 * wd) - 0.01 * g / (abs(g) + 1e-6)
+                XCTAssertEqual(Double(params[t.offset + i]), expected, accuracy: 2e-6, "\(t.name)[\(i)]")
+            }
+        }
+    }
+
+    func testScheduleWarmsUpAndDecays() {
+        let s = LinearSchedule(peak: 1, warmup: 4, total: 10)
+        let expected: [Float] = [0.25, 0.5, 0.75, 1, 1, 5.0 / 6, 4.0 / 6, 3.0 / 6, 2.0 / 6, 1.0 / 6]
+        for (i, e) in expected.enumerated() { XCTAssertEqual(s.lr(step: i + 1), e, accuracy: 1e-6) }
+        XCTAssertEqual(LinearSchedule(peak: 2, warmup: 0, total: 4).lr(step: 1), 2)
+    }
+
+    func testClippingScalesToMaxNorm() {
+        let g = FloatBuffer([3, 4])
+        XCTAssertEqual(clipGradients(g, maxNorm: 1), 5)
+        XCTAssertEqual(Double(g[0]), 0.6, accuracy: 1e-6)
+        XCTAssertEqual(Double(g[1]), 0.8, accuracy: 1e-6)
+        let small = FloatBuffer([0.3, 0.4])
+        clipGradients(small, maxNorm: 1)
+        XCTAssertEqual(small.array, [0.3, 0.4])
+    }
+
+    /// 20 steps of pretraining on random batches with `kind`; returns the final parameters.
+    func train(seed: UInt64, threads: Int, kind: OptimizerKind) throws -> [Float] {
+        Threads.configure(threads)
+        let config = tinyConfig(vocab: 64)
+        let model = try Albert(config: config)
+        model.initializeWeights(seed: seed)
+        let opt = Optimizer(kind: kind, layout: model.layout)
+        let a = Activations(config: config, B: 3, T: 10)
+        let schedule = LinearSchedule(peak: 5e-3, warmup: 5, total: 20)
+        for step in 1...20 {
+            let batch = randomBatch(B: 3, T: 10, vocab: 64, seed: seed &* 100 &+ UInt64(step))
+            model.zeroGrad()
+            try model.forward(a, batch)
+            model.backward(a, batch)
+            clipGradients(model.grads, maxNorm: 1)
+            opt.step(params: model.params, grads: model.grads, lr: schedule.lr(step: step))
+        }
+        XCTAssertEqual(opt.stepCount, 20)
+        return model.params.array
+    }
+
+    func testSameSeedAndThreadsGiveBitIdenticalParameters() throws {
+        for kind in OptimizerKind.allCases {
+            let a = try train(seed: 5, threads: 2, kind: kind)
+            let b = try train(seed: 5, threads: 2, kind: kind)
+            XCTAssertEqual(a, b, "\(kind) is not reproducible")
+            let c = try train(seed: 6, threads: 2, kind: kind)
+            XCTAssertNotEqual(a, c, "\(kind): the seed has no effect")
+        }
+        XCTAssertNotEqual(try train(seed: 5, threads: 2, kind: .lamb), try train(seed: 5, threads: 2, kind: .adamw),
+                          "the optimizer kind has no effect")
+    }
+
+    func testTrainingReducesLossOnAFixedBatch() throws {
+        let config = tinyConfig(vocab: 64)
+        let model = try Albert(config: config)
+        model.initializeWeights(seed: 1)
+        let opt = Optimizer(kind: .lamb, layout: model.layout)
+        let a = Activations(config: config, B: 3, T: 10)
+        let batch = randomBatch(B: 3, T: 10, vocab: 64, seed: 2)
+        var first: Float = 0, last: Float = 0
+        for step in 0..<60 {
+            model.zeroGrad()
+            let out = try model.forward(a, batch)
+            if step == 0 { first = out.loss }
+            last = out.loss
+            model.backward(a, batch)
+            clipGradients(model.grads, maxNorm: 1)
+            opt.step(params: model.params, grads: model.grads, lr: 2e-2)
+        }
+        XCTAssertLessThan(last, first * 0.5, "loss \(first) -> \(last)")
+    }
+}
