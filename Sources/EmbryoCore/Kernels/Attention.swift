@@ -73,11 +73,11 @@ public func maskedSoftmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols:
             for j in 0..<cols { row[j] = 1 / Float(cols) }
             continue
         }
-        var mx = -Float.infinity
-        for j in 0..<cols where keyMask[j] != 0 { mx = max(mx, row[j]) }
         if visible == cols {
-            softmaxRowDense(row, cols, mx)
+            softmaxRowDense(row, cols)
         } else {
+            var mx = -Float.infinity
+            for j in 0..<cols where keyMask[j] != 0 { mx = max(mx, row[j]) }
             var sum: Float = 0
             for j in 0..<cols {
                 if keyMask[j] != 0 {
@@ -94,12 +94,21 @@ public func maskedSoftmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols:
     }
 }
 
-/// exp(row - mx) normalised, all columns visible.
+/// Softmax of a row with every column visible.
 @inline(__always)
-func softmaxRowDense(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ mx: Float) {
+func softmaxRowDense(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
+    var mv = SIMD8<Float>(repeating: -.infinity)
+    var i = 0
+    while i + 8 <= n {
+        let x = loadPartial(row + i, 8)
+        mv.replace(with: x, where: x .> mv)
+        i += 8
+    }
+    var mx = mv.max()
+    while i < n { mx = max(mx, row[i]); i += 1 }
     let m = SIMD8<Float>(repeating: mx)
     var acc = SIMD8<Float>()
-    var i = 0
+    i = 0
     while i < n {
         let k = min(8, n - i)
         var e = expSIMD(loadPartial(row + i, k) - m)

@@ -6,15 +6,16 @@
 public func layerNormForward(
     out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
     inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-    rows: Int, dim C: Int, eps: Float
+    rows: Int, dim C: Int, eps: Float, ldOut: Int? = nil
 ) {
+    let ldo = ldOut ?? C
     parallelFor(rows, grain: 64) { lo, hi in
         for r in lo..<hi {
             let x = inp + r * C
             let m = vsum(x, C) / Float(C)
             let v = vsumSquaredDiff(x, C, m) / Float(C)
             let s = 1 / (v + eps).squareRoot()
-            let o = out + r * C
+            let o = out + r * ldo
             for i in 0..<C { o[i] = (x[i] - m) * s * weight[i] + bias[i] }
             mean[r] = m
             rstd[r] = s

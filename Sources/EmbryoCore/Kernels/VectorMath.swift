@@ -31,9 +31,29 @@ public func expSIMD(_ xIn: SIMD8<Float>) -> SIMD8<Float> {
 @inline(__always)
 public func expScalar(_ x: Float) -> Float { expSIMD(SIMD8(repeating: x))[0] }
 
-/// tanh(u) = 1 - 2 / (e^(2u) + 1), several times faster than tanhf.
+/// tanh as an odd rational function u * P(u^2) / Q(u^2) (degree 13 over 6, the minimax form Eigen uses
+/// for float), clamped at |u| = 7.9053 where float tanh is exactly +-1. Max error 3.7e-7 against double
+/// tanh; no exp and one division, several times faster than tanhf.
 @inline(__always)
-public func tanhSIMD(_ u: SIMD8<Float>) -> SIMD8<Float> { 1 - 2 / (expSIMD(u + u) + 1) }
+public func tanhSIMD(_ uIn: SIMD8<Float>) -> SIMD8<Float> {
+    let lo = SIMD8<Float>(repeating: -7.905_311_107_635_498), hi = SIMD8<Float>(repeating: 7.905_311_107_635_498)
+    var u = uIn
+    u.replace(with: lo, where: u .< lo)
+    u.replace(with: hi, where: u .> hi)
+    let u2 = u * u
+    var p = SIMD8<Float>(repeating: -2.760_768_477_423_55e-16)
+    p = p * u2 + 2.000_187_904_824_77e-13
+    p = p * u2 - 8.604_671_522_137_35e-11
+    p = p * u2 + 5.122_297_090_371_14e-08
+    p = p * u2 + 1.485_722_357_179_79e-05
+    p = p * u2 + 6.372_619_288_754_36e-04
+    p = p * u2 + 4.893_524_558_917_86e-03
+    var q = SIMD8<Float>(repeating: 1.198_258_394_667_02e-06)
+    q = q * u2 + 1.185_347_056_866_54e-04
+    q = q * u2 + 2.268_434_632_439_00e-03
+    q = q * u2 + 4.893_525_185_543_85e-03
+    return u * p / q
+}
 
 @inline(__always)
 public func tanhScalar(_ u: Float) -> Float { tanhSIMD(SIMD8(repeating: u))[0] }

@@ -47,7 +47,8 @@ public final class Activations {
     public let labels: IntBuffer  // (P)
     public private(set) var predictionCount = 0
     public let mlmIn: UnsafeMutablePointer<Float>  // (P, H)
-    public let mlmDense, mlmAct, mlmOut: UnsafeMutablePointer<Float>  // (P, E)
+    public let mlmDense, mlmAct: UnsafeMutablePointer<Float>  // (P, E)
+    public let mlmOut: UnsafeMutablePointer<Float>  // (P, E+1): last column 1, the decoder bias's input
     public let mlmMean, mlmRstd, mlmLosses, mlmCorrect: UnsafeMutablePointer<Float>  // (P)
     public let logits: UnsafeMutablePointer<Float>  // (P, V)
     // SOP head
@@ -66,7 +67,10 @@ public final class Activations {
     public let dprobs: UnsafeMutablePointer<Float>  // (B, NH, T, T)
     public let dembOut, dembSum: UnsafeMutablePointer<Float>  // (BT, E)
     // full-sequence logits path, chunked
-    public let chunkDense, chunkAct, chunkOut: UnsafeMutablePointer<Float>  // (chunk, E)
+    public let chunkDense, chunkAct: UnsafeMutablePointer<Float>  // (chunk, E)
+    public let chunkOut: UnsafeMutablePointer<Float>  // (chunk, E+1)
+    /// The tied decoder with its bias as an extra column, (V, E+1): logits come from one beta-0 sgemm.
+    public let decoder: UnsafeMutablePointer<Float>
     public let chunkMean, chunkRstd: UnsafeMutablePointer<Float>  // (chunk)
 
     public private(set) var floatCount = 0
@@ -83,7 +87,7 @@ public final class Activations {
         let BT = B * T
         let P = max(1, maxPredictions ?? BT)
         self.maxPredictions = P
-        headChunk = min(BT, 256)
+        headChunk = min(BT, 1024)
         var owned: [FloatBuffer] = []
         var total = 0
         func buf(_ n: Int) -> UnsafeMutablePointer<Float> {
@@ -103,7 +107,7 @@ public final class Activations {
         ffnPre = buf(L * BT * I); ffnAct = buf(L * BT * I); ffnRes = buf(L * BT * H)
         positions = IntBuffer(count: P)
         labels = IntBuffer(count: P)
-        mlmIn = buf(P * H); mlmDense = buf(P * E); mlmAct = buf(P * E); mlmOut = buf(P * E)
+        mlmIn = buf(P * H); mlmDense = buf(P * E); mlmAct = buf(P * E); mlmOut = buf(P * (E + 1))
         mlmMean = buf(P); mlmRstd = buf(P); mlmLosses = buf(P); mlmCorrect = buf(P)
         logits = buf(P * V)
         pooledPre = buf(B * H); pooled = buf(B * H)
@@ -113,7 +117,10 @@ public final class Activations {
         dh = gbuf(BT * H); dx = gbuf(BT * H); dres = gbuf(BT * H); dctx = gbuf(BT * H)
         dffn = gbuf(BT * I); dqkv = gbuf(BT * 3 * H); dprobs = gbuf(B * NH * T * T)
         dembOut = gbuf(BT * E); dembSum = gbuf(BT * E)
-        chunkDense = buf(headChunk * E); chunkAct = buf(headChunk * E); chunkOut = buf(headChunk * E)
+        chunkDense = buf(headChunk * E); chunkAct = buf(headChunk * E); chunkOut = buf(headChunk * (E + 1))
+        decoder = buf(V * (E + 1))
+        for r in 0..<P { mlmOut[r * (E + 1) + E] = 1 }
+        for r in 0..<headChunk { chunkOut[r * (E + 1) + E] = 1 }
         chunkMean = buf(headChunk); chunkRstd = buf(headChunk)
         self.owned = owned
         floatCount = total

@@ -13,7 +13,8 @@ extension Albert {
         a.dh.update(repeating: 0, count: BT * H)
         if P > 0 {
             linearBackward(dinp: a.dmlmOut, dweight: gr + o.wordEmbeddings, dbias: gr + o.mlmBias, dout: a.dlogits,
-                           inp: a.mlmOut, weight: p + o.wordEmbeddings, rows: P, inDim: E, outDim: V, accumulateDinp: false)
+                           inp: a.mlmOut, weight: p + o.wordEmbeddings, rows: P, inDim: E, outDim: V, ldInp: E + 1,
+                           accumulateDinp: false)
             layerNormBackward(dinp: a.dmlmAct, dweight: gr + o.mlmLnWeight, dbias: gr + o.mlmLnBias, dout: a.dmlmOut,
                               inp: a.mlmAct, weight: p + o.mlmLnWeight, mean: a.mlmMean, rstd: a.mlmRstd, rows: P, dim: E,
                               accumulate: false)

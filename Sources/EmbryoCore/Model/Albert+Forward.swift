@@ -59,18 +59,31 @@ extension Albert {
     }
 
     /// MLM head rows: dense -> gelu_new -> LayerNorm -> tied decoder, for `rows` gathered hidden vectors.
+    /// `out` is (rows, E+1) with a last column of ones that meets the bias column of `a.decoder`.
     func mlmHeadForward(
-        logits: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>, act: UnsafeMutablePointer<Float>,
-        out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
-        inp: UnsafePointer<Float>, rows: Int
+        _ a: Activations, logits: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>,
+        act: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+        rstd: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rows: Int
     ) {
-        let p = params.pointer, o = layout, E = config.embeddingSize, H = config.hiddenSize
+        let p = params.pointer, o = layout, E = config.embeddingSize, H = config.hiddenSize, V = config.vocabSize
         linearForward(out: dense, inp: inp, weight: p + o.mlmDenseWeight, bias: p + o.mlmDenseBias, rows: rows, inDim: H, outDim: E)
         geluForward(out: act, inp: dense, count: rows * E)
         layerNormForward(out: out, mean: mean, rstd: rstd, inp: act, weight: p + o.mlmLnWeight, bias: p + o.mlmLnBias,
-                         rows: rows, dim: E, eps: Float(config.layerNormEps))
-        linearForward(out: logits, inp: out, weight: p + o.wordEmbeddings, bias: p + o.mlmBias, rows: rows, inDim: E,
-                      outDim: config.vocabSize)
+                         rows: rows, dim: E, eps: Float(config.layerNormEps), ldOut: E + 1)
+        gemm(transA: false, transB: true, M: rows, N: V, K: E + 1, A: out, lda: E + 1, B: a.decoder, ldb: E + 1,
+             beta: 0, C: logits, ldc: V)
+    }
+
+    /// Copies the word embeddings and the MLM bias into a.decoder (V, E+1) for the current parameters.
+    func prepareDecoder(_ a: Activations) {
+        let p = params.pointer, E = config.embeddingSize
+        let word = p + layout.wordEmbeddings, bias = p + layout.mlmBias
+        parallelFor(config.vocabSize, grain: 1024) { lo, hi in
+            for v in lo..<hi {
+                (a.decoder + v * (E + 1)).update(from: word + v * E, count: E)
+                a.decoder[v * (E + 1) + E] = bias[v]
+            }
+        }
     }
 
     /// The pretraining forward pass: encoder, MLM logits at labelled positions, SOP logits, and both losses.
@@ -84,7 +97,8 @@ extension Albert {
         for k in 0..<P { (a.mlmIn + k * H).update(from: last + Int(a.positions[k]) * H, count: H) }
         var out = PretrainingOutput()
         if P > 0 {
-            mlmHeadForward(logits: a.logits, dense: a.mlmDense, act: a.mlmAct, out: a.mlmOut, mean: a.mlmMean,
+            prepareDecoder(a)
+            mlmHeadForward(a, logits: a.logits, dense: a.mlmDense, act: a.mlmAct, out: a.mlmOut, mean: a.mlmMean,
                            rstd: a.mlmRstd, inp: a.mlmIn, rows: P)
             crossEntropyForwardBackward(losses: a.mlmLosses, dlogits: gradients ? a.dlogits : nil, correct: a.mlmCorrect,
                                         logits: a.logits, labels: a.labels.pointer, rows: P, classes: V, scale: 1 / Float(P))
@@ -121,10 +135,11 @@ extension Albert {
     public func predictionLogits(_ a: Activations, out: UnsafeMutablePointer<Float>) {
         let BT = a.B * a.T, H = a.H, V = a.V
         let last = a.hiddenState(config.numHiddenLayers)
+        prepareDecoder(a)
         var r = 0
         while r < BT {
             let n = min(a.headChunk, BT - r)
-            mlmHeadForward(logits: out + r * V, dense: a.chunkDense, act: a.chunkAct, out: a.chunkOut, mean: a.chunkMean,
+            mlmHeadForward(a, logits: out + r * V, dense: a.chunkDense, act: a.chunkAct, out: a.chunkOut, mean: a.chunkMean,
                            rstd: a.chunkRstd, inp: last + r * H, rows: n)
             r += n
         }
