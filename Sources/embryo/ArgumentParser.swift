@@ -88,7 +88,9 @@ struct ParsedArguments {
 
     func int(_ name: String, min lo: Int? = nil) throws -> Int? {
         guard let s = string(name) else { return nil }
-        guard let v = Int(s) else { throw UsageError(message: "The value '\(s)' is invalid for '--\(name) <\(valueName(name))>'", spec: spec) }
+        guard let v = Int(s) else {
+            throw UsageError(message: "The value '\(s)' is invalid for '--\(name) <\(valueName(name))>'", spec: spec)
+        }
         if let lo, v < lo { throw UsageError(message: "'--\(name)' must be at least \(lo), got \(v)", spec: spec) }
         return v
     }
@@ -104,7 +106,10 @@ struct ParsedArguments {
     func choice(_ name: String, _ allowed: [String]) throws -> String? {
         guard let s = string(name) else { return nil }
         guard allowed.contains(s) else {
-            throw UsageError(message: "The value '\(s)' is invalid for '--\(name) <\(valueName(name))>': expected one of \(allowed.joined(separator: ", "))", spec: spec)
+            throw UsageError(
+                message:
+                    "The value '\(s)' is invalid for '--\(name) <\(valueName(name))>': expected one of \(allowed.joined(separator: ", "))",
+                spec: spec)
         }
         return s
     }

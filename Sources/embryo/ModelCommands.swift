@@ -35,7 +35,9 @@ func resolveConfig(_ value: String, vocabSize: Int, spec: CommandSpec) throws ->
     if value.hasSuffix(".json") || FileManager.default.fileExists(atPath: value) {
         return try AlbertConfig.load(URL(fileURLWithPath: value))
     }
-    throw UsageError(message: "The value '\(value)' is invalid for '--config <preset|file>': expected tiny, small, base or a config.json path", spec: spec)
+    throw UsageError(
+        message: "The value '\(value)' is invalid for '--config <preset|file>': expected tiny, small, base or a config.json path",
+        spec: spec)
 }
 
 enum InferCommand {

@@ -1,12 +1,15 @@
 // The sgemm wrapper against naive loops for every transpose case, odd sizes, strided operands,
 // beta 0 and 1, and sizes large enough to take the split-over-threads path.
 
-import XCTest
 import EmbryoCore
+import Foundation
+import XCTest
 
 final class BlasTests: XCTestCase {
-    func naive(_ tA: Bool, _ tB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: [Float], lda: Int, B: [Float], ldb: Int,
-               beta: Float, C: [Float], ldc: Int) -> [Float] {
+    func naive(
+        _ tA: Bool, _ tB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: [Float], lda: Int, B: [Float], ldb: Int,
+        beta: Float, C: [Float], ldc: Int
+    ) -> [Float] {
         var out = C
         for i in 0..<M {
             for j in 0..<N {
@@ -30,10 +33,12 @@ final class BlasTests: XCTestCase {
                     let lda = (tA ? M : K) + 3, ldb = (tB ? K : N) + 2, ldc = N + 1
                     let A = randomBuffer((tA ? K : M) * lda, &rng), B = randomBuffer((tB ? N : K) * ldb, &rng)
                     let C = randomBuffer(M * ldc, &rng)
-                    let expected = naive(tA, tB, M: M, N: N, K: K, alpha: 0.7, A: A.array, lda: lda, B: B.array, ldb: ldb,
-                                         beta: beta, C: C.array, ldc: ldc)
-                    gemm(transA: tA, transB: tB, M: M, N: N, K: K, alpha: 0.7, A: A.pointer, lda: lda, B: B.pointer, ldb: ldb,
-                         beta: beta, C: C.pointer, ldc: ldc, threads: threads)
+                    let expected = naive(
+                        tA, tB, M: M, N: N, K: K, alpha: 0.7, A: A.array, lda: lda, B: B.array, ldb: ldb,
+                        beta: beta, C: C.array, ldc: ldc)
+                    gemm(
+                        transA: tA, transB: tB, M: M, N: N, K: K, alpha: 0.7, A: A.pointer, lda: lda, B: B.pointer, ldb: ldb,
+                        beta: beta, C: C.pointer, ldc: ldc, threads: threads)
                     var worst: Float = 0
                     for i in 0..<M { for j in 0..<N { worst = max(worst, abs(C[i * ldc + j] - expected[i * ldc + j])) } }
                     XCTAssertLessThan(worst, 1e-3, "M \(M) N \(N) K \(K) tA \(tA) tB \(tB) beta \(beta) threads \(threads)")
@@ -60,8 +65,12 @@ final class BlasTests: XCTestCase {
         let M = 129, N = 65, K = 70
         let A = randomBuffer(M * K, &rng), B = randomBuffer(K * N, &rng)
         let c1 = FloatBuffer(count: M * N), c2 = FloatBuffer(count: M * N)
-        gemm(transA: false, transB: false, M: M, N: N, K: K, A: A.pointer, lda: K, B: B.pointer, ldb: N, beta: 0, C: c1.pointer, ldc: N, threads: 1)
-        gemm(transA: false, transB: false, M: M, N: N, K: K, A: A.pointer, lda: K, B: B.pointer, ldb: N, beta: 0, C: c2.pointer, ldc: N, threads: 2)
+        gemm(
+            transA: false, transB: false, M: M, N: N, K: K, A: A.pointer, lda: K, B: B.pointer, ldb: N, beta: 0, C: c1.pointer, ldc: N,
+            threads: 1)
+        gemm(
+            transA: false, transB: false, M: M, N: N, K: K, A: A.pointer, lda: K, B: B.pointer, ldb: N, beta: 0, C: c2.pointer, ldc: N,
+            threads: 2)
         var worst: Float = 0
         for i in 0..<(M * N) { worst = max(worst, abs(c1[i] - c2[i])) }
         XCTAssertLessThan(worst, 1e-4)
@@ -89,5 +98,3 @@ final class BlasTests: XCTestCase {
         XCTAssertTrue(expScalar(1000).isFinite)
     }
 }
-
-import Foundation

@@ -1,9 +1,9 @@
 // Checkpoint I/O: safetensors round trips bit-exactly, HF directories load, and every kind of
 // malformed file is rejected with an error naming the file and the problem (never a crash).
 
+import EmbryoCore
 import Foundation
 import XCTest
-import EmbryoCore
 
 final class CheckpointTests: XCTestCase {
     var tmp: URL!
@@ -43,8 +43,10 @@ final class CheckpointTests: XCTestCase {
         assertRejects(raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,8]}}", data: eight), "invalid shape")
         assertRejects(raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", data: eight), "outside")
         assertRejects(raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0]}}", data: eight), "data_offsets")
-        assertRejects(raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                          + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", data: eight), "overlap")
+        assertRejects(
+            raw(
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                    + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", data: eight), "overlap")
         assertRejects(raw("{\"__metadata__\":{\"k\":1}}", data: []), "not a string")
     }
 
@@ -88,9 +90,10 @@ final class CheckpointTests: XCTestCase {
         expectLoadError("unexpected tensor")
         // missing tensor, and a wrong dtype
         let pos = "albert.embeddings.position_embeddings.weight"
-        try writeSafetensors(model.layout.tensors.filter { $0.name != pos }.map {
-            (name: $0.name, shape: $0.shape, data: UnsafePointer(model.params.pointer + $0.offset))
-        }, metadata: [:], to: st)
+        try writeSafetensors(
+            model.layout.tensors.filter { $0.name != pos }.map {
+                (name: $0.name, shape: $0.shape, data: UnsafePointer(model.params.pointer + $0.offset))
+            }, metadata: [:], to: st)
         expectLoadError("missing tensor '\(pos)'")
         var data = try Data(contentsOf: st)
         try model.save(to: dir)

@@ -2,9 +2,9 @@
 // loss = sum(out * dout) (accumulated in Double, h = 1e-2), and a directional derivative per parameter
 // tensor of the whole model, shared and unshared.
 
+import EmbryoCore
 import Foundation
 import XCTest
-import EmbryoCore
 
 /// Random buffer with N(0, std^2) entries.
 func randomBuffer(_ n: Int, _ rng: inout Rng, std: Float = 1) -> FloatBuffer {
@@ -48,13 +48,15 @@ final class KernelGradientTests: XCTestCase {
         let x = randomBuffer(R * I, &rng), w = randomBuffer(O * I, &rng), b = randomBuffer(O, &rng)
         let res = randomBuffer(R * O, &rng), dout = randomBuffer(R * O, &rng), out = FloatBuffer(count: R * O)
         func loss() -> Double {
-            linearForward(out: out.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer, residual: res.pointer,
-                          rows: R, inDim: I, outDim: O)
+            linearForward(
+                out: out.pointer, inp: x.pointer, weight: w.pointer, bias: b.pointer, residual: res.pointer,
+                rows: R, inDim: I, outDim: O)
             return weightedSum(out.pointer, dout)
         }
         let dx = FloatBuffer(count: R * I), dw = FloatBuffer(count: O * I), db = FloatBuffer(count: O)
-        linearBackward(dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, inp: x.pointer,
-                       weight: w.pointer, rows: R, inDim: I, outDim: O)
+        linearBackward(
+            dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, inp: x.pointer,
+            weight: w.pointer, rows: R, inDim: I, outDim: O)
         assertGradient("linear dinp", x: x, analytic: dx.array, loss: loss)
         assertGradient("linear dweight", x: w, analytic: dw.array, loss: loss)
         assertGradient("linear dbias", x: b, analytic: db.array, loss: loss)
@@ -69,14 +71,16 @@ final class KernelGradientTests: XCTestCase {
         let dout = randomBuffer(R * C, &rng), out = FloatBuffer(count: R * C)
         let mean = FloatBuffer(count: R), rstd = FloatBuffer(count: R)
         func loss() -> Double {
-            layerNormForward(out: out.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: x.pointer, weight: w.pointer,
-                             bias: b.pointer, rows: R, dim: C, eps: 1e-12)
+            layerNormForward(
+                out: out.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: x.pointer, weight: w.pointer,
+                bias: b.pointer, rows: R, dim: C, eps: 1e-12)
             return weightedSum(out.pointer, dout)
         }
         _ = loss()
         let dx = FloatBuffer(count: R * C), dw = FloatBuffer(count: C), db = FloatBuffer(count: C)
-        layerNormBackward(dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, inp: x.pointer,
-                          weight: w.pointer, mean: mean.pointer, rstd: rstd.pointer, rows: R, dim: C)
+        layerNormBackward(
+            dinp: dx.pointer, dweight: dw.pointer, dbias: db.pointer, dout: dout.pointer, inp: x.pointer,
+            weight: w.pointer, mean: mean.pointer, rstd: rstd.pointer, rows: R, dim: C)
         assertGradient("layernorm dinp", x: x, analytic: dx.array, loss: loss)
         assertGradient("layernorm dweight", x: w, analytic: dw.array, loss: loss)
         assertGradient("layernorm dbias", x: b, analytic: db.array, loss: loss)
@@ -109,8 +113,9 @@ final class KernelGradientTests: XCTestCase {
         }
         _ = loss()
         let dqkv = FloatBuffer(count: B * T * 3 * H), dprobs = FloatBuffer(count: B * NH * T * T)
-        attentionBackward(dqkv: dqkv.pointer, dprobs: dprobs.pointer, dctx: dout.pointer, qkv: qkv.pointer,
-                          probs: probs.pointer, B: B, T: T, H: H, NH: NH)
+        attentionBackward(
+            dqkv: dqkv.pointer, dprobs: dprobs.pointer, dctx: dout.pointer, qkv: qkv.pointer,
+            probs: probs.pointer, B: B, T: T, H: H, NH: NH)
         assertGradient("attention dqkv", x: qkv, analytic: dqkv.array, loss: loss)
         // masked keys get exactly zero probability
         for bh in 0..<(NH) { for i in 0..<T { XCTAssertEqual(probs[(NH + bh) * T * T + i * T + 4], 0) } }
@@ -123,13 +128,15 @@ final class KernelGradientTests: XCTestCase {
         let word = randomBuffer(V * E, &rng), pos = randomBuffer(T * E, &rng), typ = randomBuffer(2 * E, &rng)
         let dout = randomBuffer(B * T * E, &rng), out = FloatBuffer(count: B * T * E)
         func loss() -> Double {
-            embeddingForward(out: out.pointer, ids: ids.pointer, tokenTypes: types.pointer, word: word.pointer,
-                             position: pos.pointer, tokenType: typ.pointer, B: B, T: T, E: E)
+            embeddingForward(
+                out: out.pointer, ids: ids.pointer, tokenTypes: types.pointer, word: word.pointer,
+                position: pos.pointer, tokenType: typ.pointer, B: B, T: T, E: E)
             return weightedSum(out.pointer, dout)
         }
         let dw = FloatBuffer(count: V * E), dp = FloatBuffer(count: T * E), dt = FloatBuffer(count: 2 * E)
-        embeddingBackward(dword: dw.pointer, dposition: dp.pointer, dtokenType: dt.pointer, dout: dout.pointer,
-                          ids: ids.pointer, tokenTypes: types.pointer, B: B, T: T, E: E, padId: -1)
+        embeddingBackward(
+            dword: dw.pointer, dposition: dp.pointer, dtokenType: dt.pointer, dout: dout.pointer,
+            ids: ids.pointer, tokenTypes: types.pointer, B: B, T: T, E: E, padId: -1)
         assertGradient("embedding word", x: word, analytic: dw.array, loss: loss)
         assertGradient("embedding position", x: pos, analytic: dp.array, loss: loss)
         assertGradient("embedding token type", x: typ, analytic: dt.array, loss: loss)
@@ -142,12 +149,14 @@ final class KernelGradientTests: XCTestCase {
         let labels = IntBuffer([3, -100, 10, 0])
         let losses = FloatBuffer(count: R), dl = FloatBuffer(count: R * V)
         func loss() -> Double {
-            crossEntropyForwardBackward(losses: losses.pointer, dlogits: nil, correct: nil, logits: logits.pointer,
-                                        labels: labels.pointer, rows: R, classes: V, scale: 1)
+            crossEntropyForwardBackward(
+                losses: losses.pointer, dlogits: nil, correct: nil, logits: logits.pointer,
+                labels: labels.pointer, rows: R, classes: V, scale: 1)
             return losses.array.reduce(0) { $0 + Double($1) }
         }
-        let n = crossEntropyForwardBackward(losses: losses.pointer, dlogits: dl.pointer, correct: nil, logits: logits.pointer,
-                                            labels: labels.pointer, rows: R, classes: V, scale: 1)
+        let n = crossEntropyForwardBackward(
+            losses: losses.pointer, dlogits: dl.pointer, correct: nil, logits: logits.pointer,
+            labels: labels.pointer, rows: R, classes: V, scale: 1)
         XCTAssertEqual(n, 3)
         XCTAssertEqual(losses[1], 0)
         assertGradient("cross entropy", x: logits, analytic: dl.array, loss: loss)

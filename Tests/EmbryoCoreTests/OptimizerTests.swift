@@ -1,9 +1,9 @@
 // Optimizers in closed form (first LAMB and AdamW steps), the schedule, clipping, and determinism:
 // the same seed and thread count give bit-identical parameters after 20 training steps.
 
+import EmbryoCore
 import Foundation
 import XCTest
-import EmbryoCore
 
 final class OptimizerTests: XCTestCase {
     override func setUp() { Threads.configure(2) }
@@ -109,8 +109,9 @@ final class OptimizerTests: XCTestCase {
             let c = try train(seed: 6, threads: 2, kind: kind)
             XCTAssertNotEqual(a, c, "\(kind): the seed has no effect")
         }
-        XCTAssertNotEqual(try train(seed: 5, threads: 2, kind: .lamb), try train(seed: 5, threads: 2, kind: .adamw),
-                          "the optimizer kind has no effect")
+        XCTAssertNotEqual(
+            try train(seed: 5, threads: 2, kind: .lamb), try train(seed: 5, threads: 2, kind: .adamw),
+            "the optimizer kind has no effect")
     }
 
     func testTrainingReducesLossOnAFixedBatch() throws {

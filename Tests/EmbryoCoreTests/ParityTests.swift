@@ -2,9 +2,9 @@
 // model (save_pretrained), inputs, every hidden state, logits, losses, all gradients, and parameters
 // after 3 LAMB and 3 AdamW steps, for shared and unshared layers.
 
+import EmbryoCore
 import Foundation
 import XCTest
-import EmbryoCore
 
 final class ParityTests: XCTestCase {
     override func setUp() { Threads.configure(2) }

@@ -1,8 +1,8 @@
 // Shared helpers for the EmbryoCore tests: fixture loading, tolerances, and small random models.
 
+import EmbryoCore
 import Foundation
 import XCTest
-import EmbryoCore
 
 enum Fixtures {
     static func dir(_ name: String) -> URL {
@@ -61,6 +61,7 @@ func randomBatch(B: Int, T: Int, vocab: Int, seed: UInt64, labelsPerRow: Int = 3
 }
 
 func tinyConfig(groups: Int = 1, vocab: Int = 50) -> AlbertConfig {
-    AlbertConfig(vocabSize: vocab, embeddingSize: 8, hiddenSize: 12, numHiddenLayers: 2, numAttentionHeads: 3,
-                 intermediateSize: 20, numHiddenGroups: groups, maxPositionEmbeddings: 16)
+    AlbertConfig(
+        vocabSize: vocab, embeddingSize: 8, hiddenSize: 12, numHiddenLayers: 2, numAttentionHeads: 3,
+        intermediateSize: 20, numHiddenGroups: groups, maxPositionEmbeddings: 16)
 }

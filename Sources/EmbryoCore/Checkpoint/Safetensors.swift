@@ -148,7 +148,8 @@ public func writeSafetensors(
     var offset = 0
     for t in tensors {
         let bytes = t.shape.reduce(1, *) * 4
-        header += (first ? "" : ",") + "\(jsonString(t.name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],"
+        header +=
+            (first ? "" : ",") + "\(jsonString(t.name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],"
             + "\"data_offsets\":[\(offset),\(offset + bytes)]}"
         first = false
         offset += bytes

@@ -15,11 +15,13 @@ public func attentionForward(
             let b = bh / NH, h = bh % NH
             let q = qkv + b * T * ld + h * HS
             let p = probs + bh * T * T
-            sgemmSerial(transA: false, transB: true, M: T, N: T, K: HS, alpha: scale, A: q, lda: ld,
-                        B: q + H, ldb: ld, beta: 0, C: p, ldc: T)
+            sgemmSerial(
+                transA: false, transB: true, M: T, N: T, K: HS, alpha: scale, A: q, lda: ld,
+                B: q + H, ldb: ld, beta: 0, C: p, ldc: T)
             maskedSoftmaxRows(p, rows: T, cols: T, keyMask: keyMask + b * T)
-            sgemmSerial(transA: false, transB: false, M: T, N: HS, K: T, A: p, lda: T, B: q + 2 * H, ldb: ld,
-                        beta: 0, C: ctx + b * T * H + h * HS, ldc: H)
+            sgemmSerial(
+                transA: false, transB: false, M: T, N: HS, K: T, A: p, lda: T, B: q + 2 * H, ldb: ld,
+                beta: 0, C: ctx + b * T * H + h * HS, ldc: H)
         }
     }
 }
@@ -42,10 +44,12 @@ public func attentionBackward(
             let dp = dprobs + bh * T * T
             let dc = dctx + b * T * H + h * HS
             // dprobs = dctx v^T ; dv = probs^T dctx
-            sgemmSerial(transA: false, transB: true, M: T, N: T, K: HS, A: dc, lda: H, B: q + 2 * H, ldb: ld,
-                        beta: 0, C: dp, ldc: T)
-            sgemmSerial(transA: true, transB: false, M: T, N: HS, K: T, A: p, lda: T, B: dc, ldb: H,
-                        beta: 0, C: dq + 2 * H, ldc: ld)
+            sgemmSerial(
+                transA: false, transB: true, M: T, N: T, K: HS, A: dc, lda: H, B: q + 2 * H, ldb: ld,
+                beta: 0, C: dp, ldc: T)
+            sgemmSerial(
+                transA: true, transB: false, M: T, N: HS, K: T, A: p, lda: T, B: dc, ldb: H,
+                beta: 0, C: dq + 2 * H, ldc: ld)
             // softmax backward, with the 1/sqrt(HS) of the scores folded in
             for i in 0..<T {
                 let pr = p + i * T, dr = dp + i * T
@@ -53,10 +57,12 @@ public func attentionBackward(
                 for j in 0..<T { dr[j] = pr[j] * (dr[j] - dot) * scale }
             }
             // dq = dscores k ; dk = dscores^T q
-            sgemmSerial(transA: false, transB: false, M: T, N: HS, K: T, A: dp, lda: T, B: q + H, ldb: ld,
-                        beta: 0, C: dq, ldc: ld)
-            sgemmSerial(transA: true, transB: false, M: T, N: HS, K: T, A: dp, lda: T, B: q, ldb: ld,
-                        beta: 0, C: dq + H, ldc: ld)
+            sgemmSerial(
+                transA: false, transB: false, M: T, N: HS, K: T, A: dp, lda: T, B: q + H, ldb: ld,
+                beta: 0, C: dq, ldc: ld)
+            sgemmSerial(
+                transA: true, transB: false, M: T, N: HS, K: T, A: dp, lda: T, B: q, ldb: ld,
+                beta: 0, C: dq + H, ldc: ld)
         }
     }
 }

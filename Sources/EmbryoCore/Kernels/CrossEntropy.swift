@@ -1,6 +1,8 @@
 // Softmax cross-entropy over rows of logits, as torch.nn.CrossEntropyLoss (mean over rows whose label
 // is not ignored). Forward writes each row's loss; backward writes dlogits = (softmax - onehot) * scale.
 
+import Foundation
+
 /// Per-row loss (0 for ignored rows, label < 0) and, when dlogits is given, its gradient times `scale`.
 /// Returns the number of counted rows. Rows are independent, so the result is thread-count invariant.
 @inline(__always)
@@ -53,5 +55,4 @@ public func crossEntropyForwardBackward(
     return n
 }
 
-import Foundation
 @inline(__always) func _logD(_ x: Double) -> Double { log(x) }

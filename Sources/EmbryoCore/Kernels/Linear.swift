@@ -20,8 +20,9 @@ public func linearForward(
             }
         }
     }
-    gemm(transA: false, transB: true, M: R, N: O, K: I, A: inp, lda: ldInp ?? I, B: weight, ldb: I,
-         beta: 1, C: out, ldc: lo)
+    gemm(
+        transA: false, transB: true, M: R, N: O, K: I, A: inp, lda: ldInp ?? I, B: weight, ldb: I,
+        beta: 1, C: out, ldc: lo)
 }
 
 @inline(__always)
@@ -33,11 +34,13 @@ public func linearBackward(
 ) {
     let ldo = ldDout ?? O
     if let dinp {
-        gemm(transA: false, transB: false, M: R, N: I, K: O, A: dout, lda: ldo, B: weight, ldb: I,
-             beta: accumulateDinp ? 1 : 0, C: dinp, ldc: ldDinp ?? I)
+        gemm(
+            transA: false, transB: false, M: R, N: I, K: O, A: dout, lda: ldo, B: weight, ldb: I,
+            beta: accumulateDinp ? 1 : 0, C: dinp, ldc: ldDinp ?? I)
     }
-    gemm(transA: true, transB: false, M: O, N: I, K: R, A: dout, lda: ldo, B: inp, ldb: ldInp ?? I,
-         beta: 1, C: dweight, ldc: I)
+    gemm(
+        transA: true, transB: false, M: O, N: I, K: R, A: dout, lda: ldo, B: inp, ldb: ldInp ?? I,
+        beta: 1, C: dweight, ldc: I)
     if let dbias { columnSumAccumulate(dbias, dout, rows: R, cols: O, ld: ldo) }
 }
 

@@ -81,9 +81,11 @@ public func vdot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int)
     var i = 0
     let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
     while i + 16 <= n {
-        acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        acc0 +=
+            ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
             * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        acc1 += ra.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self)
+        acc1 +=
+            ra.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self)
             * rb.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self)
         i += 16
     }

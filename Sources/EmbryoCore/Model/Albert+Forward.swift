@@ -21,11 +21,13 @@ extension Albert {
             }
         }
         let eps = Float(c.layerNormEps)
-        embeddingForward(out: a.embSum, ids: batch.ids.pointer, tokenTypes: batch.tokenTypes.pointer,
-                         word: p + o.wordEmbeddings, position: p + o.positionEmbeddings, tokenType: p + o.tokenTypeEmbeddings,
-                         B: B, T: T, E: E)
-        layerNormForward(out: a.embOut, mean: a.embMean, rstd: a.embRstd, inp: a.embSum, weight: p + o.embLnWeight,
-                         bias: p + o.embLnBias, rows: BT, dim: E, eps: eps)
+        embeddingForward(
+            out: a.embSum, ids: batch.ids.pointer, tokenTypes: batch.tokenTypes.pointer,
+            word: p + o.wordEmbeddings, position: p + o.positionEmbeddings, tokenType: p + o.tokenTypeEmbeddings,
+            B: B, T: T, E: E)
+        layerNormForward(
+            out: a.embOut, mean: a.embMean, rstd: a.embRstd, inp: a.embSum, weight: p + o.embLnWeight,
+            bias: p + o.embLnBias, rows: BT, dim: E, eps: eps)
         linearForward(out: a.hidden, inp: a.embOut, weight: p + o.mapWeight, bias: p + o.mapBias, rows: BT, inDim: E, outDim: H)
         for l in 0..<c.numHiddenLayers {
             let g = o.groups[c.group(ofLayer: l)]
@@ -34,26 +36,32 @@ extension Albert {
             let attnRes = a.attnRes + l * BT * H, attnOut = a.attnOut + l * BT * H
             let ffnPre = a.ffnPre + l * BT * I, ffnAct = a.ffnAct + l * BT * I, ffnRes = a.ffnRes + l * BT * H
             linearForward(out: qkv, inp: x, weight: p + g.qkvWeight, bias: p + g.qkvBias, rows: BT, inDim: H, outDim: 3 * H)
-            attentionForward(ctx: ctx, probs: a.probs + l * B * a.NH * T * T, qkv: qkv, keyMask: batch.attentionMask.pointer,
-                             B: B, T: T, H: H, NH: a.NH)
-            linearForward(out: attnRes, inp: ctx, weight: p + g.attnDenseWeight, bias: p + g.attnDenseBias, residual: x,
-                          rows: BT, inDim: H, outDim: H)
-            layerNormForward(out: attnOut, mean: a.attnMean + l * BT, rstd: a.attnRstd + l * BT, inp: attnRes,
-                             weight: p + g.attnLnWeight, bias: p + g.attnLnBias, rows: BT, dim: H, eps: eps)
+            attentionForward(
+                ctx: ctx, probs: a.probs + l * B * a.NH * T * T, qkv: qkv, keyMask: batch.attentionMask.pointer,
+                B: B, T: T, H: H, NH: a.NH)
+            linearForward(
+                out: attnRes, inp: ctx, weight: p + g.attnDenseWeight, bias: p + g.attnDenseBias, residual: x,
+                rows: BT, inDim: H, outDim: H)
+            layerNormForward(
+                out: attnOut, mean: a.attnMean + l * BT, rstd: a.attnRstd + l * BT, inp: attnRes,
+                weight: p + g.attnLnWeight, bias: p + g.attnLnBias, rows: BT, dim: H, eps: eps)
             linearForward(out: ffnPre, inp: attnOut, weight: p + g.ffnWeight, bias: p + g.ffnBias, rows: BT, inDim: H, outDim: I)
             geluForward(out: ffnAct, inp: ffnPre, count: BT * I)
-            linearForward(out: ffnRes, inp: ffnAct, weight: p + g.ffnOutWeight, bias: p + g.ffnOutBias, residual: attnOut,
-                          rows: BT, inDim: I, outDim: H)
-            layerNormForward(out: a.hiddenState(l + 1), mean: a.ffnMean + l * BT, rstd: a.ffnRstd + l * BT, inp: ffnRes,
-                             weight: p + g.ffnLnWeight, bias: p + g.ffnLnBias, rows: BT, dim: H, eps: eps)
+            linearForward(
+                out: ffnRes, inp: ffnAct, weight: p + g.ffnOutWeight, bias: p + g.ffnOutBias, residual: attnOut,
+                rows: BT, inDim: I, outDim: H)
+            layerNormForward(
+                out: a.hiddenState(l + 1), mean: a.ffnMean + l * BT, rstd: a.ffnRstd + l * BT, inp: ffnRes,
+                weight: p + g.ffnLnWeight, bias: p + g.ffnLnBias, rows: BT, dim: H, eps: eps)
         }
     }
 
     /// Pooler and SOP logits from the last hidden state's [CLS] rows: fills a.pooled and a.sopLogits.
     public func sopHeadForward(_ a: Activations) {
         let p = params.pointer, o = layout, B = a.B, H = a.H
-        linearForward(out: a.pooledPre, inp: a.hiddenState(config.numHiddenLayers), weight: p + o.poolerWeight,
-                      bias: p + o.poolerBias, rows: B, inDim: H, outDim: H, ldInp: a.T * H)
+        linearForward(
+            out: a.pooledPre, inp: a.hiddenState(config.numHiddenLayers), weight: p + o.poolerWeight,
+            bias: p + o.poolerBias, rows: B, inDim: H, outDim: H, ldInp: a.T * H)
         tanhForward(out: a.pooled, inp: a.pooledPre, count: B * H)
         linearForward(out: a.sopLogits, inp: a.pooled, weight: p + o.sopWeight, bias: p + o.sopBias, rows: B, inDim: H, outDim: 2)
     }
@@ -68,10 +76,12 @@ extension Albert {
         let p = params.pointer, o = layout, E = config.embeddingSize, H = config.hiddenSize, V = config.vocabSize
         linearForward(out: dense, inp: inp, weight: p + o.mlmDenseWeight, bias: p + o.mlmDenseBias, rows: rows, inDim: H, outDim: E)
         geluForward(out: act, inp: dense, count: rows * E)
-        layerNormForward(out: out, mean: mean, rstd: rstd, inp: act, weight: p + o.mlmLnWeight, bias: p + o.mlmLnBias,
-                         rows: rows, dim: E, eps: Float(config.layerNormEps), ldOut: E + 1)
-        gemm(transA: false, transB: true, M: rows, N: V, K: E + 1, A: out, lda: E + 1, B: a.decoder, ldb: E + 1,
-             beta: 0, C: logits, ldc: V)
+        layerNormForward(
+            out: out, mean: mean, rstd: rstd, inp: act, weight: p + o.mlmLnWeight, bias: p + o.mlmLnBias,
+            rows: rows, dim: E, eps: Float(config.layerNormEps), ldOut: E + 1)
+        gemm(
+            transA: false, transB: true, M: rows, N: V, K: E + 1, A: out, lda: E + 1, B: a.decoder, ldb: E + 1,
+            beta: 0, C: logits, ldc: V)
     }
 
     /// Copies the word embeddings and the MLM bias into a.decoder (V, E+1) for the current parameters.
@@ -98,10 +108,12 @@ extension Albert {
         var out = PretrainingOutput()
         if P > 0 {
             prepareDecoder(a)
-            mlmHeadForward(a, logits: a.logits, dense: a.mlmDense, act: a.mlmAct, out: a.mlmOut, mean: a.mlmMean,
-                           rstd: a.mlmRstd, inp: a.mlmIn, rows: P)
-            crossEntropyForwardBackward(losses: a.mlmLosses, dlogits: gradients ? a.dlogits : nil, correct: a.mlmCorrect,
-                                        logits: a.logits, labels: a.labels.pointer, rows: P, classes: V, scale: 1 / Float(P))
+            mlmHeadForward(
+                a, logits: a.logits, dense: a.mlmDense, act: a.mlmAct, out: a.mlmOut, mean: a.mlmMean,
+                rstd: a.mlmRstd, inp: a.mlmIn, rows: P)
+            crossEntropyForwardBackward(
+                losses: a.mlmLosses, dlogits: gradients ? a.dlogits : nil, correct: a.mlmCorrect,
+                logits: a.logits, labels: a.labels.pointer, rows: P, classes: V, scale: 1 / Float(P))
             var s: Double = 0, right = 0
             for k in 0..<P { s += Double(a.mlmLosses[k]); right += a.mlmCorrect[k] > 0 ? 1 : 0 }
             out.mlmLoss = Float(s / Double(P))
@@ -115,9 +127,10 @@ extension Albert {
             sopCount += 1
         }
         if sopCount > 0 {
-            crossEntropyForwardBackward(losses: a.sopLosses, dlogits: gradients ? a.dsopLogits : nil, correct: a.sopCorrect,
-                                        logits: a.sopLogits, labels: batch.sopLabels.pointer, rows: B, classes: 2,
-                                        scale: 1 / Float(sopCount))
+            crossEntropyForwardBackward(
+                losses: a.sopLosses, dlogits: gradients ? a.dsopLogits : nil, correct: a.sopCorrect,
+                logits: a.sopLogits, labels: batch.sopLabels.pointer, rows: B, classes: 2,
+                scale: 1 / Float(sopCount))
             var s: Double = 0, right = 0
             for b in 0..<B where batch.sopLabels[b] >= 0 { s += Double(a.sopLosses[b]); right += a.sopCorrect[b] > 0 ? 1 : 0 }
             out.sopLoss = Float(s / Double(sopCount))
@@ -139,8 +152,9 @@ extension Albert {
         var r = 0
         while r < BT {
             let n = min(a.headChunk, BT - r)
-            mlmHeadForward(a, logits: out + r * V, dense: a.chunkDense, act: a.chunkAct, out: a.chunkOut, mean: a.chunkMean,
-                           rstd: a.chunkRstd, inp: last + r * H, rows: n)
+            mlmHeadForward(
+                a, logits: out + r * V, dense: a.chunkDense, act: a.chunkAct, out: a.chunkOut, mean: a.chunkMean,
+                rstd: a.chunkRstd, inp: last + r * H, rows: n)
             r += n
         }
     }

@@ -110,14 +110,17 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
     public static func preset(_ name: String, vocabSize: Int) -> AlbertConfig? {
         switch name {
         case "tiny":
-            return AlbertConfig(vocabSize: vocabSize, embeddingSize: 64, hiddenSize: 128, numHiddenLayers: 4,
-                                numAttentionHeads: 2, intermediateSize: 512)
+            return AlbertConfig(
+                vocabSize: vocabSize, embeddingSize: 64, hiddenSize: 128, numHiddenLayers: 4,
+                numAttentionHeads: 2, intermediateSize: 512)
         case "small":
-            return AlbertConfig(vocabSize: vocabSize, embeddingSize: 128, hiddenSize: 256, numHiddenLayers: 6,
-                                numAttentionHeads: 4, intermediateSize: 1024)
+            return AlbertConfig(
+                vocabSize: vocabSize, embeddingSize: 128, hiddenSize: 256, numHiddenLayers: 6,
+                numAttentionHeads: 4, intermediateSize: 1024)
         case "base":
-            return AlbertConfig(vocabSize: vocabSize, embeddingSize: 128, hiddenSize: 768, numHiddenLayers: 12,
-                                numAttentionHeads: 12, intermediateSize: 3072)
+            return AlbertConfig(
+                vocabSize: vocabSize, embeddingSize: 128, hiddenSize: 768, numHiddenLayers: 12,
+                numAttentionHeads: 12, intermediateSize: 3072)
         default:
             return nil
         }
@@ -136,10 +139,12 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
     /// Throws a readable error when the shape is not one the engine runs.
     public func validate() throws {
         func fail(_ s: String) throws -> Never { throw EmbryoError.invalidConfig(s) }
-        for (k, v) in [("vocab_size", vocabSize), ("embedding_size", embeddingSize), ("hidden_size", hiddenSize),
-                       ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
-                       ("intermediate_size", intermediateSize), ("max_position_embeddings", maxPositionEmbeddings),
-                       ("type_vocab_size", typeVocabSize), ("num_hidden_groups", numHiddenGroups)] where v <= 0 {
+        for (k, v) in [
+            ("vocab_size", vocabSize), ("embedding_size", embeddingSize), ("hidden_size", hiddenSize),
+            ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
+            ("intermediate_size", intermediateSize), ("max_position_embeddings", maxPositionEmbeddings),
+            ("type_vocab_size", typeVocabSize), ("num_hidden_groups", numHiddenGroups),
+        ] where v <= 0 {
             try fail("\(k) must be positive, got \(v)")
         }
         if hiddenSize % numAttentionHeads != 0 {

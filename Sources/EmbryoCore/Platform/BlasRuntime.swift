@@ -13,8 +13,10 @@ public enum BlasRuntime {
     static let avx512Cores: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
 
     /// "SkylakeX" when the CPU has AVX-512 F/CD/BW/DQ/VL but OpenBLAS picked another kernel set.
-    public static func betterCoreType(cpuinfo: String? = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-                                      current: String = coreName) -> String? {
+    public static func betterCoreType(
+        cpuinfo: String? = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+        current: String = coreName
+    ) -> String? {
         guard let info = cpuinfo, let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else {
             return nil
         }

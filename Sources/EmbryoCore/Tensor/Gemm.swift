@@ -16,8 +16,9 @@ public func gemm(
     let extent = splitRows ? M : N
     let n = work < (1 << 17) ? 1 : min(threads, max(1, extent / 16))
     if n <= 1 {
-        sgemmSerial(transA: transA, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda,
-                    B: B, ldb: ldb, beta: beta, C: C, ldc: ldc)
+        sgemmSerial(
+            transA: transA, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda,
+            B: B, ldb: ldb, beta: beta, C: C, ldc: ldc)
         return
     }
     // chunk edges on multiples of 16 so every chunk keeps full-width micro-kernel tiles
@@ -29,12 +30,14 @@ public func gemm(
             if s >= e { continue }
             if splitRows {
                 let a = transA ? A + s : A + s * lda
-                sgemmSerial(transA: transA, transB: transB, M: e - s, N: N, K: K, alpha: alpha, A: a, lda: lda,
-                            B: B, ldb: ldb, beta: beta, C: C + s * ldc, ldc: ldc)
+                sgemmSerial(
+                    transA: transA, transB: transB, M: e - s, N: N, K: K, alpha: alpha, A: a, lda: lda,
+                    B: B, ldb: ldb, beta: beta, C: C + s * ldc, ldc: ldc)
             } else {
                 let b = transB ? B + s * ldb : B + s
-                sgemmSerial(transA: transA, transB: transB, M: M, N: e - s, K: K, alpha: alpha, A: A, lda: lda,
-                            B: b, ldb: ldb, beta: beta, C: C + s, ldc: ldc)
+                sgemmSerial(
+                    transA: transA, transB: transB, M: M, N: e - s, K: K, alpha: alpha, A: A, lda: lda,
+                    B: b, ldb: ldb, beta: beta, C: C + s, ldc: ldc)
             }
         }
     }
@@ -53,6 +56,7 @@ public func sgemmSerial(
         for i in 0..<M { for j in 0..<N { C[i * ldc + j] *= beta } }
         return
     }
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
+    cblas_sgemm(
+        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
 }
