@@ -80,7 +80,9 @@ struct ParsedArguments {
     var helpRequested = false
     let spec: CommandSpec
 
-    func string(_ name: String) -> String? { values[name]?.last ?? spec.options.first { $0.name == name }?.defaultValue }
+    func string(_ name: String) -> String? {
+        values[name]?.last ?? spec.options.first { $0.name == name }?.defaultValue
+    }
 
     func strings(_ name: String) -> [String] { values[name] ?? [] }
 

@@ -38,17 +38,23 @@ enum BenchCommand {
         let T = try a.int("seq-len", min: 2)!
         let opt = OptimizerKind(rawValue: try a.choice("optimizer", OptimizerKind.allCases.map(\.rawValue))!)!
         let seed = UInt64(try a.int("seed", min: 0)!)
-        guard T <= 512 else { throw UsageError(message: "'--seq-len' must be at most 512 (max_position_embeddings)", spec: spec) }
+        guard T <= 512 else {
+            throw UsageError(message: "'--seq-len' must be at most 512 (max_position_embeddings)", spec: spec)
+        }
         Threads.configure(threads)
 
         let config = AlbertConfig.preset(name, vocabSize: vocab[name]!)!
         let model = try Albert(config: config)
         model.initializeWeights(seed: seed)
         let perRow = Int((0.15 * Double(T)).rounded())
-        let batches = (0..<4).map { makeBatch(B: B, T: T, V: config.vocabSize, perRow: perRow, seed: seed &+ UInt64($0) &+ 1) }
+        let batches = (0..<4).map {
+            makeBatch(B: B, T: T, V: config.vocabSize, perRow: perRow, seed: seed &+ UInt64($0) &+ 1)
+        }
         let acts = Activations(config: config, B: B, T: T, maxPredictions: B * perRow)
         let optimizer = Optimizer(kind: opt, layout: model.layout)
-        log("bench \(name): \(model.parameterCount) parameters, batch \(B)x\(T), \(threads) threads, OpenBLAS \(BlasRuntime.coreName)")
+        log(
+            "bench \(name): \(model.parameterCount) parameters, batch \(B)x\(T), \(threads) threads, OpenBLAS \(BlasRuntime.coreName)"
+        )
 
         var trainTimes: [Double] = [], losses: [Float] = []
         for i in 0..<(warmup + steps) {
@@ -81,7 +87,8 @@ enum BenchCommand {
             ("train_ms_per_step", round3(train * 1000)), ("train_tokens_per_s", round1(tokens / train)),
             ("infer_ms_per_batch", round3(infer * 1000)), ("infer_tokens_per_s", round1(tokens / infer)),
             ("train_flops_per_token", f.train), ("infer_flops_per_token", f.infer),
-            ("train_gflops", round1(f.train * tokens / train / 1e9)), ("infer_gflops", round1(f.infer * tokens / infer / 1e9)),
+            ("train_gflops", round1(f.train * tokens / train / 1e9)),
+            ("infer_gflops", round1(f.infer * tokens / infer / 1e9)),
             ("peak_rss_mib", round1(ProcessStats.peakRSSMiB)),
             ("loss_first_last", [round3(Double(losses.first!)), round3(Double(losses.last!))]),
             ("train_step_ms", trainTimes.map { round3($0 * 1000) }),
@@ -115,7 +122,8 @@ enum BenchCommand {
     /// attention scores and context 4*H*T per layer forward; the MLM head only at labelled positions in
     /// training and at every position in inference.
     static func flopsPerToken(_ c: AlbertConfig, T: Int, labelledFraction: Double) -> (train: Double, infer: Double) {
-        let H = Double(c.hiddenSize), E = Double(c.embeddingSize), I = Double(c.intermediateSize), L = Double(c.numHiddenLayers)
+        let H = Double(c.hiddenSize), E = Double(c.embeddingSize), I = Double(c.intermediateSize),
+            L = Double(c.numHiddenLayers)
         let layer = 4 * H * H + 2 * H * I
         let body = L * layer + E * H
         let attn = L * 2 * H * Double(T)
@@ -136,9 +144,11 @@ func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
 func jsonLine(_ pairs: [(String, Any)]) -> String {
     func enc(_ v: Any) -> String {
         switch v {
-        case let s as String: return "\"\(s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\""
+        case let s as String:
+            return "\"\(s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\""
         case let i as Int: return String(i)
-        case let d as Double: return d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)) : "null"
+        case let d as Double:
+            return d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)) : "null"
         case let f as Float: return enc(Double(f))
         case let b as Bool: return b ? "true" : "false"
         case let a as [Any]: return "[" + a.map(enc).joined(separator: ",") + "]"

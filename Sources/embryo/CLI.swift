@@ -39,7 +39,9 @@ enum CLI {
             return 0
         case "help":
             guard args.count > 1 else { print(rootSpec.help, terminator: ""); return 0 }
-            guard let sub = find(args[1]) else { return usageError(UsageError(message: "Unknown subcommand '\(args[1])'", spec: rootSpec)) }
+            guard let sub = find(args[1]) else {
+                return usageError(UsageError(message: "Unknown subcommand '\(args[1])'", spec: rootSpec))
+            }
             print(sub.spec.help, terminator: "")
             return 0
         default:

@@ -36,7 +36,8 @@ func resolveConfig(_ value: String, vocabSize: Int, spec: CommandSpec) throws ->
         return try AlbertConfig.load(URL(fileURLWithPath: value))
     }
     throw UsageError(
-        message: "The value '\(value)' is invalid for '--config <preset|file>': expected tiny, small, base or a config.json path",
+        message:
+            "The value '\(value)' is invalid for '--config <preset|file>': expected tiny, small, base or a config.json path",
         spec: spec)
 }
 
@@ -65,9 +66,14 @@ enum InferCommand {
         let model = try Albert.load(from: URL(fileURLWithPath: ckpt))
         let ids = try readIdMatrix(idsPath)
         let B = ids.count, T = ids[0].count
-        let types = try a.string("token-type-ids").map(readIdMatrix) ?? Array(repeating: Array(repeating: 0, count: T), count: B)
-        let mask = try a.string("attention-mask").map(readIdMatrix) ?? Array(repeating: Array(repeating: 1, count: T), count: B)
-        for (name, m) in [("token-type-ids", types), ("attention-mask", mask)] where m.count != B || m.contains(where: { $0.count != T }) {
+        let types =
+            try a.string("token-type-ids").map(readIdMatrix)
+            ?? Array(repeating: Array(repeating: 0, count: T), count: B)
+        let mask =
+            try a.string("attention-mask").map(readIdMatrix)
+            ?? Array(repeating: Array(repeating: 1, count: T), count: B)
+        for (name, m) in [("token-type-ids", types), ("attention-mask", mask)]
+        where m.count != B || m.contains(where: { $0.count != T }) {
             throw EmbryoError.format(a.string(name)!, "shape differs from the ids file (\(B) x \(T))")
         }
         let batch = AlbertBatch(B: B, T: T)
@@ -105,11 +111,14 @@ func readIdMatrix(_ path: String) throws -> [[Int]] {
         if fields.isEmpty { continue }
         var row: [Int] = []
         for f in fields {
-            guard let v = Int(f) else { throw EmbryoError.format("\(path):\(n + 1)", "expected an integer, found '\(f)'") }
+            guard let v = Int(f) else {
+                throw EmbryoError.format("\(path):\(n + 1)", "expected an integer, found '\(f)'")
+            }
             row.append(v)
         }
         if let first = rows.first, first.count != row.count {
-            throw EmbryoError.format("\(path):\(n + 1)", "expected \(first.count) ids like the first line, found \(row.count)")
+            throw EmbryoError.format(
+                "\(path):\(n + 1)", "expected \(first.count) ids like the first line, found \(row.count)")
         }
         rows.append(row)
     }

@@ -37,11 +37,15 @@ final class BlasTests: XCTestCase {
                         tA, tB, M: M, N: N, K: K, alpha: 0.7, A: A.array, lda: lda, B: B.array, ldb: ldb,
                         beta: beta, C: C.array, ldc: ldc)
                     gemm(
-                        transA: tA, transB: tB, M: M, N: N, K: K, alpha: 0.7, A: A.pointer, lda: lda, B: B.pointer, ldb: ldb,
+                        transA: tA, transB: tB, M: M, N: N, K: K, alpha: 0.7, A: A.pointer, lda: lda, B: B.pointer,
+                        ldb: ldb,
                         beta: beta, C: C.pointer, ldc: ldc, threads: threads)
                     var worst: Float = 0
-                    for i in 0..<M { for j in 0..<N { worst = max(worst, abs(C[i * ldc + j] - expected[i * ldc + j])) } }
-                    XCTAssertLessThan(worst, 1e-3, "M \(M) N \(N) K \(K) tA \(tA) tB \(tB) beta \(beta) threads \(threads)")
+                    for i in 0..<M {
+                        for j in 0..<N { worst = max(worst, abs(C[i * ldc + j] - expected[i * ldc + j])) }
+                    }
+                    XCTAssertLessThan(
+                        worst, 1e-3, "M \(M) N \(N) K \(K) tA \(tA) tB \(tB) beta \(beta) threads \(threads)")
                     // the padding columns of C are never touched
                     for i in 0..<M { XCTAssertEqual(C[i * ldc + N], expected[i * ldc + N]) }
                 }
@@ -66,10 +70,12 @@ final class BlasTests: XCTestCase {
         let A = randomBuffer(M * K, &rng), B = randomBuffer(K * N, &rng)
         let c1 = FloatBuffer(count: M * N), c2 = FloatBuffer(count: M * N)
         gemm(
-            transA: false, transB: false, M: M, N: N, K: K, A: A.pointer, lda: K, B: B.pointer, ldb: N, beta: 0, C: c1.pointer, ldc: N,
+            transA: false, transB: false, M: M, N: N, K: K, A: A.pointer, lda: K, B: B.pointer, ldb: N, beta: 0,
+            C: c1.pointer, ldc: N,
             threads: 1)
         gemm(
-            transA: false, transB: false, M: M, N: N, K: K, A: A.pointer, lda: K, B: B.pointer, ldb: N, beta: 0, C: c2.pointer, ldc: N,
+            transA: false, transB: false, M: M, N: N, K: K, A: A.pointer, lda: K, B: B.pointer, ldb: N, beta: 0,
+            C: c2.pointer, ldc: N,
             threads: 2)
         var worst: Float = 0
         for i in 0..<(M * N) { worst = max(worst, abs(c1[i] - c2[i])) }
@@ -79,7 +85,9 @@ final class BlasTests: XCTestCase {
     func testZeroInnerDimensionScalesByBeta() {
         let C = FloatBuffer([1, 2, 3, 4])
         let A = FloatBuffer(count: 1), B = FloatBuffer(count: 1)
-        gemm(transA: false, transB: false, M: 2, N: 2, K: 0, A: A.pointer, lda: 1, B: B.pointer, ldb: 2, beta: 0.5, C: C.pointer, ldc: 2)
+        gemm(
+            transA: false, transB: false, M: 2, N: 2, K: 0, A: A.pointer, lda: 1, B: B.pointer, ldb: 2, beta: 0.5,
+            C: C.pointer, ldc: 2)
         XCTAssertEqual(C.array, [0.5, 1, 1.5, 2])
     }
 

@@ -28,7 +28,8 @@ final class CheckpointTests: XCTestCase {
     func assertRejects(_ data: Data, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try SafetensorsFile(data: data, path: "bad.safetensors"), file: file, line: line) { e in
             let s = "\(e)"
-            XCTAssertTrue(s.contains("bad.safetensors") && s.contains(fragment), "message was: \(s)", file: file, line: line)
+            XCTAssertTrue(
+                s.contains("bad.safetensors") && s.contains(fragment), "message was: \(s)", file: file, line: line)
         }
     }
 
@@ -39,10 +40,13 @@ final class CheckpointTests: XCTestCase {
         assertRejects(raw("[1,2]", data: []), "not a JSON object")
         assertRejects(raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,16]}}", data: eight), "outside")
         assertRejects(raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", data: eight), "needs 12")
-        assertRejects(raw("{\"a\":{\"dtype\":\"X9\",\"shape\":[2],\"data_offsets\":[0,8]}}", data: eight), "unknown dtype")
-        assertRejects(raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,8]}}", data: eight), "invalid shape")
+        assertRejects(
+            raw("{\"a\":{\"dtype\":\"X9\",\"shape\":[2],\"data_offsets\":[0,8]}}", data: eight), "unknown dtype")
+        assertRejects(
+            raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,8]}}", data: eight), "invalid shape")
         assertRejects(raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", data: eight), "outside")
-        assertRejects(raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0]}}", data: eight), "data_offsets")
+        assertRejects(
+            raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0]}}", data: eight), "data_offsets")
         assertRejects(
             raw(
                 "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
@@ -61,7 +65,8 @@ final class CheckpointTests: XCTestCase {
         let file = try SafetensorsFile(url: dir.appendingPathComponent("model.safetensors"))
         XCTAssertEqual(file.metadata["step"], "1")
         XCTAssertNil(file.entries["predictions.decoder.weight"], "the tied decoder is not stored")
-        XCTAssertEqual(file.entries["albert.encoder.albert_layer_groups.1.albert_layers.0.ffn.weight"]?.shape, [20, 12])
+        XCTAssertEqual(
+            file.entries["albert.encoder.albert_layer_groups.1.albert_layers.0.ffn.weight"]?.shape, [20, 12])
         // no temporary files are left behind
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
         XCTAssertEqual(names, ["config.json", "model.safetensors"])
@@ -99,13 +104,15 @@ final class CheckpointTests: XCTestCase {
         try model.save(to: dir)
         data = try Data(contentsOf: st)
         let text = String(decoding: data, as: UTF8.self)
-        let patched = text.replacingOccurrences(of: "\"dtype\":\"F32\",\"shape\":[16,8]", with: "\"dtype\":\"I32\",\"shape\":[16,8]")
+        let patched = text.replacingOccurrences(
+            of: "\"dtype\":\"F32\",\"shape\":[16,8]", with: "\"dtype\":\"I32\",\"shape\":[16,8]")
         try Data(patched.utf8).write(to: st)
         expectLoadError("has dtype I32, expected F32")
         // a config that is not JSON, and one with an impossible shape
         try Data("{ not json".utf8).write(to: dir.appendingPathComponent("config.json"))
         expectLoadError("config.json: not a valid ALBERT config.json")
-        try Data("{\"hidden_size\": 12, \"num_attention_heads\": 5}".utf8).write(to: dir.appendingPathComponent("config.json"))
+        try Data("{\"hidden_size\": 12, \"num_attention_heads\": 5}".utf8).write(
+            to: dir.appendingPathComponent("config.json"))
         expectLoadError("not a multiple of num_attention_heads")
         // a truncated weights file
         try model.save(to: dir)

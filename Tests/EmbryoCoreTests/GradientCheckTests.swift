@@ -90,11 +90,15 @@ final class KernelGradientTests: XCTestCase {
         var rng = Rng(seed: 3)
         let n = 37
         let x = randomBuffer(n, &rng, std: 2), dout = randomBuffer(n, &rng), out = FloatBuffer(count: n)
-        func gelu() -> Double { geluForward(out: out.pointer, inp: x.pointer, count: n); return weightedSum(out.pointer, dout) }
+        func gelu() -> Double {
+            geluForward(out: out.pointer, inp: x.pointer, count: n); return weightedSum(out.pointer, dout)
+        }
         let dx = FloatBuffer(count: n)
         geluBackward(dinp: dx.pointer, inp: x.pointer, dout: dout.pointer, count: n)
         assertGradient("gelu", x: x, analytic: dx.array, loss: gelu)
-        func tanhLoss() -> Double { tanhForward(out: out.pointer, inp: x.pointer, count: n); return weightedSum(out.pointer, dout) }
+        func tanhLoss() -> Double {
+            tanhForward(out: out.pointer, inp: x.pointer, count: n); return weightedSum(out.pointer, dout)
+        }
         _ = tanhLoss()
         let dt = FloatBuffer(count: n)
         tanhBackward(dinp: dt.pointer, out: out.pointer, dout: dout.pointer, count: n)
@@ -108,7 +112,9 @@ final class KernelGradientTests: XCTestCase {
         let ctx = FloatBuffer(count: B * T * H), probs = FloatBuffer(count: B * NH * T * T)
         let mask = FloatBuffer([1, 1, 1, 1, 1, 1, 1, 1, 0, 0])
         func loss() -> Double {
-            attentionForward(ctx: ctx.pointer, probs: probs.pointer, qkv: qkv.pointer, keyMask: mask.pointer, B: B, T: T, H: H, NH: NH)
+            attentionForward(
+                ctx: ctx.pointer, probs: probs.pointer, qkv: qkv.pointer, keyMask: mask.pointer, B: B, T: T, H: H,
+                NH: NH)
             return weightedSum(ctx.pointer, dout)
         }
         _ = loss()

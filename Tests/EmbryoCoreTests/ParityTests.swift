@@ -21,7 +21,8 @@ final class ParityTests: XCTestCase {
         XCTAssertEqual(out.mlmLoss, try expected.floats("mlm_loss")[0], accuracy: 1e-4, kind)
         XCTAssertEqual(out.sopLoss, try expected.floats("sop_loss")[0], accuracy: 1e-4, kind)
         for l in 0...model.config.numHiddenLayers {
-            XCTAssertLessThan(maxAbsDiff(a.hiddenState(l), try expected.floats("hidden.\(l)")), 1e-4, "\(kind) hidden \(l)")
+            XCTAssertLessThan(
+                maxAbsDiff(a.hiddenState(l), try expected.floats("hidden.\(l)")), 1e-4, "\(kind) hidden \(l)")
         }
         XCTAssertLessThan(maxAbsDiff(a.sopLogits, try expected.floats("sop_logits")), 1e-4, "\(kind) sop logits")
         let full = FloatBuffer(count: batch.B * batch.T * model.config.vocabSize)

@@ -10,7 +10,9 @@ extension Albert {
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
             throw EmbryoError.io(dir.path, "cannot create directory: \(error.localizedDescription)")
         }
-        let list = layout.tensors.map { (name: $0.name, shape: $0.shape, data: UnsafePointer(params.pointer + $0.offset)) }
+        let list = layout.tensors.map {
+            (name: $0.name, shape: $0.shape, data: UnsafePointer(params.pointer + $0.offset))
+        }
         var meta = metadata
         meta["format"] = "pt"
         try writeSafetensors(list, metadata: meta, to: dir.appendingPathComponent("model.safetensors"))
@@ -33,7 +35,8 @@ extension Albert {
         let tied = ["predictions.decoder.weight", "predictions.decoder.bias"]
         let known = Set(layout.tensors.map(\.name)).union(tied)
         if let extra = file.names.first(where: { !known.contains($0) && !$0.hasSuffix("position_ids") }) {
-            throw EmbryoError.format(file.path, "unexpected tensor '\(extra)' for this config (wrong num_hidden_groups?)")
+            throw EmbryoError.format(
+                file.path, "unexpected tensor '\(extra)' for this config (wrong num_hidden_groups?)")
         }
     }
 }

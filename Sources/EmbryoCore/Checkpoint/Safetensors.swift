@@ -35,10 +35,13 @@ public final class SafetensorsFile {
         guard data.count >= 8 else { throw bad("file is \(data.count) bytes, shorter than the 8-byte header length") }
         var n: UInt64 = 0
         for i in 0..<8 { n |= UInt64(data[data.startIndex + i]) << (8 * UInt64(i)) }
-        guard n <= UInt64(data.count - 8) else { throw bad("header length \(n) runs past the end of the \(data.count)-byte file") }
+        guard n <= UInt64(data.count - 8) else {
+            throw bad("header length \(n) runs past the end of the \(data.count)-byte file")
+        }
         guard n <= 100_000_000 else { throw bad("header length \(n) is implausibly large") }
         let headerBytes = data.subdata(in: (data.startIndex + 8)..<(data.startIndex + 8 + Int(n)))
-        guard let json = try? JSONSerialization.jsonObject(with: headerBytes), let header = json as? [String: Any] else {
+        guard let json = try? JSONSerialization.jsonObject(with: headerBytes), let header = json as? [String: Any]
+        else {
             throw bad("header is not a JSON object")
         }
         dataStart = 8 + Int(n)
@@ -58,7 +61,8 @@ public final class SafetensorsFile {
             guard let dtype = info["dtype"] as? String, let size = Self.dtypeSizes[dtype] else {
                 throw bad("tensor '\(name)' has unknown dtype \(String(describing: info["dtype"]))")
             }
-            guard let shapeAny = info["shape"] as? [Any], let shape = ints(shapeAny), shape.allSatisfy({ $0 >= 0 }) else {
+            guard let shapeAny = info["shape"] as? [Any], let shape = ints(shapeAny), shape.allSatisfy({ $0 >= 0 })
+            else {
                 throw bad("tensor '\(name)' has an invalid shape")
             }
             guard let offAny = info["data_offsets"] as? [Any], let off = ints(offAny), off.count == 2 else {
@@ -74,7 +78,9 @@ public final class SafetensorsFile {
                 count = m
             }
             guard off[1] - off[0] == count * size else {
-                throw bad("tensor '\(name)' has \(off[1] - off[0]) bytes but shape \(shape) of \(dtype) needs \(count * size)")
+                throw bad(
+                    "tensor '\(name)' has \(off[1] - off[0]) bytes but shape \(shape) of \(dtype) needs \(count * size)"
+                )
             }
             entries[name] = SafetensorsEntry(name: name, dtype: dtype, shape: shape, begin: off[0], end: off[1])
         }
@@ -92,7 +98,9 @@ public final class SafetensorsFile {
     /// Copies tensor `name` as Float32 into `out` (F32 only: embryo does not silently convert precision).
     public func read(_ name: String, into out: UnsafeMutablePointer<Float>, expectShape: [Int]? = nil) throws {
         guard let e = entries[name] else { throw EmbryoError.format(path, "missing tensor '\(name)'") }
-        guard e.dtype == "F32" else { throw EmbryoError.format(path, "tensor '\(name)' has dtype \(e.dtype), expected F32") }
+        guard e.dtype == "F32" else {
+            throw EmbryoError.format(path, "tensor '\(name)' has dtype \(e.dtype), expected F32")
+        }
         if let s = expectShape, s != e.shape {
             throw EmbryoError.format(path, "tensor '\(name)' has shape \(e.shape), expected \(s)")
         }
@@ -114,7 +122,8 @@ public final class SafetensorsFile {
                 case "F64": out[i] = Float(src.loadUnaligned(fromByteOffset: 8 * i, as: Double.self))
                 case "I64": out[i] = Float(src.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))
                 case "I32": out[i] = Float(src.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))
-                default: throw EmbryoError.format(path, "tensor '\(name)' has dtype \(e.dtype), not readable as numbers")
+                default:
+                    throw EmbryoError.format(path, "tensor '\(name)' has dtype \(e.dtype), not readable as numbers")
                 }
             }
         }
@@ -149,7 +158,8 @@ public func writeSafetensors(
     for t in tensors {
         let bytes = t.shape.reduce(1, *) * 4
         header +=
-            (first ? "" : ",") + "\(jsonString(t.name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],"
+            (first ? "" : ",")
+            + "\(jsonString(t.name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],"
             + "\"data_offsets\":[\(offset),\(offset + bytes)]}"
         first = false
         offset += bytes

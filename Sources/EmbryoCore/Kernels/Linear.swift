@@ -46,7 +46,9 @@ public func linearBackward(
 
 /// acc[j] += sum over rows of m[r, j]; split over columns so each sum has one order.
 @inline(__always)
-public func columnSumAccumulate(_ acc: UnsafeMutablePointer<Float>, _ m: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int) {
+public func columnSumAccumulate(
+    _ acc: UnsafeMutablePointer<Float>, _ m: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int
+) {
     parallelFor(cols, grain: 64) { lo, hi in
         for r in 0..<rows {
             let row = m + r * ld

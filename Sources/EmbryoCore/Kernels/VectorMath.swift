@@ -22,7 +22,9 @@ public func expSIMD(_ xIn: SIMD8<Float>) -> SIMD8<Float> {
     p = p * r + 1.666_666_545_9e-1
     p = p * r + 5.000_000_120_1e-1
     let y = p * (r * r) + r + 1
-    let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(SIMD8<Float>(repeating: expMagic), to: SIMD8<Int32>.self)
+    let ni =
+        unsafeBitCast(t, to: SIMD8<Int32>.self)
+        &- unsafeBitCast(SIMD8<Float>(repeating: expMagic), to: SIMD8<Int32>.self)
     let scale = unsafeBitCast((ni &+ 127) &<< 23, to: SIMD8<Float>.self)
     return y * scale
 }
@@ -130,11 +132,15 @@ func storePartial(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ count: 
 
 /// Applies f to every 8-float group of n floats at `inp`, writing `out` (tails through partial loads).
 @inline(__always)
-func mapSIMD(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ n: Int, _ f: (SIMD8<Float>) -> SIMD8<Float>) {
+func mapSIMD(
+    _ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ n: Int, _ f: (SIMD8<Float>) -> SIMD8<Float>
+) {
     let ri = UnsafeRawPointer(inp), ro = UnsafeMutableRawPointer(out)
     var i = 0
     while i + 8 <= n {
-        ro.storeBytes(of: f(ri.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        ro.storeBytes(
+            of: f(ri.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)), toByteOffset: i * 4,
+            as: SIMD8<Float>.self)
         i += 8
     }
     if i < n { storePartial(f(loadPartial(inp + i, n - i)), out + i, n - i) }

@@ -134,7 +134,8 @@ public final class Activations {
         var n = 0
         for i in 0..<(B * T) where batch.mlmLabels[i] >= 0 {
             if batch.mlmLabels[i] >= Int32(V) {
-                throw EmbryoError.runtime("MLM label \(batch.mlmLabels[i]) at position \(i) is outside the vocabulary (\(V))")
+                throw EmbryoError.runtime(
+                    "MLM label \(batch.mlmLabels[i]) at position \(i) is outside the vocabulary (\(V))")
             }
             guard n < maxPredictions else {
                 throw EmbryoError.runtime("batch has more than \(maxPredictions) MLM labels (the activation capacity)")

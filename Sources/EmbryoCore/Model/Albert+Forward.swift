@@ -8,16 +8,20 @@ extension Albert {
     public func encode(_ a: Activations, _ batch: AlbertBatch) throws {
         let c = config, p = params.pointer, o = layout
         let B = a.B, T = a.T, BT = B * T, E = a.E, H = a.H, I = a.I
-        guard batch.B == B, batch.T == T else { throw EmbryoError.runtime("batch shape \(batch.B)x\(batch.T) != activations \(B)x\(T)") }
+        guard batch.B == B, batch.T == T else {
+            throw EmbryoError.runtime("batch shape \(batch.B)x\(batch.T) != activations \(B)x\(T)")
+        }
         guard T <= c.maxPositionEmbeddings else {
             throw EmbryoError.runtime("sequence length \(T) exceeds max_position_embeddings \(c.maxPositionEmbeddings)")
         }
         for i in 0..<BT {
             guard batch.ids[i] >= 0, Int(batch.ids[i]) < c.vocabSize else {
-                throw EmbryoError.runtime("token id \(batch.ids[i]) at position \(i) is outside the vocabulary (\(c.vocabSize))")
+                throw EmbryoError.runtime(
+                    "token id \(batch.ids[i]) at position \(i) is outside the vocabulary (\(c.vocabSize))")
             }
             guard batch.tokenTypes[i] >= 0, Int(batch.tokenTypes[i]) < c.typeVocabSize else {
-                throw EmbryoError.runtime("token type \(batch.tokenTypes[i]) at position \(i) is outside 0..<\(c.typeVocabSize)")
+                throw EmbryoError.runtime(
+                    "token type \(batch.tokenTypes[i]) at position \(i) is outside 0..<\(c.typeVocabSize)")
             }
         }
         let eps = Float(c.layerNormEps)
@@ -28,14 +32,16 @@ extension Albert {
         layerNormForward(
             out: a.embOut, mean: a.embMean, rstd: a.embRstd, inp: a.embSum, weight: p + o.embLnWeight,
             bias: p + o.embLnBias, rows: BT, dim: E, eps: eps)
-        linearForward(out: a.hidden, inp: a.embOut, weight: p + o.mapWeight, bias: p + o.mapBias, rows: BT, inDim: E, outDim: H)
+        linearForward(
+            out: a.hidden, inp: a.embOut, weight: p + o.mapWeight, bias: p + o.mapBias, rows: BT, inDim: E, outDim: H)
         for l in 0..<c.numHiddenLayers {
             let g = o.groups[c.group(ofLayer: l)]
             let x = a.hiddenState(l)
             let qkv = a.qkv + l * BT * 3 * H, ctx = a.ctx + l * BT * H
             let attnRes = a.attnRes + l * BT * H, attnOut = a.attnOut + l * BT * H
             let ffnPre = a.ffnPre + l * BT * I, ffnAct = a.ffnAct + l * BT * I, ffnRes = a.ffnRes + l * BT * H
-            linearForward(out: qkv, inp: x, weight: p + g.qkvWeight, bias: p + g.qkvBias, rows: BT, inDim: H, outDim: 3 * H)
+            linearForward(
+                out: qkv, inp: x, weight: p + g.qkvWeight, bias: p + g.qkvBias, rows: BT, inDim: H, outDim: 3 * H)
             attentionForward(
                 ctx: ctx, probs: a.probs + l * B * a.NH * T * T, qkv: qkv, keyMask: batch.attentionMask.pointer,
                 B: B, T: T, H: H, NH: a.NH)
@@ -45,7 +51,8 @@ extension Albert {
             layerNormForward(
                 out: attnOut, mean: a.attnMean + l * BT, rstd: a.attnRstd + l * BT, inp: attnRes,
                 weight: p + g.attnLnWeight, bias: p + g.attnLnBias, rows: BT, dim: H, eps: eps)
-            linearForward(out: ffnPre, inp: attnOut, weight: p + g.ffnWeight, bias: p + g.ffnBias, rows: BT, inDim: H, outDim: I)
+            linearForward(
+                out: ffnPre, inp: attnOut, weight: p + g.ffnWeight, bias: p + g.ffnBias, rows: BT, inDim: H, outDim: I)
             geluForward(out: ffnAct, inp: ffnPre, count: BT * I)
             linearForward(
                 out: ffnRes, inp: ffnAct, weight: p + g.ffnOutWeight, bias: p + g.ffnOutBias, residual: attnOut,
@@ -63,7 +70,8 @@ extension Albert {
             out: a.pooledPre, inp: a.hiddenState(config.numHiddenLayers), weight: p + o.poolerWeight,
             bias: p + o.poolerBias, rows: B, inDim: H, outDim: H, ldInp: a.T * H)
         tanhForward(out: a.pooled, inp: a.pooledPre, count: B * H)
-        linearForward(out: a.sopLogits, inp: a.pooled, weight: p + o.sopWeight, bias: p + o.sopBias, rows: B, inDim: H, outDim: 2)
+        linearForward(
+            out: a.sopLogits, inp: a.pooled, weight: p + o.sopWeight, bias: p + o.sopBias, rows: B, inDim: H, outDim: 2)
     }
 
     /// MLM head rows: dense -> gelu_new -> LayerNorm -> tied decoder, for `rows` gathered hidden vectors.
@@ -74,7 +82,9 @@ extension Albert {
         rstd: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rows: Int
     ) {
         let p = params.pointer, o = layout, E = config.embeddingSize, H = config.hiddenSize, V = config.vocabSize
-        linearForward(out: dense, inp: inp, weight: p + o.mlmDenseWeight, bias: p + o.mlmDenseBias, rows: rows, inDim: H, outDim: E)
+        linearForward(
+            out: dense, inp: inp, weight: p + o.mlmDenseWeight, bias: p + o.mlmDenseBias, rows: rows, inDim: H,
+            outDim: E)
         geluForward(out: act, inp: dense, count: rows * E)
         layerNormForward(
             out: out, mean: mean, rstd: rstd, inp: act, weight: p + o.mlmLnWeight, bias: p + o.mlmLnBias,
@@ -123,7 +133,9 @@ extension Albert {
         sopHeadForward(a)
         var sopCount = 0
         for b in 0..<B where batch.sopLabels[b] >= 0 {
-            guard batch.sopLabels[b] < 2 else { throw EmbryoError.runtime("SOP label \(batch.sopLabels[b]) is not 0 or 1") }
+            guard batch.sopLabels[b] < 2 else {
+                throw EmbryoError.runtime("SOP label \(batch.sopLabels[b]) is not 0 or 1")
+            }
             sopCount += 1
         }
         if sopCount > 0 {
@@ -132,7 +144,9 @@ extension Albert {
                 logits: a.sopLogits, labels: batch.sopLabels.pointer, rows: B, classes: 2,
                 scale: 1 / Float(sopCount))
             var s: Double = 0, right = 0
-            for b in 0..<B where batch.sopLabels[b] >= 0 { s += Double(a.sopLosses[b]); right += a.sopCorrect[b] > 0 ? 1 : 0 }
+            for b in 0..<B where batch.sopLabels[b] >= 0 {
+                s += Double(a.sopLosses[b]); right += a.sopCorrect[b] > 0 ? 1 : 0
+            }
             out.sopLoss = Float(s / Double(sopCount))
             out.sopCorrect = right
             out.sopCount = sopCount

@@ -49,7 +49,9 @@ public final class Optimizer {
     /// LAMB (You et al. 2019) as ALBERT's code: m, v without bias correction; u = m / (sqrt(v) + eps),
     /// plus weight_decay * w for decayed tensors; r = ||w|| / ||u|| (1 if either is 0) for decayed
     /// tensors only; w -= lr * r * u. LayerNorm weights and biases get neither decay nor r.
-    private func lambTensor(_ t: ParameterTensor, params: UnsafeMutablePointer<Float>, grads: UnsafeMutablePointer<Float>, lr: Float) {
+    private func lambTensor(
+        _ t: ParameterTensor, params: UnsafeMutablePointer<Float>, grads: UnsafeMutablePointer<Float>, lr: Float
+    ) {
         let w = params + t.offset, g = grads + t.offset, mm = m.pointer + t.offset, vv = v.pointer + t.offset
         let b1 = hyper.beta1, b2 = hyper.beta2, eps = hyper.eps
         let decay = !t.isNoDecay
@@ -79,7 +81,9 @@ public final class Optimizer {
     }
 
     /// torch.optim.AdamW: decoupled decay w *= 1 - lr * wd, then w -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps).
-    private func adamwTensor(_ t: ParameterTensor, params: UnsafeMutablePointer<Float>, grads: UnsafeMutablePointer<Float>, lr: Float) {
+    private func adamwTensor(
+        _ t: ParameterTensor, params: UnsafeMutablePointer<Float>, grads: UnsafeMutablePointer<Float>, lr: Float
+    ) {
         let w = params + t.offset, g = grads + t.offset, mm = m.pointer + t.offset, vv = v.pointer + t.offset
         let b1 = hyper.beta1, b2 = hyper.beta2, eps = hyper.eps
         let wd = t.isNoDecay ? 0 : hyper.weightDecay

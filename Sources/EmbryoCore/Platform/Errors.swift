@@ -24,12 +24,15 @@ public enum EmbryoError: Error, CustomStringConvertible, Equatable {
 /// A short, readable rendering of a DecodingError (which field, what was wrong).
 public func describe(_ error: Error) -> String {
     guard let e = error as? DecodingError else { return "\(error)" }
-    func path(_ c: [CodingKey]) -> String { c.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
+    func path(_ c: [CodingKey]) -> String {
+        c.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
     switch e {
     case .typeMismatch(let t, let c): return "field '\(path(c.codingPath))' should be \(t)"
     case .valueNotFound(let t, let c): return "field '\(path(c.codingPath))' is missing a \(t) value"
     case .keyNotFound(let k, let c): return "missing field '\(path(c.codingPath + [k]))'"
-    case .dataCorrupted(let c): return "invalid JSON\(c.codingPath.isEmpty ? "" : " at '\(path(c.codingPath))'"): \(c.debugDescription)"
+    case .dataCorrupted(let c):
+        return "invalid JSON\(c.codingPath.isEmpty ? "" : " at '\(path(c.codingPath))'"): \(c.debugDescription)"
     @unknown default: return "\(e)"
     }
 }
@@ -62,7 +65,9 @@ public func writeAtomically(_ data: Data, to url: URL) throws {
 /// Reads a whole file, with errors that say what is wrong with the path.
 public func readFile(_ url: URL, mapped: Bool = false) throws -> Data {
     var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { throw EmbryoError.io(url.path, "no such file") }
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
+        throw EmbryoError.io(url.path, "no such file")
+    }
     guard !isDir.boolValue else { throw EmbryoError.io(url.path, "is a directory, expected a file") }
     do { return try Data(contentsOf: url, options: mapped ? .mappedIfSafe : []) } catch {
         throw EmbryoError.io(url.path, "cannot read: \(error.localizedDescription)")
