@@ -1,1 +1,165 @@
+// The embryo binary as a user meets it: help text (snapshot), exit codes 0/1/64, error lines, both
+// option spellings, and a tiny bench run whose JSON carries the documented keys.
+
+import Foundation
 import XCTest
+
+final class CLITests: XCTestCase {
+    struct Result {
+        let code: Int32
+        let out: String
+        let err: String
+    }
+
+    /// The embryo executable next to the test bundle.
+    var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("embryo")
+    }
+
+    func run(_ args: [String]) throws -> Result {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["EMBRYO_NO_REEXEC"] = "1"
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(
+            code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    func testRootHelpSnapshot() throws {
+        let expected = """
+            OVERVIEW: A training-dynamics lab: pretrain ALBERT from random weights, keep snapshots, and probe them.
+
+            USAGE: embryo <subcommand>
+
+            OPTIONS:
+              --version             Show the version.
+              -h, --help            Show help information.
+
+            SUBCOMMANDS:
+              bench                 Time training steps and inference on random tokens.
+              init                  Write a randomly initialised ALBERT checkpoint in Hugging Face format.
+              infer                 Run a checkpoint on token ids; write hidden states and logits as safetensors.
+
+              See 'embryo help <subcommand>' for detailed help.
+
+            """
+        for args in [[], ["--help"], ["-h"], ["help"]] {
+            let r = try run(args)
+            XCTAssertEqual(r.code, 0, "\(args)")
+            XCTAssertEqual(r.out, expected, "\(args)")
+            XCTAssertEqual(r.err, "")
+        }
+    }
+
+    func testSubcommandHelpSnapshot() throws {
+        let expected = """
+            OVERVIEW: Write a randomly initialised ALBERT checkpoint in Hugging Face format.
+
+            USAGE: embryo init [--config <preset|file>] [--vocab-size <n>] [--unshared] [--seed <n>] --out <dir>
+
+            OPTIONS:
+              --config <preset|file>
+                                    tiny, small, base, or a config.json path. (default: tiny)
+              --vocab-size <n>      Vocabulary size (presets only). (default: 8192)
+              --unshared            One layer group per layer (BERT-like) instead of ALBERT's shared block.
+              --seed <n>            Initialisation seed. (default: 0)
+              --out <dir>           Checkpoint directory to write.
+              -h, --help            Show help information.
+
+            """
+        for args in [["init", "--help"], ["help", "init"], ["init", "-h"], ["init", "--out", "x", "--help"]] {
+            let r = try run(args)
+            XCTAssertEqual(r.code, 0, "\(args)")
+            XCTAssertEqual(r.out, expected, "\(args)")
+        }
+        for sub in ["bench", "infer"] {
+            let r = try run([sub, "--help"])
+            XCTAssertEqual(r.code, 0)
+            XCTAssertTrue(r.out.hasPrefix("OVERVIEW: "), r.out)
+            XCTAssertTrue(r.out.contains("\nUSAGE: embryo \(sub) ") && r.out.contains("\nOPTIONS:\n"), r.out)
+        }
+        XCTAssertTrue(
+            try run(["bench", "--help"]).out.contains(
+                "--config <preset>     Model preset: tiny, small or base. (default: tiny)"))
+        XCTAssertEqual(try run(["--version"]).code, 0)
+    }
+
+    func testUsageErrorsExit64WithUsageLine() throws {
+        let cases: [([String], String)] = [
+            (["frobnicate"], "Error: Unknown subcommand 'frobnicate'"),
+            (["help", "frobnicate"], "Error: Unknown subcommand 'frobnicate'"),
+            (["bench", "--bogus"], "Error: Unknown option '--bogus'"),
+            (["bench", "--config=huge"], "Error: The value 'huge' is invalid for '--config <preset>'"),
+            (["bench", "--steps"], "Error: Missing value for '--steps <n>'"),
+            (["bench", "--steps", "zero"], "Error: The value 'zero' is invalid for '--steps <n>'"),
+            (["bench", "--threads", "0"], "Error: '--threads' must be at least 1, got 0"),
+            (["bench", "extra"], "Error: Unexpected argument 'extra'"),
+            (["init"], "Error: Missing expected argument '--out <dir>'"),
+            (["init", "--unshared=yes", "--out", "x"], "Error: The flag '--unshared' does not take a value"),
+        ]
+        for (args, message) in cases {
+            let r = try run(args)
+            XCTAssertEqual(r.code, 64, "\(args)")
+            XCTAssertEqual(r.out, "", "\(args)")
+            XCTAssertTrue(r.err.hasPrefix(message), "\(args): \(r.err)")
+            XCTAssertTrue(r.err.contains("\nUsage: embryo"), "\(args): \(r.err)")
+            XCTAssertTrue(r.err.contains("for more information.") || r.err.contains("for detailed help"), r.err)
+        }
+    }
+
+    func testRuntimeErrorsExit1() throws {
+        let r = try run(["infer", "--checkpoint", "/nonexistent/ckpt", "--ids", "/nonexistent/ids", "--out", "/tmp/x"])
+        XCTAssertEqual(r.code, 1)
+        XCTAssertEqual(r.err, "Error: /nonexistent/ckpt/config.json: no such file\n")
+    }
+
+    func testInitThenInferWithBothOptionSpellings() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpt = dir.appendingPathComponent("ckpt").path
+        let r = try run(["init", "--config=tiny", "--vocab-size", "100", "--seed=3", "--out", ckpt])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: ckpt + "/model.safetensors"))
+        let ids = dir.appendingPathComponent("ids.txt")
+        try "2 5 6 7 3\n2 9 8 3 0\n".write(to: ids, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out.safetensors").path
+        let r2 = try run(["infer", "--checkpoint", ckpt, "--ids=\(ids.path)", "--threads", "1", "--out", out])
+        XCTAssertEqual(r2.code, 0, r2.err)
+        try "2 5 6 7 3\n2 9 8 3\n".write(to: ids, atomically: true, encoding: .utf8)
+        let r3 = try run(["infer", "--checkpoint", ckpt, "--ids", ids.path, "--out", out])
+        XCTAssertEqual(r3.code, 1)
+        XCTAssertTrue(r3.err.contains("ids.txt:2: expected 5 ids like the first line, found 4"), r3.err)
+        try "2 5 6 7 3\n2 9 800 3 0\n".write(to: ids, atomically: true, encoding: .utf8)
+        let r4 = try run(["infer", "--checkpoint", ckpt, "--ids", ids.path, "--out", out])
+        XCTAssertEqual(r4.code, 1)
+        XCTAssertTrue(r4.err.contains("token id 800 at position 7 is outside the vocabulary (100)"), r4.err)
+    }
+
+    func testBenchPrintsOneJsonLine() throws {
+        let r = try run([
+            "bench", "--config", "tiny", "--steps", "2", "--warmup", "0", "--batch-size", "2", "--seq-len", "32",
+            "--threads", "1",
+        ])
+        XCTAssertEqual(r.code, 0, r.err)
+        let lines = r.out.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1)
+        let obj = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]
+        for key in [
+            "config", "threads", "train_tokens_per_s", "infer_tokens_per_s", "train_ms_per_step", "peak_rss_mib",
+            "train_gflops",
+        ] {
+            XCTAssertNotNil(obj[key], key)
+        }
+        XCTAssertEqual(obj["config"] as? String, "tiny")
+        XCTAssertEqual(obj["threads"] as? Int, 1)
+        XCTAssertGreaterThan(obj["train_tokens_per_s"] as? Double ?? 0, 0)
+    }
+}
