@@ -134,3 +134,52 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(obj["vocab_size"] as? Int, 1000)
     }
 }
+
+final class CheckpointRobustnessTests: XCTestCase {
+    /// Random byte flips, truncations and header edits of a valid file: each parse throws or succeeds,
+    /// never crashes, and a file that parses still only yields in-range tensors.
+    func testMutatedFilesNeverCrash() throws {
+        let model = try Albert(config: tinyConfig())
+        model.initializeWeights(seed: 1)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-fuzz-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try model.save(to: url)
+        let valid = try Data(contentsOf: url.appendingPathComponent("model.safetensors"))
+        var rng = Rng(seed: 77)
+        var parsed = 0
+        for i in 0..<600 {
+            var d = valid
+            switch i % 3 {
+            case 0:
+                for _ in 0..<(1 + rng.below(4)) {
+                    let at = rng.below(min(d.count, 4096))  // mostly the header and its length
+                    d[at] = UInt8(rng.below(256))
+                }
+            case 1:
+                d = d.prefix(rng.below(d.count))
+            default:
+                let at = 8 + rng.below(900)
+                d[at] = [UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "]"), UInt8(ascii: "\"")][rng.below(4)]
+            }
+            guard let f = try? SafetensorsFile(data: d, path: "m.safetensors") else { continue }
+            parsed += 1
+            let probe = try Albert(config: tinyConfig())
+            _ = try? probe.loadWeights(f)
+        }
+        XCTAssertGreaterThan(parsed, 0)
+    }
+
+    func testHugeConfigFailsBeforeAllocating() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-huge-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = try Albert(config: tinyConfig())
+        try model.save(to: dir)
+        var huge = tinyConfig()
+        huge.vocabSize = 4_000_000_000
+        try huge.save(dir.appendingPathComponent("config.json"))
+        XCTAssertThrowsError(try Albert.load(from: dir)) { e in
+            XCTAssertTrue(
+                "\(e)".contains("word_embeddings.weight' has shape [50, 8], expected [4000000000, 8]"), "\(e)")
+        }
+    }
+}

@@ -19,24 +19,44 @@ extension Albert {
         try config.save(dir.appendingPathComponent("config.json"))
     }
 
-    /// Loads a checkpoint directory written by embryo or by transformers' save_pretrained.
+    /// Loads a checkpoint directory written by embryo or by transformers' save_pretrained. The file is
+    /// checked against the config before anything is allocated, so a config asking for absurd sizes fails
+    /// with a message instead of exhausting memory.
     public static func load(from dir: URL) throws -> Albert {
         let config = try AlbertConfig.load(dir.appendingPathComponent("config.json"))
+        let file = try SafetensorsFile(url: dir.appendingPathComponent("model.safetensors"))
+        try check(file, against: ParameterLayout(config: config))
         let model = try Albert(config: config)
-        try model.loadWeights(SafetensorsFile(url: dir.appendingPathComponent("model.safetensors")))
+        try model.loadWeights(file)
         return model
     }
 
-    /// Copies every layout tensor from a safetensors file; extra tied copies of the decoder are accepted.
-    public func loadWeights(_ file: SafetensorsFile) throws {
+    /// Every layout tensor present as F32 with its shape; nothing else but HF's tied decoder copies.
+    static func check(_ file: SafetensorsFile, against layout: ParameterLayout) throws {
         for t in layout.tensors {
-            try file.read(t.name, into: params.pointer + t.offset, expectShape: t.shape)
+            guard let e = file.entries[t.name] else {
+                throw EmbryoError.format(file.path, "missing tensor '\(t.name)'")
+            }
+            guard e.dtype == "F32" else {
+                throw EmbryoError.format(file.path, "tensor '\(t.name)' has dtype \(e.dtype), expected F32")
+            }
+            guard e.shape == t.shape else {
+                throw EmbryoError.format(file.path, "tensor '\(t.name)' has shape \(e.shape), expected \(t.shape)")
+            }
         }
         let tied = ["predictions.decoder.weight", "predictions.decoder.bias"]
         let known = Set(layout.tensors.map(\.name)).union(tied)
         if let extra = file.names.first(where: { !known.contains($0) && !$0.hasSuffix("position_ids") }) {
             throw EmbryoError.format(
                 file.path, "unexpected tensor '\(extra)' for this config (wrong num_hidden_groups?)")
+        }
+    }
+
+    /// Copies every layout tensor from a safetensors file (checked first, so nothing is half-loaded).
+    public func loadWeights(_ file: SafetensorsFile) throws {
+        try Self.check(file, against: layout)
+        for t in layout.tensors {
+            try file.read(t.name, into: params.pointer + t.offset, expectShape: t.shape)
         }
     }
 }
