@@ -57,6 +57,7 @@ enum BenchCommand {
         )
 
         var trainTimes: [Double] = [], losses: [Float] = []
+        let progress = Progress("bench \(name) train step", total: warmup + steps)
         for i in 0..<(warmup + steps) {
             let t0 = DispatchTime.now().uptimeNanoseconds
             model.zeroGrad()
@@ -67,9 +68,11 @@ enum BenchCommand {
             let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             losses.append(out.loss)
             if i >= warmup { trainTimes.append(dt) }
+            progress.update(i + 1, String(format: "loss %.3f, %.0f tok/s", out.loss, Double(B * T) / dt))
         }
         let logits = FloatBuffer(count: B * T * config.vocabSize)
         var inferTimes: [Double] = []
+        let inferProgress = Progress("bench \(name) inference batch", total: warmup + steps)
         for i in 0..<(warmup + steps) {
             let t0 = DispatchTime.now().uptimeNanoseconds
             try model.encode(acts, batches[i % batches.count])
@@ -77,6 +80,7 @@ enum BenchCommand {
             model.sopHeadForward(acts)
             let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             if i >= warmup { inferTimes.append(dt) }
+            inferProgress.update(i + 1, String(format: "%.0f tok/s", Double(B * T) / dt))
         }
         let tokens = Double(B * T)
         let train = median(trainTimes), infer = median(inferTimes)

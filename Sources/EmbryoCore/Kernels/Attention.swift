@@ -67,8 +67,8 @@ public func attentionBackward(
     }
 }
 
-/// Row softmax in place over `cols` entries, skipping keys whose mask is 0 (they get probability 0).
-/// A row with no visible key becomes uniform, as HF's finfo.min mask gives.
+/// Row softmax in place over `cols` entries; keys whose mask is 0 get probability exactly 0 (as HF's
+/// finfo.min mask gives after exp). A row with no visible key becomes uniform, as it does in HF.
 @inline(__always)
 public func maskedSoftmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, keyMask: UnsafePointer<Float>) {
     var visible = 0
@@ -77,48 +77,35 @@ public func maskedSoftmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols:
         let row = p + i * cols
         if visible == 0 {
             for j in 0..<cols { row[j] = 1 / Float(cols) }
-            continue
-        }
-        if visible == cols {
-            softmaxRowDense(row, cols)
         } else {
-            var mx = -Float.infinity
-            for j in 0..<cols where keyMask[j] != 0 { mx = max(mx, row[j]) }
-            var sum: Float = 0
-            for j in 0..<cols {
-                if keyMask[j] != 0 {
-                    let e = expScalar(row[j] - mx)
-                    row[j] = e
-                    sum += e
-                } else {
-                    row[j] = 0
-                }
-            }
-            let inv = 1 / sum
-            for j in 0..<cols { row[j] *= inv }
+            softmaxRow(row, cols, mask: visible == cols ? nil : keyMask)
         }
     }
 }
 
-/// Softmax of a row with every column visible.
+/// Softmax of one row, 8 lanes at a time; with a 0/1 mask, masked lanes take no part in the max and
+/// are multiplied to exactly 0.
 @inline(__always)
-func softmaxRowDense(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
-    var mv = SIMD8<Float>(repeating: -.infinity)
+func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int, mask: UnsafePointer<Float>?) {
+    let negInf = SIMD8<Float>(repeating: -.infinity)
+    var mv = negInf
     var i = 0
-    while i + 8 <= n {
-        let x = loadPartial(row + i, 8)
+    while i < n {
+        let k = min(8, n - i)
+        var x = loadPartial(row + i, k)
+        if k < 8 { for z in k..<8 { x[z] = -.infinity } }
+        if let mask { x.replace(with: negInf, where: loadPartial(mask + i, k) .== 0) }
         mv.replace(with: x, where: x .> mv)
         i += 8
     }
-    var mx = mv.max()
-    while i < n { mx = max(mx, row[i]); i += 1 }
-    let m = SIMD8<Float>(repeating: mx)
+    let m = SIMD8<Float>(repeating: mv.max())
     var acc = SIMD8<Float>()
     i = 0
     while i < n {
         let k = min(8, n - i)
         var e = expSIMD(loadPartial(row + i, k) - m)
-        if k < 8 { for j in k..<8 { e[j] = 0 } }
+        if let mask { e *= loadPartial(mask + i, k) }
+        if k < 8 { for z in k..<8 { e[z] = 0 } }
         storePartial(e, row + i, k)
         acc += e
         i += 8

@@ -23,6 +23,10 @@ extension Albert {
                 throw EmbryoError.runtime(
                     "token type \(batch.tokenTypes[i]) at position \(i) is outside 0..<\(c.typeVocabSize)")
             }
+            guard batch.attentionMask[i] == 0 || batch.attentionMask[i] == 1 else {
+                throw EmbryoError.runtime(
+                    "attention mask value \(batch.attentionMask[i]) at position \(i) is not 0 or 1")
+            }
         }
         let eps = Float(c.layerNormEps)
         embeddingForward(

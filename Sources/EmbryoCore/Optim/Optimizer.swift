@@ -109,14 +109,14 @@ func chunkedSums(_ count: Int, _ body: (Int, Int) -> (Double, Double)) -> (Doubl
     let chunk = 1 << 16
     let n = (count + chunk - 1) / chunk
     if n <= 1 { return count > 0 ? body(0, count) : (0, 0) }
-    let partial = UnsafeMutablePointer<(Double, Double)>.allocate(capacity: n)
-    defer { partial.deallocate() }
-    parallelFor(n) { lo, hi in
-        for c in lo..<hi { partial[c] = body(c * chunk, min(count, (c + 1) * chunk)) }
+    return withUnsafeTemporaryAllocation(of: (Double, Double).self, capacity: n) { partial in
+        parallelFor(n) { lo, hi in
+            for c in lo..<hi { partial[c] = body(c * chunk, min(count, (c + 1) * chunk)) }
+        }
+        var a: Double = 0, b: Double = 0
+        for c in 0..<n { a += partial[c].0; b += partial[c].1 }
+        return (a, b)
     }
-    var a: Double = 0, b: Double = 0
-    for c in 0..<n { a += partial[c].0; b += partial[c].1 }
-    return (a, b)
 }
 
 /// Global L2 norm of all gradients (in Double, thread-count invariant).

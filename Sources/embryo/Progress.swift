@@ -1,0 +1,41 @@
+// Progress reporting on stderr: a live, rewritten line on a terminal; plain lines at most every
+// `interval` seconds otherwise (logs, CI). Results never go through here.
+
+import Foundation
+
+final class Progress {
+    let label: String
+    let total: Int
+    let interval: Double
+    private let start = Date()
+    private var lastPrint = Date.distantPast
+    private let isTerminal = isatty(STDERR_FILENO) == 1
+
+    init(_ label: String, total: Int, interval: Double = 10) {
+        self.label = label
+        self.total = total
+        self.interval = interval
+    }
+
+    /// Reports `done` of `total` with an optional detail ("loss 3.2, 18k tok/s") and an ETA.
+    func update(_ done: Int, _ detail: String = "") {
+        let now = Date()
+        let elapsed = now.timeIntervalSince(start)
+        let finished = done >= total
+        guard finished || now.timeIntervalSince(lastPrint) >= (isTerminal ? 0.1 : interval) else { return }
+        lastPrint = now
+        let eta = done > 0 && !finished ? ", ETA \(formatDuration(elapsed / Double(done) * Double(total - done)))" : ""
+        let line = "\(label) \(done)/\(total)\(detail.isEmpty ? "" : ", " + detail), \(formatDuration(elapsed))\(eta)"
+        if isTerminal {
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + (finished ? "\n" : "")).utf8))
+        } else {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+}
+
+func formatDuration(_ s: Double) -> String {
+    if s < 60 { return String(format: "%.1fs", s) }
+    let m = Int(s) / 60
+    return m < 60 ? "\(m)m\(String(format: "%02d", Int(s) % 60))s" : "\(m / 60)h\(String(format: "%02d", m % 60))m"
+}
