@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "embryo", targets: ["embryo"]),
         .library(name: "EmbryoCore", targets: ["EmbryoCore"]),
+        .library(name: "EmbryoText", targets: ["EmbryoText"]),
     ],
     targets: [
         .systemLibrary(
@@ -21,13 +22,22 @@ let package = Package(
             name: "EmbryoCore",
             dependencies: ["CBLAS"]
         ),
+        .target(
+            name: "EmbryoText",
+            dependencies: ["EmbryoCore"]
+        ),
         .executableTarget(
             name: "embryo",
-            dependencies: ["EmbryoCore"]
+            dependencies: ["EmbryoCore", "EmbryoText"]
         ),
         .testTarget(
             name: "EmbryoCoreTests",
             dependencies: ["EmbryoCore"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "EmbryoTextTests",
+            dependencies: ["EmbryoText"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

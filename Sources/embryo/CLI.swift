@@ -15,6 +15,8 @@ enum CLI {
         Subcommand(spec: BenchCommand.spec, run: BenchCommand.run),
         Subcommand(spec: InitCommand.spec, run: InitCommand.run),
         Subcommand(spec: InferCommand.spec, run: InferCommand.run),
+        Subcommand(spec: VocabCommand.spec, run: VocabCommand.run),
+        Subcommand(spec: TokenizeCommand.spec, run: TokenizeCommand.run),
     ]
 
     static var rootSpec: CommandSpec {

@@ -9,6 +9,7 @@ final class Progress {
     let interval: Double
     private let start = Date()
     private var lastPrint = Date.distantPast
+    private var finishedShown = false
     private let isTerminal = isatty(STDERR_FILENO) == 1
 
     init(_ label: String, total: Int, interval: Double = 10) {
@@ -22,7 +23,9 @@ final class Progress {
         let now = Date()
         let elapsed = now.timeIntervalSince(start)
         let finished = done >= total
+        if finished && finishedShown { return }
         guard finished || now.timeIntervalSince(lastPrint) >= (isTerminal ? 0.1 : interval) else { return }
+        finishedShown = finished
         lastPrint = now
         let eta = done > 0 && !finished ? ", ETA \(formatDuration(elapsed / Double(done) * Double(total - done)))" : ""
         let line = "\(label) \(done)/\(total)\(detail.isEmpty ? "" : ", " + detail), \(formatDuration(elapsed))\(eta)"
