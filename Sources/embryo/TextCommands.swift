@@ -28,7 +28,9 @@ enum VocabCommand {
         let size = try a.int("size", min: Vocabulary.specialTokens.count + 1)!
         let out = URL(fileURLWithPath: a.string("out")!)
         let files = try expandCorpusPaths(a.strings("corpus"))
-        let total = try files.reduce(0) { $0 + (try FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int ?? 0) }
+        let total = try files.reduce(0) {
+            $0 + (try FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int ?? 0)
+        }
         let trainer = VocabTrainer(lowercase: !a.flag("cased"))
         let counting = Progress("vocab: counting words, MB", total: max(1, total >> 20))
         var done = 0
@@ -80,7 +82,9 @@ enum TokenizeCommand {
     static func run(_ a: ParsedArguments) throws {
         let modes = ["ids", "tokens", "json", "bench"].filter { a.flag($0) }
         guard modes.count <= 1 else {
-            throw UsageError(message: "Choose one of --ids, --tokens, --json, --bench (got \(modes.joined(separator: ", ")))", spec: spec)
+            throw UsageError(
+                message: "Choose one of --ids, --tokens, --json, --bench (got \(modes.joined(separator: ", ")))",
+                spec: spec)
         }
         guard !(a.flag("cased") && a.flag("uncased")) else {
             throw UsageError(message: "--cased and --uncased exclude each other", spec: spec)
@@ -101,7 +105,9 @@ enum TokenizeCommand {
             for off in enc.invalidUTF8Offsets {
                 invalid += 1
                 if invalid <= 10 {
-                    log("warning: \(inputName == "-" ? "stdin" : inputName):\(lineNo): invalid UTF-8 at byte \(off) of the line, replaced by U+FFFD")
+                    log(
+                        "warning: \(inputName == "-" ? "stdin" : inputName):\(lineNo): invalid UTF-8 at byte \(off) of the line, replaced by U+FFFD"
+                    )
                 }
             }
             switch mode {
@@ -138,11 +144,12 @@ enum TokenizeCommand {
         if invalid > 10 { log("warning: \(invalid) invalid UTF-8 sequences in all, each replaced by U+FFFD") }
         if mode == "bench" {
             let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            print(jsonLine([
-                ("impl", "embryo"), ("lines", lineNo), ("bytes", reader.bytesRead), ("tokens", tokensOut),
-                ("seconds", round3(s)), ("tokens_per_s", round1(Double(tokensOut) / s)),
-                ("mb_per_s", round3(Double(reader.bytesRead) / s / 1e6)),
-            ]))
+            print(
+                jsonLine([
+                    ("impl", "embryo"), ("lines", lineNo), ("bytes", reader.bytesRead), ("tokens", tokensOut),
+                    ("seconds", round3(s)), ("tokens_per_s", round1(Double(tokensOut) / s)),
+                    ("mb_per_s", round3(Double(reader.bytesRead) / s / 1e6)),
+                ]))
         }
     }
 }

@@ -8,7 +8,9 @@ import Foundation
 import XCTest
 
 enum TextFixtures {
-    static var root: URL { Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("tokenizer") }
+    static var root: URL {
+        Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("tokenizer")
+    }
 
     /// Lines of a file split on "\n" only, as bytes (so "\r" and every control byte survive).
     static func lines(_ name: String) throws -> [[UInt8]] {
@@ -29,7 +31,9 @@ final class TokenizerGoldenTests: XCTestCase {
         XCTAssertEqual(tok.lowercase, kind == "uncased")
         let lines = try TextFixtures.lines("\(text).txt")
         let goldenData = try Data(contentsOf: TextFixtures.root.appendingPathComponent("\(kind)/golden-\(text).jsonl"))
-        let goldens = try goldenData.split(separator: 0x0A).map { try JSONDecoder().decode(Golden.self, from: Data($0)) }
+        let goldens = try goldenData.split(separator: 0x0A).map {
+            try JSONDecoder().decode(Golden.self, from: Data($0))
+        }
         XCTAssertEqual(lines.count, goldens.count, "line count")
         var enc = Encoding()
         var tokens = 0

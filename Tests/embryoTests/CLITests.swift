@@ -47,6 +47,8 @@ final class CLITests: XCTestCase {
               bench                 Time training steps and inference on random tokens.
               init                  Write a randomly initialised ALBERT checkpoint in Hugging Face format.
               infer                 Run a checkpoint on token ids; write hidden states and logits as safetensors.
+              vocab                 Learn a WordPiece vocabulary from text files.
+              tokenize              Tokenize text line by line with a WordPiece vocabulary.
 
               See 'embryo help <subcommand>' for detailed help.
 

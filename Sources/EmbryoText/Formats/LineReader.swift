@@ -23,7 +23,9 @@ public final class LineReader {
             return
         }
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw EmbryoError.io(path, "no such file") }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw EmbryoError.io(path, "no such file")
+        }
         guard !isDir.boolValue else { throw EmbryoError.io(path, "is a directory, expected a file") }
         guard let h = FileHandle(forReadingAtPath: path) else { throw EmbryoError.io(path, "cannot open for reading") }
         handle = h
@@ -35,7 +37,9 @@ public final class LineReader {
     public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>) throws -> Bool) throws {
         while true {
             if let nl = buffer[start...].firstIndex(of: 0x0A) {
-                let keepGoing = try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[start..<nl])) }
+                let keepGoing = try buffer.withUnsafeBufferPointer {
+                    try body(UnsafeBufferPointer(rebasing: $0[start..<nl]))
+                }
                 bytesRead += nl - start + 1
                 start = nl + 1
                 if !keepGoing { return }
@@ -67,18 +71,25 @@ public func expandCorpusPaths(_ paths: [String], extensions: Set<String> = ["txt
     var out: [String] = []
     for p in paths {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else { throw EmbryoError.io(p, "no such file or directory") }
+        guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else {
+            throw EmbryoError.io(p, "no such file or directory")
+        }
         if !isDir.boolValue {
             out.append(p)
             continue
         }
-        guard let e = FileManager.default.enumerator(atPath: p) else { throw EmbryoError.io(p, "cannot list directory") }
+        guard let e = FileManager.default.enumerator(atPath: p) else {
+            throw EmbryoError.io(p, "cannot list directory")
+        }
         var found: [String] = []
         while let f = e.nextObject() as? String {
-            if extensions.contains((f as NSString).pathExtension.lowercased()) { found.append((p as NSString).appendingPathComponent(f)) }
+            if extensions.contains((f as NSString).pathExtension.lowercased()) {
+                found.append((p as NSString).appendingPathComponent(f))
+            }
         }
         guard !found.isEmpty else {
-            throw EmbryoError.io(p, "directory holds no \(extensions.sorted().map { "." + $0 }.joined(separator: "/")) files")
+            throw EmbryoError.io(
+                p, "directory holds no \(extensions.sorted().map { "." + $0 }.joined(separator: "/")) files")
         }
         out += found.sorted()
     }

@@ -1,5 +1,5 @@
 // BERT's text normalisation, per Unicode scalar, as HF tokenizers' BertNormalizer + BertPreTokenizer:
-// drop NUL, U+FFFD and other control/format/unassigned/private-use scalars; treat \t \n \r and Zs as
+// drop NUL, U+FFFD and other control, format and private-use scalars; treat \t \n \r and Zs as
 // spaces; isolate CJK ideographs; when uncased, canonical decomposition with non-spacing marks (Mn)
 // removed, then full lower-casing. After that, White_Space splits words and every punctuation scalar
 // (ASCII symbols and Unicode P*) is a word of its own. Results are cached per scalar.
@@ -56,7 +56,7 @@ final class Normalizer {
             return [s.value >= 65 && s.value <= 90 ? s.value + 32 : s.value]
         }
         let decomposed = String(s).decomposedStringWithCanonicalMapping.unicodeScalars
-            .filter { $0.properties.generalCategory != .nonspacingMark }
+            .filter { !inRanges(nonspacingRanges, $0.value) }
         var out: [UInt32] = []
         for d in decomposed {
             for l in d.properties.lowercaseMapping.unicodeScalars { out.append(l.value) }
@@ -71,42 +71,40 @@ final class Normalizer {
         return .word
     }
 
+    // The classes come from UnicodeTables.swift, read off HF tokenizers, not from the standard library:
+    // tokenizers' category tables predate the Unicode version Swift ships, and the two must agree.
+
     /// BERT's whitespace: space, tab, newline, carriage return, and the Zs category.
-    static func isBertWhitespace(_ s: Unicode.Scalar) -> Bool {
-        switch s.value {
-        case 0x20, 0x09, 0x0A, 0x0D: return true
-        default: return s.properties.generalCategory == .spaceSeparator
-        }
-    }
+    static func isBertWhitespace(_ s: Unicode.Scalar) -> Bool { inRanges(whitespaceRanges, s.value) }
 
-    /// Control in BERT's sense: every C* category except tab, newline and carriage return.
-    static func isControl(_ s: Unicode.Scalar) -> Bool {
-        switch s.value {
-        case 0x09, 0x0A, 0x0D: return false
-        default:
-            switch s.properties.generalCategory {
-            case .control, .format, .unassigned, .privateUse, .surrogate: return true
-            default: return false
-            }
-        }
-    }
+    /// Control in HF tokenizers' sense: Cc, Cf and Co except tab, newline and carriage return
+    /// (unassigned scalars are kept, as HF keeps them).
+    static func isControl(_ s: Unicode.Scalar) -> Bool { inRanges(controlRanges, s.value) }
 
-    /// ASCII punctuation and symbols, and every Unicode P* category.
-    static func isPunctuation(_ s: Unicode.Scalar) -> Bool {
-        let v = s.value
-        if (33...47).contains(v) || (58...64).contains(v) || (91...96).contains(v) || (123...126).contains(v) { return true }
-        switch s.properties.generalCategory {
-        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
-            .finalPunctuation, .otherPunctuation:
-            return true
-        default: return false
-        }
-    }
+    /// ASCII punctuation and symbols, and the Unicode P* categories.
+    static func isPunctuation(_ s: Unicode.Scalar) -> Bool { inRanges(punctuationRanges, s.value) }
 
-    /// The CJK Unified Ideographs blocks BERT isolates (not Hangul, Hiragana or Katakana).
+    /// The CJK Unified Ideographs blocks BERT isolates (not Hangul, Hiragana or Katakana). The range
+    /// 0x2B920...0x2CEAF (not 0x2B820) is as in Google's BERT and HF tokenizers.
     static func isCJK(_ v: UInt32) -> Bool {
         (0x4E00...0x9FFF).contains(v) || (0x3400...0x4DBF).contains(v) || (0x20000...0x2A6DF).contains(v)
-            || (0x2A700...0x2B73F).contains(v) || (0x2B740...0x2B81F).contains(v) || (0x2B820...0x2CEAF).contains(v)
+            || (0x2A700...0x2B73F).contains(v) || (0x2B740...0x2B81F).contains(v) || (0x2B920...0x2CEAF).contains(v)
             || (0xF900...0xFAFF).contains(v) || (0x2F800...0x2FA1F).contains(v)
     }
+}
+
+/// Whether v lies in one of the inclusive ranges [lo0, hi0, lo1, hi1, ...] (sorted): binary search.
+func inRanges(_ r: [UInt32], _ v: UInt32) -> Bool {
+    var lo = 0, hi = r.count / 2
+    while lo < hi {
+        let mid = (lo + hi) / 2
+        if v < r[2 * mid] {
+            hi = mid
+        } else if v > r[2 * mid + 1] {
+            lo = mid + 1
+        } else {
+            return true
+        }
+    }
+    return false
 }

@@ -43,7 +43,8 @@ public struct TokenizerConfig: Codable, Equatable, Sendable {
     }
 
     public static func load(_ url: URL) throws -> TokenizerConfig {
-        do { return try JSONDecoder().decode(TokenizerConfig.self, from: try readFile(url)) } catch let e as EmbryoError {
+        do { return try JSONDecoder().decode(TokenizerConfig.self, from: try readFile(url)) } catch let e as EmbryoError
+        {
             throw e
         } catch {
             throw EmbryoError.format(url.path, "not a valid tokenizer_config.json: \(describe(error))")
@@ -62,7 +63,8 @@ extension WordPieceTokenizer {
             let c = try TokenizerConfig.load(cfg)
             if let strip = c.stripAccents, strip != c.doLowerCase {
                 throw EmbryoError.format(
-                    cfg.path, "strip_accents \(strip) with do_lower_case \(c.doLowerCase) is not supported: "
+                    cfg.path,
+                    "strip_accents \(strip) with do_lower_case \(c.doLowerCase) is not supported: "
                         + "embryo strips accents exactly when it lower-cases, as BERT's default")
             }
             lower = c.doLowerCase

@@ -14,7 +14,8 @@ public final class VocabTrainer {
     public let maxDistinctWords: Int
     /// A pair must occur at least this often (weighted) to be merged.
     public let minPairFrequency: Int
-    public private(set) var counts: [String: Int] = [:]
+    /// Word counts, keyed by exact scalars (NFC and NFD spellings are different words, as in HF).
+    public private(set) var counts: [ExactString: Int] = [:]
     public private(set) var prunedAtCount = 0
     private let splitter: WordPieceTokenizer
 
@@ -26,7 +27,7 @@ public final class VocabTrainer {
         splitter.wordVisitor = { [unowned self] scalars in
             var s = String.UnicodeScalarView()
             for v in scalars { s.append(Unicode.Scalar(v)!) }
-            self.counts[String(s), default: 0] += 1
+            self.counts[ExactString(String(s)), default: 0] += 1
         }
     }
 
@@ -57,14 +58,16 @@ public final class VocabTrainer {
     /// special tokens and the alphabet are always included, even beyond `size`.
     public func train(size: Int, progress: ((Int, Int) -> Void)? = nil) -> [String] {
         // words in a fixed order: count descending, then text
-        let words = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        let words = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map {
+            ($0.key.string, $0.value)
+        }
         var symbols: [String] = []
-        var symbolId: [String: Int32] = [:]
+        var symbolId: [ExactString: Int32] = [:]
         func intern(_ s: String) -> Int32 {
-            if let id = symbolId[s] { return id }
+            if let id = symbolId[ExactString(s)] { return id }
             let id = Int32(symbols.count)
             symbols.append(s)
-            symbolId[s] = id
+            symbolId[ExactString(s)] = id
             return id
         }
         var vocab = Vocabulary.specialTokens
@@ -73,15 +76,17 @@ public final class VocabTrainer {
         let sortedAlphabet = alphabet.sorted { $0.value < $1.value }
         for c in sortedAlphabet { _ = intern(String(c)) }
         for c in sortedAlphabet { _ = intern("##" + String(c)) }
-        vocab += symbols.filter { !Vocabulary.specialTokens.contains($0) }
-        var seen = Set(vocab)
+        vocab += symbols
+        var seen = Set(vocab.map(ExactString.init))
 
         var seqs: [[Int32]] = []
         var freq: [Int] = []
         seqs.reserveCapacity(words.count)
         for (w, n) in words {
             var seq: [Int32] = []
-            for (k, c) in w.unicodeScalars.enumerated() { seq.append(symbolId[(k == 0 ? "" : "##") + String(c)]!) }
+            for (k, c) in w.unicodeScalars.enumerated() {
+                seq.append(symbolId[ExactString((k == 0 ? "" : "##") + String(c))]!)
+            }
             seqs.append(seq)
             freq.append(n)
         }
@@ -103,8 +108,8 @@ public final class VocabTrainer {
             let a = Int32(truncatingIfNeeded: top.key >> 32), b = Int32(truncatingIfNeeded: top.key & 0xFFFF_FFFF)
             let merged = symbols[Int(a)] + Vocabulary.stripContinuation(symbols[Int(b)])
             let m = intern(merged)
-            if !seen.contains(merged) {
-                seen.insert(merged)
+            if !seen.contains(ExactString(merged)) {
+                seen.insert(ExactString(merged))
                 vocab.append(merged)
             }
             merges += 1
@@ -151,7 +156,9 @@ struct PairTable {
     var counts: [UInt64: Int] = [:]
     var words: [UInt64: [Int32]] = [:]
 
-    static func key(_ a: Int32, _ b: Int32) -> UInt64 { UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b)) }
+    static func key(_ a: Int32, _ b: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))
+    }
 
     mutating func add(_ a: Int32, _ b: Int32, _ n: Int, word: Int32) {
         let k = PairTable.key(a, b)

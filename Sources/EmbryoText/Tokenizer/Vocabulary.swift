@@ -9,7 +9,8 @@ public final class Vocabulary {
     public static let continuationPrefix = "##"
 
     public let tokens: [String]
-    public let ids: [String: Int32]
+    /// Token -> id, keyed by exact scalars (canonically equivalent tokens stay distinct).
+    public let ids: [ExactString: Int32]
     public let padId: Int32, unkId: Int32, clsId: Int32, sepId: Int32, maskId: Int32
     /// True when non-special tokens contain upper-case letters (a cased vocabulary such as bert-base-cased).
     public let looksCased: Bool
@@ -22,37 +23,41 @@ public final class Vocabulary {
     /// `source` names the file in error messages.
     public init(tokens: [String], source: String = "vocabulary") throws {
         guard !tokens.isEmpty else { throw EmbryoError.format(source, "the vocabulary is empty") }
-        var ids: [String: Int32] = [:]
+        var ids: [ExactString: Int32] = [:]
         ids.reserveCapacity(tokens.count)
         for (i, t) in tokens.enumerated() {
             guard !t.isEmpty else { throw EmbryoError.format("\(source):\(i + 1)", "empty token") }
-            if let first = ids[t] {
+            if let first = ids[ExactString(t)] {
                 throw EmbryoError.format("\(source):\(i + 1)", "duplicate token '\(t)' (first on line \(first + 1))")
             }
-            ids[t] = Int32(i)
+            ids[ExactString(t)] = Int32(i)
         }
-        let missing = Vocabulary.specialTokens.filter { ids[$0] == nil }
+        let missing = Vocabulary.specialTokens.filter { ids[ExactString($0)] == nil }
         guard missing.isEmpty else {
-            throw EmbryoError.format(source, "missing special token(s) \(missing.joined(separator: " ")); a BERT vocabulary needs "
-                + Vocabulary.specialTokens.joined(separator: " "))
+            throw EmbryoError.format(
+                source,
+                "missing special token(s) \(missing.joined(separator: " ")); a BERT vocabulary needs "
+                    + Vocabulary.specialTokens.joined(separator: " "))
         }
         self.tokens = tokens
         self.ids = ids
-        padId = ids["[PAD]"]!
-        unkId = ids["[UNK]"]!
-        clsId = ids["[CLS]"]!
-        sepId = ids["[SEP]"]!
-        maskId = ids["[MASK]"]!
+        padId = ids[ExactString("[PAD]")]!
+        unkId = ids[ExactString("[UNK]")]!
+        clsId = ids[ExactString("[CLS]")]!
+        sepId = ids[ExactString("[SEP]")]!
+        maskId = ids[ExactString("[MASK]")]!
         var initial = ByteTrie(capacity: tokens.count * 4), continuation = ByteTrie(capacity: tokens.count * 4)
         var cased = false
-        let specials = Set(Vocabulary.specialTokens)
+        let specials = Set(Vocabulary.specialTokens.map(ExactString.init))
         for (i, t) in tokens.enumerated() {
             if Vocabulary.isContinuation(t) {
                 continuation.insert(t.utf8.dropFirst(2), id: Int32(i))
             } else {
                 initial.insert(t.utf8, id: Int32(i))
             }
-            if !cased && !specials.contains(t) && t.unicodeScalars.contains(where: { $0.properties.isUppercase }) {
+            if !cased && !specials.contains(ExactString(t))
+                && t.unicodeScalars.contains(where: { $0.properties.isUppercase })
+            {
                 cased = true
             }
         }
@@ -79,7 +84,7 @@ public final class Vocabulary {
         try writeAtomically(Data((tokens.joined(separator: "\n") + "\n").utf8), to: url)
     }
 
-    public func id(_ token: String) -> Int32? { ids[token] }
+    public func id(_ token: String) -> Int32? { ids[ExactString(token)] }
 
     /// "##" followed by at least one scalar. Checked on UTF-8, never on Characters: "##" + a combining
     /// mark is one grapheme cluster ending in '#', which String.hasPrefix would not see as "##".

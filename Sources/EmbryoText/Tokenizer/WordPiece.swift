@@ -57,7 +57,7 @@ public final class WordPieceTokenizer {
         self.vocab = vocab
         self.lowercase = lowercase ?? !vocab.looksCased
         normalizer = Normalizer(lowercase: self.lowercase)
-        specialBytes = Vocabulary.specialTokens.map { (Array($0.utf8), vocab.ids[$0]!) }
+        specialBytes = Vocabulary.specialTokens.map { (Array($0.utf8), vocab.id($0)!) }
         var kinds = [UInt8](repeating: 0, count: 128), map = [UInt8](repeating: 0, count: 128)
         for c in 0..<128 {
             let m = Normalizer.compute(UInt32(c), lowercase: self.lowercase)
@@ -120,7 +120,8 @@ public final class WordPieceTokenizer {
                 continue
             }
             let (v, len) = decodeUTF8(bytes, at: i)
-            if v == 0xFFFD && len > 0 && !(len == 3 && bytes[i] == 0xEF && bytes[i + 1] == 0xBF && bytes[i + 2] == 0xBD) {
+            if v == 0xFFFD && len > 0 && !(len == 3 && bytes[i] == 0xEF && bytes[i + 1] == 0xBF && bytes[i + 2] == 0xBD)
+            {
                 e.invalidUTF8Offsets.append(i)
             }
             let m = normalizer.mapping(v)
@@ -223,10 +224,10 @@ public final class WordPieceTokenizer {
     /// Text from ids: pieces joined by spaces, "##" continuations glued to the piece before.
     public func decode(_ ids: [Int32], skipSpecialTokens: Bool = false) -> String {
         var out = ""
-        let specials = Set(Vocabulary.specialTokens)
+        let specials: Set<Int32> = [vocab.padId, vocab.unkId, vocab.clsId, vocab.sepId, vocab.maskId]
         for id in ids {
             let t = vocab.token(id)
-            if skipSpecialTokens && specials.contains(t) { continue }
+            if skipSpecialTokens && specials.contains(id) { continue }
             if Vocabulary.isContinuation(t) && !out.isEmpty {
                 out += Vocabulary.stripContinuation(t)
             } else {
