@@ -16,7 +16,7 @@ final class CLITests: XCTestCase {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("embryo")
     }
 
-    func run(_ args: [String]) throws -> Result {
+    func run(_ args: [String], stdin: String? = nil) throws -> Result {
         let p = Process()
         p.executableURL = binary
         p.arguments = args
@@ -26,7 +26,13 @@ final class CLITests: XCTestCase {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
+        let input = Pipe()
+        if stdin != nil { p.standardInput = input }
         try p.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return Result(
@@ -163,5 +169,52 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(obj["config"] as? String, "tiny")
         XCTAssertEqual(obj["threads"] as? Int, 1)
         XCTAssertGreaterThan(obj["train_tokens_per_s"] as? Double ?? 0, 0)
+    }
+
+    func testVocabThenTokenize() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let corpus = dir.appendingPathComponent("corpus.txt")
+        try String(repeating: "the cat sat on the mat. The dog sat on the log!\n", count: 20).write(
+            to: corpus, atomically: true, encoding: .utf8)
+        let vocab = dir.appendingPathComponent("tok/vocab.txt").path
+        let r = try run(["vocab", "--corpus", corpus.path, "--size=40", "--out", vocab])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(r.out, vocab + "\n")
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: dir.appendingPathComponent("tok/tokenizer_config.json").path))
+        let lines = try String(contentsOfFile: vocab, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 40)
+        XCTAssertEqual(Array(lines.prefix(5)), ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+
+        let toks = try run(["tokenize", "--vocab", vocab, "--tokens"], stdin: "The cat sat.\n\nA [MASK] dog")
+        XCTAssertEqual(toks.code, 0, toks.err)
+        let outLines = toks.out.split(separator: "\n", omittingEmptySubsequences: false)
+        XCTAssertEqual(outLines.count, 4, toks.out)  // three input lines, the last without a newline
+        XCTAssertEqual(outLines[1], "")
+        XCTAssertTrue(outLines[2].hasPrefix("a [MASK] "), toks.out)
+        let ids = try run(["tokenize", "--vocab=\(vocab)"], stdin: "the cat\n")
+        XCTAssertEqual(
+            ids.out.split(separator: " ").count,
+            ids.out.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }.count)
+        let json = try run(["tokenize", "--vocab", vocab, "--json"], stdin: "the cat\n")
+        let obj = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as! [String: Any]
+        XCTAssertEqual((obj["spans"] as? [[Int]])?.first, [0, 3])
+        XCTAssertEqual((obj["words"] as? [Int])?.first, 0)
+        let bench = try run(["tokenize", "--vocab", vocab, "--input", corpus.path, "--bench"])
+        XCTAssertEqual(bench.code, 0, bench.err)
+        XCTAssertNotNil((try JSONSerialization.jsonObject(with: Data(bench.out.utf8)) as! [String: Any])["mb_per_s"])
+
+        let both = try run(["tokenize", "--vocab", vocab, "--tokens", "--json"])
+        XCTAssertEqual(both.code, 64)
+        XCTAssertTrue(both.err.hasPrefix("Error: Choose one of --ids, --tokens, --json, --bench"), both.err)
+        let missing = try run(["vocab", "--corpus", dir.appendingPathComponent("nope").path, "--out", vocab])
+        XCTAssertEqual(missing.code, 1)
+        XCTAssertTrue(missing.err.contains("nope: no such file or directory"), missing.err)
+        try "[PAD]\n[UNK]\n".write(toFile: vocab, atomically: true, encoding: .utf8)
+        let bad = try run(["tokenize", "--vocab", vocab], stdin: "x\n")
+        XCTAssertEqual(bad.code, 1)
+        XCTAssertTrue(bad.err.contains("missing special token(s) [CLS] [SEP] [MASK]"), bad.err)
     }
 }
