@@ -19,7 +19,7 @@ public final class VocabTrainer {
     public private(set) var prunedAtCount = 0
     private let splitter: WordPieceTokenizer
 
-    public init(lowercase: Bool, maxDistinctWords: Int = 4_000_000, minPairFrequency: Int = 2) {
+    public init(lowercase: Bool, maxDistinctWords: Int = 1_000_000, minPairFrequency: Int = 2) {
         self.lowercase = lowercase
         self.maxDistinctWords = maxDistinctWords
         self.minPairFrequency = minPairFrequency
