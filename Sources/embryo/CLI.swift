@@ -17,6 +17,7 @@ enum CLI {
         Subcommand(spec: InferCommand.spec, run: InferCommand.run),
         Subcommand(spec: VocabCommand.spec, run: VocabCommand.run),
         Subcommand(spec: TokenizeCommand.spec, run: TokenizeCommand.run),
+        Subcommand(spec: WorldCommand.spec, run: WorldCommand.run),
     ]
 
     static var rootSpec: CommandSpec {

@@ -106,7 +106,7 @@ enum InferCommand {
 func readIdMatrix(_ path: String) throws -> [[Int]] {
     let text = String(decoding: try readFile(URL(fileURLWithPath: path)), as: UTF8.self)
     var rows: [[Int]] = []
-    for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    for (n, line) in textLines(text).enumerated() {
         let fields = line.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" || $0 == "\r" })
         if fields.isEmpty { continue }
         var row: [Int] = []

@@ -55,6 +55,7 @@ final class CLITests: XCTestCase {
               infer                 Run a checkpoint on token ids; write hidden states and logits as safetensors.
               vocab                 Learn a WordPiece vocabulary from text files.
               tokenize              Tokenize text line by line with a WordPiece vocabulary.
+              world                 Generate the built-in world: corpus, gold annotation, facts and tasks.
 
               See 'embryo help <subcommand>' for detailed help.
 

@@ -73,3 +73,14 @@ public func readFile(_ url: URL, mapped: Bool = false) throws -> Data {
         throw EmbryoError.io(url.path, "cannot read: \(error.localizedDescription)")
     }
 }
+
+/// Lines of a text split on "\n" with one trailing "\r" removed from each. Splits on Unicode scalars:
+/// Swift's Character view treats "\r\n" as a single character, so String.split(separator: "\n") would
+/// not split Windows line endings.
+public func textLines(_ text: String) -> [String] {
+    text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { slice in
+        var s = String(String.UnicodeScalarView(slice))
+        if s.unicodeScalars.last == "\r" { s.unicodeScalars.removeLast() }
+        return s
+    }
+}

@@ -72,9 +72,7 @@ public final class Vocabulary {
         guard let text = String(data: data, encoding: .utf8) else {
             throw EmbryoError.format(url.path, "not valid UTF-8")
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
-        }
+        var lines = textLines(text)
         if lines.last == "" { lines.removeLast() }
         return try Vocabulary(tokens: lines, source: url.path)
     }

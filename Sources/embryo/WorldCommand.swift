@@ -1,0 +1,42 @@
+// `embryo world`: generates the built-in world (corpus, gold CoNLL-U probe set, LAMA facts, GLUE-style
+// tasks and world.json) into a directory.
+
+import EmbryoCore
+import EmbryoText
+import Foundation
+
+enum WorldCommand {
+    static let spec = CommandSpec(
+        name: "embryo world",
+        abstract: "Generate the built-in world: corpus, gold annotation, facts and tasks.",
+        discussion: """
+            Writes train.txt (one sentence per line, documents separated by blank lines), probe.conllu
+            (held-out sentences with gold UPOS, Penn XPOS, features, heads and UD relations), facts/ (LAMA
+            layout, with how often train.txt states each fact), tasks/<grammar|factcheck|paraphrase>/ (GLUE-
+            style TSV) and world.json. The same seed and sizes give the same bytes.
+            """,
+        options: [
+            .required("out", "dir", "Directory to write."),
+            .option("seed", "n", "Seed for the lexicon, knowledge base and text.", default: "1"),
+            .option("tokens", "n", "Words (and punctuation marks) of training text.", default: "2000000"),
+            .option(
+                "task-examples", "n", "Training examples per task (dev and test get a tenth each).", default: "20000"),
+        ]
+    )
+
+    static func run(_ a: ParsedArguments) throws {
+        var sizes = WorldSizes()
+        sizes.tokens = try a.int("tokens", min: 1000)!
+        sizes.taskTrain = try a.int("task-examples", min: 10)!
+        sizes.taskEval = max(10, sizes.taskTrain / 10)
+        let seed = UInt64(try a.int("seed", min: 0)!)
+        let out = URL(fileURLWithPath: a.string("out")!)
+        let progress = Progress("world: tokens", total: sizes.tokens)
+        let world = World(seed: seed, sizes: sizes)
+        let s = try world.write(to: out) { done, _ in progress.update(min(done, sizes.tokens)) }
+        log(
+            "world: \(s.tokens) tokens, \(s.sentences) sentences, \(s.documents) documents, \(s.probeSentences) probe sentences, "
+                + "\(world.knowledge.facts.count) facts")
+        print(out.path)
+    }
+}

@@ -1,0 +1,157 @@
+// The built-in world: same seed, same bytes; a valid CoNLL-U probe set disjoint from train.txt; fact
+// counts equal to the statements in train.txt; balanced task labels; readers accept what it writes.
+
+import EmbryoCore
+import EmbryoText
+import Foundation
+import XCTest
+
+final class WorldTests: XCTestCase {
+    static var dir: URL = {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-world-\(UUID().uuidString)")
+        var sizes = WorldSizes()
+        sizes.tokens = 60_000
+        sizes.taskTrain = 400
+        sizes.taskEval = 100
+        sizes.probeSentences = 500
+        _ = try! World(seed: 7, sizes: sizes).write(to: d)
+        return d
+    }()
+
+    override class func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    func file(_ name: String) throws -> Data { try Data(contentsOf: WorldTests.dir.appendingPathComponent(name)) }
+
+    func testSameSeedSameBytes() throws {
+        var sizes = WorldSizes()
+        sizes.tokens = 60_000
+        sizes.taskTrain = 400
+        sizes.taskEval = 100
+        sizes.probeSentences = 500
+        let again = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-world-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: again) }
+        _ = try World(seed: 7, sizes: sizes).write(to: again)
+        for name in [
+            "train.txt", "probe.conllu", "world.json", "facts/relations.jsonl", "facts/born_in.jsonl",
+            "tasks/grammar/train.tsv", "tasks/factcheck/dev.tsv", "tasks/paraphrase/test.tsv",
+        ] {
+            XCTAssertEqual(try file(name), try Data(contentsOf: again.appendingPathComponent(name)), name)
+        }
+        let other = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-world-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: other) }
+        _ = try World(seed: 8, sizes: sizes).write(to: other)
+        XCTAssertNotEqual(try file("train.txt"), try Data(contentsOf: other.appendingPathComponent("train.txt")))
+    }
+
+    func testProbeSetIsValidConllUAndHeldOut() throws {
+        let sentences = try ConllU.read(WorldTests.dir.appendingPathComponent("probe.conllu"))
+        XCTAssertEqual(sentences.count, 500)
+        let upos: Set<String> = [
+            "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN",
+            "PUNCT", "SCONJ", "SYM", "VERB", "X",
+        ]
+        let train = Set(String(decoding: try file("train.txt"), as: UTF8.self).split(separator: "\n").map(String.init))
+        var tags = Set<String>()
+        for s in sentences {
+            XCTAssertNotNil(s.sentId)
+            XCTAssertEqual(
+                s.text,
+                s.words.map { $0.form + ($0.spaceAfter ? " " : "") }.joined().trimmingCharacters(in: .whitespaces))
+            XCTAssertFalse(train.contains(s.surfaceText), "probe sentence in train.txt: \(s.surfaceText)")
+            for w in s.words {
+                XCTAssertTrue(upos.contains(w.upos), w.upos)
+                XCTAssertFalse(w.xpos.isEmpty || w.xpos == "_")
+                XCTAssertFalse(w.deprel.isEmpty || w.deprel == "_")
+                XCTAssertEqual(w.deprel == "root", w.head == 0)
+                if w.feats != "_" {
+                    let names = w.feats.split(separator: "|").map { String($0.split(separator: "=")[0]) }
+                    XCTAssertEqual(
+                        names, names.sorted { $0.lowercased() < $1.lowercased() }, "FEATS sorted: \(w.feats)")
+                }
+                tags.insert(w.upos)
+            }
+        }
+        XCTAssertTrue(
+            tags.isSuperset(of: ["NOUN", "VERB", "ADJ", "ADV", "DET", "ADP", "PRON", "AUX", "PROPN", "PUNCT"]),
+            "\(tags)")
+    }
+
+    func testFactCountsEqualStatementsInTrainText() throws {
+        let relLines = String(decoding: try file("facts/relations.jsonl"), as: UTF8.self).split(separator: "\n")
+        var templates: [(String, [String])] = []  // relation, template words (final "." dropped)
+        for l in relLines {
+            let o = try JSONSerialization.jsonObject(with: Data(l.utf8)) as! [String: Any]
+            let probe = o["template"] as! String
+            for t in o["train_templates"] as! [String] {
+                XCTAssertNotEqual(t, probe, "the probe template is used in training")
+                templates.append(
+                    (o["relation"] as! String, Array(t.dropLast(2).split(separator: " ").map(String.init))))
+            }
+        }
+        var seen: [String: Int] = [:]
+        for line in String(decoding: try file("train.txt"), as: UTF8.self).split(separator: "\n") {
+            guard line.hasSuffix(".") else { continue }
+            let words = line.dropLast().split(separator: " ").map(String.init)
+            for (rel, t) in templates where t.count == words.count {
+                var x = "", y = "", ok = true
+                for (tw, w) in zip(t, words) {
+                    if tw == "[X]" { x = w } else if tw == "[Y]" { y = w } else if tw != w { ok = false; break }
+                }
+                if ok { seen["\(rel)\t\(x)\t\(y)", default: 0] += 1 }
+            }
+        }
+        var total = 0, tail = 0
+        for rel in try Lama.load(WorldTests.dir.appendingPathComponent("facts").path) {
+            for f in rel.facts {
+                let key = "\(rel.name)\t\(f.subject)\t\(f.object)"
+                XCTAssertEqual(f.count, seen[key] ?? 0, key)
+                seen[key] = nil
+                total += f.count ?? 0
+                if let c = f.count, c >= 1 && c <= 5 { tail += 1 }
+            }
+        }
+        XCTAssertTrue(seen.isEmpty, "statements of facts that are not in the knowledge base: \(seen.keys.prefix(3))")
+        XCTAssertGreaterThan(total, 500)
+        XCTAssertGreaterThan(tail, 50, "some facts appear only a handful of times")
+    }
+
+    func testTasksAreBalancedGlueTables() throws {
+        for (task, columns) in [
+            ("grammar", ["sentence", "label"]), ("factcheck", ["sentence", "label"]),
+            ("paraphrase", ["sentence1", "sentence2", "label"]),
+        ] {
+            for (split, n) in [("train", 400), ("dev", 100), ("test", 100)] {
+                let t = try Tsv.read(WorldTests.dir.appendingPathComponent("tasks/\(task)/\(split).tsv"), header: true)
+                XCTAssertEqual(t.header, columns)
+                XCTAssertEqual(t.rows.count, n)
+                let labels = t.rows.map { $0.last! }
+                XCTAssertEqual(labels.filter { $0 == "1" }.count, n / 2, "\(task) \(split)")
+                XCTAssertEqual(labels.filter { $0 == "0" }.count, n / 2, "\(task) \(split)")
+                if task == "paraphrase" {
+                    for r in t.rows where r[2] == "1" {
+                        XCTAssertNotEqual(r[0], r[1], "a paraphrase pair is two wordings")
+                    }
+                }
+            }
+        }
+    }
+
+    func testSummaryDescribesTheWorld() throws {
+        let o = try JSONSerialization.jsonObject(with: try file("world.json")) as! [String: Any]
+        XCTAssertEqual(o["seed"] as? Int, 7)
+        XCTAssertGreaterThanOrEqual(o["tokens"] as? Int ?? 0, 60_000)
+        let upos = o["upos_counts"] as! [String: Int]
+        let top = upos.sorted { $0.value > $1.value }.prefix(5).map(\.key)
+        XCTAssertTrue(top.contains("NOUN") && top.contains("PUNCT") && top.contains("VERB"), "\(top)")
+        XCTAssertNotNil((o["relations"] as? [String: Any])?["born_in"])
+    }
+
+    func testLexiconHasAmbiguousForms() {
+        var rng = Rng(seed: 1)
+        let lx = Lexicon(rng: &rng, sizes: WorldSizes())
+        let verbs = Set(lx.verbs.map(\.base))
+        XCTAssertEqual(lx.nouns.filter { verbs.contains($0.singular) }.count, lx.ambiguous)
+        XCTAssertGreaterThan(lx.ambiguous, 0)
+        XCTAssertGreaterThan(lx.nouns.count + lx.verbs.count + lx.adjectives.count + lx.people.count, 2500)
+    }
+}
