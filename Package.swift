@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "embryo", targets: ["embryo"]),
         .library(name: "EmbryoCore", targets: ["EmbryoCore"]),
         .library(name: "EmbryoText", targets: ["EmbryoText"]),
+        .library(name: "EmbryoLab", targets: ["EmbryoLab"]),
     ],
     targets: [
         .systemLibrary(
@@ -26,9 +27,13 @@ let package = Package(
             name: "EmbryoText",
             dependencies: ["EmbryoCore"]
         ),
+        .target(
+            name: "EmbryoLab",
+            dependencies: ["EmbryoCore", "EmbryoText"]
+        ),
         .executableTarget(
             name: "embryo",
-            dependencies: ["EmbryoCore", "EmbryoText"]
+            dependencies: ["EmbryoCore", "EmbryoText", "EmbryoLab"]
         ),
         .testTarget(
             name: "EmbryoCoreTests",
@@ -39,6 +44,10 @@ let package = Package(
             name: "EmbryoTextTests",
             dependencies: ["EmbryoText"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "EmbryoLabTests",
+            dependencies: ["EmbryoLab"]
         ),
         .testTarget(
             name: "embryoTests",

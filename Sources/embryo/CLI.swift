@@ -18,6 +18,7 @@ enum CLI {
         Subcommand(spec: VocabCommand.spec, run: VocabCommand.run),
         Subcommand(spec: TokenizeCommand.spec, run: TokenizeCommand.run),
         Subcommand(spec: WorldCommand.spec, run: WorldCommand.run),
+        Subcommand(spec: PretrainCommand.spec, run: PretrainCommand.run),
     ]
 
     static var rootSpec: CommandSpec {

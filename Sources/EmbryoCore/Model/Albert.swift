@@ -60,6 +60,8 @@ public struct PretrainingOutput: Sendable, Equatable {
     public var mlmCount = 0
     public var sopCorrect = 0
     public var sopCount = 0
+
+    public init() {}
     public var mlmAccuracy: Float { mlmCount > 0 ? Float(mlmCorrect) / Float(mlmCount) : 0 }
     public var sopAccuracy: Float { sopCount > 0 ? Float(sopCorrect) / Float(sopCount) : 0 }
 }

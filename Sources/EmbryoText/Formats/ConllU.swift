@@ -39,6 +39,8 @@ public struct ConllSentence: Sendable {
     public var text: String?
     public var words: [ConllWord] = []
     public var multiwords: [ConllMultiword] = []
+    /// A "# newdoc" comment starts this sentence's document.
+    public var newDocument = false
     /// Line of the first word, for messages.
     public var line = 0
 
@@ -94,6 +96,7 @@ public enum ConllU {
                 let body = line.dropFirst().trimmingCharacters(in: .whitespaces)
                 if body.hasPrefix("sent_id") { cur.sentId = value(of: body) }
                 if body.hasPrefix("text") && !body.hasPrefix("text_") { cur.text = value(of: body) }
+                if body.hasPrefix("newdoc") { cur.newDocument = true }
                 continue
             }
             let cols = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)

@@ -25,7 +25,7 @@ public struct WorldSizes: Codable, Sendable, Equatable {
 }
 
 public final class World {
-    public static let version = 1
+    public static let version = 2
     public let seed: UInt64
     public let sizes: WorldSizes
     public let lexicon: Lexicon
@@ -55,7 +55,7 @@ public final class World {
         let subject = knowledge.facts[first].subject
         let topic = self.topic(for: subject)
         var doc = [statement(first, &rng)]
-        let n = 3 + rng.below(7)
+        let n = 8 + rng.below(16)
         for _ in 0..<n {
             if rng.chance(sizes.factShare) {
                 doc.append(statement(factSampler.sample(&rng), &rng))

@@ -1,0 +1,226 @@
+// Pretraining examples as in ALBERT's create_pretraining_data.py: [CLS] A [SEP] B [SEP] from consecutive
+// segments of one document, up to seq-len tokens (shorter targets with probability 0.1), A and B swapped
+// with probability 0.5 for sentence-order prediction, then whole-word n-gram masking (n <= 3, P(n) ~ 1/n)
+// of 15% of the tokens, at most ceil(0.15 * seq-len), each chosen token becoming [MASK] (80%), a random
+// token (10%) or itself (10%). Every row of every step comes from its own seeded stream, so a batch is a
+// function of (seed, step) alone: resuming needs no data cursor.
+
+import EmbryoCore
+import EmbryoText
+import Foundation
+
+public struct Example: Equatable {
+    public var ids: [Int32] = []
+    public var tokenTypes: [Int32] = []
+    public var labels: [Int32] = []  // -100 where not predicted
+    public var sopLabel: Int32 = 0
+    /// Tokens chosen for prediction, and how: [MASK], random, kept.
+    public var masked = 0, randomized = 0, kept = 0
+    /// Lengths (in words) of the n-grams masked.
+    public var ngrams: [Int] = []
+}
+
+public final class ExampleMaker {
+    public let corpus: TokenizedCorpus
+    public let seqLen: Int
+    public let maxPredictions: Int
+    public let seed: UInt64
+    public var maskProb = 0.15
+    public var shortSeqProb = 0.1
+    public var maxNgram = 3
+    let clsId: Int32, sepId: Int32, maskId: Int32, padId: Int32, unkId: Int32
+    let vocabSize: Int
+    let continuation: [Bool]
+    /// Sentences examples may start from, for training and for held-out evaluation.
+    public let trainStarts: [Int32], evalStarts: [Int32]
+    /// Documents kept out of training (every 50th), or none when the corpus has a single document.
+    public let heldOutDocuments: Int
+
+    public init(corpus: TokenizedCorpus, vocab: Vocabulary, seqLen: Int, seed: UInt64) throws {
+        guard seqLen >= 8 else { throw EmbryoError.usage("seq-len must be at least 8") }
+        self.corpus = corpus
+        self.seqLen = seqLen
+        maxPredictions = Int((0.15 * Double(seqLen)).rounded(.up))
+        self.seed = seed
+        clsId = vocab.clsId
+        sepId = vocab.sepId
+        maskId = vocab.maskId
+        padId = vocab.padId
+        unkId = vocab.unkId
+        vocabSize = vocab.count
+        continuation = vocab.tokens.map { Vocabulary.isContinuation($0) }
+        var train: [Int32] = [], eval: [Int32] = []
+        let docs = corpus.documentCount
+        var held = 0
+        for d in 0..<docs {
+            let isEval = docs >= 2 && (d % 50 == 49 || (docs < 50 && d == docs - 1))
+            if isEval { held += 1 }
+            for s in corpus.sentences(ofDocument: d) {
+                if isEval { eval.append(Int32(s)) } else { train.append(Int32(s)) }
+            }
+        }
+        guard !train.isEmpty else { throw EmbryoError.runtime("the corpus has no sentences to train on") }
+        trainStarts = train
+        evalStarts = eval.isEmpty ? train : eval
+        heldOutDocuments = held
+    }
+
+    /// The stream for (step, row); eval rows use a separate space.
+    func rng(step: Int, row: Int, eval: Bool) -> Rng {
+        Rng(seed: seed &* 0x9E37_79B9_7F4A_7C15 ^ (UInt64(step) << 20 | UInt64(row) << 1 | (eval ? 1 : 0)))
+    }
+
+    /// Fills `batch` (all rows) for `step`.
+    public func fill(_ batch: AlbertBatch, step: Int, eval: Bool = false) {
+        let T = batch.T
+        for b in 0..<batch.B {
+            var r = rng(step: step, row: b, eval: eval)
+            let ex = example(&r, eval: eval)
+            for t in 0..<T {
+                let i = b * T + t
+                let inside = t < ex.ids.count
+                batch.ids[i] = inside ? ex.ids[t] : padId
+                batch.tokenTypes[i] = inside ? ex.tokenTypes[t] : 0
+                batch.attentionMask[i] = inside ? 1 : 0
+                batch.mlmLabels[i] = inside ? ex.labels[t] : -100
+            }
+            batch.sopLabels[b] = ex.sopLabel
+        }
+    }
+
+    /// One example from a random start sentence.
+    public func example(_ rng: inout Rng, eval: Bool = false) -> Example {
+        let starts = eval ? evalStarts : trainStarts
+        let s0 = Int(starts[rng.below(starts.count)])
+        let maxTokens = seqLen - 3
+        var target = maxTokens
+        if rng.uniform() < shortSeqProb { target = 2 + rng.below(maxTokens - 1) }
+        // the document holding s0; the chunk runs forward from s0 and, when the document ends first, takes
+        // earlier sentences too, so short documents still give full-length examples where they can
+        let (docStart, docEnd) = documentRange(ofSentence: s0)
+        var first = s0, last = s0
+        var length = corpus.sentence(s0).count
+        while last + 1 < docEnd && length < target {
+            last += 1
+            length += corpus.sentence(last).count
+        }
+        while first > docStart && length + corpus.sentence(first - 1).count <= target {
+            first -= 1
+            length += corpus.sentence(first).count
+        }
+        let chunk = (first...last).map { corpus.sentence($0) }
+        var a: [Int32] = [], b: [Int32] = []
+        if chunk.count >= 2 {
+            let aEnd = 1 + rng.below(chunk.count - 1)
+            for c in chunk[..<aEnd] { a += c }
+            for c in chunk[aEnd...] { b += c }
+        } else {
+            // one sentence: split it so A and B are still consecutive segments
+            let only = Array(chunk[0])
+            let cut = only.count >= 2 ? 1 + rng.below(only.count - 1) : only.count
+            a = Array(only[..<cut])
+            b = Array(only[cut...])
+        }
+        var ex = Example()
+        if rng.uniform() < 0.5 {
+            swap(&a, &b)
+            ex.sopLabel = 1
+        }
+        truncatePair(&a, &b, maxTokens, &rng)
+        ex.ids = [clsId] + a + [sepId] + b + [sepId]
+        ex.tokenTypes = Array(repeating: 0, count: a.count + 2) + Array(repeating: 1, count: b.count + 1)
+        ex.labels = Array(repeating: -100, count: ex.ids.count)
+        mask(&ex, &rng)
+        return ex
+    }
+
+    /// A uniformly random non-special token.
+    func randomToken(_ rng: inout Rng) -> Int32 {
+        while true {
+            let t = Int32(rng.below(vocabSize))
+            if t != clsId && t != sepId && t != maskId && t != padId && t != unkId { return t }
+        }
+    }
+
+    /// First and one-past-last sentence of the document holding sentence s (binary search).
+    func documentRange(ofSentence s: Int) -> (Int, Int) {
+        var lo = 0, hi = corpus.documentCount - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if Int(corpus.documentStarts[mid]) <= s { lo = mid } else { hi = mid - 1 }
+        }
+        return (Int(corpus.documentStarts[lo]), Int(corpus.documentStarts[lo + 1]))
+    }
+
+    /// ALBERT's truncate_seq_pair: trim the longer segment, from the front or the back at random.
+    func truncatePair(_ a: inout [Int32], _ b: inout [Int32], _ max: Int, _ rng: inout Rng) {
+        while a.count + b.count > max {
+            if a.count > b.count {
+                if rng.uniform() < 0.5 { a.removeFirst() } else { a.removeLast() }
+            } else {
+                if rng.uniform() < 0.5 { b.removeFirst() } else { b.removeLast() }
+            }
+        }
+    }
+
+    /// Whole-word n-gram masking (ALBERT's create_masked_lm_predictions with ngram masking).
+    func mask(_ ex: inout Example, _ rng: inout Rng) {
+        // words: runs of a token plus its "##" continuations, special tokens excluded
+        var words: [Range<Int>] = []
+        var i = 1
+        while i < ex.ids.count {
+            let id = ex.ids[i]
+            if id == sepId || id == clsId {
+                i += 1
+                continue
+            }
+            var j = i + 1
+            while j < ex.ids.count && ex.ids[j] != sepId && continuation[Int(ex.ids[j])] { j += 1 }
+            words.append(i..<j)
+            i = j
+        }
+        let budget = min(maxPredictions, max(1, Int((Double(ex.ids.count) * maskProb).rounded())))
+        var order = Array(words.indices)
+        rng.shuffle(&order)
+        var covered = [Bool](repeating: false, count: ex.ids.count)
+        var chosen = 0
+        let weights = (1...maxNgram).map { 1.0 / Double($0) }
+        for w in order {
+            if chosen >= budget { break }
+            let available = min(maxNgram, words.count - w)
+            // n ~ 1/n over the n-grams that fit in the sentence, then shrink to fit the budget
+            var total = 0.0
+            for k in 0..<available { total += weights[k] }
+            var u = rng.uniform() * total
+            var n = 1
+            for k in 0..<available {
+                if u < weights[k] { n = k + 1; break }
+                u -= weights[k]
+                n = k + 1
+            }
+            var span = words[w].lowerBound..<words[w + n - 1].upperBound
+            while chosen + span.count > budget && n > 1 {
+                n -= 1
+                span = words[w].lowerBound..<words[w + n - 1].upperBound
+            }
+            if chosen + span.count > budget { continue }
+            if span.contains(where: { covered[$0] }) { continue }
+            ex.ngrams.append(n)
+            for p in span {
+                covered[p] = true
+                ex.labels[p] = ex.ids[p]
+                let r = rng.uniform()
+                if r < 0.8 {
+                    ex.ids[p] = maskId
+                    ex.masked += 1
+                } else if r < 0.9 {
+                    ex.kept += 1
+                } else {
+                    ex.ids[p] = randomToken(&rng)
+                    ex.randomized += 1
+                }
+                chosen += 1
+            }
+        }
+    }
+}

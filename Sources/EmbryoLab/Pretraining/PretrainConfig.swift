@@ -1,0 +1,79 @@
+// The settings of a pretraining run, as recorded in run.json and compared on --resume.
+
+import EmbryoCore
+import Foundation
+
+public struct PretrainConfig: Codable, Equatable, Sendable {
+    /// Corpus paths; empty means the built-in world.
+    public var corpus: [String] = []
+    public var worldSeed = 1
+    public var worldTokens = 2_000_000
+    /// Preset name or config.json path.
+    public var config = "tiny"
+    public var vocab: String? = nil
+    public var vocabSize = 8000
+    public var cased = false
+    public var steps = 1600
+    public var batchSize = 32
+    public var seqLen = 128
+    public var lr = 2e-3
+    public var warmup = 160
+    public var optimizer = "lamb"
+    public var saveEvery = 200
+    public var logSteps = true
+    public var evalEvery = 200
+    public var evalBatches = 4
+    public var logEvery = 10
+    public var unshared = false
+    public var seed = 1
+    public var threads = 1
+
+    enum CodingKeys: String, CodingKey {
+        case corpus, worldSeed = "world_seed", worldTokens = "world_tokens", config, vocab, vocabSize = "vocab_size",
+            cased
+        case steps, batchSize = "batch_size", seqLen = "seq_len", lr, warmup, optimizer, saveEvery = "save_every"
+        case logSteps = "log_steps", evalEvery = "eval_every", evalBatches = "eval_batches", logEvery = "log_every"
+        case unshared, seed, threads
+    }
+
+    public init() {}
+
+    /// Field names whose values differ (for refusing a --resume with other settings).
+    public func differences(from other: PretrainConfig) -> [String] {
+        let enc = JSONEncoder()
+        enc.outputFormatting = .sortedKeys
+        guard let a = try? JSONSerialization.jsonObject(with: enc.encode(self)) as? [String: Any],
+            let b = try? JSONSerialization.jsonObject(with: enc.encode(other)) as? [String: Any]
+        else { return ["?"] }
+        return Set(a.keys).union(b.keys).sorted().filter { k in
+            "\(a[k].map { "\($0)" } ?? "nil")" != "\(b[k].map { "\($0)" } ?? "nil")"
+        }
+    }
+
+    /// Checkpoint steps: 0, then 1, 2, 4, ... below saveEvery (unless logSteps is off), every saveEvery, and the last.
+    public func checkpointSteps() -> [Int] {
+        var s = Set([0, steps])
+        if logSteps {
+            var p = 1
+            while p < min(saveEvery, steps) {
+                s.insert(p)
+                p *= 2
+            }
+        }
+        if saveEvery > 0 { for k in stride(from: saveEvery, through: steps, by: saveEvery) { s.insert(k) } }
+        return s.sorted()
+    }
+
+    public func validate() throws {
+        func bad(_ s: String) throws -> Never { throw EmbryoError.usage(s) }
+        if steps < 1 { try bad("--steps must be at least 1") }
+        if batchSize < 1 { try bad("--batch-size must be at least 1") }
+        if seqLen < 8 { try bad("--seq-len must be at least 8") }
+        if lr <= 0 || !lr.isFinite { try bad("--lr must be positive") }
+        if warmup < 0 || warmup > steps { try bad("--warmup must be between 0 and --steps (\(steps))") }
+        if saveEvery < 1 { try bad("--save-every must be at least 1") }
+        if evalEvery < 1 { try bad("--eval-every must be at least 1") }
+        if !["lamb", "adamw"].contains(optimizer) { try bad("--optimizer must be lamb or adamw") }
+        if vocab == nil && vocabSize < 10 { try bad("--vocab-size must be at least 10") }
+    }
+}

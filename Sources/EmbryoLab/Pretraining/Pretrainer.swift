@@ -1,0 +1,385 @@
+// The pretraining run: prepares the corpus (the built-in world by default), the vocabulary and the
+// token cache, then trains ALBERT from random weights with MLM + SOP, logging every few steps,
+// evaluating on held-out documents, and saving checkpoints on a Pythia-like schedule. SIGINT/SIGTERM
+// finish the current step and save; --resume continues bit-identically from the last saved state.
+
+import EmbryoCore
+import EmbryoText
+import Foundation
+
+/// Set by SIGINT/SIGTERM; checked between steps.
+nonisolated(unsafe) public var pretrainStopRequested: Int32 = 0
+
+public func installStopHandlers() {
+    signal(SIGINT) { _ in pretrainStopRequested = 1 }
+    signal(SIGTERM) { _ in pretrainStopRequested = 1 }
+}
+
+public struct StepReport: Sendable {
+    public var step: Int
+    public var steps: Int
+    public var loss: Float
+    public var mlmAccuracy: Float
+    public var lr: Float
+    public var tokensPerSecond: Double
+}
+
+public struct PretrainResult: Sendable {
+    public var lastStep: Int
+    public var interrupted: Bool
+    public var evalMLMAccuracy: Float?
+    public var evalMLMLoss: Float?
+    public var trainTokensPerSecond: Double
+    public var checkpoints: [Int]
+}
+
+public final class Pretrainer {
+    public let config: PretrainConfig
+    public let run: RunDirectory
+    public let resume: Bool
+    let say: (String) -> Void
+
+    /// `apply` sets the options the user gave on the defaults, or, when resuming, on the stored settings
+    /// (which must then stay unchanged).
+    public init(
+        out: URL, resume: Bool, force: Bool, apply: (inout PretrainConfig) -> Void, log: @escaping (String) -> Void
+    ) throws {
+        run = RunDirectory(out)
+        say = log
+        self.resume = resume
+        let fm = FileManager.default
+        let exists = fm.fileExists(atPath: run.runJSON.path)
+        var cfg = PretrainConfig()
+        if resume {
+            guard exists else { throw EmbryoError.runtime("\(out.path) holds no run to resume (no run.json)") }
+            let stored = try Pretrainer.readRunConfig(run.runJSON)
+            cfg = stored
+            apply(&cfg)
+            let diff = cfg.differences(from: stored)
+            if !diff.isEmpty {
+                throw EmbryoError.runtime(
+                    "cannot resume \(out.path): \(diff.map { "\($0) differs" }.joined(separator: ", ")) "
+                        + "(run.json has \(diff.map { "\($0)=\(Pretrainer.field($0, of: stored))" }.joined(separator: ", ")))"
+                )
+            }
+            cfg = stored
+        } else if exists || fm.fileExists(atPath: run.checkpoints.path) {
+            apply(&cfg)
+            guard force else {
+                throw EmbryoError.runtime(
+                    "\(out.path) already holds a run; use --resume to continue it or --force to start over")
+            }
+            for name in ["checkpoints", "state", "train_log.jsonl", "run.json", "tokenizer"] {
+                try? fm.removeItem(at: out.appendingPathComponent(name))
+            }
+        } else {
+            apply(&cfg)
+        }
+        try cfg.validate()
+        self.config = cfg
+    }
+
+    static func readRunConfig(_ url: URL) throws -> PretrainConfig {
+        guard let obj = (try? JSONSerialization.jsonObject(with: readFile(url))) as? [String: Any],
+            let c = obj["config"]
+        else {
+            throw EmbryoError.format(url.path, "not a valid run.json")
+        }
+        do {
+            return try JSONDecoder().decode(PretrainConfig.self, from: JSONSerialization.data(withJSONObject: c))
+        } catch {
+            throw EmbryoError.format(url.path, "not a valid run.json: \(describe(error))")
+        }
+    }
+
+    static func field(_ name: String, of c: PretrainConfig) -> String {
+        let enc = JSONEncoder()
+        guard let o = try? JSONSerialization.jsonObject(with: enc.encode(c)) as? [String: Any], let v = o[name] else {
+            return "nil"
+        }
+        return "\(v)"
+    }
+
+    // MARK: preparation
+
+    /// Corpus sources: the given paths, or the built-in world generated into (or reused from) the run.
+    func corpusSources() throws -> ([CorpusSource], [String: Any]?) {
+        if !config.corpus.isEmpty { return (try TokenizedCorpus.describe(config.corpus), nil) }
+        let dir = run.root.appendingPathComponent("world")
+        var sizes = WorldSizes()
+        sizes.tokens = config.worldTokens
+        let summaryURL = dir.appendingPathComponent("world.json")
+        var reuse = false
+        if let o = (try? JSONSerialization.jsonObject(with: readFile(summaryURL))) as? [String: Any],
+            o["seed"] as? Int == config.worldSeed, o["requested_tokens"] as? Int == config.worldTokens,
+            o["generator_version"] as? Int == World.version,
+            FileManager.default.fileExists(atPath: dir.appendingPathComponent("train.txt").path)
+        {
+            reuse = true
+        }
+        if !reuse {
+            say(
+                "generating the built-in world (seed \(config.worldSeed), \(config.worldTokens) tokens) into \(dir.path)"
+            )
+            _ = try World(seed: UInt64(config.worldSeed), sizes: sizes).write(to: dir)
+        }
+        let world: [String: Any] = [
+            "seed": config.worldSeed, "tokens": config.worldTokens, "dir": "world", "reused": reuse,
+        ]
+        return (try TokenizedCorpus.describe([dir.appendingPathComponent("train.txt").path]), world)
+    }
+
+    /// The vocabulary: given, kept from the run being resumed, or learned from the corpus.
+    func tokenizer(_ sources: [CorpusSource]) throws -> WordPieceTokenizer {
+        let saved = run.tokenizerDir.appendingPathComponent("vocab.txt")
+        if resume && FileManager.default.fileExists(atPath: saved.path) {
+            return try WordPieceTokenizer.load(vocab: saved)
+        }
+        let tok: WordPieceTokenizer
+        if let v = config.vocab {
+            tok = try WordPieceTokenizer.load(vocab: URL(fileURLWithPath: v), lowercase: config.cased ? false : nil)
+        } else {
+            say("learning a \(config.vocabSize)-token vocabulary from the corpus")
+            let trainer = VocabTrainer(lowercase: !config.cased)
+            try TokenizedCorpus.forEachSentence(sources) { text in if let text { trainer.add(text) } }
+            tok = WordPieceTokenizer(
+                vocab: try Vocabulary(tokens: trainer.train(size: config.vocabSize)), lowercase: !config.cased)
+        }
+        try tok.save(to: run.tokenizerDir)
+        return tok
+    }
+
+    /// The tokenized corpus from the cache beside the run, or built (and cached) now.
+    func tokenized(_ sources: [CorpusSource], _ tok: WordPieceTokenizer) throws -> (TokenizedCorpus, String) {
+        let (_, vocabHash) = try hashFile(run.tokenizerDir.appendingPathComponent("vocab.txt").path)
+        let key = stableKey(sources.map(\.hash).joined(separator: ",") + "|" + vocabHash + "|\(tok.lowercase)")
+        let cacheDir = run.root.deletingLastPathComponent().appendingPathComponent(".cache")
+        let url = cacheDir.appendingPathComponent("tokens-\(key).bin")
+        if FileManager.default.fileExists(atPath: url.path), let c = try? TokenizedCorpus.load(url) {
+            say("token cache: \(url.path) (\(c.tokens.count) tokens)")
+            return (c, url.path)
+        }
+        say("tokenizing the corpus")
+        let c = try TokenizedCorpus.build(sources, tokenizer: tok)
+        try FileManager.default.createDirectory(at: cacheDir, withIntermediateDirectories: true)
+        try c.save(url)
+        return (c, url.path)
+    }
+
+    func modelConfig(vocabSize: Int) throws -> AlbertConfig {
+        var c: AlbertConfig
+        if let p = AlbertConfig.preset(config.config, vocabSize: vocabSize) {
+            c = p
+        } else {
+            c = try AlbertConfig.load(URL(fileURLWithPath: config.config))
+            c.vocabSize = vocabSize
+        }
+        if config.unshared { c = c.unshared() }
+        try c.validate()
+        guard config.seqLen <= c.maxPositionEmbeddings else {
+            throw EmbryoError.usage(
+                "--seq-len \(config.seqLen) exceeds max_position_embeddings \(c.maxPositionEmbeddings)")
+        }
+        return c
+    }
+
+    // MARK: training
+
+    public func train(report: ((StepReport) -> Void)? = nil) throws -> PretrainResult {
+        Threads.configure(config.threads)
+        try FileManager.default.createDirectory(at: run.root, withIntermediateDirectories: true)
+        let (sources, world) = try corpusSources()
+        let tok = try tokenizer(sources)
+        let (corpus, cachePath) = try tokenized(sources, tok)
+        guard corpus.tokens.count >= config.seqLen else {
+            throw EmbryoError.runtime(
+                "the corpus is too small: \(corpus.tokens.count) tokens, fewer than one \(config.seqLen)-token sequence"
+            )
+        }
+        let modelCfg = try modelConfig(vocabSize: tok.vocab.count)
+        let maker = try ExampleMaker(corpus: corpus, vocab: tok.vocab, seqLen: config.seqLen, seed: UInt64(config.seed))
+        let model = try Albert(config: modelCfg)
+        let optimizer = Optimizer(kind: OptimizerKind(rawValue: config.optimizer)!, layout: model.layout)
+        let schedule = LinearSchedule(peak: Float(config.lr), warmup: config.warmup, total: config.steps)
+        let B = config.batchSize, T = config.seqLen
+        let batch = AlbertBatch(B: B, T: T)
+        let acts = Activations(config: modelCfg, B: B, T: T, maxPredictions: B * maker.maxPredictions)
+        let saveSteps = Set(config.checkpointSteps())
+
+        var start = 0, tokensSeen = 0, elapsedBefore = 0.0
+        if resume, FileManager.default.fileExists(atPath: run.state.appendingPathComponent("state.json").path) {
+            let st = try run.readState(into: optimizer)
+            try model.loadWeights(
+                SafetensorsFile(url: run.checkpoint(st.step).appendingPathComponent("model.safetensors")))
+            start = st.step
+            tokensSeen = st.tokensSeen
+            elapsedBefore = st.elapsed
+            try run.truncateLog(after: start)
+            say("resuming at step \(start) of \(config.steps)")
+        } else {
+            model.initializeWeights(seed: UInt64(config.seed))
+        }
+        try writeRunJSON(
+            modelCfg, sources: sources, world: world, tok: tok, cachePath: cachePath, corpus: corpus, maker: maker)
+        let log = try LogWriter(run.log)
+        let t0 = Date()
+        var last = PretrainingOutput(), lastLR: Float = 0, lastNorm: Float = 0
+        var lastEval: (loss: Float, acc: Float, sop: Float)? = nil
+        func elapsed() -> Double { elapsedBefore + Date().timeIntervalSince(t0) }
+        func save(_ step: Int, interrupted: Bool = false) throws {
+            var st: [String: Any] = [
+                "step": step, "tokens_seen": tokensSeen, "max_steps": config.steps,
+                "learning_rate": Double(lastLR), "embryo_version": "0.1.0",
+            ]
+            if step > 0 {
+                st["loss"] = Double(last.loss)
+                st["mlm_loss"] = Double(last.mlmLoss)
+                st["sop_loss"] = Double(last.sopLoss)
+                st["mlm_accuracy"] = Double(last.mlmAccuracy)
+                st["grad_norm"] = Double(lastNorm)
+            }
+            if let e = lastEval {
+                st["eval"] = ["mlm_loss": Double(e.loss), "mlm_accuracy": Double(e.acc), "sop_accuracy": Double(e.sop)]
+            }
+            if interrupted { st["interrupted"] = true }
+            try run.writeCheckpoint(step: step, model: model, tokenizer: tok, trainerState: st)
+            try run.writeState(step: step, tokensSeen: tokensSeen, optimizer: optimizer, elapsed: elapsed())
+        }
+        if start == 0 { try save(0) }
+        var windowTokens = 0, windowStart = Date()
+        var throughput: [Double] = []
+        var step = start
+        while step < config.steps {
+            step += 1
+            let stepStart = Date()
+            maker.fill(batch, step: step)
+            model.zeroGrad()
+            last = try model.forward(acts, batch)
+            model.backward(acts, batch)
+            lastNorm = clipGradients(model.grads, maxNorm: 1)
+            lastLR = schedule.lr(step: step)
+            optimizer.step(params: model.params, grads: model.grads, lr: lastLR)
+            var n = 0
+            for i in 0..<(B * T) where batch.attentionMask[i] != 0 { n += 1 }
+            tokensSeen += n
+            windowTokens += B * T
+            throughput.append(Double(B * T) / Date().timeIntervalSince(stepStart))
+            if step % config.logEvery == 0 || step == config.steps {
+                let secs = Date().timeIntervalSince(windowStart)
+                try log.write(
+                    jsonLine([
+                        ("step", step), ("loss", last.loss), ("mlm_loss", last.mlmLoss), ("sop_loss", last.sopLoss),
+                        ("mlm_accuracy", last.mlmAccuracy), ("sop_accuracy", last.sopAccuracy), ("lr", lastLR),
+                        ("grad_norm", lastNorm), ("tokens_per_s", Double(windowTokens) / max(secs, 1e-9)),
+                        ("tokens_seen", tokensSeen), ("elapsed_s", elapsed()),
+                    ]))
+                windowTokens = 0
+                windowStart = Date()
+            }
+            if step % config.evalEvery == 0 || step == config.steps {
+                let e = try evaluate(model, maker, acts)
+                lastEval = e
+                try log.write(
+                    jsonLine([
+                        ("step", step), ("eval_mlm_loss", e.loss), ("eval_mlm_accuracy", e.acc),
+                        ("eval_sop_accuracy", e.sop), ("elapsed_s", elapsed()),
+                    ]))
+            }
+            report?(
+                StepReport(
+                    step: step, steps: config.steps, loss: last.loss, mlmAccuracy: last.mlmAccuracy, lr: lastLR,
+                    tokensPerSecond: throughput.last ?? 0))
+            if saveSteps.contains(step) { try save(step) }
+            if pretrainStopRequested != 0 && step < config.steps {
+                if !saveSteps.contains(step) { try save(step, interrupted: true) }
+                return PretrainResult(
+                    lastStep: step, interrupted: true, evalMLMAccuracy: lastEval?.acc, evalMLMLoss: lastEval?.loss,
+                    trainTokensPerSecond: medianOf(throughput),
+                    checkpoints: config.checkpointSteps().filter { $0 <= step })
+            }
+        }
+        return PretrainResult(
+            lastStep: step, interrupted: false, evalMLMAccuracy: lastEval?.acc, evalMLMLoss: lastEval?.loss,
+            trainTokensPerSecond: medianOf(throughput), checkpoints: config.checkpointSteps())
+    }
+
+    /// Held-out MLM loss and accuracy, and SOP accuracy, over fixed evaluation batches.
+    func evaluate(_ model: Albert, _ maker: ExampleMaker, _ acts: Activations) throws -> (
+        loss: Float, acc: Float, sop: Float
+    ) {
+        let batch = AlbertBatch(B: acts.B, T: acts.T)
+        var loss = 0.0, right = 0, count = 0, sopRight = 0, sopCount = 0
+        for k in 0..<config.evalBatches {
+            maker.fill(batch, step: k, eval: true)
+            let out = try model.forward(acts, batch, gradients: false)
+            loss += Double(out.mlmLoss) * Double(out.mlmCount)
+            right += out.mlmCorrect
+            count += out.mlmCount
+            sopRight += out.sopCorrect
+            sopCount += out.sopCount
+        }
+        return (
+            Float(loss / Double(max(count, 1))), Float(right) / Float(max(count, 1)),
+            Float(sopRight) / Float(max(sopCount, 1))
+        )
+    }
+
+    func writeRunJSON(
+        _ m: AlbertConfig, sources: [CorpusSource], world: [String: Any]?, tok: WordPieceTokenizer, cachePath: String,
+        corpus: TokenizedCorpus, maker: ExampleMaker
+    ) throws {
+        let cfg = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config))
+        let model = try JSONSerialization.jsonObject(with: JSONEncoder().encode(m))
+        let (_, vocabHash) = try hashFile(run.tokenizerDir.appendingPathComponent("vocab.txt").path)
+        var obj: [String: Any] = [
+            "embryo_version": "0.1.0", "config": cfg, "model": model, "seed": config.seed,
+            "corpus": sources.map {
+                ["path": $0.path, "kind": $0.kind.rawValue, "bytes": $0.bytes, "fnv1a64": $0.hash]
+            },
+            "vocabulary": [
+                "path": "tokenizer/vocab.txt", "size": tok.vocab.count, "fnv1a64": vocabHash,
+                "lowercase": tok.lowercase,
+            ],
+            "token_cache": cachePath,
+            "data": [
+                "tokens": corpus.tokens.count, "sentences": corpus.sentenceCount, "documents": corpus.documentCount,
+                "held_out_documents": maker.heldOutDocuments, "max_predictions_per_seq": maker.maxPredictions,
+            ],
+            "checkpoint_steps": config.checkpointSteps(),
+            "machine": ["threads": config.threads, "cores": Threads.available, "blas_core": BlasRuntime.coreName],
+        ]
+        if let world { obj["world"] = world }
+        let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
+        try writeAtomically(data + Data("\n".utf8), to: run.runJSON)
+    }
+}
+
+func medianOf(_ xs: [Double]) -> Double {
+    guard !xs.isEmpty else { return 0 }
+    let s = xs.sorted()
+    return s[s.count / 2]
+}
+
+func stableKey(_ s: String) -> String {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in s.utf8 {
+        h ^= UInt64(b)
+        h = h &* 0x100_0000_01b3
+    }
+    return String(h, radix: 16)
+}
+
+/// One JSON object per line with keys in order; floats as shortest round-trip decimals.
+public func jsonLine(_ pairs: [(String, Any)]) -> String {
+    func enc(_ v: Any) -> String {
+        switch v {
+        case let s as String: return "\"\(s)\""
+        case let i as Int: return String(i)
+        case let f as Float: return f.isFinite ? "\(f)" : "null"
+        case let d as Double: return d.isFinite ? "\(d)" : "null"
+        case let b as Bool: return b ? "true" : "false"
+        default: return "null"
+        }
+    }
+    return "{" + pairs.map { "\"\($0.0)\":\(enc($0.1))" }.joined(separator: ",") + "}"
+}

@@ -1,0 +1,136 @@
+// A run directory's files: checkpoints/step-NNNNNN/ (HF format plus trainer_state.json), state/ (what
+// resuming needs: optimizer moments and the step they belong to), train_log.jsonl and run.json. Every
+// file is written atomically, and a checkpoint directory appears under its final name only when complete.
+
+import EmbryoCore
+import EmbryoText
+import Foundation
+
+public struct RunDirectory {
+    public let root: URL
+    public var checkpoints: URL { root.appendingPathComponent("checkpoints") }
+    public var state: URL { root.appendingPathComponent("state") }
+    public var log: URL { root.appendingPathComponent("train_log.jsonl") }
+    public var runJSON: URL { root.appendingPathComponent("run.json") }
+    public var tokenizerDir: URL { root.appendingPathComponent("tokenizer") }
+
+    public init(_ root: URL) { self.root = root }
+
+    public static func checkpointName(_ step: Int) -> String { "step-" + String(format: "%06d", step) }
+
+    public func checkpoint(_ step: Int) -> URL { checkpoints.appendingPathComponent(RunDirectory.checkpointName(step)) }
+
+    /// Writes a complete checkpoint: model, tokenizer files and trainer_state.json, into a temporary
+    /// directory renamed into place (an existing one for the same step is replaced).
+    public func writeCheckpoint(step: Int, model: Albert, tokenizer: WordPieceTokenizer, trainerState: [String: Any])
+        throws
+    {
+        let fm = FileManager.default
+        try fm.createDirectory(at: checkpoints, withIntermediateDirectories: true)
+        let final = checkpoint(step)
+        let tmp = checkpoints.appendingPathComponent(".\(RunDirectory.checkpointName(step)).tmp")
+        try? fm.removeItem(at: tmp)
+        try model.save(to: tmp, metadata: ["step": String(step)])
+        try tokenizer.save(to: tmp)
+        let data = try JSONSerialization.data(withJSONObject: trainerState, options: [.prettyPrinted, .sortedKeys])
+        try writeAtomically(data + Data("\n".utf8), to: tmp.appendingPathComponent("trainer_state.json"))
+        if fm.fileExists(atPath: final.path) { try fm.removeItem(at: final) }
+        do { try fm.moveItem(at: tmp, to: final) } catch {
+            throw EmbryoError.io(final.path, "cannot move the checkpoint into place: \(error.localizedDescription)")
+        }
+        fsyncDirectory(checkpoints)
+    }
+
+    /// Optimizer moments and the step, for resuming. state.json is written last and names the file.
+    public func writeState(step: Int, tokensSeen: Int, optimizer: Optimizer, elapsed: Double) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: state, withIntermediateDirectories: true)
+        let name = "optimizer-\(RunDirectory.checkpointName(step)).safetensors"
+        var tensors: [(name: String, shape: [Int], data: UnsafePointer<Float>)] = []
+        for t in optimizer.layout.tensors {
+            tensors.append(("m." + t.name, t.shape, UnsafePointer(optimizer.m.pointer + t.offset)))
+            tensors.append(("v." + t.name, t.shape, UnsafePointer(optimizer.v.pointer + t.offset)))
+        }
+        try writeSafetensors(tensors, metadata: ["step": String(step)], to: state.appendingPathComponent(name))
+        let json: [String: Any] = [
+            "step": step, "tokens_seen": tokensSeen, "optimizer_steps": optimizer.stepCount,
+            "optimizer_file": name, "checkpoint": RunDirectory.checkpointName(step),
+            "elapsed_s": elapsed,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+        try writeAtomically(data + Data("\n".utf8), to: state.appendingPathComponent("state.json"))
+        // only the latest state is kept
+        for f in (try? fm.contentsOfDirectory(atPath: state.path)) ?? [] where f.hasPrefix("optimizer-") && f != name {
+            try? fm.removeItem(at: state.appendingPathComponent(f))
+        }
+    }
+
+    public struct SavedState {
+        public var step: Int
+        public var tokensSeen: Int
+        public var elapsed: Double
+    }
+
+    /// Restores the optimizer from state/ and returns the step it belongs to.
+    public func readState(into optimizer: Optimizer) throws -> SavedState {
+        let url = state.appendingPathComponent("state.json")
+        guard let obj = (try? JSONSerialization.jsonObject(with: readFile(url))) as? [String: Any],
+            let step = obj["step"] as? Int, let file = obj["optimizer_file"] as? String
+        else { throw EmbryoError.format(url.path, "missing or unreadable resume state") }
+        let st = try SafetensorsFile(url: state.appendingPathComponent(file))
+        for t in optimizer.layout.tensors {
+            try st.read("m." + t.name, into: optimizer.m.pointer + t.offset, expectShape: t.shape)
+            try st.read("v." + t.name, into: optimizer.v.pointer + t.offset, expectShape: t.shape)
+        }
+        optimizer.stepCount = obj["optimizer_steps"] as? Int ?? step
+        return SavedState(
+            step: step, tokensSeen: obj["tokens_seen"] as? Int ?? 0, elapsed: obj["elapsed_s"] as? Double ?? 0)
+    }
+
+    /// Keeps only log lines up to `step` (a resumed run rewrites what came after).
+    public func truncateLog(after step: Int) throws {
+        guard FileManager.default.fileExists(atPath: log.path) else { return }
+        let lines = textLines(String(decoding: try readFile(log), as: UTF8.self)).filter { line in
+            guard !line.isEmpty, let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let s = o["step"] as? Int
+            else { return false }
+            return s <= step
+        }
+        try writeAtomically(Data(lines.map { $0 + "\n" }.joined().utf8), to: log)
+    }
+}
+
+/// Flushes a directory entry (after a rename) so the new name survives a crash.
+func fsyncDirectory(_ url: URL) {
+    let fd = open(url.path, O_RDONLY)
+    if fd >= 0 {
+        fsync(fd)
+        close(fd)
+    }
+}
+
+/// Appends lines to a file, flushing each write.
+final class LogWriter {
+    private let handle: FileHandle
+
+    init(_ url: URL) throws {
+        if !FileManager.default.fileExists(atPath: url.path) {
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                throw EmbryoError.io(url.path, "cannot create")
+            }
+        }
+        guard let h = FileHandle(forWritingAtPath: url.path) else {
+            throw EmbryoError.io(url.path, "cannot open for writing")
+        }
+        h.seekToEndOfFile()
+        handle = h
+    }
+
+    func write(_ line: String) throws {
+        do { try handle.write(contentsOf: Data((line + "\n").utf8)) } catch {
+            throw EmbryoError.io("train_log.jsonl", "write failed (disk full?): \(error.localizedDescription)")
+        }
+    }
+
+    deinit { try? handle.close() }
+}
