@@ -56,6 +56,7 @@ final class CLITests: XCTestCase {
               vocab                 Learn a WordPiece vocabulary from text files.
               tokenize              Tokenize text line by line with a WordPiece vocabulary.
               world                 Generate the built-in world: corpus, gold annotation, facts and tasks.
+              pretrain              Pretrain ALBERT from random weights, keeping snapshots along the way.
 
               See 'embryo help <subcommand>' for detailed help.
 
@@ -217,5 +218,79 @@ final class CLITests: XCTestCase {
         let bad = try run(["tokenize", "--vocab", vocab], stdin: "x\n")
         XCTAssertEqual(bad.code, 1)
         XCTAssertTrue(bad.err.contains("missing special token(s) [CLS] [SEP] [MASK]"), bad.err)
+    }
+
+    /// A process killed with SIGKILL between checkpoints, then resumed, ends with the same checkpoints as an
+    /// uninterrupted run; SIGINT saves, prints how to resume and exits 130.
+    func testPretrainKillNineThenResumeIsBitIdentical() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let w = try run([
+            "world", "--out", dir.appendingPathComponent("w").path, "--tokens", "30000", "--task-examples", "10",
+        ])
+        XCTAssertEqual(w.code, 0, w.err)
+        let cfg = dir.appendingPathComponent("micro.json")
+        try
+            "{\"embedding_size\": 16, \"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 2, \"intermediate_size\": 64, \"max_position_embeddings\": 64}"
+            .write(to: cfg, atomically: true, encoding: .utf8)
+        let args = [
+            "pretrain", "--corpus", dir.appendingPathComponent("w/train.txt").path, "--config", cfg.path,
+            "--vocab-size", "300",
+            "--steps", "400", "--batch-size", "8", "--seq-len", "32", "--save-every", "100", "--no-log-steps",
+            "--eval-every", "100", "--threads", "1",
+        ]
+        let full = dir.appendingPathComponent("full").path, cut = dir.appendingPathComponent("cut").path
+        let r = try run(args + ["--out", full])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.hasSuffix("full/checkpoints\n"), r.out)
+
+        // start the same run, SIGKILL it once a checkpoint past step 0 exists, resume
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args + ["--out", cut]
+        p.environment = ["EMBRYO_NO_REEXEC": "1"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let marker = dir.appendingPathComponent("cut/checkpoints/step-000100").path
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: marker) && Date() < deadline && p.isRunning { usleep(20_000) }
+        usleep(150_000)  // between checkpoints
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal)
+        let refused = try run(args + ["--out", cut])
+        XCTAssertEqual(refused.code, 1)
+        XCTAssertTrue(refused.err.contains("already holds a run"), refused.err)
+        let differs = try run(["pretrain", "--resume", cut, "--steps", "500"])
+        XCTAssertEqual(differs.code, 1)
+        XCTAssertTrue(differs.err.contains("steps differs"), differs.err)
+        let resumed = try run(["pretrain", "--resume", cut])
+        XCTAssertEqual(resumed.code, 0, resumed.err)
+        for step in [0, 100, 200, 300, 400] {
+            let name = "checkpoints/step-\(String(format: "%06d", step))/model.safetensors"
+            XCTAssertEqual(
+                try Data(contentsOf: URL(fileURLWithPath: full).appendingPathComponent(name)),
+                try Data(contentsOf: URL(fileURLWithPath: cut).appendingPathComponent(name)), "step \(step)")
+        }
+
+        // SIGINT: finish the step, save, exit 130 with a resume hint
+        let q = Process()
+        q.executableURL = binary
+        q.arguments = args + ["--out", dir.appendingPathComponent("int").path]
+        q.environment = ["EMBRYO_NO_REEXEC": "1"]
+        let err = Pipe()
+        q.standardError = err
+        q.standardOutput = FileHandle.nullDevice
+        try q.run()
+        let first = dir.appendingPathComponent("int/checkpoints/step-000000").path
+        while !FileManager.default.fileExists(atPath: first) && q.isRunning { usleep(20_000) }
+        usleep(100_000)
+        kill(q.processIdentifier, SIGINT)
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        q.waitUntilExit()
+        XCTAssertEqual(q.terminationStatus, 130, text)
+        XCTAssertTrue(text.contains("embryo pretrain --resume"), text)
     }
 }

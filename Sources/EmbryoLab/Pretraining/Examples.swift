@@ -16,8 +16,9 @@ public struct Example: Equatable {
     public var sopLabel: Int32 = 0
     /// Tokens chosen for prediction, and how: [MASK], random, kept.
     public var masked = 0, randomized = 0, kept = 0
-    /// Lengths (in words) of the n-grams masked.
+    /// Lengths (in words) of the n-grams masked, and the lengths drawn before fitting the budget.
     public var ngrams: [Int] = []
+    public var ngramsDrawn: [Int] = []
 }
 
 public final class ExampleMaker {
@@ -198,14 +199,18 @@ public final class ExampleMaker {
                 u -= weights[k]
                 n = k + 1
             }
-            var span = words[w].lowerBound..<words[w + n - 1].upperBound
+            // the n words' positions (a union: an n-gram may straddle the [SEP] between A and B, never include it)
+            func positions(_ n: Int) -> [Int] { words[w..<(w + n)].flatMap { Array($0) } }
+            let drawn = n
+            var span = positions(n)
             while chosen + span.count > budget && n > 1 {
                 n -= 1
-                span = words[w].lowerBound..<words[w + n - 1].upperBound
+                span = positions(n)
             }
             if chosen + span.count > budget { continue }
             if span.contains(where: { covered[$0] }) { continue }
             ex.ngrams.append(n)
+            ex.ngramsDrawn.append(drawn)
             for p in span {
                 covered[p] = true
                 ex.labels[p] = ex.ids[p]
