@@ -10,6 +10,7 @@ final class Progress {
     private let start = Date()
     private var lastPrint = Date.distantPast
     private var finishedShown = false
+    private var first: (time: Date, done: Int)? = nil
     private let isTerminal = isatty(STDERR_FILENO) == 1
 
     init(_ label: String, total: Int, interval: Double = 10) {
@@ -27,7 +28,10 @@ final class Progress {
         guard finished || now.timeIntervalSince(lastPrint) >= (isTerminal ? 0.1 : interval) else { return }
         finishedShown = finished
         lastPrint = now
-        let eta = done > 0 && !finished ? ", ETA \(formatDuration(elapsed / Double(done) * Double(total - done)))" : ""
+        // the rate since the first report, so set-up time before the loop does not inflate the ETA
+        if first == nil { first = (now, done) }
+        let rateSpan = now.timeIntervalSince(first!.time), rateDone = done - first!.done
+        let eta = rateDone > 0 && !finished ? ", ETA \(formatDuration(rateSpan / Double(rateDone) * Double(total - done)))" : ""
         let line = "\(label) \(done)/\(total)\(detail.isEmpty ? "" : ", " + detail), \(formatDuration(elapsed))\(eta)"
         if isTerminal {
             FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + (finished ? "\n" : "")).utf8))
