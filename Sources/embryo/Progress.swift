@@ -31,7 +31,9 @@ final class Progress {
         // the rate since the first report, so set-up time before the loop does not inflate the ETA
         if first == nil { first = (now, done) }
         let rateSpan = now.timeIntervalSince(first!.time), rateDone = done - first!.done
-        let eta = rateDone > 0 && !finished ? ", ETA \(formatDuration(rateSpan / Double(rateDone) * Double(total - done)))" : ""
+        let eta =
+            rateDone > 0 && !finished
+            ? ", ETA \(formatDuration(rateSpan / Double(rateDone) * Double(total - done)))" : ""
         let line = "\(label) \(done)/\(total)\(detail.isEmpty ? "" : ", " + detail), \(formatDuration(elapsed))\(eta)"
         if isTerminal {
             FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + (finished ? "\n" : "")).utf8))
