@@ -143,21 +143,3 @@ func median(_ xs: [Double]) -> Double {
 
 func round1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
 func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
-
-/// One JSON object with keys in the given order.
-func jsonLine(_ pairs: [(String, Any)]) -> String {
-    func enc(_ v: Any) -> String {
-        switch v {
-        case let s as String:
-            return "\"\(s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\""
-        case let i as Int: return String(i)
-        case let d as Double:
-            return d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)) : "null"
-        case let f as Float: return enc(Double(f))
-        case let b as Bool: return b ? "true" : "false"
-        case let a as [Any]: return "[" + a.map(enc).joined(separator: ",") + "]"
-        default: return "null"
-        }
-    }
-    return "{" + pairs.map { "\"\($0.0)\":\(enc($0.1))" }.joined(separator: ",") + "}"
-}

@@ -123,7 +123,7 @@ enum TokenizeCommand {
                 out.string("],\"tokens\":[")
                 for (k, id) in enc.ids.enumerated() {
                     if k > 0 { out.byte(0x2C) }
-                    out.string(jsonQuoted(tok.vocab.token(id)))
+                    out.string(jsonEscaped(tok.vocab.token(id)))
                 }
                 out.string("],\"words\":[")
                 out.joined(enc.wordIndex.map(Int.init), separator: 0x2C)
@@ -184,17 +184,4 @@ struct OutputBuffer {
         FileHandle.standardOutput.write(Data(bytes))
         bytes.removeAll(keepingCapacity: true)
     }
-}
-
-func jsonQuoted(_ s: String) -> String {
-    var r = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": r += "\\\""
-        case "\\": r += "\\\\"
-        default:
-            if u.value < 0x20 { r += String(format: "\\u%04x", u.value) } else { r.unicodeScalars.append(u) }
-        }
-    }
-    return r + "\""
 }

@@ -150,7 +150,7 @@ public func writeSafetensors(
     var header = "{"
     var first = true
     if !metadata.isEmpty {
-        let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+        let pairs = metadata.keys.sorted().map { "\(jsonEscaped($0)):\(jsonEscaped(metadata[$0]!))" }
         header += "\"__metadata__\":{" + pairs.joined(separator: ",") + "}"
         first = false
     }
@@ -159,7 +159,7 @@ public func writeSafetensors(
         let bytes = t.shape.reduce(1, *) * 4
         header +=
             (first ? "" : ",")
-            + "\(jsonString(t.name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],"
+            + "\(jsonEscaped(t.name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],"
             + "\"data_offsets\":[\(offset),\(offset + bytes)]}"
         first = false
         offset += bytes
@@ -175,20 +175,4 @@ public func writeSafetensors(
         out.append(UnsafeBufferPointer(start: t.data, count: t.shape.reduce(1, *)))
     }
     try writeAtomically(out, to: url)
-}
-
-func jsonString(_ s: String) -> String {
-    var r = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": r += "\\\""
-        case "\\": r += "\\\\"
-        case "\n": r += "\\n"
-        case "\r": r += "\\r"
-        case "\t": r += "\\t"
-        default:
-            if u.value < 0x20 { r += String(format: "\\u%04x", u.value) } else { r.unicodeScalars.append(u) }
-        }
-    }
-    return r + "\""
 }

@@ -368,18 +368,3 @@ func stableKey(_ s: String) -> String {
     }
     return String(h, radix: 16)
 }
-
-/// One JSON object per line with keys in order; floats as shortest round-trip decimals.
-public func jsonLine(_ pairs: [(String, Any)]) -> String {
-    func enc(_ v: Any) -> String {
-        switch v {
-        case let s as String: return "\"\(s)\""
-        case let i as Int: return String(i)
-        case let f as Float: return f.isFinite ? "\(f)" : "null"
-        case let d as Double: return d.isFinite ? "\(d)" : "null"
-        case let b as Bool: return b ? "true" : "false"
-        default: return "null"
-        }
-    }
-    return "{" + pairs.map { "\"\($0.0)\":\(enc($0.1))" }.joined(separator: ",") + "}"
-}

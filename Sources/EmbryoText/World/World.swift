@@ -163,7 +163,7 @@ extension World {
         for (ri, r) in worldRelations.enumerated() {
             let train = r.trainTemplates.map { plainTemplate($0) }
             relLines.append(
-                jsonObject([
+                jsonLine([
                     ("relation", r.name), ("template", r.probeTemplate), ("label", r.label), ("type", r.type),
                     ("train_templates", train),
                     (
@@ -174,7 +174,7 @@ extension World {
             var lines: [String] = []
             for (f, fact) in knowledge.facts.enumerated() where fact.relation == ri {
                 lines.append(
-                    jsonObject([("sub_label", fact.subject), ("obj_label", fact.object), ("count", counts[f])]))
+                    jsonLine([("sub_label", fact.subject), ("obj_label", fact.object), ("count", counts[f])]))
             }
             try writeAtomically(
                 Data((lines.joined(separator: "\n") + "\n").utf8), to: dir.appendingPathComponent("\(r.name).jsonl"))
@@ -223,31 +223,4 @@ extension World {
 /// "[X] was born in [Y] ." from an annotated template.
 func plainTemplate(_ t: String) -> String {
     t.split(separator: " ").map { String($0.split(separator: "|")[0]) }.joined(separator: " ") + " ."
-}
-
-/// A one-line JSON object with keys in the given order (strings, ints, string arrays).
-func jsonObject(_ pairs: [(String, Any)]) -> String {
-    func enc(_ v: Any) -> String {
-        switch v {
-        case let s as String: return jsonEscaped(s)
-        case let i as Int: return String(i)
-        case let a as [String]: return "[" + a.map(jsonEscaped).joined(separator: ", ") + "]"
-        default: return "null"
-        }
-    }
-    return "{" + pairs.map { "\(jsonEscaped($0.0)): \(enc($0.1))" }.joined(separator: ", ") + "}"
-}
-
-func jsonEscaped(_ s: String) -> String {
-    var r = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": r += "\\\""
-        case "\\": r += "\\\\"
-        case "\n": r += "\\n"
-        case "\t": r += "\\t"
-        default: if u.value < 0x20 { r += String(format: "\\u%04x", u.value) } else { r.unicodeScalars.append(u) }
-        }
-    }
-    return r + "\""
 }
