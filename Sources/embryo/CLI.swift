@@ -19,6 +19,7 @@ enum CLI {
         Subcommand(spec: TokenizeCommand.spec, run: TokenizeCommand.run),
         Subcommand(spec: WorldCommand.spec, run: WorldCommand.run),
         Subcommand(spec: PretrainCommand.spec, run: PretrainCommand.run),
+        Subcommand(spec: ProbeCommand.spec, run: ProbeCommand.run),
     ]
 
     static var rootSpec: CommandSpec {

@@ -57,6 +57,7 @@ final class CLITests: XCTestCase {
               tokenize              Tokenize text line by line with a WordPiece vocabulary.
               world                 Generate the built-in world: corpus, gold annotation, facts and tasks.
               pretrain              Pretrain ALBERT from random weights, keeping snapshots along the way.
+              probe                 Probe every snapshot of a run: reconstruction and mask prediction by part of speech.
 
               See 'embryo help <subcommand>' for detailed help.
 

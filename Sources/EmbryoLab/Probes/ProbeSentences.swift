@@ -1,0 +1,46 @@
+// Gold-annotated sentences turned into model input: each CoNLL-U word is tokenized on its own and keeps
+// the range of its subword positions in [CLS] pieces... [SEP], so word-level probes can read subwords.
+
+import EmbryoCore
+import EmbryoText
+import Foundation
+
+public struct ProbeSentence: Sendable {
+    public var ids: [Int32]  // [CLS] ... [SEP]
+    public var words: [Range<Int>]  // subword positions of each word
+    public var upos: [String]
+    public var xpos: [String]
+    public var heads: [Int]
+    public var deprels: [String]
+}
+
+public enum ProbeSentences {
+    /// Sentences of a CoNLL-U file that fit in `maxLen` positions (longer ones are skipped and counted).
+    public static func load(_ url: URL, tokenizer: WordPieceTokenizer, maxLen: Int, limit: Int?) throws -> (
+        sentences: [ProbeSentence], skipped: Int
+    ) {
+        var out: [ProbeSentence] = []
+        var skipped = 0
+        for s in try ConllU.read(url) {
+            if let limit, out.count >= limit { break }
+            var ids: [Int32] = [tokenizer.vocab.clsId]
+            var words: [Range<Int>] = []
+            for w in s.words {
+                let pieces = tokenizer.encode(w.form).ids
+                let start = ids.count
+                ids += pieces.isEmpty ? [tokenizer.vocab.unkId] : pieces
+                words.append(start..<ids.count)
+            }
+            ids.append(tokenizer.vocab.sepId)
+            if ids.count > maxLen {
+                skipped += 1
+                continue
+            }
+            out.append(
+                ProbeSentence(
+                    ids: ids, words: words, upos: s.words.map(\.upos), xpos: s.words.map(\.xpos),
+                    heads: s.words.map(\.head), deprels: s.words.map(\.deprel)))
+        }
+        return (out, skipped)
+    }
+}
