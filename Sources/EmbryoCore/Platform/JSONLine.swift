@@ -36,3 +36,13 @@ public func jsonLine(_ pairs: [(String, Any)]) -> String {
     }
     return "{" + pairs.map { "\(jsonEscaped($0.0)):\(enc($0.1))" }.joined(separator: ",") + "}"
 }
+
+/// FNV-1a (64-bit) of the UTF-8 bytes: a stable seed offset or cache key, the same on every run and platform.
+public func stableHash(_ s: String) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in s.utf8 {
+        h ^= UInt64(b)
+        h = h &* 0x100_0000_01b3
+    }
+    return h
+}

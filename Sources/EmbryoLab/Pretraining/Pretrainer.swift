@@ -152,7 +152,8 @@ public final class Pretrainer {
     /// The tokenized corpus from the cache beside the run, or built (and cached) now.
     func tokenized(_ sources: [CorpusSource], _ tok: WordPieceTokenizer) throws -> (TokenizedCorpus, String) {
         let (_, vocabHash) = try hashFile(run.tokenizerDir.appendingPathComponent("vocab.txt").path)
-        let key = stableKey(sources.map(\.hash).joined(separator: ",") + "|" + vocabHash + "|\(tok.lowercase)")
+        let key = String(
+            stableHash(sources.map(\.hash).joined(separator: ",") + "|" + vocabHash + "|\(tok.lowercase)"), radix: 16)
         let cacheDir = run.root.deletingLastPathComponent().appendingPathComponent(".cache")
         let url = cacheDir.appendingPathComponent("tokens-\(key).bin")
         if FileManager.default.fileExists(atPath: url.path), let c = try? TokenizedCorpus.load(url) {
@@ -358,13 +359,4 @@ func medianOf(_ xs: [Double]) -> Double {
     guard !xs.isEmpty else { return 0 }
     let s = xs.sorted()
     return s[s.count / 2]
-}
-
-func stableKey(_ s: String) -> String {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in s.utf8 {
-        h ^= UInt64(b)
-        h = h &* 0x100_0000_01b3
-    }
-    return String(h, radix: 16)
 }

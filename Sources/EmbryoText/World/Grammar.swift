@@ -355,14 +355,14 @@ struct ClausePlan {
             ]
         case (.copula, _): return [be(false)]
         case (_, .present):
-            guard negated || questionLike else { return [] }
+            guard negated || isQuestion else { return [] }
             return [
                 subjectThird
                     ? Aux(form: "does", lemma: "do", xpos: "VBZ", feats: pres3)
                     : Aux(form: "do", lemma: "do", xpos: "VBP", feats: presN)
             ]
         case (_, .past):
-            guard negated || questionLike else { return [] }
+            guard negated || isQuestion else { return [] }
             return [Aux(form: "did", lemma: "do", xpos: "VBD", feats: past)]
         case (_, .progressive): return [be(false)]
         case (_, .perfect):
@@ -378,7 +378,6 @@ struct ClausePlan {
 
     /// Questions always have an auxiliary.
     var isQuestion = false
-    var questionLike: Bool { isQuestion }
 
     func verbForm(_ v: Verb, subjectThird: Bool) -> (String, String, String) {
         switch tense {

@@ -124,13 +124,3 @@ extension World {
         )
     }
 }
-
-/// FNV-1a of the UTF-8 bytes: a seed offset that never changes between runs or platforms.
-func stableHash(_ s: String) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in s.utf8 {
-        h ^= UInt64(b)
-        h = h &* 0x100_0000_01b3
-    }
-    return h
-}
