@@ -63,6 +63,8 @@ enum CLI {
                 return 0
             } catch let e as UsageError {
                 return usageError(e)
+            } catch EmbryoError.usage(let message) {
+                return usageError(UsageError(message: message, spec: sub.spec))
             } catch {
                 FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
                 return 1

@@ -57,7 +57,7 @@ final class CLITests: XCTestCase {
               tokenize              Tokenize text line by line with a WordPiece vocabulary.
               world                 Generate the built-in world: corpus, gold annotation, facts and tasks.
               pretrain              Pretrain ALBERT from random weights, keeping snapshots along the way.
-              probe                 Probe every snapshot of a run: reconstruction and mask prediction by part of speech.
+              probe                 Probe every snapshot of a run and write the metrics and an HTML report.
 
               See 'embryo help <subcommand>' for detailed help.
 
@@ -152,6 +152,54 @@ final class CLITests: XCTestCase {
         let r4 = try run(["infer", "--checkpoint", ckpt, "--ids", ids.path, "--out", out])
         XCTAssertEqual(r4.code, 1)
         XCTAssertTrue(r4.err.contains("token id 800 at position 7 is outside the vocabulary (100)"), r4.err)
+    }
+
+    func testProbeBadInputNamesFileAndLine() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpts = dir.appendingPathComponent("ckpts")
+        let r = try run(["init", "--config", "tiny", "--vocab-size", "100", "--out", ckpts.path + "/step-000000"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let words = ["a", "cat"] + (0..<93).map { "w\($0)" }
+        try (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words).joined(separator: "\n").write(
+            to: ckpts.appendingPathComponent("step-000000/vocab.txt"), atomically: true, encoding: .utf8)
+        // not a world run: the probe sets must be given, and the error says so
+        let r0 = try run(["probe", "--checkpoints", ckpts.path])
+        XCTAssertEqual(r0.code, 64)
+        XCTAssertTrue(r0.err.contains("pass --pos FILE.conllu"), r0.err)
+        let good = "1\tA\ta\tDET\t_\t_\t2\tdet\t_\t_\n2\tcat\tcat\tNOUN\t_\t_\t0\troot\t_\t_\n\n"
+        let cases: [(String, String)] = [
+            ("1\tA\ta\tDET\t_\t_\t2\tdet\t_\n", "bad.conllu:1: expected 10 tab-separated columns, found 9"),
+            (
+                good + "1\tA\ta\tDET\t_\t_\t2\tdet\t_\t_\n3\tcat\tcat\tNOUN\t_\t_\t0\troot\t_\t_\n",
+                "bad.conllu:5: word id 3 out of order"
+            ),
+            (good + "x\tA\ta\tDET\t_\t_\t2\tdet\t_\t_\n", "bad.conllu:4: invalid word id 'x'"),
+            (good + "1\tA\ta\tDET\t_\t_\tnoun\tdet\t_\t_\n", "bad.conllu:4: invalid HEAD 'noun'"),
+        ]
+        let bad = dir.appendingPathComponent("bad.conllu")
+        for (text, message) in cases {
+            try text.write(to: bad, atomically: true, encoding: .utf8)
+            let r1 = try run(["probe", "--checkpoints", ckpts.path, "--pos", bad.path, "--probes", "mlm"])
+            XCTAssertEqual(r1.code, 1, r1.err)
+            XCTAssertTrue(r1.err.contains(message), "\(message) not in: \(r1.err)")
+        }
+        // an empty checkpoint folder beside a good one: warned about and skipped, the good one is probed
+        try good.write(to: bad, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(
+            at: ckpts.appendingPathComponent("step-000010"), withIntermediateDirectories: true)
+        let r2 = try run(["probe", "--checkpoints", ckpts.path, "--pos", bad.path, "--probes", "mlm,layers,loss"])
+        XCTAssertEqual(r2.code, 0, r2.err)
+        XCTAssertTrue(r2.err.contains("warning: skipping \(ckpts.path)/step-000010: no model.safetensors"), r2.err)
+        XCTAssertTrue(r2.out.hasSuffix("probes/report.html\n"), r2.out)
+        let r3 = try run(["probe", "--checkpoints", ckpts.path, "--pos", bad.path, "--probes", "mlm,smell"])
+        XCTAssertEqual(r3.code, 64)
+        XCTAssertTrue(r3.err.contains("unknown probe 'smell'"), r3.err)
+        let r4 = try run([
+            "probe", "--checkpoints", ckpts.path, "--pos", bad.path, "--probes", "layers", "--layers", "0,9",
+        ])
+        XCTAssertEqual(r4.code, 64)
+        XCTAssertTrue(r4.err.contains("layer 9 is out of range; this model has layers 0...4"), r4.err)
     }
 
     func testBenchPrintsOneJsonLine() throws {

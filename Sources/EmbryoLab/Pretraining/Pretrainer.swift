@@ -278,8 +278,8 @@ public final class Pretrainer {
                 windowStart = Date()
             }
             if step % config.evalEvery == 0 || step == config.steps {
-                let e = try evaluate(model, maker, acts)
-                lastEval = e
+                let e = try HeldOutText.evaluate(model, maker, acts, batches: config.evalBatches)
+                lastEval = (e.loss, e.acc, e.sop)
                 try log.write(
                     jsonLine([
                         ("step", step), ("eval_mlm_loss", e.loss), ("eval_mlm_accuracy", e.acc),
@@ -302,27 +302,6 @@ public final class Pretrainer {
         return PretrainResult(
             lastStep: step, interrupted: false, evalMLMAccuracy: lastEval?.acc, evalMLMLoss: lastEval?.loss,
             trainTokensPerSecond: medianOf(throughput), checkpoints: config.checkpointSteps())
-    }
-
-    /// Held-out MLM loss and accuracy, and SOP accuracy, over fixed evaluation batches.
-    func evaluate(_ model: Albert, _ maker: ExampleMaker, _ acts: Activations) throws -> (
-        loss: Float, acc: Float, sop: Float
-    ) {
-        let batch = AlbertBatch(B: acts.B, T: acts.T)
-        var loss = 0.0, right = 0, count = 0, sopRight = 0, sopCount = 0
-        for k in 0..<config.evalBatches {
-            maker.fill(batch, step: k, eval: true)
-            let out = try model.forward(acts, batch, gradients: false)
-            loss += Double(out.mlmLoss) * Double(out.mlmCount)
-            right += out.mlmCorrect
-            count += out.mlmCount
-            sopRight += out.sopCorrect
-            sopCount += out.sopCount
-        }
-        return (
-            Float(loss / Double(max(count, 1))), Float(right) / Float(max(count, 1)),
-            Float(sopRight) / Float(max(sopCount, 1))
-        )
     }
 
     func writeRunJSON(

@@ -1,8 +1,7 @@
 // Probe A of "Pretrained Language Model Embryology" (Chiang et al. 2020, section 3): per part of speech,
 // token reconstruction (unmasked input; a word is right when every one of its subwords comes back as
 // itself) and mask prediction (one copy of the sentence per word with all of that word's subwords
-// [MASK]ed; right when all are recovered). Copies are packed into batches; MLM logits are computed only at
-// the positions that are scored.
+// [MASK]ed; right when all are recovered). Copies are packed into batches (MLMScoring).
 
 import EmbryoCore
 import EmbryoText
@@ -20,76 +19,41 @@ public struct MaskPredictionResult: Codable, Sendable {
     public var upos: [String: TagScore] = [:]
     public var xpos: [String: TagScore] = [:]
     public var words = 0
+    public var reconstructed = 0
+    public var predicted = 0
 }
 
 public enum MaskPredictionProbe {
-    /// One input row: ids, which positions are scored, and which words they belong to.
-    struct Row {
-        var ids: [Int32]
-        var labels: [Int32]
-        var sentence: Int
-        var word: Int  // -1: the reconstruction row of the sentence
-    }
-
-    public static func run(model: Albert, sentences: [ProbeSentence], maskId: Int32, batchRows: Int = 32) throws
+    public static func run(model: Albert, sentences: [ProbeSentence], maskId: Int32, tokensPerBatch: Int = 4096) throws
         -> MaskPredictionResult
     {
-        var rows: [Row] = []
+        // per sentence: one unmasked row (reconstruction), then one row per word with its subwords masked
+        var rows: [LabelledRow] = []
+        var owner: [(sentence: Int, word: Int)] = []
         for (si, s) in sentences.enumerated() {
-            rows.append(
-                Row(
-                    ids: s.ids,
-                    labels: s.ids.enumerated().map {
-                        $0.offset == 0 || $0.offset == s.ids.count - 1 ? -100 : $0.element
-                    },
-                    sentence: si, word: -1))
+            let inner = s.ids.indices.map { $0 == 0 || $0 == s.ids.count - 1 ? Int32(-100) : s.ids[$0] }
+            rows.append(LabelledRow(ids: s.ids, labels: inner))
+            owner.append((si, -1))
             for (wi, w) in s.words.enumerated() {
                 var ids = s.ids, labels = [Int32](repeating: -100, count: s.ids.count)
                 for p in w {
                     labels[p] = ids[p]
                     ids[p] = maskId
                 }
-                rows.append(Row(ids: ids, labels: labels, sentence: si, word: wi))
+                rows.append(LabelledRow(ids: ids, labels: labels))
+                owner.append((si, wi))
             }
         }
-        // per sentence: per word, reconstruction and mask prediction outcomes
-        var recon = sentences.map { [Bool](repeating: true, count: $0.words.count) }
-        var pred = sentences.map { [Bool](repeating: false, count: $0.words.count) }
-        // rows of similar length together keep padding low
-        let order = rows.indices.sorted { (rows[$0].ids.count, $0) < (rows[$1].ids.count, $1) }
-        var k = 0
-        while k < order.count {
-            let chunk = Array(order[k..<min(k + batchRows, order.count)])
-            k += chunk.count
-            let T = chunk.map { rows[$0].ids.count }.max()!
-            let batch = AlbertBatch(B: chunk.count, T: T)
-            for (b, r) in chunk.enumerated() {
-                let row = rows[r]
-                for t in 0..<T {
-                    let i = b * T + t
-                    let inside = t < row.ids.count
-                    batch.ids[i] = inside ? row.ids[t] : 0
-                    batch.attentionMask[i] = inside ? 1 : 0
-                    batch.mlmLabels[i] = inside ? row.labels[t] : -100
-                }
-                batch.sopLabels[b] = -100
-            }
-            let acts = Activations(
-                config: model.config, B: chunk.count, T: T, maxPredictions: chunk.count * T, training: false)
-            _ = try model.forward(acts, batch, gradients: false)
-            // predictions come back in row-major order of labelled positions
-            var correctAt: [Int: Bool] = [:]
-            for p in 0..<acts.predictionCount { correctAt[Int(acts.positions[p])] = acts.mlmCorrect[p] > 0 }
-            for (b, r) in chunk.enumerated() {
-                let row = rows[r]
-                let s = sentences[row.sentence]
-                if row.word < 0 {
-                    for (wi, w) in s.words.enumerated() where !w.allSatisfy({ correctAt[b * T + $0] == true }) {
-                        recon[row.sentence][wi] = false
-                    }
-                } else {
-                    pred[row.sentence][row.word] = s.words[row.word].allSatisfy { correctAt[b * T + $0] == true }
-                }
+        let scored = try MLMScoring.score(model: model, rows: rows, tokensPerBatch: tokensPerBatch)
+        var recon = sentences.map { [Bool](repeating: false, count: $0.words.count) }
+        var pred = recon
+        for (r, o) in owner.enumerated() {
+            let s = sentences[o.sentence], c = scored[r].correct
+            if o.word < 0 {
+                // labelled positions are 1..<count-1, in order
+                for (wi, w) in s.words.enumerated() { recon[o.sentence][wi] = w.allSatisfy { c[$0 - 1] } }
+            } else {
+                pred[o.sentence][o.word] = c.allSatisfy { $0 }
             }
         }
         var result = MaskPredictionResult()
@@ -103,8 +67,28 @@ public enum MaskPredictionProbe {
                     if pred[si][wi] { result[keyPath: table][tag, default: TagScore()].predicted += 1 }
                 }
                 result.words += 1
+                if recon[si][wi] { result.reconstructed += 1 }
+                if pred[si][wi] { result.predicted += 1 }
             }
         }
         return result
+    }
+
+    /// Metrics keys: reconstruction/{all,upos/TAG,xpos/TAG} and mask_prediction/... with word counts.
+    public static func metrics(_ r: MaskPredictionResult, step: Int) -> [ProbeMetric] {
+        var out: [ProbeMetric] = []
+        func add(_ key: String, _ right: Int, _ n: Int) {
+            out.append(
+                ProbeMetric(step: step, probe: "mlm", key: key, value: n > 0 ? Double(right) / Double(n) : 0, count: n))
+        }
+        add("reconstruction/all", r.reconstructed, r.words)
+        add("mask_prediction/all", r.predicted, r.words)
+        for (name, table) in [("upos", r.upos), ("xpos", r.xpos)] {
+            for tag in table.keys.sorted() {
+                add("reconstruction/\(name)/\(tag)", table[tag]!.reconstructed, table[tag]!.count)
+                add("mask_prediction/\(name)/\(tag)", table[tag]!.predicted, table[tag]!.count)
+            }
+        }
+        return out
     }
 }

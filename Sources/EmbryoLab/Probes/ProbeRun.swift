@@ -1,22 +1,23 @@
-// Probing every snapshot of a run: checkpoints in step order, each probe's result cached per checkpoint
-// (keyed by the weights' hash and the probe settings) so re-running after more training only probes the
-// new snapshots; results gathered into JSON and CSV tables.
+// Probing every snapshot of a run: checkpoints in step order; each probe's result is cached per checkpoint
+// (keyed by the weights' hash and the probe's settings) so re-running after more training only probes the
+// new snapshots. Results go to metrics.jsonl, metrics.csv and report.html in the output folder.
 
 import EmbryoCore
 import EmbryoText
 import Foundation
 
-public struct ProbeSettings: Codable, Sendable, Equatable {
-    public var posFile: String
-    public var posHash: String
-    public var maxSentences: Int
-    public var version = 1
+public enum ProbeKind: String, CaseIterable, Sendable {
+    case mlm, layers, knowledge, loss
+}
 
-    public init(posFile: String, posHash: String, maxSentences: Int) {
-        self.posFile = posFile
-        self.posHash = posHash
-        self.maxSentences = maxSentences
-    }
+public struct ProbeOptions: Sendable {
+    public var probes: [ProbeKind] = ProbeKind.allCases
+    public var pos: URL?
+    public var posTrain: URL?
+    public var facts: String?
+    public var layers: [Int]?  // nil: every layer
+    public var maxSentences = 1000
+    public init() {}
 }
 
 public struct CheckpointRef: Sendable {
@@ -24,104 +25,311 @@ public struct CheckpointRef: Sendable {
     public var dir: URL
 }
 
-public enum ProbeRun {
-    /// step-N subdirectories of `dir` holding a model, in step order.
-    public static func checkpoints(in dir: URL) throws -> [CheckpointRef] {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
-            throw EmbryoError.io(dir.path, "no such directory")
-        }
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
-        let refs = names.compactMap { n -> CheckpointRef? in
-            guard n.hasPrefix("step-"), let s = Int(n.dropFirst(5)) else { return nil }
-            let d = dir.appendingPathComponent(n)
-            guard FileManager.default.fileExists(atPath: d.appendingPathComponent("model.safetensors").path) else {
-                return nil
-            }
-            return CheckpointRef(step: s, dir: d)
-        }.sorted { $0.step < $1.step }
-        guard !refs.isEmpty else { throw EmbryoError.io(dir.path, "holds no step-N checkpoint directories") }
-        return refs
+public final class ProbeRunner {
+    public let checkpointsDir: URL
+    public let out: URL
+    public private(set) var options: ProbeOptions
+    public private(set) var heldOutDescription = ""
+    let warn: (String) -> Void
+    var settings: [ProbeKind: String] = [:]
+    var relations: [LamaRelation] = []
+    var runHeldOut: HeldOutText?
+    var prepared: [String: Prepared] = [:]
+    var warned = Set<String>()
+    var firstVocab: (step: Int, hash: String)?
+    /// Seconds spent in each probe (cache misses only), for the throughput report.
+    public private(set) var seconds: [ProbeKind: Double] = [:]
+
+    /// Inputs tokenized with one vocabulary.
+    final class Prepared {
+        let tokenizer: WordPieceTokenizer
+        var mlm: [ProbeSentence] = []
+        var layerTrain: [ProbeSentence] = []
+        var layerTest: [ProbeSentence] = []
+        var knowledge = KnowledgeSet()
+        var heldOut: HeldOutText?
+        init(tokenizer: WordPieceTokenizer) { self.tokenizer = tokenizer }
     }
 
-    /// The probe set of a run on the built-in world, when `checkpoints` belongs to one.
-    public static func worldProbeFile(forCheckpoints dir: URL) -> URL? {
+    public init(checkpoints: URL, options: ProbeOptions, out: URL? = nil, warn: @escaping (String) -> Void) throws {
+        checkpointsDir = checkpoints
+        self.options = options
+        self.warn = warn
+        self.out = out ?? checkpoints.deletingLastPathComponent().appendingPathComponent("probes")
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: checkpoints.path, isDirectory: &isDir), isDir.boolValue else {
+            throw EmbryoError.io(checkpoints.path, "no such directory")
+        }
+        let want = Set(options.probes)
+        let world = ProbeRunner.worldDir(forCheckpoints: checkpoints)
+        if want.contains(.mlm) || want.contains(.layers) || (want.contains(.loss) && options.pos == nil) {
+            if self.options.pos == nil, let w = world { self.options.pos = w.appendingPathComponent("probe.conllu") }
+            if self.options.pos == nil && (want.contains(.mlm) || want.contains(.layers)) {
+                throw EmbryoError.usage(
+                    "\(checkpoints.path) is not a run on the built-in world, so there is no default probe set: "
+                        + "pass --pos FILE.conllu (any UD treebank)")
+            }
+        }
+        if want.contains(.knowledge) {
+            if self.options.facts == nil, let w = world { self.options.facts = w.appendingPathComponent("facts").path }
+            guard let facts = self.options.facts else {
+                throw EmbryoError.usage(
+                    "\(checkpoints.path) is not a run on the built-in world, so there are no default facts: "
+                        + "pass --facts PATH (LAMA data) or leave knowledge out of --probes")
+            }
+            relations = try Lama.load(facts)
+        }
+        if let pos = self.options.pos { _ = try ConllU.read(pos) }  // errors (file:line) before any probing
+        if let t = self.options.posTrain { _ = try ConllU.read(t) }
+        if want.contains(.loss) { runHeldOut = try HeldOutText.fromRun(checkpoints: checkpoints) }
+        if want.contains(.loss) && runHeldOut == nil && self.options.pos == nil {
+            throw EmbryoError.usage(
+                "the loss probe needs held-out text: \(checkpoints.path) is not a pretraining run with its token "
+                    + "cache, so pass --pos FILE.conllu (its sentences are used) or leave loss out of --probes")
+        }
+        heldOutDescription = runHeldOut?.description ?? ""
+        let posHash = try self.options.pos.map { try hashFile($0.path).1 } ?? "-"
+        let trainHash = try self.options.posTrain.map { try hashFile($0.path).1 } ?? "first-80%"
+        let n = self.options.maxSentences
+        settings[.mlm] = "mlm v2|pos \(posHash)|max \(n)"
+        let layers = self.options.layers.map { $0.map(String.init).joined(separator: ",") } ?? "all"
+        settings[.layers] = "layers v1|pos \(posHash)|train \(trainHash)|max \(n)|layers \(layers)"
+        settings[.knowledge] = "knowledge v1|facts \(try self.options.facts.map(ProbeRunner.hashPath) ?? "-")"
+        settings[.loss] = "loss v1|" + (runHeldOut?.description ?? "pos \(posHash)|max \(n)")
+    }
+
+    /// The world folder of a run on the built-in world, when `checkpoints` belongs to one.
+    public static func worldDir(forCheckpoints dir: URL) -> URL? {
         let run = dir.deletingLastPathComponent()
         guard
             let o = (try? JSONSerialization.jsonObject(with: readFile(run.appendingPathComponent("run.json"))))
                 as? [String: Any],
             o["world"] != nil
         else { return nil }
-        let f = run.appendingPathComponent("world/probe.conllu")
-        return FileManager.default.fileExists(atPath: f.path) ? f : nil
+        let w = run.appendingPathComponent("world")
+        return FileManager.default.fileExists(atPath: w.appendingPathComponent("probe.conllu").path) ? w : nil
     }
 
-    /// Runs the mask-prediction probe on every checkpoint (cached), writes mlm_by_pos.json and .csv into `out`.
-    public static func maskPrediction(
-        checkpoints: [CheckpointRef], settings: ProbeSettings, out: URL,
-        progress: (Int, Int, Int, Bool) -> Void
-    ) throws -> [(Int, MaskPredictionResult)] {
-        let cache = out.appendingPathComponent("cache")
-        try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
-        var results: [(Int, MaskPredictionResult)] = []
-        for (i, ck) in checkpoints.enumerated() {
-            let (_, weights) = try hashFile(ck.dir.appendingPathComponent("model.safetensors").path)
-            let key = "mlm-\(RunDirectory.checkpointName(ck.step))-\(weights).json"
-            let cached = cache.appendingPathComponent(key)
-            if let data = try? readFile(cached), let entry = try? JSONDecoder().decode(CachedProbe.self, from: data),
-                entry.settings == settings
-            {
-                results.append((ck.step, entry.result))
-                progress(i + 1, checkpoints.count, ck.step, true)
+    static func hashPath(_ path: String) throws -> String {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw EmbryoError.io(path, "no such file or directory")
+        }
+        guard isDir.boolValue else { return try hashFile(path).1 }
+        let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".jsonl") }.sorted()
+        let parts = try names.map { "\($0)=\(try hashFile(path + "/" + $0).1)" }
+        return String(stableHash(parts.joined(separator: ",")), radix: 16)
+    }
+
+    /// step-N checkpoint folders in step order; incomplete ones are skipped with a warning.
+    public func scan() throws -> [CheckpointRef] {
+        guard FileManager.default.fileExists(atPath: checkpointsDir.path) else {
+            throw EmbryoError.io(checkpointsDir.path, "no such directory")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: checkpointsDir.path)
+        var refs: [CheckpointRef] = []
+        for n in names {
+            guard n.hasPrefix("step-"), let s = Int(n.dropFirst(5)), s >= 0 else { continue }
+            let d = checkpointsDir.appendingPathComponent(n)
+            let missing = ["model.safetensors", "config.json", "vocab.txt"].filter {
+                !FileManager.default.fileExists(atPath: d.appendingPathComponent($0).path)
+            }
+            if !missing.isEmpty {
+                warnOnce("skipping \(d.path): no \(missing.joined(separator: ", ")) (empty or half-written)")
                 continue
             }
-            let model = try Albert.load(from: ck.dir)
-            let tok = try WordPieceTokenizer.load(vocab: ck.dir.appendingPathComponent("vocab.txt"))
-            let (sentences, _) = try ProbeSentences.load(
-                URL(fileURLWithPath: settings.posFile), tokenizer: tok,
-                maxLen: min(128, model.config.maxPositionEmbeddings), limit: settings.maxSentences)
-            let r = try MaskPredictionProbe.run(model: model, sentences: sentences, maskId: tok.vocab.maskId)
+            refs.append(CheckpointRef(step: s, dir: d))
+        }
+        return refs.sorted { $0.step < $1.step }
+    }
+
+    func warnOnce(_ s: String) {
+        if warned.insert(s).inserted { warn(s) }
+    }
+
+    /// Probes `refs` (cached results reused), writes the tables and the report, and returns every metric.
+    /// `progress(done, total, step, cached)` after each checkpoint.
+    public func run(_ refs: [CheckpointRef], progress: (Int, Int, Int, Bool) -> Void) throws -> [ProbeMetric] {
+        let cache = out.appendingPathComponent("cache")
+        try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+        var all: [ProbeMetric] = []
+        for (i, ck) in refs.enumerated() {
+            var allCached = true
+            do {
+                let (metrics, cached) = try probe(ck, cache: cache)
+                all += metrics
+                allCached = cached
+            } catch let e as SkipCheckpoint {
+                warnOnce("skipping \(ck.dir.path): \(e.reason)")
+            }
+            progress(i + 1, refs.count, ck.step, allCached)
+            try writeOutputs(all)
+        }
+        if refs.isEmpty { try writeOutputs(all) }
+        return all
+    }
+
+    struct SkipCheckpoint: Error { var reason: String }
+
+    struct CacheEntry: Codable {
+        var settings: String
+        var metrics: [ProbeMetric]
+    }
+
+    func probe(_ ck: CheckpointRef, cache: URL) throws -> ([ProbeMetric], Bool) {
+        let weights: String
+        do { weights = try hashFile(ck.dir.appendingPathComponent("model.safetensors").path).1 } catch {
+            throw SkipCheckpoint(reason: describe(error))
+        }
+        var out: [ProbeMetric] = []
+        var todo: [ProbeKind] = []
+        for kind in options.probes {
+            let url = cache.appendingPathComponent(
+                "\(kind.rawValue)-\(RunDirectory.checkpointName(ck.step))-\(weights).json")
+            if let data = try? readFile(url), let e = try? JSONDecoder().decode(CacheEntry.self, from: data),
+                e.settings == settings[kind]
+            {
+                out += e.metrics
+            } else {
+                todo.append(kind)
+            }
+        }
+        if todo.isEmpty { return (out, true) }
+        let model: Albert, tok: WordPieceTokenizer, vocabHash: String
+        do {
+            model = try Albert.load(from: ck.dir)
+            let vocabURL = ck.dir.appendingPathComponent("vocab.txt")
+            tok = try WordPieceTokenizer.load(vocab: vocabURL)
+            vocabHash = try hashFile(vocabURL.path).1
+        } catch {
+            throw SkipCheckpoint(reason: describe(error))
+        }
+        guard tok.vocab.count == model.config.vocabSize else {
+            throw SkipCheckpoint(
+                reason: "its vocab.txt has \(tok.vocab.count) tokens but the model's vocab_size is "
+                    + "\(model.config.vocabSize): the probe inputs would not match the model")
+        }
+        if let f = firstVocab, f.hash != vocabHash {
+            warnOnce(
+                "step \(ck.step) has a different vocabulary from step \(f.step); its probe inputs are tokenized "
+                    + "with its own vocab.txt")
+        } else if firstVocab == nil {
+            firstVocab = (ck.step, vocabHash)
+        }
+        let maxLen = min(128, model.config.maxPositionEmbeddings)
+        let data = try prepare(tok, vocabHash: vocabHash, maxLen: maxLen)
+        for kind in todo {
+            let t0 = Date()
+            defer { seconds[kind, default: 0] += Date().timeIntervalSince(t0) }
+            var m: [ProbeMetric]
+            switch kind {
+            case .mlm:
+                let r = try MaskPredictionProbe.run(model: model, sentences: data.mlm, maskId: tok.vocab.maskId)
+                m = MaskPredictionProbe.metrics(r, step: ck.step)
+            case .layers:
+                m = try layerProbes(model, data, step: ck.step)
+            case .knowledge:
+                m = try KnowledgeProbe.run(model: model, set: data.knowledge, step: ck.step)
+            case .loss:
+                if let h = runHeldOut, h.fits(vocabHash: vocabHash) {
+                    m = try h.run(model: model, step: ck.step)
+                } else if let h = data.heldOut {
+                    if runHeldOut != nil {
+                        warnOnce(
+                            "step \(ck.step): vocabulary differs from the run's; loss probe on the probe sentences")
+                    }
+                    m = try h.run(model: model, step: ck.step)
+                } else {
+                    m = []
+                }
+            }
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
-            try writeAtomically(try enc.encode(CachedProbe(settings: settings, result: r)), to: cached)
-            results.append((ck.step, r))
-            progress(i + 1, checkpoints.count, ck.step, false)
+            let url = cache.appendingPathComponent(
+                "\(kind.rawValue)-\(RunDirectory.checkpointName(ck.step))-\(weights).json")
+            try writeAtomically(try enc.encode(CacheEntry(settings: settings[kind]!, metrics: m)), to: url)
+            out += m
         }
-        try writeTables(results, settings: settings, out: out)
-        return results
+        return (out, false)
     }
 
-    struct CachedProbe: Codable {
-        var settings: ProbeSettings
-        var result: MaskPredictionResult
-    }
-
-    static func writeTables(_ results: [(Int, MaskPredictionResult)], settings: ProbeSettings, out: URL) throws {
-        var csv = "step,tag_set,tag,count,reconstruction_accuracy,mask_prediction_accuracy\n"
-        var json: [[String: Any]] = []
-        for (step, r) in results {
-            var entry: [String: Any] = ["step": step, "words": r.words]
-            for (name, table) in [("upos", r.upos), ("xpos", r.xpos)] {
-                var t: [String: Any] = [:]
-                for tag in table.keys.sorted() {
-                    let s = table[tag]!
-                    t[tag] = [
-                        "count": s.count, "reconstruction_accuracy": s.reconstructionAccuracy,
-                        "mask_prediction_accuracy": s.maskPredictionAccuracy,
-                    ]
-                    csv += "\(step),\(name),\(tag),\(s.count),\(s.reconstructionAccuracy),\(s.maskPredictionAccuracy)\n"
-                }
-                entry[name] = t
+    func prepare(_ tok: WordPieceTokenizer, vocabHash: String, maxLen: Int) throws -> Prepared {
+        let key = "\(vocabHash)|\(tok.lowercase)|\(maxLen)"
+        if let p = prepared[key] { return p }
+        let p = Prepared(tokenizer: tok)
+        let want = Set(options.probes)
+        var posSentences: [ProbeSentence] = []
+        if let pos = options.pos {
+            let (s, skipped) = try ProbeSentences.load(pos, tokenizer: tok, maxLen: maxLen, limit: options.maxSentences)
+            if skipped > 0 { warnOnce("\(pos.path): \(skipped) sentences longer than \(maxLen) subwords left out") }
+            guard !s.isEmpty else { throw EmbryoError.format(pos.path, "no sentence fits in \(maxLen) subwords") }
+            posSentences = s
+        }
+        p.mlm = posSentences
+        if want.contains(.layers) {
+            if let t = options.posTrain {
+                p.layerTrain = try ProbeSentences.load(t, tokenizer: tok, maxLen: maxLen, limit: options.maxSentences).0
+                p.layerTest = posSentences
+            } else {
+                let cut = posSentences.count * 4 / 5
+                p.layerTrain = Array(posSentences[..<cut])
+                p.layerTest = Array(posSentences[cut...])
             }
-            json.append(entry)
         }
-        let obj: [String: Any] = [
-            "probe": "mask_prediction_by_pos", "pos_file": settings.posFile,
-            "max_sentences": settings.maxSentences, "checkpoints": json,
-        ]
+        if want.contains(.knowledge) { p.knowledge = KnowledgeProbe.prepare(relations, tokenizer: tok, maxLen: maxLen) }
+        if want.contains(.loss) {
+            let test = options.posTrain == nil ? Array(posSentences[(posSentences.count * 4 / 5)...]) : posSentences
+            p.heldOut = HeldOutText.fromSentences(
+                test, maskId: tok.vocab.maskId, source: "probe sentences of \(options.pos?.lastPathComponent ?? "")")
+            if runHeldOut == nil { heldOutDescription = p.heldOut!.description }
+        }
+        prepared[key] = p
+        return p
+    }
+
+    func layerProbes(_ model: Albert, _ data: Prepared, step: Int) throws -> [ProbeMetric] {
+        let L = model.config.numHiddenLayers, H = model.config.hiddenSize
+        let layers = options.layers ?? Array(0...L)
+        if let bad = layers.first(where: { $0 < 0 || $0 > L }) {
+            throw EmbryoError.usage("--layers: layer \(bad) is out of range; this model has layers 0...\(L)")
+        }
+        let train = try LayerProbe.wordFeatures(model: model, sentences: data.layerTrain, layers: layers)
+        let test = try LayerProbe.wordFeatures(model: model, sentences: data.layerTest, layers: layers)
+        var out: [ProbeMetric] = []
+        func add(_ k: String, _ v: Double, _ c: Int) {
+            out.append(ProbeMetric(step: step, probe: "layers", key: k, value: v, count: c))
+        }
+        for task in LayerProbe.tasks {
+            for (li, l) in layers.enumerated() {
+                var classes: [String: Int32] = [:]
+                let tr = LayerProbe.dataset(
+                    task: task, sentences: data.layerTrain, features: train[li], H: H, classes: &classes, grow: true)
+                let te = LayerProbe.dataset(
+                    task: task, sentences: data.layerTest, features: test[li], H: H, classes: &classes, grow: false)
+                if li == 0 {
+                    let base = LayerProbe.majorityBaseline(train: tr, test: te)
+                    add("\(task)/majority/accuracy", base.accuracy, base.testCount)
+                    add("\(task)/majority/macro_f1", base.macroF1, base.testCount)
+                }
+                let s = LayerProbe.fitAndScore(
+                    train: tr, test: te, classes: classes.count, seed: stableHash("\(task)|\(l)"))
+                add("\(task)/layer_\(l)/accuracy", s.accuracy, s.testCount)
+                add("\(task)/layer_\(l)/macro_f1", s.macroF1, s.testCount)
+            }
+        }
+        return out
+    }
+
+    func writeOutputs(_ metrics: [ProbeMetric]) throws {
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try writeAtomically(Data(MetricTables.jsonl(metrics).utf8), to: out.appendingPathComponent("metrics.jsonl"))
+        try writeAtomically(Data(MetricTables.csv(metrics).utf8), to: out.appendingPathComponent("metrics.csv"))
+        let info = ReportInfo(
+            title: checkpointsDir.deletingLastPathComponent().lastPathComponent, checkpoints: checkpointsDir.path,
+            pos: options.pos?.path, posTrain: options.posTrain?.path, facts: options.facts,
+            heldOut: heldOutDescription, maxSentences: options.maxSentences,
+            trainLog: checkpointsDir.deletingLastPathComponent().appendingPathComponent("train_log.jsonl"))
         try writeAtomically(
-            try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]),
-            to: out.appendingPathComponent("mlm_by_pos.json"))
-        try writeAtomically(Data(csv.utf8), to: out.appendingPathComponent("mlm_by_pos.csv"))
+            Data(ProbeReport.html(metrics, info: info).utf8), to: out.appendingPathComponent("report.html"))
     }
 }

@@ -1,0 +1,127 @@
+// Probe D of "Pretrained Language Model Embryology": world knowledge as LAMA cloze (Petroni et al. 2019).
+// Each fact becomes "[CLS] template with [X] filled and [MASK] for [Y] [SEP]" (or its first masked
+// sentence, for Google-RE/SQuAD-style data); P@1 is whether the top prediction over the whole vocabulary
+// at [MASK] is the object. Only objects that are a single subword are scored; the others are counted.
+
+import EmbryoCore
+import EmbryoText
+import Foundation
+
+public struct KnowledgeItem: Sendable {
+    public var relation: Int
+    public var ids: [Int32]
+    public var maskPosition: Int
+    public var object: Int32
+    public var count: Int?
+}
+
+public struct KnowledgeSet: Sendable {
+    public var relations: [(name: String, type: String?)] = []
+    public var items: [KnowledgeItem] = []
+    public var facts: [Int] = []  // per relation
+    public var multiSubwordObjects: [Int] = []  // per relation: skipped
+    public var unusable: [Int] = []  // per relation: no single [MASK] in the input, or too long
+}
+
+public enum KnowledgeProbe {
+    /// Fact-frequency buckets (how often the fact was stated in training), as in the world's statistics.
+    public static let buckets: [(name: String, range: ClosedRange<Int>)] = [
+        ("0", 0...0), ("1-5", 1...5), ("6-20", 6...20), ("21-100", 21...100), ("101-1000", 101...1000),
+        (">1000", 1001...Int.max),
+    ]
+
+    public static func bucket(_ count: Int) -> String { buckets.first { $0.range.contains(count) }!.name }
+
+    public static func prepare(_ relations: [LamaRelation], tokenizer tok: WordPieceTokenizer, maxLen: Int)
+        -> KnowledgeSet
+    {
+        var set = KnowledgeSet()
+        let v = tok.vocab
+        for (ri, r) in relations.enumerated() {
+            set.relations.append((r.name, r.type))
+            set.facts.append(r.facts.count)
+            set.multiSubwordObjects.append(0)
+            set.unusable.append(0)
+            for f in r.facts {
+                let obj = tok.encode(f.object).ids
+                guard obj.count == 1, obj[0] != v.unkId else {
+                    set.multiSubwordObjects[ri] += 1
+                    continue
+                }
+                let text: String
+                if let t = r.template {
+                    text = t.replacingOccurrences(of: "[X]", with: f.subject).replacingOccurrences(
+                        of: "[Y]", with: "[MASK]")
+                } else if let m = f.maskedSentences.first {
+                    text = m
+                } else {
+                    set.unusable[ri] += 1
+                    continue
+                }
+                let ids = [v.clsId] + tok.encode(text).ids + [v.sepId]
+                let masks = ids.indices.filter { ids[$0] == v.maskId }
+                guard masks.count == 1, ids.count <= maxLen else {
+                    set.unusable[ri] += 1
+                    continue
+                }
+                set.items.append(
+                    KnowledgeItem(relation: ri, ids: ids, maskPosition: masks[0], object: obj[0], count: f.count))
+            }
+        }
+        return set
+    }
+
+    /// Keys: p_at_1/relation/NAME, p_at_1/type/TYPE (mean over its relations), p_at_1/mean (mean over
+    /// relations), p_at_1/micro (over facts), p_at_1/frequency/BUCKET, skipped/relation/NAME.
+    public static func run(model: Albert, set: KnowledgeSet, step: Int) throws -> [ProbeMetric] {
+        let rows = set.items.map { it -> LabelledRow in
+            var labels = [Int32](repeating: -100, count: it.ids.count)
+            labels[it.maskPosition] = it.object
+            return LabelledRow(ids: it.ids, labels: labels)
+        }
+        let scored = try MLMScoring.score(model: model, rows: rows)
+        let R = set.relations.count
+        var right = [Int](repeating: 0, count: R), n = right
+        var bucketRight: [String: Int] = [:], bucketN: [String: Int] = [:]
+        for (it, s) in zip(set.items, scored) {
+            let ok = s.correct.first ?? false
+            n[it.relation] += 1
+            if ok { right[it.relation] += 1 }
+            if let c = it.count {
+                bucketN[bucket(c), default: 0] += 1
+                if ok { bucketRight[bucket(c), default: 0] += 1 }
+            }
+        }
+        var out: [ProbeMetric] = []
+        func add(_ key: String, _ v: Double, _ c: Int) {
+            out.append(ProbeMetric(step: step, probe: "knowledge", key: key, value: v, count: c))
+        }
+        var perRelation: [Double] = []
+        var byType: [String: [Double]] = [:], typeFacts: [String: Int] = [:]
+        for r in 0..<R {
+            add("skipped/relation/\(set.relations[r].name)", Double(set.multiSubwordObjects[r]), set.facts[r])
+            guard n[r] > 0 else { continue }
+            let p = Double(right[r]) / Double(n[r])
+            add("p_at_1/relation/\(set.relations[r].name)", p, n[r])
+            perRelation.append(p)
+            if let t = set.relations[r].type {
+                byType[t, default: []].append(p)
+                typeFacts[t, default: 0] += n[r]
+            }
+        }
+        let total = n.reduce(0, +)
+        if !perRelation.isEmpty {
+            add("p_at_1/mean", perRelation.reduce(0, +) / Double(perRelation.count), total)
+            add("p_at_1/micro", Double(right.reduce(0, +)) / Double(total), total)
+        }
+        for t in byType.keys.sorted() {
+            add("p_at_1/type/\(t)", byType[t]!.reduce(0, +) / Double(byType[t]!.count), typeFacts[t]!)
+        }
+        for b in buckets where bucketN[b.name] != nil {
+            add(
+                "p_at_1/frequency/\(b.name)", Double(bucketRight[b.name] ?? 0) / Double(bucketN[b.name]!),
+                bucketN[b.name]!)
+        }
+        return out
+    }
+}

@@ -1,0 +1,91 @@
+// Scoring many short labelled rows with the MLM head: rows of similar length are packed into batches of
+// about `tokensPerBatch` positions, MLM logits are computed only at labelled positions, and each row gets
+// back, per labelled position in order, whether the top prediction was the label and its cross-entropy.
+
+import EmbryoCore
+import Foundation
+
+public struct LabelledRow: Sendable {
+    public var ids: [Int32]
+    public var labels: [Int32]  // negative: not scored
+
+    public init(ids: [Int32], labels: [Int32]) {
+        self.ids = ids
+        self.labels = labels
+    }
+}
+
+public struct RowPredictions: Sendable {
+    public var correct: [Bool] = []
+    public var loss: [Float] = []
+}
+
+/// Padded positions run through the encoder by the probes, and the time spent in those forward passes:
+/// the probes' throughput, comparable with `embryo bench`'s inference figure.
+public final class ForwardMeter: @unchecked Sendable {
+    public static let shared = ForwardMeter()
+    public private(set) var tokens = 0
+    public private(set) var seconds = 0.0
+    let lock = NSLock()
+
+    public func time<R>(tokens n: Int, _ body: () throws -> R) rethrows -> R {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let r = try body()
+        let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        lock.lock()
+        tokens += n
+        seconds += dt
+        lock.unlock()
+        return r
+    }
+
+    public func reset() {
+        lock.lock()
+        tokens = 0
+        seconds = 0
+        lock.unlock()
+    }
+}
+
+public enum MLMScoring {
+    public static func score(model: Albert, rows: [LabelledRow], tokensPerBatch: Int = 4096) throws -> [RowPredictions]
+    {
+        var out = [RowPredictions](repeating: RowPredictions(), count: rows.count)
+        let order = rows.indices.sorted { (rows[$0].ids.count, $0) < (rows[$1].ids.count, $1) }
+        var k = 0
+        while k < order.count {
+            // lengths ascend, so the last row taken sets the batch's length
+            var end = k
+            while end < order.count && (end == k || (end - k + 1) * rows[order[end]].ids.count <= tokensPerBatch) {
+                end += 1
+            }
+            let T = rows[order[end - 1]].ids.count
+            let chunk = Array(order[k..<end])
+            k = end
+            let B = chunk.count
+            let batch = AlbertBatch(B: B, T: T)
+            var labelled = 0
+            for (b, r) in chunk.enumerated() {
+                let row = rows[r]
+                for t in 0..<T {
+                    let i = b * T + t, inside = t < row.ids.count
+                    batch.ids[i] = inside ? row.ids[t] : 0
+                    batch.attentionMask[i] = inside ? 1 : 0
+                    batch.mlmLabels[i] = inside && row.labels[t] >= 0 ? row.labels[t] : -100
+                    if inside && row.labels[t] >= 0 { labelled += 1 }
+                }
+                batch.sopLabels[b] = -100
+            }
+            let acts = Activations(config: model.config, B: B, T: T, maxPredictions: max(labelled, 1), training: false)
+            _ = try ForwardMeter.shared.time(tokens: B * T) { try model.forward(acts, batch, gradients: false) }
+            // predictions come back in row-major order of labelled positions
+            for p in 0..<acts.predictionCount {
+                let flat = Int(acts.positions[p])
+                let r = chunk[flat / T]
+                out[r].correct.append(acts.mlmCorrect[p] > 0)
+                out[r].loss.append(acts.mlmLosses[p])
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,481 @@
+// report.html: one self-contained page (inline SVG and CSS, nothing fetched) with the embryology figures
+// drawn from the probe metrics, and the text summary printed after probing.
+
+import EmbryoCore
+import Foundation
+
+public struct ReportInfo: Sendable {
+    public var title: String
+    public var checkpoints: String
+    public var pos: String?
+    public var posTrain: String?
+    public var facts: String?
+    public var heldOut: String
+    public var maxSentences: Int
+    public var trainLog: URL?
+}
+
+public enum ProbeReport {
+    // MARK: series selection
+
+    static func series(_ ms: [ProbeMetric], probe: String, key: String) -> [(step: Int, value: Double)] {
+        ms.filter { $0.probe == probe && $0.key == key }.map { ($0.step, $0.value) }.sorted { $0.step < $1.step }
+    }
+
+    /// UPOS tags by word count at the last step, most frequent first.
+    static func uposTags(_ ms: [ProbeMetric]) -> [(tag: String, count: Int)] {
+        guard let last = ms.filter({ $0.probe == "mlm" }).map(\.step).max() else { return [] }
+        return ms.filter { $0.probe == "mlm" && $0.step == last && $0.key.hasPrefix("reconstruction/upos/") }
+            .map { (String($0.key.dropFirst("reconstruction/upos/".count)), $0.count) }
+            .sorted { ($0.1, $1.0) > ($1.1, $0.0) }
+    }
+
+    /// The layer whose probe is best at the last step, for a task.
+    static func bestLayer(_ ms: [ProbeMetric], task: String) -> Int? {
+        guard let last = ms.filter({ $0.probe == "layers" }).map(\.step).max() else { return nil }
+        let rows = ms.filter {
+            $0.probe == "layers" && $0.step == last && $0.key.hasPrefix("\(task)/layer_")
+                && $0.key.hasSuffix("/accuracy")
+        }
+        guard let best = rows.max(by: { $0.value < $1.value }) else { return nil }
+        return Int(best.key.split(separator: "/")[1].dropFirst("layer_".count))
+    }
+
+    /// The headline trajectories: one per probe (per task for the linear probes).
+    public static func headline(_ ms: [ProbeMetric]) -> [Trajectory] {
+        var out: [Trajectory] = []
+        func add(_ name: String, _ probe: String, _ key: String) {
+            let s = series(ms, probe: probe, key: key)
+            if !s.isEmpty { out.append(Trajectory(name: name, points: s)) }
+        }
+        add("reconstruction, all words", "mlm", "reconstruction/all")
+        add("mask prediction, all words", "mlm", "mask_prediction/all")
+        for task in LayerProbe.tasks {
+            if let l = bestLayer(ms, task: task) {
+                add(
+                    "\(task == "upos" ? "UPOS" : "DEPREL") probe accuracy, layer \(l)", "layers",
+                    "\(task)/layer_\(l)/accuracy")
+            }
+        }
+        add("knowledge P@1, mean over relations", "knowledge", "p_at_1/mean")
+        add("held-out MLM accuracy", "loss", "mlm_accuracy")
+        return out
+    }
+
+    public static func describe(_ t: Trajectory) -> String {
+        guard let last = t.points.last else { return "\(t.name): no data" }
+        var s = String(format: "%@: %.3f at step %d", t.name, last.value, last.step)
+        if t.points.allSatisfy({ $0.value <= 0 }) { return s + "; zero at every step" }
+        if let s90 = t.stepReaching90 { s += "; 90% of that by step \(s90)" }
+        if let p = t.peakBeforeEnd() {
+            s += String(format: "; peaked at step %d (%.3f) before the end", p.step, p.value)
+        } else {
+            s += "; no earlier peak"
+        }
+        return s
+    }
+
+    /// The text summary printed after probing.
+    public static func summary(_ ms: [ProbeMetric]) -> [String] { headline(ms).map(describe) }
+
+    // MARK: page
+
+    public static func html(_ ms: [ProbeMetric], info: ReportInfo) -> String {
+        let steps = Array(Set(ms.map(\.step))).sorted()
+        var h = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8">
+            <title>embryo probes: \(esc(info.title))</title>
+            <style>
+            body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px auto;
+              max-width: 1180px; color: #222; background: #fff; line-height: 1.4; }
+            h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; }
+            table { border-collapse: collapse; font-size: 0.9em; margin: 0.6em 0; }
+            td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
+            th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+            .charts { display: flex; flex-wrap: wrap; gap: 12px; } .note { color: #555; font-size: 0.9em; }
+            svg text { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }
+            </style></head><body>
+            <h1>Probes of \(esc(info.title))</h1>
+            <table>
+            <tr><th>checkpoints</th><td>\(esc(info.checkpoints)) (\(steps.count) probed: steps \(steps.map(String.init).joined(separator: ", ")))</td></tr>
+            <tr><th>part-of-speech probe set</th><td>\(esc(info.pos ?? "none")) (first \(info.maxSentences) sentences)</td></tr>
+            <tr><th>linear-probe training set</th><td>\(esc(info.posTrain ?? "first 80% of the probe set; the rest is scored"))</td></tr>
+            <tr><th>facts</th><td>\(esc(info.facts ?? "none"))</td></tr>
+            <tr><th>held-out text</th><td>\(esc(info.heldOut.isEmpty ? "none" : info.heldOut))</td></tr>
+            </table>
+
+            """
+        h += "<h2>Summary</h2>\n<table><tr><th>probe</th><th>final</th><th>step reaching 90% of final</th>"
+        h += "<th>peak before the end</th></tr>\n"
+        for t in headline(ms) {
+            let p = t.peakBeforeEnd()
+            h += "<tr><td>\(esc(t.name))</td><td class=num>\(f3(t.final ?? 0)) (step \(t.points.last!.step))</td>"
+            let zero = t.points.allSatisfy { $0.value <= 0 }
+            h += "<td class=num>\(zero ? "zero throughout" : t.stepReaching90.map(String.init) ?? "")</td>"
+            h += "<td>\(p.map { "yes: \(f3($0.value)) at step \($0.step)" } ?? "no")</td></tr>\n"
+        }
+        h += "</table>\n"
+        h += mlmSection(ms)
+        h += layersSection(ms)
+        h += knowledgeSection(ms)
+        h += lossSection(ms, trainLog: info.trainLog)
+        h += "<p class=note>Generated by embryo probe. Numbers: metrics.jsonl and metrics.csv beside this page.</p>\n"
+        h += "</body></html>\n"
+        return h
+    }
+
+    static func mlmSection(_ ms: [ProbeMetric]) -> String {
+        let tags = uposTags(ms)
+        var h = sectionStart(
+            "Reconstruction and mask prediction by part of speech",
+            """
+            Per UPOS tag: a word is reconstructed when all its subwords come back from the unmasked sentence, and
+            predicted when all are recovered with every one of them [MASK]ed. Legend: tag (words). Rescaled: each
+            curve divided by its value at the last checkpoint. Per-XPOS figures are in metrics.csv.
+            """, hasData: !tags.isEmpty)
+        if tags.isEmpty { return h }
+        let shown = tags.prefix(12)
+        for (kind, label) in [
+            ("reconstruction", "reconstruction accuracy"), ("mask_prediction", "mask prediction accuracy"),
+        ] {
+            var raw: [ChartSeries] = [], scaled: [ChartSeries] = []
+            for (i, t) in shown.enumerated() {
+                let s = series(ms, probe: "mlm", key: "\(kind)/upos/\(t.tag)")
+                raw.append(ChartSeries(name: "\(t.tag) (\(t.count))", points: s, style: i))
+                if let last = s.last?.value, last > 0 {
+                    scaled.append(
+                        ChartSeries(
+                            name: "\(t.tag) (\(t.count))", points: s.map { ($0.step, $0.value / last) }, style: i))
+                }
+            }
+            h += SVGChart.line(title: label, yLabel: "accuracy", series: raw, yRange: (0, 1))
+            h += SVGChart.line(
+                title: "\(label), rescaled by the last checkpoint", yLabel: "fraction of final", series: scaled,
+                yRange: nil)
+        }
+        h += "</div>\n<table><tr><th>UPOS</th><th>words</th>"
+        let steps = Array(Set(ms.filter { $0.probe == "mlm" }.map(\.step))).sorted()
+        let last = steps.last!
+        h +=
+            "<th>reconstruction at \(last)</th><th>mask prediction at \(last)</th><th>reconstruction reaches 90% of final at</th></tr>\n"
+        for t in tags {
+            let r = Trajectory(name: t.tag, points: series(ms, probe: "mlm", key: "reconstruction/upos/\(t.tag)"))
+            let p = series(ms, probe: "mlm", key: "mask_prediction/upos/\(t.tag)").last?.value ?? 0
+            h += "<tr><td>\(esc(t.tag))</td><td class=num>\(t.count)</td><td class=num>\(f3(r.final ?? 0))</td>"
+            h += "<td class=num>\(f3(p))</td><td class=num>\(r.stepReaching90.map(String.init) ?? "")</td></tr>\n"
+        }
+        return h + "</table>\n"
+    }
+
+    static func layersSection(_ ms: [ProbeMetric]) -> String {
+        let lm = ms.filter { $0.probe == "layers" }
+        var h = sectionStart(
+            "Layer-wise linear probes",
+            """
+            A softmax classifier per checkpoint, layer and task on frozen word vectors (mean of subwords; layer 0 is
+            the embedding output after the projection to the hidden size). UPOS: the word's vector; DEPREL: the
+            dependent's and its head's vectors. Cells: held-out accuracy or macro-F1. Step 0 is the randomly
+            initialised model, a control.
+            """, hasData: !lm.isEmpty)
+        if lm.isEmpty { return h }
+        let steps = Array(Set(lm.map(\.step))).sorted()
+        for task in LayerProbe.tasks {
+            let layers = Array(
+                Set(
+                    lm.compactMap { m -> Int? in
+                        let parts = m.key.split(separator: "/")
+                        guard parts.count == 3, parts[0] == task, parts[1].hasPrefix("layer_") else { return nil }
+                        return Int(parts[1].dropFirst(6))
+                    })
+            ).sorted()
+            guard !layers.isEmpty else { continue }
+            for (metric, label) in [("accuracy", "accuracy"), ("macro_f1", "macro-F1")] {
+                var cells: [[Double?]] = []
+                for l in layers {
+                    cells.append(
+                        steps.map { s in
+                            lm.first { $0.step == s && $0.key == "\(task)/layer_\(l)/\(metric)" }?.value
+                        })
+                }
+                let base = lm.last { $0.key == "\(task)/majority/\(metric)" }?.value ?? 0
+                let name = task == "upos" ? "UPOS tagging" : "dependency relations"
+                h += SVGChart.heatmap(
+                    title: "\(name): \(label) (majority class \(f3(base)))", rows: layers.map { "layer \($0)" },
+                    columns: steps.map(String.init), values: cells)
+            }
+        }
+        return h + "</div>\n"
+    }
+
+    static func knowledgeSection(_ ms: [ProbeMetric]) -> String {
+        let km = ms.filter { $0.probe == "knowledge" }
+        var h = sectionStart(
+            "World knowledge (LAMA cloze)",
+            """
+            P@1 over the whole vocabulary at [MASK] in each relation's probe template; only facts whose object is a
+            single subword are scored. Legend: relation (facts scored).
+            """, hasData: !km.isEmpty)
+        if km.isEmpty { return h }
+        let last = km.map(\.step).max()!
+        func keys(_ prefix: String) -> [(String, Int)] {
+            km.filter { $0.step == last && $0.key.hasPrefix(prefix) }.map {
+                (String($0.key.dropFirst(prefix.count)), $0.count)
+            }
+        }
+        let rel = keys("p_at_1/relation/").map { r in
+            ChartSeries(
+                name: "\(r.0) (\(r.1))", points: series(km, probe: "knowledge", key: "p_at_1/relation/\(r.0)"), style: 0
+            )
+        }
+        h += SVGChart.line(title: "P@1 per relation", yLabel: "P@1", series: styled(rel), yRange: (0, 1))
+        let buckets = KnowledgeProbe.buckets.map(\.name).compactMap { b in
+            keys("p_at_1/frequency/").first { $0.0 == b }
+        }
+        if !buckets.isEmpty {
+            let s = buckets.map { b in
+                ChartSeries(
+                    name: "seen \(b.0) times (\(b.1))",
+                    points: series(km, probe: "knowledge", key: "p_at_1/frequency/\(b.0)"),
+                    style: 0)
+            }
+            h += SVGChart.line(
+                title: "P@1 by how often the fact was stated in training", yLabel: "P@1", series: styled(s),
+                yRange: (0, 1))
+        }
+        var agg = [
+            ChartSeries(
+                name: "mean over relations", points: series(km, probe: "knowledge", key: "p_at_1/mean"), style: 0)
+        ]
+        for t in keys("p_at_1/type/") {
+            agg.append(
+                ChartSeries(
+                    name: "\(t.0) relations (\(t.1))",
+                    points: series(km, probe: "knowledge", key: "p_at_1/type/\(t.0)"), style: 0))
+        }
+        h += SVGChart.line(title: "P@1 by relation type", yLabel: "P@1", series: styled(agg), yRange: (0, 1))
+        h +=
+            "</div>\n<table><tr><th>relation</th><th>facts</th><th>skipped (object not one subword)</th><th>P@1 at \(last)</th></tr>\n"
+        for m in km where m.step == last && m.key.hasPrefix("skipped/relation/") {
+            let name = String(m.key.dropFirst("skipped/relation/".count))
+            let p = km.first { $0.step == last && $0.key == "p_at_1/relation/\(name)" }
+            h += "<tr><td>\(esc(name))</td><td class=num>\(m.count)</td><td class=num>\(Int(m.value))</td>"
+            h += "<td class=num>\(p.map { f3($0.value) } ?? "-")</td></tr>\n"
+        }
+        return h + "</table>\n"
+    }
+
+    static func lossSection(_ ms: [ProbeMetric], trainLog: URL?) -> String {
+        var h = "<h2>Losses</h2>\n"
+        let lm = ms.filter { $0.probe == "loss" }
+        var train: [(Int, Double)] = [], trainEval: [(Int, Double)] = []
+        if let url = trainLog, let data = try? readFile(url) {
+            for line in textLines(String(decoding: data, as: UTF8.self)) {
+                guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+                    let step = o["step"] as? Int
+                else { continue }
+                if let l = o["mlm_loss"] as? Double { train.append((step, l)) }
+                if let l = o["eval_mlm_loss"] as? Double { trainEval.append((step, l)) }
+            }
+        }
+        guard !lm.isEmpty || !train.isEmpty else { return h + "<p class=note>Not probed.</p>\n" }
+        h += "<p class=note>Held-out MLM loss and accuracy of every snapshot on a fixed masking of held-out text"
+        h += "\(train.isEmpty ? "" : ", with the training MLM loss from the run's log").</p>\n<div class=charts>\n"
+        var loss: [ChartSeries] = []
+        if !lm.isEmpty {
+            loss.append(
+                ChartSeries(name: "held-out (probe)", points: series(lm, probe: "loss", key: "mlm_loss"), style: 0))
+        }
+        if !train.isEmpty { loss.append(ChartSeries(name: "training batches", points: train, style: 1)) }
+        if !trainEval.isEmpty {
+            loss.append(ChartSeries(name: "held-out (during training)", points: trainEval, style: 2))
+        }
+        h += SVGChart.line(title: "MLM loss", yLabel: "cross-entropy (nats)", series: loss, yRange: nil)
+        if !lm.isEmpty {
+            var acc = [
+                ChartSeries(name: "MLM accuracy", points: series(lm, probe: "loss", key: "mlm_accuracy"), style: 0)
+            ]
+            let sop = series(lm, probe: "loss", key: "sop_accuracy")
+            if !sop.isEmpty { acc.append(ChartSeries(name: "SOP accuracy", points: sop, style: 1)) }
+            h += SVGChart.line(title: "held-out accuracy", yLabel: "accuracy", series: acc, yRange: (0, 1))
+        }
+        return h + "</div>\n"
+    }
+
+    /// A section's heading and note, and the start of its chart row; "Not probed." when there is no data.
+    static func sectionStart(_ title: String, _ note: String, hasData: Bool) -> String {
+        "<h2>\(title)</h2>\n"
+            + (hasData ? "<p class=note>\(note)</p>\n<div class=charts>\n" : "<p class=note>Not probed.</p>\n")
+    }
+
+    static func styled(_ s: [ChartSeries]) -> [ChartSeries] {
+        s.enumerated().map {
+            var c = $1; c.style = $0; return c
+        }
+    }
+
+    static func f3(_ x: Double) -> String { String(format: "%.3f", x) }
+}
+
+func esc(_ s: String) -> String {
+    s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+}
+
+public struct ChartSeries: Sendable {
+    public var name: String
+    public var points: [(step: Int, value: Double)]
+    public var style: Int
+}
+
+/// Inline SVG charts: line charts against a log-scaled step axis, and heatmaps.
+public enum SVGChart {
+    static let palette = [
+        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    ]
+
+    /// Position of a step on the axis: log10(step + 1), so step 0 sits at the left edge.
+    static func lx(_ step: Int) -> Double { log10(Double(step) + 1) }
+
+    public static func line(title: String, yLabel: String, series: [ChartSeries], yRange: (Double, Double)?) -> String {
+        let W = 590.0, Hh = 330.0, left = 58.0, right = 200.0, top = 30.0, bottom = 50.0
+        let pw = W - left - right, ph = Hh - top - bottom
+        let all = series.flatMap(\.points)
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(W))\" height=\"\(Int(Hh))\" "
+        svg += "viewBox=\"0 0 \(Int(W)) \(Int(Hh))\" role=\"img\" aria-label=\"\(esc(title))\">\n"
+        svg += "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n"
+        svg += "<text x=\"\(left)\" y=\"18\" font-size=\"13\" font-weight=\"600\">\(esc(title))</text>\n"
+        guard !all.isEmpty else {
+            return svg
+                + "<text x=\"\(left + 20)\" y=\"\(top + ph / 2)\" font-size=\"12\" fill=\"#777\">no data</text></svg>\n"
+        }
+        let maxStep = all.map(\.step).max()!
+        let x1 = max(lx(maxStep), 1)
+        var (y0, y1) = yRange ?? (min(0, all.map(\.value).min()!), all.map(\.value).max()!)
+        if yRange == nil {
+            let span = y1 - y0
+            y1 += span * 0.05
+            if y1 <= y0 { y1 = y0 + 1 }
+        }
+        func px(_ s: Int) -> Double { left + lx(s) / x1 * pw }
+        func py(_ v: Double) -> Double { top + ph - (min(max(v, y0), y1) - y0) / (y1 - y0) * ph }
+        // grid and axes
+        for t in niceTicks(y0, y1) {
+            let y = py(t)
+            svg += "<line x1=\"\(left)\" y1=\"\(f1(y))\" x2=\"\(left + pw)\" y2=\"\(f1(y))\" stroke=\"#eee\"/>\n"
+            svg +=
+                "<text x=\"\(left - 6)\" y=\"\(f1(y + 4))\" font-size=\"11\" text-anchor=\"end\">\(tickLabel(t))</text>\n"
+        }
+        var tick = 1
+        var xticks = [0]
+        while tick <= maxStep * 10 && lx(tick) <= x1 + 1e-9 {
+            xticks.append(tick)
+            tick *= 10
+        }
+        for s in xticks {
+            let x = px(s)
+            svg += "<line x1=\"\(f1(x))\" y1=\"\(top)\" x2=\"\(f1(x))\" y2=\"\(top + ph)\" stroke=\"#eee\"/>\n"
+            svg += "<text x=\"\(f1(x))\" y=\"\(top + ph + 16)\" font-size=\"11\" text-anchor=\"middle\">\(s)</text>\n"
+        }
+        svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(pw)\" height=\"\(ph)\" fill=\"none\" stroke=\"#888\"/>\n"
+        svg += "<text x=\"\(left + pw / 2)\" y=\"\(Hh - 10)\" font-size=\"12\" text-anchor=\"middle\">"
+        svg += "pretraining step (log scale)</text>\n"
+        svg += "<text transform=\"translate(14,\(top + ph / 2)) rotate(-90)\" font-size=\"12\" text-anchor=\"middle\">"
+        svg += "\(esc(yLabel))</text>\n"
+        for (i, s) in series.enumerated() {
+            let colour = palette[s.style % palette.count]
+            let dash = s.style >= palette.count ? " stroke-dasharray=\"5,3\"" : ""
+            let pts = s.points.map { "\(f1(px($0.step))),\(f1(py($0.value)))" }.joined(separator: " ")
+            svg += "<polyline points=\"\(pts)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.8\"\(dash)/>\n"
+            for p in s.points {
+                svg += "<circle cx=\"\(f1(px(p.step)))\" cy=\"\(f1(py(p.value)))\" r=\"2.2\" fill=\"\(colour)\"/>\n"
+            }
+            let ly = top + 8 + Double(i) * 17
+            guard ly < Hh - 8 else { continue }
+            svg += "<line x1=\"\(left + pw + 10)\" y1=\"\(f1(ly))\" x2=\"\(left + pw + 30)\" y2=\"\(f1(ly))\" "
+            svg += "stroke=\"\(colour)\" stroke-width=\"2.5\"\(dash)/>\n"
+            svg += "<text x=\"\(left + pw + 35)\" y=\"\(f1(ly + 4))\" font-size=\"11\">\(esc(s.name))</text>\n"
+        }
+        return svg + "</svg>\n"
+    }
+
+    public static func heatmap(title: String, rows: [String], columns: [String], values: [[Double?]]) -> String {
+        let cellW = max(30.0, min(60.0, 700.0 / Double(max(columns.count, 1)))), cellH = 26.0
+        let left = 70.0, top = 30.0, bottom = 48.0
+        let W = left + cellW * Double(columns.count) + 90, Hh = top + cellH * Double(rows.count) + bottom
+        let vals = values.flatMap { $0 }.compactMap { $0 }
+        let lo = vals.min() ?? 0, hi = max(vals.max() ?? 1, lo + 1e-9)
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(W))\" height=\"\(Int(Hh))\" "
+        svg += "viewBox=\"0 0 \(Int(W)) \(Int(Hh))\" role=\"img\" aria-label=\"\(esc(title))\">\n"
+        svg += "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n"
+        svg += "<text x=\"\(left)\" y=\"18\" font-size=\"13\" font-weight=\"600\">\(esc(title))</text>\n"
+        // the last layer on top, as in the paper's figures
+        for (ri, label) in rows.enumerated() {
+            let y = top + cellH * Double(rows.count - 1 - ri)
+            svg +=
+                "<text x=\"\(left - 6)\" y=\"\(f1(y + cellH / 2 + 4))\" font-size=\"11\" text-anchor=\"end\">\(esc(label))</text>\n"
+            for (ci, v) in values[ri].enumerated() {
+                let x = left + cellW * Double(ci)
+                guard let v else { continue }
+                let t = (v - lo) / (hi - lo)
+                svg +=
+                    "<rect x=\"\(f1(x))\" y=\"\(f1(y))\" width=\"\(f1(cellW))\" height=\"\(cellH)\" fill=\"\(viridis(t))\"/>\n"
+                let ink = t > 0.55 ? "#000" : "#fff"
+                if cellW >= 34 {
+                    svg += "<text x=\"\(f1(x + cellW / 2))\" y=\"\(f1(y + cellH / 2 + 4))\" font-size=\"10\" "
+                    svg += "text-anchor=\"middle\" fill=\"\(ink)\">\(String(format: "%.2f", v))</text>\n"
+                }
+            }
+        }
+        let by = top + cellH * Double(rows.count)
+        for (ci, c) in columns.enumerated() {
+            svg += "<text x=\"\(f1(left + cellW * (Double(ci) + 0.5)))\" y=\"\(by + 14)\" font-size=\"10\" "
+            svg += "text-anchor=\"middle\">\(esc(c))</text>\n"
+        }
+        svg += "<text x=\"\(f1(left + cellW * Double(columns.count) / 2))\" y=\"\(by + 34)\" font-size=\"12\" "
+        svg += "text-anchor=\"middle\">pretraining step</text>\n"
+        // colour bar
+        let bx = left + cellW * Double(columns.count) + 20, bh = cellH * Double(rows.count)
+        for k in 0..<20 {
+            let t = Double(k) / 19
+            svg += "<rect x=\"\(f1(bx))\" y=\"\(f1(top + bh - bh * Double(k + 1) / 20))\" width=\"14\" "
+            svg += "height=\"\(f1(bh / 20 + 0.5))\" fill=\"\(viridis(t))\"/>\n"
+        }
+        svg +=
+            "<text x=\"\(f1(bx + 18))\" y=\"\(f1(top + 10))\" font-size=\"10\">\(String(format: "%.2f", hi))</text>\n"
+        svg +=
+            "<text x=\"\(f1(bx + 18))\" y=\"\(f1(top + bh))\" font-size=\"10\">\(String(format: "%.2f", lo))</text>\n"
+        return svg + "</svg>\n"
+    }
+
+    static func viridis(_ t: Double) -> String {
+        let stops: [(Double, Double, Double)] = [
+            (68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37),
+        ]
+        let x = min(max(t, 0), 1) * Double(stops.count - 1)
+        let i = min(Int(x), stops.count - 2), f = x - Double(i)
+        let a = stops[i], b = stops[i + 1]
+        return String(
+            format: "#%02x%02x%02x", Int(a.0 + (b.0 - a.0) * f), Int(a.1 + (b.1 - a.1) * f), Int(a.2 + (b.2 - a.2) * f))
+    }
+
+    static func niceTicks(_ lo: Double, _ hi: Double) -> [Double] {
+        let span = hi - lo
+        guard span > 0 else { return [lo] }
+        let raw = span / 5, mag = pow(10, floor(log10(raw)))
+        let step = [1.0, 2, 2.5, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? raw
+        var t = ceil(lo / step) * step
+        var out: [Double] = []
+        while t <= hi + step * 1e-6 {
+            out.append(t)
+            t += step
+        }
+        return out
+    }
+
+    static func tickLabel(_ v: Double) -> String {
+        abs(v - v.rounded()) < 1e-9 ? String(Int(v.rounded())) : String(format: abs(v) < 0.1 ? "%.3f" : "%.2f", v)
+    }
+
+    static func f1(_ x: Double) -> String { String(format: "%.1f", x) }
+}
