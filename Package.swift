@@ -47,7 +47,8 @@ let package = Package(
         ),
         .testTarget(
             name: "EmbryoLabTests",
-            dependencies: ["EmbryoLab"]
+            dependencies: ["EmbryoLab"],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "embryoTests",

@@ -24,12 +24,20 @@ struct OptionSpec {
     }
 }
 
+/// A positional argument; `repeated` takes every remaining one.
+struct ArgumentSpec {
+    let name: String
+    let help: String
+    var repeated = false
+}
+
 struct CommandSpec {
     let name: String  // full path, e.g. "embryo bench"
     let abstract: String
     var discussion: String? = nil
     var options: [OptionSpec] = []
     var subcommands: [(String, String)] = []
+    var arguments: [ArgumentSpec] = []
 
     var usage: String {
         if !subcommands.isEmpty { return "\(name) <subcommand>" }
@@ -37,13 +45,19 @@ struct CommandSpec {
             guard let v = o.value else { return "[--\(o.name)]" }
             return o.required ? "--\(o.name) <\(v)>" : "[--\(o.name) <\(v)>]"
         }
-        return ([name] + parts).joined(separator: " ")
+        let positional = arguments.map { "<\($0.name)>" + ($0.repeated ? " ..." : "") }
+        return ([name] + parts + positional).joined(separator: " ")
     }
 
     var help: String {
         var s = "OVERVIEW: \(abstract)\n"
         if let d = discussion { s += "\n\(d)\n" }
-        s += "\nUSAGE: \(usage)\n\nOPTIONS:\n"
+        s += "\nUSAGE: \(usage)\n"
+        if !arguments.isEmpty {
+            s += "\nARGUMENTS:\n"
+            for a in arguments { s += formatRow("<\(a.name)>", a.help) }
+        }
+        s += "\nOPTIONS:\n"
         var rows = options.map { o -> (String, String) in
             let left = "--\(o.name)" + (o.value.map { " <\($0)>" } ?? "")
             let right = o.help + (o.defaultValue.map { " (default: \($0))" } ?? "")
@@ -78,6 +92,7 @@ struct ParsedArguments {
     var values: [String: [String]] = [:]
     var flags: Set<String> = []
     var helpRequested = false
+    var arguments: [String] = []
     let spec: CommandSpec
 
     func string(_ name: String) -> String? {
@@ -122,15 +137,25 @@ struct ParsedArguments {
 func parse(_ args: [String], spec: CommandSpec) throws -> ParsedArguments {
     var out = ParsedArguments(spec: spec)
     var i = 0
+    var optionsEnded = false
     while i < args.count {
         let a = args[i]
         i += 1
-        if a == "-h" || a == "--help" {
+        if !optionsEnded && (a == "-h" || a == "--help") {
             out.helpRequested = true
             continue
         }
-        guard a.hasPrefix("--"), a.count > 2 else {
-            throw UsageError(message: "Unexpected argument '\(a)'", spec: spec)
+        if !optionsEnded && a == "--" && !spec.arguments.isEmpty {
+            optionsEnded = true
+            continue
+        }
+        guard !optionsEnded, a.hasPrefix("--"), a.count > 2 else {
+            let room = spec.arguments.contains { $0.repeated } ? Int.max : spec.arguments.count
+            guard out.arguments.count < room else {
+                throw UsageError(message: "Unexpected argument '\(a)'", spec: spec)
+            }
+            out.arguments.append(a)
+            continue
         }
         var name = String(a.dropFirst(2))
         var inline: String? = nil

@@ -20,6 +20,7 @@ enum CLI {
         Subcommand(spec: WorldCommand.spec, run: WorldCommand.run),
         Subcommand(spec: PretrainCommand.spec, run: PretrainCommand.run),
         Subcommand(spec: ProbeCommand.spec, run: ProbeCommand.run),
+        Subcommand(spec: FillCommand.spec, run: FillCommand.run),
     ]
 
     static var rootSpec: CommandSpec {

@@ -58,6 +58,7 @@ final class CLITests: XCTestCase {
               world                 Generate the built-in world: corpus, gold annotation, facts and tasks.
               pretrain              Pretrain ALBERT from random weights, keeping snapshots along the way.
               probe                 Probe every snapshot of a run and write the metrics and an HTML report.
+              fill                  Top-K predictions at each [MASK] of some texts, from one checkpoint.
 
               See 'embryo help <subcommand>' for detailed help.
 
@@ -91,7 +92,7 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(r.code, 0, "\(args)")
             XCTAssertEqual(r.out, expected, "\(args)")
         }
-        for sub in ["bench", "infer"] {
+        for sub in ["bench", "infer", "vocab", "tokenize", "world", "pretrain", "probe", "fill"] {
             let r = try run([sub, "--help"])
             XCTAssertEqual(r.code, 0)
             XCTAssertTrue(r.out.hasPrefix("OVERVIEW: "), r.out)
@@ -200,6 +201,31 @@ final class CLITests: XCTestCase {
         ])
         XCTAssertEqual(r4.code, 64)
         XCTAssertTrue(r4.err.contains("layer 9 is out of range; this model has layers 0...4"), r4.err)
+    }
+
+    func testFillPrintsOneLinePerPrediction() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpt = dir.appendingPathComponent("ckpt")
+        XCTAssertEqual(try run(["init", "--config", "tiny", "--vocab-size", "100", "--out", ckpt.path]).code, 0)
+        let words = ["a", "cat", "--odd"] + (0..<92).map { "w\($0)" }
+        try (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words).joined(separator: "\n").write(
+            to: ckpt.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        let r = try run([
+            "fill", "--checkpoint", ckpt.path, "--top-k", "3", "a [MASK] cat [MASK]", "--", "--odd [MASK]",
+        ])
+        XCTAssertEqual(r.code, 0, r.err)
+        let lines = r.out.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+        XCTAssertEqual(lines.count, 9)
+        XCTAssertEqual(lines.map { "\($0[0]) \($0[1]) \($0[2])" }.prefix(4), ["0 0 1", "0 0 2", "0 0 3", "0 1 1"])
+        XCTAssertEqual(lines.last?[0], "1")
+        for l in lines {
+            XCTAssertEqual(l.count, 5)
+            XCTAssertTrue(l[4].range(of: #"^0\.\d{6}$"#, options: .regularExpression) != nil, l[4])
+        }
+        let r2 = try run(["fill", "--checkpoint", ckpt.path])
+        XCTAssertEqual(r2.code, 64)
+        XCTAssertTrue(r2.err.contains("give at least one TEXT"), r2.err)
     }
 
     func testBenchPrintsOneJsonLine() throws {
