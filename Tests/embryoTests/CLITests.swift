@@ -203,6 +203,45 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r4.err.contains("layer 9 is out of range; this model has layers 0...4"), r4.err)
     }
 
+    func testProbeWatchPicksUpNewSnapshotsAndStopsAtTheLast() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpts = dir.appendingPathComponent("run/checkpoints")
+        let first = ckpts.appendingPathComponent("step-000000")
+        XCTAssertEqual(try run(["init", "--config", "tiny", "--vocab-size", "100", "--out", first.path]).code, 0)
+        try (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "cat"] + (0..<93).map { "w\($0)" })
+            .joined(separator: "\n").write(
+                to: first.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        try #"{"checkpoint_steps": [0, 10]}"#.write(
+            to: dir.appendingPathComponent("run/run.json"), atomically: true, encoding: .utf8)
+        let pos = dir.appendingPathComponent("p.conllu")
+        try "1\tA\ta\tDET\t_\t_\t2\tdet\t_\t_\n2\tcat\tcat\tNOUN\t_\t_\t0\troot\t_\t_\n\n".write(
+            to: pos, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = [
+            "probe", "--checkpoints", ckpts.path, "--pos", pos.path, "--probes", "mlm", "--watch", "--poll", "0.5",
+        ]
+        p.standardOutput = Pipe()
+        p.standardError = Pipe()
+        try p.run()
+        Thread.sleep(forTimeInterval: 2)
+        XCTAssertTrue(p.isRunning, "--watch stopped before the run's last snapshot")
+        // a new snapshot appears the way pretrain writes one: complete, then renamed into place
+        let tmp = ckpts.appendingPathComponent(".tmp-step-000010")
+        try FileManager.default.copyItem(at: first, to: tmp)
+        try FileManager.default.moveItem(at: tmp, to: ckpts.appendingPathComponent("step-000010"))
+        let deadline = Date().addingTimeInterval(60)
+        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        XCTAssertFalse(p.isRunning)
+        if p.isRunning { p.terminate() }
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let metrics = try String(contentsOf: dir.appendingPathComponent("run/probes/metrics.jsonl"), encoding: .utf8)
+        XCTAssertTrue(metrics.contains(#""step":10,"#), metrics)
+        XCTAssertTrue(metrics.contains(#""step":0,"#), metrics)
+    }
+
     func testFillPrintsOneLinePerPrediction() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cli-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
