@@ -88,7 +88,7 @@ public enum ProbeReport {
             <title>embryo probes: \(esc(info.title))</title>
             <style>
             body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px auto;
-              max-width: 1180px; color: #222; background: #fff; line-height: 1.4; }
+              max-width: 1240px; color: #222; background: #fff; line-height: 1.4; }
             h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; }
             table { border-collapse: collapse; font-size: 0.9em; margin: 0.6em 0; }
             td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
@@ -338,7 +338,7 @@ public enum SVGChart {
     static func lx(_ step: Int) -> Double { log10(Double(step) + 1) }
 
     public static func line(title: String, yLabel: String, series: [ChartSeries], yRange: (Double, Double)?) -> String {
-        let W = 590.0, Hh = 330.0, left = 58.0, right = 200.0, top = 30.0, bottom = 50.0
+        let W = 610.0, Hh = 330.0, left = 58.0, right = 200.0, top = 30.0, bottom = 50.0
         let pw = W - left - right, ph = Hh - top - bottom
         let all = series.flatMap(\.points)
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(W))\" height=\"\(Int(Hh))\" "
@@ -387,7 +387,8 @@ public enum SVGChart {
             let dash = s.style >= palette.count ? " stroke-dasharray=\"5,3\"" : ""
             let pts = s.points.map { "\(f1(px($0.step))),\(f1(py($0.value)))" }.joined(separator: " ")
             svg += "<polyline points=\"\(pts)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.8\"\(dash)/>\n"
-            for p in s.points {
+            // markers only where they stay readable
+            for p in s.points where s.points.count <= 40 {
                 svg += "<circle cx=\"\(f1(px(p.step)))\" cy=\"\(f1(py(p.value)))\" r=\"2.2\" fill=\"\(colour)\"/>\n"
             }
             let ly = top + 8 + Double(i) * 17
