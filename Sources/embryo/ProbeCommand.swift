@@ -16,8 +16,9 @@ enum ProbeCommand {
               loss       held-out MLM loss and accuracy on a fixed masking
             Results are cached per checkpoint (weights hash + settings): re-running after more training only
             probes the new snapshots. For a run on the built-in world, --pos and --facts default to the
-            world's probe.conllu and facts/. Writes metrics.jsonl, metrics.csv and report.html into --out and
-            prints a summary: when each probe reached 90% of its final value and whether it peaked earlier.
+            world's probe.conllu and facts/. Writes metrics.jsonl, metrics.csv and report.html into --out, then
+            prints a summary (when each probe reached 90% of its final value, whether it peaked earlier) and,
+            last, the report's path.
             """,
         options: [
             .required("checkpoints", "dir", "A run's checkpoints/ folder (or any folder of step-N checkpoints)."),
@@ -102,7 +103,7 @@ enum ProbeCommand {
                     + "(\(Int(Double(meter.tokens) / max(meter.seconds, 1e-9))) tokens/s); time per probe: "
                     + parts.joined(separator: ", "))
         }
-        for line in ProbeReport.summary(metrics) { log("probe: \(line)") }
+        for line in ProbeReport.summary(metrics) { print(line) }
         print(runner.out.appendingPathComponent("report.html").path)
     }
 
