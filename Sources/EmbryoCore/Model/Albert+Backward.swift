@@ -6,7 +6,7 @@ extension Albert {
     /// Gradients of (MLM loss + SOP loss) for the batch of the last `forward(gradients: true)`.
     public func backward(_ a: Activations, _ batch: AlbertBatch) {
         let c = config, p = params.pointer, gr = grads.pointer, o = layout
-        let B = a.B, T = a.T, BT = B * T, E = a.E, H = a.H, I = a.I, V = a.V, P = a.predictionCount
+        let B = a.B, T = a.T, BT = B * T, E = a.E, H = a.H, V = a.V, P = a.predictionCount
         let last = a.hiddenState(c.numHiddenLayers)
 
         // heads -> dh = dLoss/d(last hidden state)
@@ -36,7 +36,13 @@ extension Albert {
         linearBackward(
             dinp: a.dh, dweight: gr + o.poolerWeight, dbias: gr + o.poolerBias, dout: a.dpooledPre,
             inp: last, weight: p + o.poolerWeight, rows: B, inDim: H, outDim: H, ldInp: T * H, ldDinp: T * H)
+        encoderBackward(a, batch)
+    }
 
+    /// Gradients of the encoder (layers, projection, embeddings) from a.dh = dLoss/d(last hidden state).
+    public func encoderBackward(_ a: Activations, _ batch: AlbertBatch) {
+        let c = config, p = params.pointer, gr = grads.pointer, o = layout
+        let B = a.B, T = a.T, BT = B * T, E = a.E, H = a.H, I = a.I
         // layer applications, last to first; a.dh holds dLoss/d(output of layer l)
         var dh = a.dh, dx = a.dx
         for l in stride(from: c.numHiddenLayers - 1, through: 0, by: -1) {
