@@ -21,6 +21,7 @@ enum CLI {
         Subcommand(spec: PretrainCommand.spec, run: PretrainCommand.run),
         Subcommand(spec: ProbeCommand.spec, run: ProbeCommand.run),
         Subcommand(spec: FillCommand.spec, run: FillCommand.run),
+        Subcommand(spec: FinetuneCommand.spec, run: FinetuneCommand.run),
     ]
 
     static var rootSpec: CommandSpec {

@@ -25,6 +25,8 @@ public final class Optimizer {
     public let v: FloatBuffer
     /// Updates applied so far (AdamW's bias correction uses it).
     public var stepCount = 0
+    /// Per-tensor learning-rate multipliers by name (e.g. a larger rate for re-initialised layers).
+    public var lrScale: [String: Float] = [:]
 
     public init(kind: OptimizerKind, layout: ParameterLayout, hyper: OptimizerHyper = OptimizerHyper()) {
         self.kind = kind
@@ -39,9 +41,10 @@ public final class Optimizer {
     public func step(params: FloatBuffer, grads: FloatBuffer, lr: Float) {
         stepCount += 1
         for t in layout.tensors {
+            let tlr = lrScale.isEmpty ? lr : lr * (lrScale[t.name] ?? 1)
             switch kind {
-            case .lamb: lambTensor(t, params: params.pointer, grads: grads.pointer, lr: lr)
-            case .adamw: adamwTensor(t, params: params.pointer, grads: grads.pointer, lr: lr)
+            case .lamb: lambTensor(t, params: params.pointer, grads: grads.pointer, lr: tlr)
+            case .adamw: adamwTensor(t, params: params.pointer, grads: grads.pointer, lr: tlr)
             }
         }
     }

@@ -329,7 +329,10 @@ public final class ProbeRunner {
             pos: options.pos?.path, posTrain: options.posTrain?.path, facts: options.facts,
             heldOut: heldOutDescription, maxSentences: options.maxSentences,
             trainLog: checkpointsDir.deletingLastPathComponent().appendingPathComponent("train_log.jsonl"))
-        try writeAtomically(
-            Data(ProbeReport.html(metrics, info: info).utf8), to: out.appendingPathComponent("report.html"))
+        try writeAtomically(try JSONEncoder().encode(info), to: out.appendingPathComponent("report-info.json"))
+        var all = metrics
+        let downstream = out.appendingPathComponent("downstream.jsonl")
+        if FileManager.default.fileExists(atPath: downstream.path) { all += try MetricTables.read(downstream) }
+        try writeAtomically(Data(ProbeReport.html(all, info: info).utf8), to: out.appendingPathComponent("report.html"))
     }
 }

@@ -1,0 +1,145 @@
+// `embryo finetune`: fine-tune one checkpoint, or every snapshot of a run, on a GLUE-format task.
+
+import EmbryoCore
+import EmbryoLab
+import EmbryoText
+import Foundation
+
+enum FinetuneCommand {
+    static let spec = CommandSpec(
+        name: "embryo finetune",
+        abstract: "Fine-tune a checkpoint (or every snapshot of a run) on a classification or regression task.",
+        discussion: """
+            The pretrained encoder and pooler plus a new linear head; [CLS] A [SEP] (B [SEP]) inputs with token
+            types 0/1; cross-entropy, or mean squared error for a regression task (STS-B). AdamW, linear decay
+            with no warmup, clipping at 1.0, deterministic by seed. --task is a folder in GLUE's TSV format
+            (train.tsv, dev.tsv or dev_matched.tsv, test.tsv when labelled): the built-in world's tasks/<task>/
+            or GLUE's SST-2, CoLA, QNLI, RTE, MRPC, STS-B, MNLI, recognised by header and folder name.
+            With --checkpoint the fine-tuned models are saved in transformers' AlbertForSequenceClassification
+            format; with --checkpoints every snapshot is fine-tuned and the run's report gains a downstream
+            section.
+            """,
+        options: [
+            .option("checkpoint", "dir", "One checkpoint directory.", default: nil),
+            .option("checkpoints", "dir", "A run's checkpoints/ folder: fine-tune every snapshot.", default: nil),
+            .required("task", "dir", "Task folder in GLUE's TSV format."),
+            .option("train-size", "n|full", "Training examples: a seeded random subset, or all.", default: "full"),
+            .option("seeds", "k", "Repeat with seeds seed, seed+1, ...; report mean and deviation.", default: "1"),
+            .option("seed", "n", "First seed.", default: "1"),
+            .option("epochs", "n", "Epochs.", default: "3"),
+            .option("lr", "f", "Peak learning rate.", default: "2e-5"),
+            .option("batch-size", "n", "Examples per step.", default: "32"),
+            .option("max-len", "n", "Longest input in tokens (longest-first truncation).", default: "128"),
+            .option(
+                "text-columns", "list", "Text column(s) for an unrecognised task: name or 0-based index.", default: nil),
+            .option("label-column", "col", "Label column for an unrecognised task.", default: nil),
+            .flag("save-models", "With --checkpoints: also save every fine-tuned model."),
+            .option("threads", "n", "Threads.", default: "\(Threads.available)"),
+            .option(
+                "out", "dir", "Output folder (default: <run>/finetune/<task>/ or beside the checkpoint).", default: nil),
+        ]
+    )
+
+    static func settings(_ a: ParsedArguments) throws -> FinetuneSettings {
+        var s = FinetuneSettings()
+        s.epochs = try a.int("epochs", min: 1)!
+        s.lr = try a.double("lr")!
+        guard s.lr > 0 else { throw EmbryoError.usage("--lr must be positive") }
+        s.batchSize = try a.int("batch-size", min: 1)!
+        s.maxLen = try a.int("max-len", min: 4)!
+        s.seed = try a.int("seed", min: 0)!
+        let size = a.string("train-size")!
+        if size != "full" {
+            guard let n = Int(size), n > 0 else {
+                throw EmbryoError.usage("--train-size: expected a positive number or 'full', got '\(size)'")
+            }
+            s.trainSize = n
+        }
+        return s
+    }
+
+    static func loadTask(_ a: ParsedArguments) throws -> TaskData {
+        try GlueTask.load(
+            a.string("task")!, textColumns: a.string("text-columns").map { $0.split(separator: ",").map(String.init) },
+            labelColumn: a.string("label-column"))
+    }
+
+    static func run(_ a: ParsedArguments) throws {
+        Threads.configure(try a.int("threads", min: 1)!)
+        let s = try settings(a)
+        let seeds = try a.int("seeds", min: 1)!
+        let task = try loadTask(a)
+        log(
+            "finetune: task \(task.name): \(task.train.count) training examples, "
+                + "\(task.regression ? "regression" : "\(task.labels.count) labels"), evaluated on "
+                + task.evals.map { "\($0.name) (\($0.examples.count))" }.joined(separator: ", "))
+        switch (a.string("checkpoint"), a.string("checkpoints")) {
+        case (let c?, nil):
+            let ckpt = URL(fileURLWithPath: c)
+            let out =
+                a.string("out").map { URL(fileURLWithPath: $0) }
+                ?? FinetuneJob.defaultOut(checkpoint: ckpt, task: task.name)
+            let outcomes = try FinetuneJob.run(
+                checkpoint: ckpt, task: task, taskPath: a.string("task")!, settings: s, seeds: seeds, out: out,
+                saveModels: true, log: log)
+            for split in task.evals.map(\.name) {
+                for m in task.metrics {
+                    let st = SeedSummary(outcomes.compactMap { $0.metrics[split]?[m] })
+                    print(
+                        "\(task.name) \(split) \(m): \(String(format: "%.4f ± %.4f", st.mean, st.std)) over \(seeds) seed(s)"
+                    )
+                }
+            }
+            print(out.appendingPathComponent("results.json").path)
+        case (nil, let d?):
+            try runAll(URL(fileURLWithPath: d), task: task, a: a, settings: s, seeds: seeds)
+        default:
+            throw EmbryoError.usage("give exactly one of --checkpoint DIR and --checkpoints DIR")
+        }
+    }
+
+    static func runAll(_ dir: URL, task: TaskData, a: ParsedArguments, settings s: FinetuneSettings, seeds: Int) throws
+    {
+        let runner = try ProbeRunner(
+            checkpoints: dir,
+            options: {
+                var o = ProbeOptions(); o.probes = []; return o
+            }(),
+            warn: { log("finetune: warning: \($0)") })
+        let refs = try runner.scan()
+        guard !refs.isEmpty else { throw EmbryoError.io(dir.path, "holds no complete step-N checkpoint directories") }
+        let run = dir.deletingLastPathComponent()
+        let base =
+            a.string("out").map { URL(fileURLWithPath: $0) } ?? run.appendingPathComponent("finetune/\(task.name)")
+        var downstream: [ProbeMetric] = []
+        let progress = Progress("finetune: checkpoint", total: refs.count, interval: 10)
+        for (i, ref) in refs.enumerated() {
+            let outcomes = try FinetuneJob.run(
+                checkpoint: ref.dir, task: task, taskPath: a.string("task")!, settings: s, seeds: seeds,
+                out: base.appendingPathComponent(ref.dir.lastPathComponent), saveModels: a.flag("save-models"),
+                log: { _ in })
+            downstream += FinetuneJob.downstreamMetrics(task: task, step: ref.step, outcomes: outcomes)
+            let m = task.metrics[0], split = task.evals[0].name
+            let st = SeedSummary(outcomes.compactMap { $0.metrics[split]?[m] })
+            progress.update(i + 1, "step \(ref.step): \(split) \(m) \(String(format: "%.4f ± %.4f", st.mean, st.std))")
+            print(
+                "\(ref.step)\t\(task.name)\t\(split)\t\(m)\t\(String(format: "%.4f", st.mean))\t\(String(format: "%.4f", st.std))"
+            )
+        }
+        // the run's report gains (or refreshes) this task's downstream curve
+        let probes = run.appendingPathComponent("probes")
+        try FileManager.default.createDirectory(at: probes, withIntermediateDirectories: true)
+        let file = probes.appendingPathComponent("downstream.jsonl")
+        var kept: [ProbeMetric] = []
+        if FileManager.default.fileExists(atPath: file.path) {
+            kept = try MetricTables.read(file).filter { !$0.key.hasPrefix("\(task.name)/") }
+        }
+        try writeAtomically(Data(MetricTables.jsonl(kept + downstream).utf8), to: file)
+        try ProbeReport.regenerate(
+            probes: probes,
+            fallback: ReportInfo(
+                title: run.lastPathComponent, checkpoints: dir.path, pos: nil, posTrain: nil, facts: nil, heldOut: "",
+                maxSentences: 0, trainLog: run.appendingPathComponent("train_log.jsonl")))
+        print(probes.appendingPathComponent("report.html").path)
+    }
+}
