@@ -22,8 +22,19 @@ public struct SeedSummary: Sendable {
 
 public enum FinetuneJob {
     /// Loads the encoder of a checkpoint and its tokenizer; checks that the task fits.
-    public static func load(_ dir: URL, seed: Int) throws -> (Albert, WordPieceTokenizer) {
-        let (model, _) = try Albert.loadEncoder(from: dir, seed: UInt64(seed))
+    public static func load(_ dir: URL, seed: Int, task: TaskData? = nil) throws -> (Albert, WordPieceTokenizer) {
+        let (model, file) = try Albert.loadEncoder(from: dir, seed: UInt64(seed))
+        // a checkpoint that is already a classifier must have a head of the task's size
+        if let task, let head = file.entries["classifier.weight"], head.shape.count == 2 {
+            let want = task.regression ? 1 : task.labels.count
+            guard head.shape[0] == want else {
+                throw EmbryoError.format(
+                    file.path,
+                    "this checkpoint's classifier has \(head.shape[0]) outputs but task \(task.name) needs \(want) "
+                        + "(\(task.regression ? "regression" : task.labels.joined(separator: ", "))); "
+                        + "fine-tune a pretraining checkpoint instead")
+            }
+        }
         let vocab = dir.appendingPathComponent("vocab.txt")
         let tok = try WordPieceTokenizer.load(vocab: vocab)
         guard tok.vocab.count == model.config.vocabSize else {
@@ -54,7 +65,7 @@ public enum FinetuneJob {
         for k in 0..<seeds {
             var s = settings
             s.seed = settings.seed + k
-            let (model, tok) = try load(checkpoint, seed: s.seed)
+            let (model, tok) = try load(checkpoint, seed: s.seed, task: task)
             if !task.regression && task.labels.count < 2 {
                 throw EmbryoError.runtime(
                     "task \(task.name) has \(task.labels.count) label; a classifier needs 2 or more")
