@@ -22,6 +22,7 @@ enum CLI {
         Subcommand(spec: ProbeCommand.spec, run: ProbeCommand.run),
         Subcommand(spec: FillCommand.spec, run: FillCommand.run),
         Subcommand(spec: FinetuneCommand.spec, run: FinetuneCommand.run),
+        Subcommand(spec: ReinitCommand.spec, run: ReinitCommand.run),
     ]
 
     static var rootSpec: CommandSpec {

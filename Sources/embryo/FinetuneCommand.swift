@@ -48,8 +48,7 @@ enum FinetuneCommand {
         s.batchSize = try a.int("batch-size", min: 1)!
         s.maxLen = try a.int("max-len", min: 4)!
         s.seed = try a.int("seed", min: 0)!
-        let size = a.string("train-size")!
-        if size != "full" {
+        if let size = a.string("train-size"), size != "full" {
             guard let n = Int(size), n > 0 else {
                 throw EmbryoError.usage("--train-size: expected a positive number or 'full', got '\(size)'")
             }

@@ -168,16 +168,8 @@ public final class Finetuner {
         var logits = [[Float]](repeating: [], count: examples.count)
         let enc = examples.map { encode($0, maxLen: maxLen) }
         var predClass = [Int32](repeating: 0, count: enc.count), predValue = [Double](repeating: 0, count: enc.count)
-        let order = enc.indices.sorted { enc[$0].ids.count < enc[$1].ids.count }
-        var k = 0
-        while k < order.count {
-            let idx = Array(order[k..<min(k + 64, order.count)])
-            k += idx.count
-            let rows = idx.map { enc[$0] }
-            let B = rows.count, T = paddedLength(rows, maxLen: maxLen)
-            let a = activations(model.config, B: B, T: T, training: false)
-            let batch = AlbertBatch(B: B, T: T)
-            Finetuner.fill(batch, rows)
+        try forEachBatch(model, enc, maxLen: maxLen) { idx, a, batch in
+            let B = idx.count
             let out = ClassifierBuffers(B: B, labels: head.labels)
             try model.classifierForward(a, batch, head: head, out: out)
             for (b, i) in idx.enumerated() {
@@ -198,6 +190,24 @@ public final class Finetuner {
             task.metrics, predClass: predClass, goldClass: enc.map(\.label), predValue: predValue,
             goldValue: enc.map { Double($0.target) })
         return (metrics, logits)
+    }
+
+    /// Inference batches of up to 64 examples of similar length: `body(indices, activations, batch)`.
+    func forEachBatch(
+        _ model: Albert, _ enc: [EncodedExample], maxLen: Int, _ body: ([Int], Activations, AlbertBatch) throws -> Void
+    ) throws {
+        let order = enc.indices.sorted { enc[$0].ids.count < enc[$1].ids.count }
+        var k = 0
+        while k < order.count {
+            let idx = Array(order[k..<min(k + 64, order.count)])
+            k += idx.count
+            let rows = idx.map { enc[$0] }
+            let T = paddedLength(rows, maxLen: maxLen)
+            let a = activations(model.config, B: rows.count, T: T, training: false)
+            let batch = AlbertBatch(B: rows.count, T: T)
+            Finetuner.fill(batch, rows)
+            try body(idx, a, batch)
+        }
     }
 
     /// Scales encoder and head gradients together to a global norm of at most `maxNorm`.

@@ -34,6 +34,22 @@ public struct ProbeDataset: Sendable {
     }
 }
 
+/// A trained softmax classifier with its feature standardisation.
+public struct LinearClassifier: Sendable {
+    public var weights: [Float]  // (classes, dim) then biases
+    public var mean: [Float]
+    public var inv: [Float]
+    public var dim: Int
+    public var classes: Int
+
+    /// Predicted classes of `n` raw feature rows.
+    public func predict(_ x: [Float], _ n: Int) -> [Int32] {
+        var z = x
+        for i in 0..<n { for j in 0..<dim { z[i * dim + j] = (x[i * dim + j] - mean[j]) * inv[j] } }
+        return LayerProbe.predict(weights, z, n, dim, classes)
+    }
+}
+
 public enum LayerProbe {
     public static let tasks = ["upos", "deprel"]
 
@@ -129,12 +145,20 @@ public enum LayerProbe {
     public static func fitAndScore(train: ProbeDataset, test: ProbeDataset, classes: Int, seed: UInt64)
         -> LinearProbeScore
     {
+        guard !test.y.isEmpty, let (model, epochs) = fit(train: train, classes: classes, seed: seed) else {
+            return LinearProbeScore(accuracy: 0, macroF1: 0, trainCount: train.count, testCount: test.count, epochs: 0)
+        }
+        let (acc, f1) = score(pred: model.predict(test.x, test.count), gold: test.y)
+        return LinearProbeScore(
+            accuracy: acc, macroF1: f1, trainCount: train.count, testCount: test.count, epochs: epochs)
+    }
+
+    /// The recipe's classifier and the epochs it ran; nil when there is nothing to fit.
+    public static func fit(train: ProbeDataset, classes: Int, seed: UInt64) -> (LinearClassifier, Int)? {
         let D = train.dim, C = max(classes, 1)
         let nDev = train.count >= 10 ? max(1, train.count / 10) : 0
         let nFit = train.count - nDev
-        guard nFit > 0, !test.y.isEmpty else {
-            return LinearProbeScore(accuracy: 0, macroF1: 0, trainCount: train.count, testCount: test.count, epochs: 0)
-        }
+        guard nFit > 0 else { return nil }
         // standardisation from the fitting part
         var mean = [Float](repeating: 0, count: D), inv = [Float](repeating: 0, count: D)
         for i in 0..<nFit { for j in 0..<D { mean[j] += train.x[i * D + j] } }
@@ -151,7 +175,7 @@ public enum LayerProbe {
             for i in 0..<n { for j in 0..<D { o[i * D + j] = (x[i * D + j] - mean[j]) * inv[j] } }
             return o
         }
-        let xs = standardised(train.x, train.count), xt = standardised(test.x, test.count)
+        let xs = standardised(train.x, train.count)
 
         let bs = 128, lr: Float = 1e-2, b1: Float = 0.9, b2: Float = 0.999, eps: Float = 1e-8
         let maxEpochs = 60, patience = 5
@@ -228,10 +252,7 @@ public enum LayerProbe {
                 break
             }
         }
-        let pred = predict(best, xt, test.count, D, C)
-        let (acc, f1) = score(pred: pred, gold: test.y)
-        return LinearProbeScore(
-            accuracy: acc, macroF1: f1, trainCount: train.count, testCount: test.count, epochs: epoch)
+        return (LinearClassifier(weights: best, mean: mean, inv: inv, dim: D, classes: C), epoch)
     }
 
     /// Accuracy of always predicting the most frequent training class, and its macro-F1.

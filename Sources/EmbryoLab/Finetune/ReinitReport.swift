@@ -1,0 +1,204 @@
+// reinit.html: the figures of "Investigating Transferability in Pretrained Language Models" from
+// results.jsonl: the headline metric against the number of preserved layers (progressive and probing on
+// one chart, one line per data size, error bars over seeds), the block schemes against the window, single
+// layers, and scrambled orders against the pretrained order; plus a table of every setting.
+
+import Foundation
+
+public struct XYSeries: Sendable {
+    public var name: String
+    public var points: [(x: Double, y: Double, err: Double)]
+    public var style: Int
+    public var dashed: Bool
+}
+
+extension SVGChart {
+    /// A line chart on linear axes with labelled x ticks and error bars.
+    public static func xy(title: String, xLabel: String, yLabel: String, series: [XYSeries], xTicks: [(Double, String)])
+        -> String
+    {
+        let W = 610.0, Hh = 330.0, left = 58.0, right = 200.0, top = 30.0, bottom = 50.0
+        let pw = W - left - right, ph = Hh - top - bottom
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(W))\" height=\"\(Int(Hh))\" "
+        svg += "viewBox=\"0 0 \(Int(W)) \(Int(Hh))\" role=\"img\" aria-label=\"\(esc(title))\">\n"
+        svg += "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n"
+        svg += "<text x=\"\(left)\" y=\"18\" font-size=\"13\" font-weight=\"600\">\(esc(title))</text>\n"
+        let pts = series.flatMap(\.points)
+        guard !pts.isEmpty else { return svg + "</svg>\n" }
+        let xs = pts.map(\.x) + xTicks.map(\.0)
+        let x0 = xs.min()!, x1 = max(xs.max()!, x0 + 1)
+        var y0 = min(0, pts.map { $0.y - $0.err }.min()!), y1 = pts.map { $0.y + $0.err }.max()!
+        if y1 <= y0 { y1 = y0 + 1 }
+        y1 += (y1 - y0) * 0.05
+        if y0 < 0 { y0 -= (y1 - y0) * 0.05 }
+        let pad = (x1 - x0) * 0.04
+        func px(_ x: Double) -> Double { left + (x - x0 + pad) / (x1 - x0 + 2 * pad) * pw }
+        func py(_ y: Double) -> Double { top + ph - (y - y0) / (y1 - y0) * ph }
+        for t in niceTicks(y0, y1) {
+            svg +=
+                "<line x1=\"\(left)\" y1=\"\(f1(py(t)))\" x2=\"\(left + pw)\" y2=\"\(f1(py(t)))\" stroke=\"#eee\"/>\n"
+            svg +=
+                "<text x=\"\(left - 6)\" y=\"\(f1(py(t) + 4))\" font-size=\"11\" text-anchor=\"end\">\(tickLabel(t))</text>\n"
+        }
+        for (x, label) in xTicks {
+            svg += "<line x1=\"\(f1(px(x)))\" y1=\"\(top)\" x2=\"\(f1(px(x)))\" y2=\"\(top + ph)\" stroke=\"#eee\"/>\n"
+            svg +=
+                "<text x=\"\(f1(px(x)))\" y=\"\(top + ph + 16)\" font-size=\"11\" text-anchor=\"middle\">\(esc(label))</text>\n"
+        }
+        svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(pw)\" height=\"\(ph)\" fill=\"none\" stroke=\"#888\"/>\n"
+        svg +=
+            "<text x=\"\(left + pw / 2)\" y=\"\(Hh - 10)\" font-size=\"12\" text-anchor=\"middle\">\(esc(xLabel))</text>\n"
+        svg += "<text transform=\"translate(14,\(top + ph / 2)) rotate(-90)\" font-size=\"12\" text-anchor=\"middle\">"
+        svg += "\(esc(yLabel))</text>\n"
+        for (i, s) in series.enumerated() {
+            let colour = palette[s.style % palette.count]
+            let dash = s.dashed ? " stroke-dasharray=\"5,3\"" : ""
+            let line = s.points.map { "\(f1(px($0.x))),\(f1(py($0.y)))" }.joined(separator: " ")
+            svg += "<polyline points=\"\(line)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.8\"\(dash)/>\n"
+            for p in s.points {
+                if p.err > 0 {
+                    let x = f1(px(p.x))
+                    svg += "<line x1=\"\(x)\" y1=\"\(f1(py(p.y - p.err)))\" x2=\"\(x)\" y2=\"\(f1(py(p.y + p.err)))\" "
+                    svg += "stroke=\"\(colour)\" stroke-width=\"1.2\"/>\n"
+                }
+                svg += "<circle cx=\"\(f1(px(p.x)))\" cy=\"\(f1(py(p.y)))\" r=\"2.6\" fill=\"\(colour)\"/>\n"
+            }
+            let ly = top + 8 + Double(i) * 17
+            svg += "<line x1=\"\(left + pw + 10)\" y1=\"\(f1(ly))\" x2=\"\(left + pw + 30)\" y2=\"\(f1(ly))\" "
+            svg += "stroke=\"\(colour)\" stroke-width=\"2.5\"\(dash)/>\n"
+            svg += "<text x=\"\(left + pw + 35)\" y=\"\(f1(ly + 4))\" font-size=\"11\">\(esc(s.name))</text>\n"
+        }
+        return svg + "</svg>\n"
+    }
+}
+
+public enum ReinitReport {
+    static func sizeOrder(_ a: String, _ b: String) -> Bool {
+        (Int(a) ?? Int.max, a) < (Int(b) ?? Int.max, b)
+    }
+
+    /// Mean and standard deviation over seeds of the headline metric, per (scheme, setting, size).
+    static func stats(_ rows: [ReinitRow], split: String, metric: String) -> [String: SeedSummary] {
+        var groups: [String: [Double]] = [:]
+        for r in rows {
+            if let v = r.metrics[split]?[metric] {
+                groups["\(r.scheme)|\(r.setting)|\(r.trainSize)", default: []].append(v)
+            }
+        }
+        return groups.mapValues(SeedSummary.init)
+    }
+
+    public static func html(
+        _ rows: [ReinitRow], task: TaskData, layers L: Int, checkpoint: String, options o: ReinitOptions
+    )
+        -> String
+    {
+        let split = task.evals[0].name, metric = task.metrics[0]
+        let st = stats(rows, split: split, metric: metric)
+        let sizes = Array(Set(rows.map(\.trainSize))).sorted(by: sizeOrder)
+        let seeds = Set(rows.map(\.seed)).count
+        func sizeName(_ s: String) -> String { s == "full" ? "full data" : "\(s) examples" }
+        func line(_ scheme: String, _ size: String, x: (ReinitRow) -> Double?, style: Int, dashed: Bool, name: String)
+            -> XYSeries
+        {
+            var seen = Set<String>()
+            var pts: [(x: Double, y: Double, err: Double)] = []
+            for r in rows where r.scheme == scheme && r.trainSize == size && seen.insert(r.setting).inserted {
+                guard let xv = x(r), let s = st["\(r.scheme)|\(r.setting)|\(size)"] else { continue }
+                pts.append((xv, s.mean, s.std))
+            }
+            return XYSeries(name: name, points: pts.sorted { $0.x < $1.x }, style: style, dashed: dashed)
+        }
+        var h = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>embryo reinit: \(esc(task.name))</title>
+            <style>
+            body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px auto;
+              max-width: 1240px; color: #222; line-height: 1.4; }
+            h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+            table { border-collapse: collapse; font-size: 0.9em; } td, th { border: 1px solid #ddd; padding: 3px 8px; }
+            th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+            .charts { display: flex; flex-wrap: wrap; gap: 12px; } .note { color: #555; font-size: 0.9em; }
+            </style></head><body>
+            <h1>Partial re-initialisation: \(esc(task.name))</h1>
+            <p class=note>Checkpoint \(esc(checkpoint)); \(L) layers; scheme \(o.scheme.rawValue); \(seeds) seed(s)
+            per setting; \(metric) on \(split) (mean, error bars one standard deviation over seeds). Re-initialised
+            layers get fresh attention and FFN matrices from the model's init, zero biases and
+            \(o.keepLayerNorm ? "their pretrained LayerNorms" : "reset LayerNorms"); embeddings stay pretrained; the
+            head is new. Fine-tuning: AdamW lr \(o.finetune.lr)\(o.reinitLrMult != 1 ? " (x\(o.reinitLrMult) on re-initialised layers)" : ""),
+            \(o.finetune.epochs) epochs, batch \(o.finetune.batchSize). Probing: a linear classifier on the frozen
+            [CLS] vector of layer k.</p>
+            <div class=charts>
+
+            """
+        let layerTicks = (0...L).map { (Double($0), String($0)) }
+        switch o.scheme {
+        case .progressive:
+            var series: [XYSeries] = []
+            for (i, size) in sizes.enumerated() {
+                series.append(
+                    line(
+                        "progressive", size, x: { Double($0.preserved) }, style: i, dashed: false,
+                        name: "fine-tuned, \(sizeName(size))"))
+                let p = line(
+                    "probing", size, x: { Double($0.preserved) }, style: i, dashed: true,
+                    name: "probing, \(sizeName(size))")
+                if !p.points.isEmpty { series.append(p) }
+            }
+            h += SVGChart.xy(
+                title: "\(metric) against pretrained layers kept",
+                xLabel: "layers kept (0...k-1 pretrained, k...L-1 re-initialised)",
+                yLabel: metric, series: series, xTicks: layerTicks)
+        case .block, .inverseBlock, .single:
+            let series = sizes.enumerated().map { i, size in
+                line(
+                    o.scheme.rawValue, size, x: { $0.window.map(Double.init) }, style: i, dashed: false,
+                    name: sizeName(size))
+            }
+            let what =
+                o.scheme == .single
+                ? "re-initialised layer"
+                : o.scheme == .block ? "first re-initialised layer of the block" : "first layer of the kept block"
+            h += SVGChart.xy(
+                title: "\(metric) by \(what)", xLabel: what, yLabel: metric, series: series,
+                xTicks: (0..<L).map { (Double($0), String($0)) })
+            if o.probing {
+                let probe = sizes.enumerated().map { i, size in
+                    line(
+                        "probing", size, x: { Double($0.preserved) }, style: i, dashed: true,
+                        name: "probing, \(sizeName(size))")
+                }.filter { !$0.points.isEmpty }
+                if !probe.isEmpty {
+                    h += SVGChart.xy(
+                        title: "probing baseline", xLabel: "layers kept (k)", yLabel: metric, series: probe,
+                        xTicks: layerTicks)
+                }
+            }
+        case .scramble:
+            let series = sizes.enumerated().map { i, size in
+                line(
+                    "scramble", size, x: { $0.window.map(Double.init) }, style: i, dashed: false, name: sizeName(size))
+            }
+            let perms = Set(rows.compactMap { $0.scheme == "scramble" ? $0.window : nil }).sorted()
+            h += SVGChart.xy(
+                title: "\(metric) of scrambled layer orders", xLabel: "permutation", yLabel: metric, series: series,
+                xTicks: perms.map { (Double($0), String($0)) })
+        }
+        h += "</div>\n<h2>Every setting</h2>\n<table><tr><th>scheme</th><th>setting</th><th>layers kept</th>"
+        for size in sizes { h += "<th>\(esc(sizeName(size)))</th>" }
+        h += "</tr>\n"
+        var seen = Set<String>()
+        for r in rows where seen.insert("\(r.scheme)|\(r.setting)").inserted {
+            h += "<tr><td>\(esc(r.scheme))</td><td>\(esc(r.setting))</td><td class=num>\(r.preserved)</td>"
+            for size in sizes {
+                let s = st["\(r.scheme)|\(r.setting)|\(size)"]
+                h += "<td class=num>\(s.map { String(format: "%.4f ± %.4f", $0.mean, $0.std) } ?? "")</td>"
+            }
+            h += "</tr>\n"
+        }
+        let secs = rows.map(\.seconds).reduce(0, +)
+        h +=
+            "</table>\n<p class=note>\(rows.count) runs, \(String(format: "%.0f", secs)) s of fine-tuning and probing.</p>\n"
+        return h + "</body></html>\n"
+    }
+}

@@ -1,0 +1,79 @@
+// `embryo reinit`: partial re-initialisation of a pretrained model, then fine-tuning, across data sizes.
+
+import EmbryoCore
+import EmbryoLab
+import Foundation
+
+enum ReinitCommand {
+    static let spec = CommandSpec(
+        name: "embryo reinit",
+        abstract: "Re-initialise some pretrained layers, fine-tune, and compare across data sizes.",
+        discussion: """
+            Schemes (L layers): progressive keeps layers 0..k-1 and re-initialises k..L-1 for every k from L
+            down to 0; block re-initialises each window of --block-size consecutive layers; inverse-block keeps
+            only that window; single re-initialises one layer at a time; scramble fine-tunes seeded random
+            orders of the pretrained layers. Baselines in the same run: the fully pretrained and fully
+            re-initialised models, and the probing baseline (a linear classifier on the frozen [CLS] vector of
+            layer k, the layers above dropped) for every k. A shared ALBERT is first untied into L identical
+            layers. Writes results.jsonl (one row per setting, data size and seed) and reinit.html.
+            """,
+        options: [
+            .required("checkpoint", "dir", "Pretrained checkpoint directory."),
+            .required("task", "dir", "Task folder in GLUE's TSV format (see embryo finetune)."),
+            .required("scheme", "name", "progressive, block, inverse-block, single or scramble."),
+            .option("block-size", "n", "Layers per window (block, inverse-block).", default: "3"),
+            .option(
+                "train-sizes", "list", "Training-set sizes, comma-separated; 'full' for all.", default: "500,5000,full"),
+            .option("seeds", "k", "Seeds per setting.", default: "1"),
+            .option("seed", "n", "First seed.", default: "1"),
+            .option("permutations", "n", "Scrambled orders (scramble).", default: "3"),
+            .flag("keep-layernorm", "Keep the pretrained LayerNorms of re-initialised layers."),
+            .option("reinit-lr-mult", "f", "Learning-rate multiplier for re-initialised layers.", default: "1"),
+            .flag("no-probing", "Skip the probing baseline."),
+            .option("epochs", "n", "Epochs.", default: "3"),
+            .option("lr", "f", "Peak learning rate.", default: "2e-5"),
+            .option("batch-size", "n", "Examples per step.", default: "32"),
+            .option("max-len", "n", "Longest input in tokens.", default: "128"),
+            .option("text-columns", "list", "Text column(s) for an unrecognised task.", default: nil),
+            .option("label-column", "col", "Label column for an unrecognised task.", default: nil),
+            .option("threads", "n", "Threads.", default: "\(Threads.available)"),
+            .option("out", "dir", "Output folder (default: <run>/reinit/<task>-<scheme>/).", default: nil),
+        ]
+    )
+
+    static func run(_ a: ParsedArguments) throws {
+        Threads.configure(try a.int("threads", min: 1)!)
+        var o = ReinitOptions()
+        o.finetune = try FinetuneCommand.settings(a)
+        guard let scheme = ReinitScheme(rawValue: try a.choice("scheme", ReinitScheme.allCases.map(\.rawValue))!) else {
+            throw EmbryoError.usage("unknown scheme")
+        }
+        o.scheme = scheme
+        o.blockSize = try a.int("block-size", min: 1)!
+        o.seeds = try a.int("seeds", min: 1)!
+        o.permutations = try a.int("permutations", min: 1)!
+        o.keepLayerNorm = a.flag("keep-layernorm")
+        o.probing = !a.flag("no-probing")
+        o.reinitLrMult = Float(try a.double("reinit-lr-mult")!)
+        guard o.reinitLrMult > 0 else { throw EmbryoError.usage("--reinit-lr-mult must be positive") }
+        o.trainSizes = try a.string("train-sizes")!.split(separator: ",").map {
+            let v = $0.trimmingCharacters(in: .whitespaces)
+            if v == "full" { return nil }
+            guard let n = Int(v), n > 0 else {
+                throw EmbryoError.usage("--train-sizes: expected positive numbers or 'full', got '\(v)'")
+            }
+            return n
+        }
+        let task = try FinetuneCommand.loadTask(a)
+        let ckpt = URL(fileURLWithPath: a.string("checkpoint")!)
+        let parent = ckpt.deletingLastPathComponent()
+        let run = parent.lastPathComponent == "checkpoints" ? parent.deletingLastPathComponent() : parent
+        let out =
+            a.string("out").map { URL(fileURLWithPath: $0) }
+            ?? run.appendingPathComponent("reinit/\(task.name)-\(scheme.rawValue)")
+        let t0 = Date()
+        let rows = try ReinitJob.run(checkpoint: ckpt, task: task, options: o, out: out, log: log)
+        log("reinit: \(rows.count) runs in \(formatDuration(Date().timeIntervalSince(t0)))")
+        print(out.appendingPathComponent("reinit.html").path)
+    }
+}
