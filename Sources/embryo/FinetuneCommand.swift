@@ -67,6 +67,9 @@ enum FinetuneCommand {
         Threads.configure(try a.int("threads", min: 1)!)
         let s = try settings(a)
         let seeds = try a.int("seeds", min: 1)!
+        guard (a.string("checkpoint") == nil) != (a.string("checkpoints") == nil) else {
+            throw EmbryoError.usage("give exactly one of --checkpoint DIR and --checkpoints DIR")
+        }
         let task = try loadTask(a)
         log(
             "finetune: task \(task.name): \(task.train.count) training examples, "

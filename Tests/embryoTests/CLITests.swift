@@ -59,6 +59,8 @@ final class CLITests: XCTestCase {
               pretrain              Pretrain ALBERT from random weights, keeping snapshots along the way.
               probe                 Probe every snapshot of a run and write the metrics and an HTML report.
               fill                  Top-K predictions at each [MASK] of some texts, from one checkpoint.
+              finetune              Fine-tune a checkpoint (or every snapshot of a run) on a classification or regression task.
+              reinit                Re-initialise some pretrained layers, fine-tune, and compare across data sizes.
 
               See 'embryo help <subcommand>' for detailed help.
 
@@ -92,7 +94,7 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(r.code, 0, "\(args)")
             XCTAssertEqual(r.out, expected, "\(args)")
         }
-        for sub in ["bench", "infer", "vocab", "tokenize", "world", "pretrain", "probe", "fill"] {
+        for sub in ["bench", "infer", "vocab", "tokenize", "world", "pretrain", "probe", "fill", "finetune", "reinit"] {
             let r = try run([sub, "--help"])
             XCTAssertEqual(r.code, 0)
             XCTAssertTrue(r.out.hasPrefix("OVERVIEW: "), r.out)
@@ -240,6 +242,51 @@ final class CLITests: XCTestCase {
         let metrics = try String(contentsOf: dir.appendingPathComponent("run/probes/metrics.jsonl"), encoding: .utf8)
         XCTAssertTrue(metrics.contains(#""step":10,"#), metrics)
         XCTAssertTrue(metrics.contains(#""step":0,"#), metrics)
+    }
+
+    func testFinetuneAndReinitBadInput() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpt = dir.appendingPathComponent("ckpt")
+        XCTAssertEqual(try run(["init", "--config", "tiny", "--vocab-size", "100", "--out", ckpt.path]).code, 0)
+        try (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad"] + (0..<93).map { "w\($0)" })
+            .joined(separator: "\n").write(
+                to: ckpt.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        let task = dir.appendingPathComponent("task")
+        try FileManager.default.createDirectory(at: task, withIntermediateDirectories: true)
+        try "sentence\tlabel\ngood w1\t1\nbad w2\t0\n".write(
+            to: task.appendingPathComponent("train.tsv"), atomically: true, encoding: .utf8)
+        try "sentence\tlabel\ngood w3\t1\nbad w4\tmaybe\n".write(
+            to: task.appendingPathComponent("dev.tsv"), atomically: true, encoding: .utf8)
+        let r = try run(["finetune", "--checkpoint", ckpt.path, "--task", task.path])
+        XCTAssertEqual(r.code, 1)
+        XCTAssertTrue(r.err.contains("dev.tsv:3: label 'maybe' is not one of the declared labels (0, 1)"), r.err)
+        let r2 = try run(["finetune", "--checkpoint", ckpt.path, "--checkpoints", dir.path, "--task", task.path])
+        XCTAssertEqual(r2.code, 64)
+        XCTAssertTrue(r2.err.contains("give exactly one of --checkpoint DIR and --checkpoints DIR"), r2.err)
+        try "sentence\tlabel\ngood w3\t1\nbad w4\t0\n".write(
+            to: task.appendingPathComponent("dev.tsv"), atomically: true, encoding: .utf8)
+        let r3 = try run([
+            "reinit", "--checkpoint", ckpt.path, "--task", task.path, "--scheme", "block", "--block-size", "9",
+        ])
+        XCTAssertEqual(r3.code, 64)
+        XCTAssertTrue(r3.err.contains("--block-size 9 is out of range for a 4-layer model (1...4)"), r3.err)
+        let r4 = try run(["reinit", "--checkpoint", ckpt.path, "--task", task.path, "--scheme", "shuffle"])
+        XCTAssertEqual(r4.code, 64)
+        XCTAssertTrue(r4.err.contains("expected one of progressive, block, inverse-block, single, scramble"), r4.err)
+        // a working run: two examples, one epoch, the model saved for transformers
+        let out = dir.appendingPathComponent("ft")
+        let r5 = try run([
+            "finetune", "--checkpoint", ckpt.path, "--task", task.path, "--epochs", "1", "--seeds", "2", "--out",
+            out.path,
+        ])
+        XCTAssertEqual(r5.code, 0, r5.err)
+        XCTAssertTrue(r5.out.contains("task dev accuracy: "), r5.out)
+        for f in [
+            "results.json", "model-seed1/config.json", "model-seed2/model.safetensors", "model-seed1/logits-dev.tsv",
+        ] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), f)
+        }
     }
 
     func testFillPrintsOneLinePerPrediction() throws {
