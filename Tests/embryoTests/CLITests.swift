@@ -287,6 +287,24 @@ final class CLITests: XCTestCase {
         ] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), f)
         }
+        // every snapshot of a run: the downstream curve joins the run's report
+        let runDir = dir.appendingPathComponent("run")
+        try FileManager.default.createDirectory(
+            at: runDir.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
+        for step in ["step-000000", "step-000010"] {
+            try FileManager.default.copyItem(at: ckpt, to: runDir.appendingPathComponent("checkpoints/\(step)"))
+        }
+        let r6 = try run([
+            "finetune", "--checkpoints", runDir.appendingPathComponent("checkpoints").path, "--task", task.path,
+            "--epochs", "1", "--seeds", "2",
+        ])
+        XCTAssertEqual(r6.code, 0, r6.err)
+        XCTAssertTrue(r6.out.hasSuffix("probes/report.html\n"), r6.out)
+        let downstream = try String(
+            contentsOf: runDir.appendingPathComponent("probes/downstream.jsonl"), encoding: .utf8)
+        XCTAssertTrue(downstream.contains(#""step":10,"probe":"downstream","key":"task/dev/accuracy""#), downstream)
+        let html = try String(contentsOf: runDir.appendingPathComponent("probes/report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("Downstream fine-tuning") && html.contains("task (2 seeds)"))
     }
 
     func testFillPrintsOneLinePerPrediction() throws {
