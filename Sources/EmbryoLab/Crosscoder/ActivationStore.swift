@@ -1,0 +1,321 @@
+// The activation store: the same tokens run through every selected snapshot, the residual stream after
+// layer L kept at every position. Layout of a store directory (all integers and floats little-endian):
+//   store.json        manifest: layer, d, rows, dtype "f16", snapshots [{step, file, scale}], sources
+//   step-NNNNNN.f16   rows x d float16, row-major: raw activations of one snapshot
+//   tokens.i32        rows int32: token id of each row
+//   where.i32         rows x 2 int32: sentence index, position in the sentence's input ([CLS] = 0)
+//   words.tsv         rows lines: word index in the sentence (-1 for [CLS]/[SEP]), UPOS, DEPREL ("_" unknown)
+//   sentences.txt     one input sentence per line
+// A snapshot's `scale` makes its mean activation norm sqrt(d) (measured once on the first 8,192 rows);
+// readers multiply by it. The store is written snapshot by snapshot, a batch of sentences at a time.
+
+import EmbryoCore
+import EmbryoText
+import Foundation
+
+public struct StoreSnapshot: Codable, Sendable, Equatable {
+    public var step: Int
+    public var file: String
+    public var scale: Float
+
+    public init(step: Int, file: String, scale: Float) {
+        self.step = step
+        self.file = file
+        self.scale = scale
+    }
+}
+
+public struct StoreManifest: Codable, Sendable {
+    public var format = "embryo-activations"
+    public var version = 1
+    public var layer: Int
+    public var d: Int
+    public var rows: Int
+    public var sentences: Int
+    public var dtype = "f16"
+    public var snapshots: [StoreSnapshot]
+    public var checkpoints: String
+    public var text: String
+    public var vocabHash: String
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, layer, d, rows, sentences, dtype, snapshots, checkpoints, text
+        case vocabHash = "vocab_fnv1a64"
+    }
+
+    public init(
+        layer: Int, d: Int, rows: Int, sentences: Int, snapshots: [StoreSnapshot], checkpoints: String, text: String,
+        vocabHash: String
+    ) {
+        self.layer = layer
+        self.d = d
+        self.rows = rows
+        self.sentences = sentences
+        self.snapshots = snapshots
+        self.checkpoints = checkpoints
+        self.text = text
+        self.vocabHash = vocabHash
+    }
+}
+
+/// One input sentence: ids with [CLS]/[SEP] and, from CoNLL-U, each position's word and its labels.
+struct StoreSentence {
+    var text: String
+    var ids: [Int32]
+    var word: [Int32]
+    var upos: [String]
+    var deprel: [String]
+}
+
+public enum ActivationStore {
+    /// Sentences of a CoNLL-U or plain-text file (one sentence per line) until `tokens` positions.
+    static func sentences(_ url: URL, tokenizer: WordPieceTokenizer, maxLen: Int, tokens: Int) throws -> [StoreSentence]
+    {
+        var out: [StoreSentence] = []
+        var total = 0
+        if url.pathExtension == "conllu" {
+            let conll = try ConllU.read(url)
+            let (probe, _) = try ProbeSentences.load(url, tokenizer: tokenizer, maxLen: maxLen, limit: nil)
+            // ProbeSentences skips over-long sentences: pair them back with their text by word forms
+            var ci = 0
+            for s in probe where total < tokens {
+                while ci < conll.count && conll[ci].words.map(\.upos) != s.upos { ci += 1 }
+                let text = ci < conll.count ? conll[ci].surfaceText : ""
+                var word = [Int32](repeating: -1, count: s.ids.count)
+                var upos = [String](repeating: "_", count: s.ids.count), deprel = upos
+                for (wi, span) in s.words.enumerated() {
+                    for p in span {
+                        word[p] = Int32(wi)
+                        upos[p] = s.upos[wi]
+                        deprel[p] = s.deprels[wi]
+                    }
+                }
+                out.append(StoreSentence(text: text, ids: s.ids, word: word, upos: upos, deprel: deprel))
+                total += s.ids.count
+                ci += 1
+            }
+        } else {
+            let text = String(decoding: try readFile(url), as: UTF8.self)
+            for line in textLines(text) where total < tokens {
+                let t = line.trimmingCharacters(in: .whitespaces)
+                if t.isEmpty { continue }
+                var ids = [tokenizer.vocab.clsId] + tokenizer.encode(t).ids
+                if ids.count > maxLen - 1 { ids = Array(ids.prefix(maxLen - 1)) }
+                ids.append(tokenizer.vocab.sepId)
+                let n = ids.count
+                out.append(
+                    StoreSentence(
+                        text: t, ids: ids, word: [Int32](repeating: -1, count: n),
+                        upos: [String](repeating: "_", count: n), deprel: [String](repeating: "_", count: n)))
+                total += n
+            }
+        }
+        guard !out.isEmpty else { throw EmbryoError.format(url.path, "no sentences to run") }
+        return out
+    }
+
+    /// Runs `text` through every checkpoint and writes the store into `out`.
+    public static func build(
+        checkpoints: [CheckpointRef], layer: Int, text: URL, tokens: Int, out: URL, sourceDescription: String,
+        progress: (Int, Int, Int) -> Void
+    ) throws -> StoreManifest {
+        guard let first = checkpoints.first else { throw EmbryoError.usage("no snapshots selected") }
+        let config0 = try AlbertConfig.load(first.dir.appendingPathComponent("config.json"))
+        let vocabHash = try hashFile(first.dir.appendingPathComponent("vocab.txt").path).1
+        for c in checkpoints.dropFirst() {
+            let cfg = try AlbertConfig.load(c.dir.appendingPathComponent("config.json"))
+            guard cfg.hiddenSize == config0.hiddenSize, cfg.numHiddenLayers == config0.numHiddenLayers else {
+                throw EmbryoError.format(
+                    c.dir.path,
+                    "mismatched snapshots: hidden size \(cfg.hiddenSize) and \(cfg.numHiddenLayers) layers, but "
+                        + "step \(first.step) has \(config0.hiddenSize) and \(config0.numHiddenLayers)")
+            }
+            let vh = try hashFile(c.dir.appendingPathComponent("vocab.txt").path).1
+            guard vh == vocabHash else {
+                throw EmbryoError.format(
+                    c.dir.appendingPathComponent("vocab.txt").path,
+                    "mismatched snapshots: a different vocabulary from step \(first.step)'s")
+            }
+        }
+        guard layer >= 0 && layer <= config0.numHiddenLayers else {
+            throw EmbryoError.usage(
+                "--layer \(layer) is out of range; the model has layers 0...\(config0.numHiddenLayers) "
+                    + "(0 = the embedding output after the projection)")
+        }
+        let tok = try WordPieceTokenizer.load(vocab: first.dir.appendingPathComponent("vocab.txt"))
+        let sents = try sentences(
+            text, tokenizer: tok, maxLen: min(128, config0.maxPositionEmbeddings), tokens: tokens)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let rows = sents.map(\.ids.count).reduce(0, +), d = config0.hiddenSize
+        // row metadata
+        var tokensData = Data(capacity: rows * 4), whereData = Data(capacity: rows * 8)
+        var words = ""
+        for (si, s) in sents.enumerated() {
+            for p in s.ids.indices {
+                withUnsafeBytes(of: s.ids[p].littleEndian) { tokensData.append(contentsOf: $0) }
+                withUnsafeBytes(of: Int32(si).littleEndian) { whereData.append(contentsOf: $0) }
+                withUnsafeBytes(of: Int32(p).littleEndian) { whereData.append(contentsOf: $0) }
+                words += "\(s.word[p])\t\(s.upos[p])\t\(s.deprel[p])\n"
+            }
+        }
+        try writeAtomically(tokensData, to: out.appendingPathComponent("tokens.i32"))
+        try writeAtomically(whereData, to: out.appendingPathComponent("where.i32"))
+        try writeAtomically(Data(words.utf8), to: out.appendingPathComponent("words.tsv"))
+        try writeAtomically(
+            Data(sents.map { $0.text.replacingOccurrences(of: "\n", with: " ") + "\n" }.joined().utf8),
+            to: out.appendingPathComponent("sentences.txt"))
+        var snaps: [StoreSnapshot] = []
+        for (ci, ck) in checkpoints.enumerated() {
+            let model = try Albert.load(from: ck.dir)
+            let name = "\(RunDirectory.checkpointName(ck.step)).f16"
+            let url = out.appendingPathComponent(name)
+            let tmp = out.appendingPathComponent(".\(name).tmp")
+            FileManager.default.createFile(atPath: tmp.path, contents: nil)
+            let fh = try FileHandle(forWritingTo: tmp)
+            var normSum = 0.0, normCount = 0
+            var k = 0
+            while k < sents.count {
+                // sentences in order, about 4,096 positions per batch
+                var end = k, T = 0
+                while end < sents.count && (end == k || (end - k + 1) * max(T, sents[end].ids.count) <= 4096) {
+                    T = max(T, sents[end].ids.count)
+                    end += 1
+                }
+                let B = end - k
+                let batch = AlbertBatch(B: B, T: T)
+                for b in 0..<B {
+                    let ids = sents[k + b].ids
+                    for t in 0..<T {
+                        batch.ids[b * T + t] = t < ids.count ? ids[t] : 0
+                        batch.attentionMask[b * T + t] = t < ids.count ? 1 : 0
+                    }
+                }
+                let a = Activations(config: model.config, B: B, T: T, maxPredictions: 0, training: false)
+                try model.encode(a, batch)
+                let h = a.hiddenState(layer)
+                var half = [Float16]()
+                half.reserveCapacity(sents[k..<end].map(\.ids.count).reduce(0, +) * d)
+                for b in 0..<B {
+                    for t in 0..<sents[k + b].ids.count {
+                        let row = h + (b * T + t) * d
+                        if normCount < 8192 {
+                            var s: Double = 0
+                            for j in 0..<d { s += Double(row[j]) * Double(row[j]) }
+                            normSum += s.squareRoot()
+                            normCount += 1
+                        }
+                        for j in 0..<d { half.append(Float16(row[j])) }
+                    }
+                }
+                half.withUnsafeBytes { fh.write(Data($0)) }
+                k = end
+            }
+            try fh.synchronize()
+            try fh.close()
+            _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
+            let mean = normSum / Double(max(normCount, 1))
+            snaps.append(
+                StoreSnapshot(step: ck.step, file: name, scale: Float(Double(d).squareRoot() / max(mean, 1e-12))))
+            progress(ci + 1, checkpoints.count, ck.step)
+        }
+        let manifest = StoreManifest(
+            layer: layer, d: d, rows: rows, sentences: sents.count, snapshots: snaps,
+            checkpoints: first.dir.deletingLastPathComponent().path, text: sourceDescription, vocabHash: vocabHash)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeAtomically(try enc.encode(manifest), to: out.appendingPathComponent("store.json"))
+        return manifest
+    }
+}
+
+/// Reads a store: the manifest (checked against the files' sizes) and scaled rows on demand, by pread,
+/// so memory is bounded by what is asked for.
+public final class ActivationReader {
+    public let dir: URL
+    public let manifest: StoreManifest
+    let fds: [Int32]
+
+    public var S: Int { manifest.snapshots.count }
+    public var d: Int { manifest.d }
+    public var rows: Int { manifest.rows }
+
+    public init(_ dir: URL) throws {
+        self.dir = dir
+        let mURL = dir.appendingPathComponent("store.json")
+        do {
+            manifest = try JSONDecoder().decode(StoreManifest.self, from: try readFile(mURL))
+        } catch let e as EmbryoError {
+            throw e
+        } catch {
+            throw EmbryoError.format(mURL.path, "not an activation store manifest: \(describe(error))")
+        }
+        guard manifest.format == "embryo-activations", manifest.dtype == "f16", manifest.d > 0, manifest.rows > 0,
+            !manifest.snapshots.isEmpty
+        else { throw EmbryoError.format(mURL.path, "not an embryo activation store (format, dtype, d, rows)") }
+        var fds: [Int32] = []
+        for s in manifest.snapshots {
+            let path = dir.appendingPathComponent(s.file).path
+            let want = manifest.rows * manifest.d * 2
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+            guard let size else { throw EmbryoError.io(path, "missing activation file") }
+            guard size == want else {
+                throw EmbryoError.format(
+                    path,
+                    "truncated or wrong-sized activation file: \(size) bytes, expected \(want) (\(manifest.rows) rows x \(manifest.d) x 2)"
+                )
+            }
+            let fd = open(path, O_RDONLY)
+            guard fd >= 0 else { throw EmbryoError.io(path, "cannot open") }
+            fds.append(fd)
+        }
+        for f in ["tokens.i32": 4, "where.i32": 8] {
+            let path = dir.appendingPathComponent(f.key).path
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+            guard size == manifest.rows * f.value else {
+                throw EmbryoError.format(path, "expected \(manifest.rows * f.value) bytes for \(manifest.rows) rows")
+            }
+        }
+        self.fds = fds
+    }
+
+    deinit { for fd in fds { close(fd) } }
+
+    /// Rows `idx` of every snapshot, scaled, into `out` as (idx.count, S*d): snapshot blocks side by side.
+    public func read(rows idx: [Int], into out: UnsafeMutablePointer<Float>) throws {
+        let d = manifest.d, S = self.S
+        var half = [Float16](repeating: 0, count: d)
+        for s in 0..<S {
+            let scale = manifest.snapshots[s].scale
+            for (r, row) in idx.enumerated() {
+                let got = half.withUnsafeMutableBytes { pread(fds[s], $0.baseAddress, d * 2, off_t(row * d * 2)) }
+                guard got == d * 2 else {
+                    throw EmbryoError.io(
+                        dir.appendingPathComponent(manifest.snapshots[s].file).path, "short read at row \(row)")
+                }
+                let dst = out + r * S * d + s * d
+                for j in 0..<d { dst[j] = Float(half[j]) * scale }
+            }
+        }
+    }
+
+    public func tokens() throws -> [Int32] { try ints("tokens.i32") }
+    public func positions() throws -> [Int32] { try ints("where.i32") }
+
+    func ints(_ name: String) throws -> [Int32] {
+        let data = try readFile(dir.appendingPathComponent(name))
+        return data.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }.map { Int32(littleEndian: $0) }
+    }
+
+    /// Per row: word index, UPOS, DEPREL.
+    public func words() throws -> [(word: Int, upos: String, deprel: String)] {
+        let text = String(decoding: try readFile(dir.appendingPathComponent("words.tsv")), as: UTF8.self)
+        return textLines(text).filter { !$0.isEmpty }.map {
+            let c = $0.split(separator: "\t", omittingEmptySubsequences: false)
+            return (Int(c[0]) ?? -1, c.count > 1 ? String(c[1]) : "_", c.count > 2 ? String(c[2]) : "_")
+        }
+    }
+
+    public func sentences() throws -> [String] {
+        textLines(String(decoding: try readFile(dir.appendingPathComponent("sentences.txt")), as: UTF8.self))
+    }
+}
