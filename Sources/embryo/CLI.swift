@@ -23,6 +23,9 @@ enum CLI {
         Subcommand(spec: FillCommand.spec, run: FillCommand.run),
         Subcommand(spec: FinetuneCommand.spec, run: FinetuneCommand.run),
         Subcommand(spec: ReinitCommand.spec, run: ReinitCommand.run),
+        Subcommand(spec: ActivationsCommand.spec, run: ActivationsCommand.run),
+        Subcommand(spec: CrosscodeCommand.spec, run: CrosscodeCommand.run),
+        Subcommand(spec: FeaturesCommand.spec, run: FeaturesCommand.run),
     ]
 
     static var rootSpec: CommandSpec {

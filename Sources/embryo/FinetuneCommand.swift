@@ -102,13 +102,7 @@ enum FinetuneCommand {
 
     static func runAll(_ dir: URL, task: TaskData, a: ParsedArguments, settings s: FinetuneSettings, seeds: Int) throws
     {
-        let runner = try ProbeRunner(
-            checkpoints: dir,
-            options: {
-                var o = ProbeOptions(); o.probes = []; return o
-            }(),
-            warn: { log("finetune: warning: \($0)") })
-        let refs = try runner.scan()
+        let refs = try ProbeRunner.snapshots(in: dir, warn: { log("finetune: warning: \($0)") })
         guard !refs.isEmpty else { throw EmbryoError.io(dir.path, "holds no complete step-N checkpoint directories") }
         let run = dir.deletingLastPathComponent()
         let base =

@@ -61,6 +61,9 @@ final class CLITests: XCTestCase {
               fill                  Top-K predictions at each [MASK] of some texts, from one checkpoint.
               finetune              Fine-tune a checkpoint (or every snapshot of a run) on a classification or regression task.
               reinit                Re-initialise some pretrained layers, fine-tune, and compare across data sizes.
+              activations           Store the residual stream after one layer for the same tokens in every snapshot.
+              crosscode             Train a crosscoder shared by every snapshot of an activation store.
+              features              Analyse a crosscoder's features: strength over training, emergence, contexts, tags.
 
               See 'embryo help <subcommand>' for detailed help.
 
@@ -94,7 +97,11 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(r.code, 0, "\(args)")
             XCTAssertEqual(r.out, expected, "\(args)")
         }
-        for sub in ["bench", "infer", "vocab", "tokenize", "world", "pretrain", "probe", "fill", "finetune", "reinit"] {
+        for sub in [
+            "bench", "infer", "vocab", "tokenize", "world", "pretrain", "probe", "fill", "finetune", "reinit",
+            "activations",
+            "crosscode", "features",
+        ] {
             let r = try run([sub, "--help"])
             XCTAssertEqual(r.code, 0)
             XCTAssertTrue(r.out.hasPrefix("OVERVIEW: "), r.out)
@@ -305,6 +312,77 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(downstream.contains(#""step":10,"probe":"downstream","key":"task/dev/accuracy""#), downstream)
         let html = try String(contentsOf: runDir.appendingPathComponent("probes/report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("Downstream fine-tuning") && html.contains("task (2 seeds)"))
+    }
+
+    func testCrosscoderCommandsAndTheirErrors() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpts = dir.appendingPathComponent("run/checkpoints")
+        let vocab = (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad"] + (0..<93).map { "w\($0)" })
+            .joined(separator: "\n")
+        for (step, seed) in [("step-000000", "1"), ("step-000010", "2")] {
+            let c = ckpts.appendingPathComponent(step)
+            XCTAssertEqual(
+                try run(["init", "--config", "tiny", "--vocab-size", "100", "--seed", seed, "--out", c.path]).code, 0)
+            try vocab.write(to: c.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        }
+        let text = dir.appendingPathComponent("text.txt")
+        try (0..<40).map { "good w\($0 % 9) bad w\($0 % 7) w\($0 % 5)" }.joined(separator: "\n")
+            .write(to: text, atomically: true, encoding: .utf8)
+        let store = dir.appendingPathComponent("store")
+        let r0 = try run([
+            "activations", "--checkpoints", ckpts.path, "--layer", "9", "--text", text.path, "--out", store.path,
+        ])
+        XCTAssertEqual(r0.code, 64)
+        XCTAssertTrue(r0.err.contains("--layer 9 is out of range; the model has layers 0...4"), r0.err)
+        let r1 = try run([
+            "activations", "--checkpoints", ckpts.path, "--layer", "2", "--text", text.path, "--out", store.path,
+        ])
+        XCTAssertEqual(r1.code, 0, r1.err)
+        let cc = dir.appendingPathComponent("cc")
+        let r2 = try run([
+            "crosscode", "--activations", store.path, "--steps", "20", "--batch-size", "16", "--features", "32",
+            "--out", cc.path,
+        ])
+        XCTAssertEqual(r2.code, 0, r2.err)
+        XCTAssertTrue(r2.err.contains("crosscode: step 20/20, loss "), r2.err)
+        for f in ["crosscoder.safetensors", "config.json", "state/adam.safetensors"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: cc.appendingPathComponent(f).path), f)
+        }
+        let r3 = try run([
+            "features", "--crosscoder", cc.path, "--run", dir.appendingPathComponent("run").path, "--out",
+            dir.appendingPathComponent("feat").path,
+        ])
+        XCTAssertEqual(r3.code, 0, r3.err)
+        XCTAssertTrue(r3.out.contains("32 features: "), r3.out)
+        let report = try String(contentsOf: dir.appendingPathComponent("run/probes/report.html"), encoding: .utf8)
+        XCTAssertTrue(report.contains("Crosscoder features (layer 2)"))
+        // a truncated store
+        let f16 = store.appendingPathComponent("step-000010.f16")
+        let data = try Data(contentsOf: f16)
+        try data.prefix(data.count - 100).write(to: f16)
+        let r4 = try run([
+            "crosscode", "--activations", store.path, "--steps", "2", "--batch-size", "8", "--out", cc.path,
+        ])
+        XCTAssertEqual(r4.code, 1)
+        XCTAssertTrue(r4.err.contains("step-000010.f16: truncated or wrong-sized activation file"), r4.err)
+        // mismatched snapshots: another vocabulary, another hidden size
+        try (vocab + "\n").replacingOccurrences(of: "w92", with: "zz").write(
+            to: ckpts.appendingPathComponent("step-000010/vocab.txt"), atomically: true, encoding: .utf8)
+        let r5 = try run([
+            "activations", "--checkpoints", ckpts.path, "--layer", "1", "--text", text.path, "--out", store.path,
+        ])
+        XCTAssertEqual(r5.code, 1)
+        XCTAssertTrue(r5.err.contains("mismatched snapshots: a different vocabulary from step 0's"), r5.err)
+        let small = ckpts.appendingPathComponent("step-000020")
+        XCTAssertEqual(try run(["init", "--config", "small", "--vocab-size", "100", "--out", small.path]).code, 0)
+        try vocab.write(to: small.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+        let r6 = try run([
+            "activations", "--checkpoints", ckpts.path, "--steps", "0,20", "--layer", "1", "--text", text.path, "--out",
+            store.path,
+        ])
+        XCTAssertEqual(r6.code, 1)
+        XCTAssertTrue(r6.err.contains("mismatched snapshots: hidden size 256"), r6.err)
     }
 
     func testFillPrintsOneLinePerPrediction() throws {

@@ -212,7 +212,7 @@ public enum ActivationStore {
             }
             try fh.synchronize()
             try fh.close()
-            _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp)
+            guard rename(tmp.path, url.path) == 0 else { throw EmbryoError.io(url.path, "cannot move into place") }
             let mean = normSum / Double(max(normCount, 1))
             snaps.append(
                 StoreSnapshot(step: ck.step, file: name, scale: Float(Double(d).squareRoot() / max(mean, 1e-12))))

@@ -136,36 +136,7 @@ public final class CrosscoderTrainer {
 
     /// Explained variance per snapshot and mean L0 over every row of the store (in store order).
     public func evaluate() throws -> ([Double], Double) {
-        let S = reader.S, d = reader.d, Sd = crosscoder.Sd, B = settings.batchSize
-        let x = FloatBuffer(count: B * Sd)
-        let buf = CrosscoderBuffers(B: B, S: S, d: d, F: crosscoder.F)
-        var sum = [Double](repeating: 0, count: Sd), sumSq = [Double](repeating: 0, count: S)
-        var sse = [Double](repeating: 0, count: S), l0 = 0.0
-        var r = 0
-        while r < reader.rows {
-            let idx = Array(r..<min(r + B, reader.rows))
-            try reader.read(rows: idx, into: x.pointer)
-            let st = crosscoder.forwardBackward(x.pointer, B: idx.count, lambda: 0, buf, gradients: false)
-            for s in 0..<S { sse[s] += st.sse[s] }
-            l0 += st.l0 * Double(idx.count)
-            for b in 0..<idx.count {
-                for s in 0..<S {
-                    for j in 0..<d {
-                        let v = Double(x[b * Sd + s * d + j])
-                        sum[s * d + j] += v
-                        sumSq[s] += v * v
-                    }
-                }
-            }
-            r += idx.count
-        }
-        let N = Double(reader.rows)
-        let ev = (0..<S).map { s -> Double in
-            var meanSq = 0.0
-            for j in 0..<d { meanSq += sum[s * d + j] * sum[s * d + j] / N }
-            return 1 - sse[s] / max(sumSq[s] - meanSq, 1e-12)
-        }
-        return (ev, l0 / N)
+        try Crosscoder.evaluate(crosscoder, reader: reader, batchSize: settings.batchSize)
     }
 
     // MARK: files
@@ -217,6 +188,42 @@ public final class CrosscoderTrainer {
 }
 
 extension Crosscoder {
+    /// Explained variance per snapshot (1 - SSE / total variance) and mean L0 over every row of a store.
+    public static func evaluate(_ cc: Crosscoder, reader: ActivationReader, batchSize B: Int) throws -> (
+        [Double], Double
+    ) {
+        let S = reader.S, d = reader.d, Sd = cc.Sd
+        let x = FloatBuffer(count: B * Sd)
+        let buf = CrosscoderBuffers(B: B, S: S, d: d, F: cc.F)
+        var sum = [Double](repeating: 0, count: Sd), sumSq = [Double](repeating: 0, count: S)
+        var sse = [Double](repeating: 0, count: S), l0 = 0.0
+        var r = 0
+        while r < reader.rows {
+            let idx = Array(r..<min(r + B, reader.rows))
+            try reader.read(rows: idx, into: x.pointer)
+            let st = cc.forwardBackward(x.pointer, B: idx.count, lambda: 0, buf, gradients: false)
+            for s in 0..<S { sse[s] += st.sse[s] }
+            l0 += st.l0 * Double(idx.count)
+            for b in 0..<idx.count {
+                for s in 0..<S {
+                    for j in 0..<d {
+                        let v = Double(x[b * Sd + s * d + j])
+                        sum[s * d + j] += v
+                        sumSq[s] += v * v
+                    }
+                }
+            }
+            r += idx.count
+        }
+        let N = Double(reader.rows)
+        let ev = (0..<S).map { s -> Double in
+            var meanSq = 0.0
+            for j in 0..<d { meanSq += sum[s * d + j] * sum[s * d + j] / N }
+            return 1 - sse[s] / max(sumSq[s] - meanSq, 1e-12)
+        }
+        return (ev, l0 / N)
+    }
+
     /// Reads crosscoder.safetensors from `dir` into `cc` (shapes checked).
     public static func load(_ cc: Crosscoder, from dir: URL) throws {
         let file = try SafetensorsFile(url: dir.appendingPathComponent("crosscoder.safetensors"))

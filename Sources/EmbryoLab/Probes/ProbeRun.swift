@@ -143,6 +143,13 @@ public final class ProbeRunner {
         return refs.sorted { $0.step < $1.step }
     }
 
+    /// The complete step-N checkpoints of `dir` in step order (incomplete ones skipped with a warning).
+    public static func snapshots(in dir: URL, warn: @escaping (String) -> Void) throws -> [CheckpointRef] {
+        var o = ProbeOptions()
+        o.probes = []
+        return try ProbeRunner(checkpoints: dir, options: o, warn: warn).scan()
+    }
+
     func warnOnce(_ s: String) {
         if warned.insert(s).inserted { warn(s) }
     }
@@ -333,6 +340,8 @@ public final class ProbeRunner {
         var all = metrics
         let downstream = out.appendingPathComponent("downstream.jsonl")
         if FileManager.default.fileExists(atPath: downstream.path) { all += try MetricTables.read(downstream) }
-        try writeAtomically(Data(ProbeReport.html(all, info: info).utf8), to: out.appendingPathComponent("report.html"))
+        try writeAtomically(
+            Data(ProbeReport.html(all, info: info, extra: ProbeReport.extraSections(out)).utf8),
+            to: out.appendingPathComponent("report.html"))
     }
 }

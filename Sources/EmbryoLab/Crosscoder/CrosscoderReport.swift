@@ -1,0 +1,249 @@
+// features.json and features.html from a crosscoder's feature profiles: the emergence histogram against
+// step, strength trajectories of representative features, reconstruction quality per snapshot, token-level
+// against context-dependent features, tag associations, and a feature table with top contexts. The same
+// section (without the page around it) joins a run's probe report.
+
+import EmbryoCore
+import EmbryoText
+import Foundation
+
+public struct FeatureReportInput {
+    public var profiles: [FeatureProfile]
+    public var steps: [Int]
+    public var explainedVariance: [Double]
+    public var l0: Double
+    public var layer: Int
+    public var contexts: [Int: [String]]  // feature -> rendered contexts (text with the token in ⟦ ⟧)
+
+    public init(
+        profiles: [FeatureProfile], steps: [Int], explainedVariance: [Double], l0: Double, layer: Int,
+        contexts: [Int: [String]]
+    ) {
+        self.profiles = profiles
+        self.steps = steps
+        self.explainedVariance = explainedVariance
+        self.l0 = l0
+        self.layer = layer
+        self.contexts = contexts
+    }
+}
+
+public enum CrosscoderReport {
+    /// Renders the sentence of `row` from the store with that token marked.
+    public static func context(
+        row: Int, tokens: [Int32], positions: [Int32], vocab: Vocabulary?
+    ) -> String {
+        let sentence = positions[2 * row], pos = Int(positions[2 * row + 1])
+        let start = row - pos
+        var end = row
+        while end + 1 < tokens.count && positions[2 * (end + 1)] == sentence { end += 1 }
+        var out = ""
+        for r in start...end {
+            let id = Int(tokens[r])
+            var t = vocab.map { id < $0.count ? $0.tokens[id] : "#\(id)" } ?? "#\(id)"
+            if t == "[CLS]" || t == "[SEP]" {
+                if r == row { out += (out.isEmpty ? "" : " ") + "⟦\(t)⟧" }
+                continue
+            }
+            let cont = t.hasPrefix("##")
+            if cont { t.removeFirst(2) }
+            if r == row { t = "⟦\(t)⟧" }
+            out += (cont || out.isEmpty ? "" : " ") + t
+        }
+        return out
+    }
+
+    /// Features firing on at least one token, not initialisation-only.
+    static func alive(_ ps: [FeatureProfile]) -> [FeatureProfile] {
+        ps.filter { $0.frequency > 0 && !$0.trajectory.initOnly }
+    }
+
+    public static func summary(_ input: FeatureReportInput) -> [String] {
+        let ps = input.profiles, alive = alive(ps)
+        let point = FeatureAnalysis.emergencePoint(ps, steps: input.steps)
+        let (tokenLevel, contextual) = split(alive)
+        var lines = [
+            "\(ps.count) features: \(alive.count) alive, \(ps.filter(\.trajectory.initOnly).count) of the initialisation only, "
+                + "\(ps.filter { $0.frequency == 0 }.count) never firing; L0 \(String(format: "%.1f", input.l0))",
+            "explained variance per snapshot: "
+                + zip(input.steps, input.explainedVariance).map { "\($0) \(String(format: "%.3f", $1))" }.joined(
+                    separator: ", "),
+            "most features emerge at step \(point.step) (\(String(format: "%.0f", point.share * 100))% of the alive ones)",
+        ]
+        if !tokenLevel.isEmpty && !contextual.isEmpty {
+            lines.append(
+                "median emergence: token-level features (token identity explains >= 50%) step \(median(tokenLevel)), "
+                    + "context-dependent features step \(median(contextual)) "
+                    + "(\(tokenLevel.count) and \(contextual.count) features)")
+        }
+        return lines
+    }
+
+    static func split(_ ps: [FeatureProfile]) -> ([FeatureProfile], [FeatureProfile]) {
+        (ps.filter { $0.tokenR2 >= 0.5 }, ps.filter { $0.tokenR2 < 0.5 })
+    }
+
+    static func median(_ ps: [FeatureProfile]) -> Int {
+        let s = ps.map(\.trajectory.emergenceStep).sorted()
+        return s.isEmpty ? 0 : s[s.count / 2]
+    }
+
+    /// The section (headings, figures, tables) shared by features.html and the run's report.
+    public static func section(_ input: FeatureReportInput) -> String {
+        let ps = input.profiles, steps = input.steps, S = steps.count
+        let alive = alive(ps)
+        var h = "<h2>Crosscoder features (layer \(input.layer))</h2>\n<p class=note>"
+        h += summary(input).map(esc).joined(separator: ".<br>\n") + ".</p>\n<div class=charts>\n"
+        // emergence histogram, as a series of counts per snapshot
+        var hist = [Double](repeating: 0, count: S)
+        for p in alive { hist[p.trajectory.emergenceIndex] += 1 }
+        var initOnly = [Double](repeating: 0, count: S)
+        for p in ps where p.trajectory.initOnly { initOnly[p.trajectory.peakIndex] += 1 }
+        h += SVGChart.bars(
+            title: "features emerging at each snapshot", yLabel: "features",
+            steps: steps, values: hist, note: "emergence: first snapshot at half the feature's peak decoder norm")
+        h += SVGChart.line(
+            title: "reconstruction per snapshot", yLabel: "explained variance",
+            series: [
+                ChartSeries(
+                    name: "explained variance", points: zip(steps, input.explainedVariance).map { ($0, $1) }, style: 0)
+            ],
+            yRange: (min(0, input.explainedVariance.min() ?? 0), 1))
+        // representative trajectories: the most frequent feature of each emergence snapshot
+        var reps: [FeatureProfile] = []
+        for e in 0..<S {
+            if let p = alive.filter({ $0.trajectory.emergenceIndex == e }).max(by: { $0.frequency < $1.frequency }) {
+                reps.append(p)
+            }
+        }
+        if let ini = ps.filter(\.trajectory.initOnly).max(by: { $0.frequency < $1.frequency }) { reps.append(ini) }
+        let lines = reps.prefix(10).enumerated().map { k, p -> ChartSeries in
+            let mx = p.trajectory.norms.max() ?? 1
+            return ChartSeries(
+                name: "#\(p.trajectory.index)\(p.trajectory.initOnly ? " (init)" : "") \(p.topUpos?.tag ?? "")",
+                points: zip(steps, p.trajectory.norms).map { ($0, Double($1 / max(mx, 1e-12))) }, style: k)
+        }
+        h += SVGChart.line(
+            title: "strength of representative features", yLabel: "decoder norm / its maximum", series: lines,
+            yRange: (0, 1))
+        h += "</div>\n"
+        // tags
+        var byTag: [String: [FeatureProfile]] = [:]
+        for p in alive { if let t = p.topUpos?.tag { byTag[t, default: []].append(p) } }
+        if !byTag.isEmpty {
+            h += "<table><tr><th>UPOS most associated</th><th>features</th><th>median emergence step</th>"
+            h += "<th>median token-identity R²</th></tr>\n"
+            for (tag, group) in byTag.sorted(by: { $0.value.count > $1.value.count }) {
+                let r2 = group.map(\.tokenR2).sorted()[group.count / 2]
+                h += "<tr><td>\(esc(tag))</td><td class=num>\(group.count)</td><td class=num>\(median(group))</td>"
+                h += "<td class=num>\(String(format: "%.2f", r2))</td></tr>\n"
+            }
+            h += "</table>\n"
+        }
+        // feature table
+        h += "<table><tr><th>feature</th><th>emerges</th><th>init only</th><th>fires on</th><th>UPOS (lift)</th>"
+        h += "<th>DEPREL (lift)</th><th>token R²</th><th>cos(step 0, last)</th><th>top contexts</th></tr>\n"
+        for p in ps.filter({ $0.frequency > 0 }).sorted(by: { $0.frequency > $1.frequency }).prefix(40) {
+            let t = p.trajectory
+            h +=
+                "<tr><td class=num>\(t.index)</td><td class=num>\(t.emergenceStep)</td><td>\(t.initOnly ? "yes" : "")</td>"
+            h += "<td class=num>\(String(format: "%.2f%%", p.frequency * 100))</td>"
+            h += "<td>\(p.topUpos.map { "\(esc($0.tag)) (\(String(format: "%.1f", $0.lift)))" } ?? "")</td>"
+            h += "<td>\(p.topDeprel.map { "\(esc($0.tag)) (\(String(format: "%.1f", $0.lift)))" } ?? "")</td>"
+            h +=
+                "<td class=num>\(String(format: "%.2f", p.tokenR2))</td><td class=num>\(String(format: "%.2f", t.drift.first ?? 0))</td>"
+            let ctx = (input.contexts[t.index] ?? []).prefix(3).map {
+                esc($0).replacingOccurrences(of: "⟦", with: "<mark>").replacingOccurrences(of: "⟧", with: "</mark>")
+            }
+            h += "<td>\(ctx.joined(separator: "<br>"))</td></tr>\n"
+        }
+        return h + "</table>\n"
+    }
+
+    public static func page(_ input: FeatureReportInput, title: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>embryo features: \(esc(title))</title>
+        <style>
+        body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px auto;
+          max-width: 1240px; color: #222; line-height: 1.4; }
+        h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+        table { border-collapse: collapse; font-size: 0.85em; margin: 0.6em 0; }
+        td, th { border: 1px solid #ddd; padding: 3px 6px; vertical-align: top; } th { background: #f4f4f4; }
+        td.num { text-align: right; font-variant-numeric: tabular-nums; } mark { background: #ffe08a; }
+        .charts { display: flex; flex-wrap: wrap; gap: 12px; } .note { color: #555; font-size: 0.9em; }
+        </style></head><body>
+        <h1>Crosscoder features: \(esc(title))</h1>
+        \(section(input))
+        </body></html>
+
+        """
+    }
+
+    /// features.json: every feature's trajectory and profile.
+    public static func json(_ input: FeatureReportInput) throws -> Data {
+        let arr: [[String: Any]] = input.profiles.map { p in
+            let t = p.trajectory
+            var o: [String: Any] = [
+                "index": t.index, "decoder_norms": t.norms.map(Double.init), "emergence_step": t.emergenceStep,
+                "init_only": t.initOnly, "drift_cosine_to_last": t.drift.map(Double.init), "frequency": p.frequency,
+                "mean_activation": p.meanActivation, "token_r2": p.tokenR2,
+                "contexts": input.contexts[t.index] ?? [],
+            ]
+            if let u = p.topUpos { o["top_upos"] = ["tag": u.tag, "lift": u.lift, "share": u.share] }
+            if let u = p.topDeprel { o["top_deprel"] = ["tag": u.tag, "lift": u.lift, "share": u.share] }
+            return o
+        }
+        let obj: [String: Any] = [
+            "steps": input.steps, "layer": input.layer, "explained_variance": input.explainedVariance, "l0": input.l0,
+            "emergence_point": FeatureAnalysis.emergencePoint(input.profiles, steps: input.steps).step,
+            "summary": summary(input), "features": arr,
+        ]
+        return try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+    }
+}
+
+extension SVGChart {
+    /// Bars at snapshot steps on the log step axis.
+    public static func bars(title: String, yLabel: String, steps: [Int], values: [Double], note: String) -> String {
+        let W = 610.0, Hh = 330.0, left = 58.0, right = 200.0, top = 30.0, bottom = 50.0
+        let pw = W - left - right, ph = Hh - top - bottom
+        let x1 = max(lx(steps.max() ?? 1), 1), y1 = max(values.max() ?? 1, 1) * 1.05
+        func px(_ s: Int) -> Double { left + lx(s) / x1 * pw }
+        func py(_ v: Double) -> Double { top + ph - v / y1 * ph }
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(W))\" height=\"\(Int(Hh))\" "
+        svg += "viewBox=\"0 0 \(Int(W)) \(Int(Hh))\" role=\"img\" aria-label=\"\(esc(title))\">\n"
+        svg += "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n"
+        svg += "<text x=\"\(left)\" y=\"18\" font-size=\"13\" font-weight=\"600\">\(esc(title))</text>\n"
+        for t in niceTicks(0, y1) {
+            svg +=
+                "<line x1=\"\(left)\" y1=\"\(f1(py(t)))\" x2=\"\(left + pw)\" y2=\"\(f1(py(t)))\" stroke=\"#eee\"/>\n"
+            svg +=
+                "<text x=\"\(left - 6)\" y=\"\(f1(py(t) + 4))\" font-size=\"11\" text-anchor=\"end\">\(tickLabel(t))</text>\n"
+        }
+        var tick = 1
+        var xticks = [0]
+        while lx(tick) <= x1 + 1e-9 {
+            xticks.append(tick)
+            tick *= 10
+        }
+        for s in xticks {
+            svg +=
+                "<text x=\"\(f1(px(s)))\" y=\"\(top + ph + 16)\" font-size=\"11\" text-anchor=\"middle\">\(s)</text>\n"
+        }
+        for (s, v) in zip(steps, values) where v > 0 {
+            let x = px(s)
+            svg +=
+                "<rect x=\"\(f1(x - 4))\" y=\"\(f1(py(v)))\" width=\"8\" height=\"\(f1(top + ph - py(v)))\" fill=\"\(palette[0])\"/>\n"
+        }
+        svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(pw)\" height=\"\(ph)\" fill=\"none\" stroke=\"#888\"/>\n"
+        svg +=
+            "<text x=\"\(left + pw / 2)\" y=\"\(Hh - 10)\" font-size=\"12\" text-anchor=\"middle\">pretraining step (log scale)</text>\n"
+        svg +=
+            "<text transform=\"translate(14,\(top + ph / 2)) rotate(-90)\" font-size=\"12\" text-anchor=\"middle\">\(esc(yLabel))</text>\n"
+        svg += "<foreignObject x=\"\(left + pw + 10)\" y=\"\(top)\" width=\"\(right - 14)\" height=\"\(ph)\">"
+        svg +=
+            "<div xmlns=\"http://www.w3.org/1999/xhtml\" style=\"font-size:11px;color:#555\">\(esc(note))</div></foreignObject>\n"
+        return svg + "</svg>\n"
+    }
+}

@@ -1,0 +1,192 @@
+// `embryo activations`, `embryo crosscode`, `embryo features`: crosscoders across a run's snapshots.
+
+import EmbryoCore
+import EmbryoLab
+import EmbryoText
+import Foundation
+
+enum ActivationsCommand {
+    static let spec = CommandSpec(
+        name: "embryo activations",
+        abstract: "Store the residual stream after one layer for the same tokens in every snapshot.",
+        discussion: """
+            Runs the same sentences through each selected snapshot and stores the hidden state after --layer
+            (0 = the embedding output after the projection) at every position, as float16, with token ids,
+            sentence and position indices and, from CoNLL-U, each position's word, UPOS and DEPREL. Also records
+            each snapshot's scale (mean activation norm sqrt(d)). Layout: see store.json and the README.
+            """,
+        options: [
+            .required("checkpoints", "dir", "A run's checkpoints/ folder."),
+            .option("steps", "list", "Snapshots: all, or steps like 0,100,1600.", default: "all"),
+            .required("layer", "l", "Layer whose output is stored (0...L)."),
+            .option("text", "file", "CoNLL-U file or plain text (one sentence per line).", default: nil),
+            .flag("world", "Use the run's world/probe.conllu (the default for a run on the built-in world)."),
+            .option("tokens", "n", "Positions to store (whole sentences).", default: "100000"),
+            .option("threads", "n", "Threads.", default: "\(Threads.available)"),
+            .required("out", "dir", "Store directory."),
+        ]
+    )
+
+    static func run(_ a: ParsedArguments) throws {
+        Threads.configure(try a.int("threads", min: 1)!)
+        let dir = URL(fileURLWithPath: a.string("checkpoints")!)
+        var refs = try ProbeRunner.snapshots(in: dir, warn: { log("activations: warning: \($0)") })
+        if a.string("steps")! != "all" {
+            let want = try a.string("steps")!.split(separator: ",").map { s -> Int in
+                guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else {
+                    throw EmbryoError.usage("--steps: expected 'all' or step numbers, got '\(s)'")
+                }
+                return v
+            }
+            if let missing = want.first(where: { w in !refs.contains { $0.step == w } }) {
+                throw EmbryoError.usage(
+                    "--steps: no checkpoint for step \(missing) in \(dir.path) (have \(refs.map(\.step).map(String.init).joined(separator: ", ")))"
+                )
+            }
+            refs = refs.filter { want.contains($0.step) }
+        }
+        guard refs.count >= 1 else { throw EmbryoError.io(dir.path, "holds no complete step-N checkpoint directories") }
+        let text: URL
+        if let t = a.string("text") {
+            text = URL(fileURLWithPath: t)
+        } else if let w = ProbeRunner.worldDir(forCheckpoints: dir) {
+            text = w.appendingPathComponent("probe.conllu")
+        } else {
+            throw EmbryoError.usage("\(dir.path) is not a run on the built-in world: pass --text FILE")
+        }
+        let out = URL(fileURLWithPath: a.string("out")!)
+        let progress = Progress("activations: snapshot", total: refs.count, interval: 10)
+        let m = try ActivationStore.build(
+            checkpoints: refs, layer: try a.int("layer", min: 0)!, text: text, tokens: try a.int("tokens", min: 1)!,
+            out: out, sourceDescription: text.path
+        ) { done, _, step in progress.update(done, "step \(step)") }
+        log(
+            "activations: \(m.rows) positions of \(m.sentences) sentences x \(m.snapshots.count) snapshots, d \(m.d), "
+                + "\(m.rows * m.d * 2 * m.snapshots.count / 1_048_576) MiB")
+        print(out.path)
+    }
+}
+
+enum CrosscodeCommand {
+    static let spec = CommandSpec(
+        name: "embryo crosscode",
+        abstract: "Train a crosscoder shared by every snapshot of an activation store.",
+        discussion: """
+            f = ReLU(sum_s W_enc^s x^s + b_enc), x_hat^s = W_dec^s f + b_dec^s, loss = sum_s ||x^s - x_hat^s||^2
+            + lambda * sum_i f_i sum_s ||W_dec,i^s||, lambda ramped up over the first 5% of steps, Adam. Decoder
+            rows start as random directions of norm 0.08, identical for every snapshot, and W_enc = W_dec^T.
+            Batches stream from the store; the crosscoder and optimizer state are saved every --save-every steps
+            (--resume continues). Writes crosscoder.safetensors and config.json.
+            """,
+        options: [
+            .required("activations", "dir", "Activation store (embryo activations)."),
+            .option("features", "n", "Dictionary size (default 8 x d).", default: nil),
+            .option("l1", "lambda", "Sparsity coefficient.", default: "0.5"),
+            .option("lr", "f", "Adam learning rate.", default: "1e-3"),
+            .option("steps", "n", "Training steps.", default: "2000"),
+            .option("batch-size", "n", "Tokens per step.", default: "512"),
+            .option("seed", "n", "Seed of the initialisation and the batch order.", default: "1"),
+            .option("save-every", "n", "Checkpoint interval in steps.", default: "500"),
+            .flag("resume", "Continue from the state saved in --out."),
+            .option("threads", "n", "Threads.", default: "\(Threads.available)"),
+            .required("out", "dir", "Crosscoder directory."),
+        ]
+    )
+
+    static func run(_ a: ParsedArguments) throws {
+        Threads.configure(try a.int("threads", min: 1)!)
+        let reader = try ActivationReader(URL(fileURLWithPath: a.string("activations")!))
+        var s = CrosscoderSettings()
+        s.features = try a.int("features", min: 1) ?? 0
+        s.l1 = try a.double("l1")!
+        s.lr = try a.double("lr")!
+        s.steps = try a.int("steps", min: 1)!
+        s.batchSize = try a.int("batch-size", min: 1)!
+        s.seed = try a.int("seed", min: 0)!
+        s.saveEvery = try a.int("save-every", min: 1)!
+        s.logEvery = max(1, min(100, s.steps / 20))
+        let out = URL(fileURLWithPath: a.string("out")!)
+        let trainer = try CrosscoderTrainer(reader: reader, settings: s, out: out)
+        log(
+            "crosscode: \(reader.S) snapshots x d \(reader.d), \(trainer.crosscoder.F) features, "
+                + "\(reader.rows) tokens, \(s.steps) steps of \(s.batchSize)")
+        let r = try trainer.train(resume: a.flag("resume"), log: log)
+        log(
+            "crosscode: done; explained variance \(r.explainedVariance.map { String(format: "%.3f", $0) }.joined(separator: " ")); "
+                + "L0 \(String(format: "%.1f", r.l0)); dead \(r.dead); \(Int(r.tokensPerSecond)) tokens/s")
+        print(out.path)
+    }
+}
+
+enum FeaturesCommand {
+    static let spec = CommandSpec(
+        name: "embryo features",
+        abstract: "Analyse a crosscoder's features: strength over training, emergence, contexts, tags.",
+        discussion: """
+            Per feature: decoder norm at each snapshot, emergence step (first snapshot at half its maximum),
+            initialisation-only features, decoder drift, activation frequency, top contexts, association with
+            UPOS and DEPREL (for CoNLL-U text) and how much of its activation the token identity explains. The
+            population view: emergence histogram and the step where most features form. Writes features.json
+            and features.html; with --run, the section also joins the run's probes/report.html.
+            """,
+        options: [
+            .required("crosscoder", "dir", "Crosscoder directory (embryo crosscode)."),
+            .option("run", "dir", "Run directory whose report gains the section.", default: nil),
+            .option("threads", "n", "Threads.", default: "\(Threads.available)"),
+            .required("out", "dir", "Output directory."),
+        ]
+    )
+
+    static func run(_ a: ParsedArguments) throws {
+        Threads.configure(try a.int("threads", min: 1)!)
+        let ccDir = URL(fileURLWithPath: a.string("crosscoder")!)
+        let (cc, cfg) = try Crosscoder.open(ccDir)
+        guard let store = cfg["store"] as? String else {
+            throw EmbryoError.format(ccDir.path, "config.json names no store")
+        }
+        let reader = try ActivationReader(URL(fileURLWithPath: store))
+        guard reader.S == cc.S, reader.d == cc.d else {
+            throw EmbryoError.format(
+                store, "the store has \(reader.S) snapshots x d \(reader.d); the crosscoder expects \(cc.S) x \(cc.d)")
+        }
+        let steps = reader.manifest.snapshots.map(\.step)
+        let profiles = try FeatureAnalysis.profiles(cc, reader: reader)
+        let (ev, l0) = try Crosscoder.evaluate(cc, reader: reader, batchSize: 512)
+        // contexts, rendered with the snapshots' vocabulary when it is still there
+        let vocabURL = URL(fileURLWithPath: reader.manifest.checkpoints)
+            .appendingPathComponent("step-\(String(format: "%06d", steps[0]))/vocab.txt")
+        let vocab = try? Vocabulary.load(vocabURL)
+        let tokens = try reader.tokens(), positions = try reader.positions()
+        var contexts: [Int: [String]] = [:]
+        for p in profiles where p.frequency > 0 {
+            contexts[p.trajectory.index] = p.topRows.map {
+                CrosscoderReport.context(row: $0.row, tokens: tokens, positions: positions, vocab: vocab)
+            }
+        }
+        let input = FeatureReportInput(
+            profiles: profiles, steps: steps, explainedVariance: ev, l0: l0, layer: reader.manifest.layer,
+            contexts: contexts)
+        let out = URL(fileURLWithPath: a.string("out")!)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        try writeAtomically(try CrosscoderReport.json(input), to: out.appendingPathComponent("features.json"))
+        try writeAtomically(
+            Data(CrosscoderReport.page(input, title: ccDir.lastPathComponent).utf8),
+            to: out.appendingPathComponent("features.html"))
+        for line in CrosscoderReport.summary(input) { print(line) }
+        if let run = a.string("run").map({ URL(fileURLWithPath: $0) }) {
+            let probes = run.appendingPathComponent("probes")
+            try FileManager.default.createDirectory(at: probes, withIntermediateDirectories: true)
+            try writeAtomically(
+                Data(CrosscoderReport.section(input).utf8), to: probes.appendingPathComponent("crosscoder-section.html")
+            )
+            try ProbeReport.regenerate(
+                probes: probes,
+                fallback: ReportInfo(
+                    title: run.lastPathComponent, checkpoints: run.appendingPathComponent("checkpoints").path, pos: nil,
+                    posTrain: nil, facts: nil, heldOut: "", maxSentences: 0,
+                    trainLog: run.appendingPathComponent("train_log.jsonl")))
+            print(probes.appendingPathComponent("report.html").path)
+        }
+        print(out.appendingPathComponent("features.html").path)
+    }
+}
