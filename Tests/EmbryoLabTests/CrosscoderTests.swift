@@ -67,6 +67,28 @@ final class CrosscoderTests: XCTestCase {
         XCTAssertLessThan(worst, 2e-2)
     }
 
+    func testSparseAndDensePathsAgree() {
+        let S = 3, d = 8, F = 40, B = 16
+        let cc = Crosscoder(snapshots: S, dim: d, features: F)
+        cc.initialize(seed: 3, decoderNorm: 0.5)
+        var rng = Rng(seed: 4)
+        for i in 0..<F { cc.params[cc.bEnc + i] = Float(rng.normal()) * 0.3 - 0.2 }
+        let x = (0..<(B * S * d)).map { _ in Float(rng.normal()) }
+        let buf = CrosscoderBuffers(B: B, S: S, d: d, F: F)
+        var results: [(Double, [Float])] = []
+        for threshold in [0.0, 1.1] {
+            cc.sparseBelow = threshold
+            let st = x.withUnsafeBufferPointer {
+                cc.forwardBackward($0.baseAddress!, B: B, lambda: 0.7, buf, gradients: true)
+            }
+            results.append((st.loss, cc.grads.array))
+        }
+        XCTAssertEqual(results[0].0, results[1].0, accuracy: 1e-4 * abs(results[0].0))
+        for (a, b) in zip(results[0].1, results[1].1) { XCTAssertEqual(a, b, accuracy: 1e-4 * max(1, abs(a))) }
+        let nonzero = results[0].1[cc.wDec..<cc.bDec].filter { $0 != 0 }.count
+        XCTAssertGreaterThan(nonzero, 0)
+    }
+
     /// Six unit directions in 16 dimensions; feature k exists from snapshot `born[k]` on (the first one from
     /// the start); each token draws each feature with probability 0.15 and magnitude in [1, 2].
     func plantedStore(_ dir: URL, born: [Int], S: Int, rows: Int) throws -> [[Float]] {

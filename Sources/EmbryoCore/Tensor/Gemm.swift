@@ -60,3 +60,15 @@ public func sgemmSerial(
         CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
         Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
 }
+
+/// y += alpha * x over n contiguous floats (BLAS saxpy, on the calling thread).
+@inline(__always)
+public func axpy(_ n: Int, _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    cblas_saxpy(Int32(n), alpha, x, 1, y, 1)
+}
+
+/// The dot product of n contiguous floats (BLAS sdot, on the calling thread).
+@inline(__always)
+public func dot(_ n: Int, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>) -> Float {
+    cblas_sdot(Int32(n), x, 1, y, 1)
+}

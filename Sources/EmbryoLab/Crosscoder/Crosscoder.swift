@@ -22,6 +22,11 @@ public struct CrosscoderStats: Sendable {
 public final class CrosscoderBuffers {
     public let B: Int
     let pre, f, xhat, dxhat, df, norms, fsum: FloatBuffer
+    // the codes as sparse rows (CSR) and sparse columns (CSC), for the sparse path
+    let rowStart, colStart: IntBuffer
+    let csrCol, cscRow: IntBuffer
+    let csrVal, cscVal: FloatBuffer
+    var nnz = 0
 
     public init(B: Int, S: Int, d: Int, F: Int) {
         self.B = B
@@ -32,6 +37,41 @@ public final class CrosscoderBuffers {
         df = FloatBuffer(count: B * F)
         norms = FloatBuffer(count: F * S)
         fsum = FloatBuffer(count: F)
+        rowStart = IntBuffer(count: B + 1)
+        colStart = IntBuffer(count: F + 1)
+        csrCol = IntBuffer(count: B * F)
+        cscRow = IntBuffer(count: B * F)
+        csrVal = FloatBuffer(count: B * F)
+        cscVal = FloatBuffer(count: B * F)
+    }
+
+    /// Gathers the nonzero codes of the first B rows into CSR and CSC form.
+    func gather(B: Int, F: Int) {
+        let f = self.f.pointer
+        var n = 0
+        colStart.pointer.update(repeating: 0, count: F + 1)
+        for b in 0..<B {
+            rowStart[b] = Int32(n)
+            for i in 0..<F where f[b * F + i] > 0 {
+                csrCol[n] = Int32(i)
+                csrVal[n] = f[b * F + i]
+                colStart[i + 1] += 1
+                n += 1
+            }
+        }
+        rowStart[B] = Int32(n)
+        nnz = n
+        for i in 0..<F { colStart[i + 1] += colStart[i] }
+        // rows in increasing order within each column
+        var fill = (0..<F).map { Int(colStart[$0]) }
+        for b in 0..<B {
+            for k in Int(rowStart[b])..<Int(rowStart[b + 1]) {
+                let i = Int(csrCol[k])
+                cscRow[fill[i]] = Int32(b)
+                cscVal[fill[i]] = csrVal[k]
+                fill[i] += 1
+            }
+        }
     }
 
     /// The codes of the last forward pass, (B, F).
@@ -44,6 +84,9 @@ public final class Crosscoder {
     public let params: FloatBuffer
     public let grads: FloatBuffer
     public let wEnc: Int, bEnc: Int, wDec: Int, bDec: Int
+    /// Below this fraction of nonzero codes, decoding and the decoder-side gradients use the codes'
+    /// sparsity (saxpy/sdot per active code) instead of dense sgemms.
+    public var sparseBelow = 0.1
 
     public init(snapshots S: Int, dim d: Int, features F: Int) {
         self.S = S
@@ -114,8 +157,21 @@ public final class Crosscoder {
     }
 
     /// Reconstructions from buf.f into buf.xhat.
-    public func decode(B: Int, _ buf: CrosscoderBuffers) {
+    public func decode(B: Int, _ buf: CrosscoderBuffers, sparse: Bool = false) {
         let p = params.pointer, xhat = buf.xhat.pointer, Sd = self.Sd
+        if sparse {
+            let start = buf.rowStart.pointer, col = buf.csrCol.pointer, val = buf.csrVal.pointer
+            parallelFor(B, grain: 8) { lo, hi in
+                for b in lo..<hi {
+                    let out = xhat + b * Sd
+                    out.update(from: p + self.bDec, count: Sd)
+                    for k in Int(start[b])..<Int(start[b + 1]) {
+                        axpy(Sd, val[k], p + self.wDec + Int(col[k]) * Sd, out)
+                    }
+                }
+            }
+            return
+        }
         for b in 0..<B { (xhat + b * Sd).update(from: p + bDec, count: Sd) }
         gemm(
             transA: false, transB: false, M: B, N: Sd, K: F, A: buf.f.pointer, lda: F, B: p + wDec, ldb: Sd, beta: 1,
@@ -129,31 +185,42 @@ public final class Crosscoder {
     ) -> CrosscoderStats {
         let S = self.S, d = self.d, F = self.F, Sd = self.Sd
         encode(x, B: B, buf)
-        decode(B: B, buf)
+        buf.gather(B: B, F: F)
+        let sparse = Double(buf.nnz) < sparseBelow * Double(B * F)
+        decode(B: B, buf, sparse: sparse)
         decoderNorms(buf.norms.pointer)
         let f = buf.f.pointer, xhat = buf.xhat.pointer, dxhat = buf.dxhat.pointer, norms = buf.norms.pointer
         var st = CrosscoderStats()
         st.sse = [Double](repeating: 0, count: S)
         st.sst = [Double](repeating: 0, count: S)
-        // reconstruction error and its gradient 2 (x_hat - x) / B
+        // reconstruction error and its gradient 2 (x_hat - x) / B, one snapshot per task
         let inv = 1 / Float(B)
-        for s in 0..<S {
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * S)
+        defer { sums.deallocate() }
+        parallelFor(S, grain: 1) { lo, hi in
             var mean = [Double](repeating: 0, count: d)
-            for b in 0..<B { for j in 0..<d { mean[j] += Double(x[b * Sd + s * d + j]) } }
-            for j in 0..<d { mean[j] /= Double(B) }
-            var sse = 0.0, sst = 0.0
-            for b in 0..<B {
-                for j in 0..<d {
-                    let i = b * Sd + s * d + j
-                    let r = xhat[i] - x[i]
-                    sse += Double(r * r)
-                    let c = Double(x[i]) - mean[j]
-                    sst += c * c
-                    dxhat[i] = 2 * r * inv
+            for s in lo..<hi {
+                for j in 0..<d { mean[j] = 0 }
+                for b in 0..<B { for j in 0..<d { mean[j] += Double(x[b * Sd + s * d + j]) } }
+                for j in 0..<d { mean[j] /= Double(B) }
+                var sse = 0.0, sst = 0.0
+                for b in 0..<B {
+                    let o = b * Sd + s * d
+                    for j in 0..<d {
+                        let r = xhat[o + j] - x[o + j]
+                        sse += Double(r * r)
+                        let c = Double(x[o + j]) - mean[j]
+                        sst += c * c
+                        dxhat[o + j] = 2 * r * inv
+                    }
                 }
+                sums[2 * s] = sse
+                sums[2 * s + 1] = sst
             }
-            st.sse[s] = sse
-            st.sst[s] = sst
+        }
+        for s in 0..<S {
+            st.sse[s] = sums[2 * s]
+            st.sst[s] = sums[2 * s + 1]
         }
         // sparsity penalty: per feature, its total decoder norm
         var total = [Float](repeating: 0, count: F)
@@ -179,9 +246,20 @@ public final class Crosscoder {
 
         let p = params.pointer, g = grads.pointer, pre = buf.pre.pointer, df = buf.df.pointer
         // decoder: dW_dec = f^T dxhat, plus lambda * mean_b f_bi * W_dec,i^s / ||W_dec,i^s||
-        gemm(
-            transA: true, transB: false, M: F, N: Sd, K: B, A: f, lda: F, B: dxhat, ldb: Sd, beta: 0, C: g + wDec,
-            ldc: Sd)
+        if sparse {
+            let cs = buf.colStart.pointer, rows = buf.cscRow.pointer, vals = buf.cscVal.pointer
+            parallelFor(F, grain: 16) { lo, hi in
+                for i in lo..<hi {
+                    let out = g + self.wDec + i * Sd
+                    out.update(repeating: 0, count: Sd)
+                    for k in Int(cs[i])..<Int(cs[i + 1]) { axpy(Sd, vals[k], dxhat + Int(rows[k]) * Sd, out) }
+                }
+            }
+        } else {
+            gemm(
+                transA: true, transB: false, M: F, N: Sd, K: B, A: f, lda: F, B: dxhat, ldb: Sd, beta: 0, C: g + wDec,
+                ldc: Sd)
+        }
         parallelFor(F, grain: 64) { lo, hi in
             for i in lo..<hi where fsum[i] > 0 {
                 for s in 0..<S where norms[i * S + s] > 0 {
@@ -192,18 +270,41 @@ public final class Crosscoder {
             }
         }
         let gbd = g + bDec
-        gbd.update(repeating: 0, count: Sd)
-        for b in 0..<B { for j in 0..<Sd { gbd[j] += dxhat[b * Sd + j] } }
+        parallelFor(Sd, grain: 256) { lo, hi in
+            for j in lo..<hi {
+                var t: Float = 0
+                for b in 0..<B { t += dxhat[b * Sd + j] }
+                gbd[j] = t
+            }
+        }
         // codes: df = dxhat W_dec^T + lambda / B * total_i, through the ReLU
-        gemm(
-            transA: false, transB: true, M: B, N: F, K: Sd, A: dxhat, lda: Sd, B: p + wDec, ldb: Sd, beta: 0, C: df,
-            ldc: F)
-        total.withUnsafeBufferPointer { tot in
-            parallelFor(B, grain: 16) { lo, hi in
-                for b in lo..<hi {
-                    for i in 0..<F {
-                        let k = b * F + i
-                        df[k] = pre[k] > 0 ? df[k] + lambda * inv * tot[i] : 0
+        if sparse {
+            let start = buf.rowStart.pointer, col = buf.csrCol.pointer
+            total.withUnsafeBufferPointer { tot in
+                parallelFor(B, grain: 8) { lo, hi in
+                    for b in lo..<hi {
+                        let row = df + b * F
+                        row.update(repeating: 0, count: F)
+                        for k in Int(start[b])..<Int(start[b + 1]) {
+                            let i = Int(col[k])
+                            row[i] = dot(Sd, dxhat + b * Sd, p + self.wDec + i * Sd) + lambda * inv * tot[i]
+                        }
+                    }
+                }
+            }
+        } else {
+            gemm(
+                transA: false, transB: true, M: B, N: F, K: Sd, A: dxhat, lda: Sd, B: p + wDec, ldb: Sd, beta: 0, C: df,
+                ldc: F)
+        }
+        if !sparse {
+            total.withUnsafeBufferPointer { tot in
+                parallelFor(B, grain: 16) { lo, hi in
+                    for b in lo..<hi {
+                        for i in 0..<F {
+                            let k = b * F + i
+                            df[k] = pre[k] > 0 ? df[k] + lambda * inv * tot[i] : 0
+                        }
                     }
                 }
             }
@@ -211,8 +312,13 @@ public final class Crosscoder {
         // encoder: dW_enc = x^T df, db_enc = sum_b df
         gemm(transA: true, transB: false, M: Sd, N: F, K: B, A: x, lda: Sd, B: df, ldb: F, beta: 0, C: g + wEnc, ldc: F)
         let gbe = g + bEnc
-        gbe.update(repeating: 0, count: F)
-        for b in 0..<B { for i in 0..<F { gbe[i] += df[b * F + i] } }
+        parallelFor(F, grain: 128) { lo, hi in
+            for i in lo..<hi {
+                var t: Float = 0
+                for b in 0..<B { t += df[b * F + i] }
+                gbe[i] = t
+            }
+        }
         return st
     }
 }
