@@ -280,10 +280,14 @@ public final class ActivationReader {
 
     deinit { for fd in fds { close(fd) } }
 
+    /// Every float16 bit pattern as a Float: one table lookup per value instead of a conversion call.
+    static let halfToFloat: [Float] = (0...UInt16.max).map { Float(Float16(bitPattern: $0)) }
+
     /// Rows `idx` of every snapshot, scaled, into `out` as (idx.count, S*d): snapshot blocks side by side.
     public func read(rows idx: [Int], into out: UnsafeMutablePointer<Float>) throws {
         let d = manifest.d, S = self.S
-        var half = [Float16](repeating: 0, count: d)
+        var half = [UInt16](repeating: 0, count: d)
+        let table = ActivationReader.halfToFloat
         for s in 0..<S {
             let scale = manifest.snapshots[s].scale
             for (r, row) in idx.enumerated() {
@@ -293,7 +297,9 @@ public final class ActivationReader {
                         dir.appendingPathComponent(manifest.snapshots[s].file).path, "short read at row \(row)")
                 }
                 let dst = out + r * S * d + s * d
-                for j in 0..<d { dst[j] = Float(half[j]) * scale }
+                table.withUnsafeBufferPointer { t in
+                    for j in 0..<d { dst[j] = t[Int(UInt16(littleEndian: half[j]))] * scale }
+                }
             }
         }
     }

@@ -339,12 +339,15 @@ public final class Adam {
         let b1 = beta1, b2 = beta2, eps = self.eps
         let c1 = 1 - Float(pow(Double(b1), Double(step))), c2 = (1 - Float(pow(Double(b2), Double(step)))).squareRoot()
         let w = params.pointer, g = grads.pointer, mm = m.pointer, vv = v.pointer
+        let stepSize = lr / c1, ic2 = 1 / c2
         parallelFor(params.count, grain: 1 << 15) { lo, hi in
             for i in lo..<hi {
                 let gi = g[i]
-                mm[i] = b1 * mm[i] + (1 - b1) * gi
-                vv[i] = b2 * vv[i] + (1 - b2) * gi * gi
-                w[i] -= lr / c1 * mm[i] / (vv[i].squareRoot() / c2 + eps)
+                let mi = b1 * mm[i] + (1 - b1) * gi
+                let vi = b2 * vv[i] + (1 - b2) * gi * gi
+                mm[i] = mi
+                vv[i] = vi
+                w[i] -= stepSize * mi / (vi.squareRoot() * ic2 + eps)
             }
         }
     }
