@@ -61,22 +61,39 @@ public enum CrosscoderReport {
     public static func summary(_ input: FeatureReportInput) -> [String] {
         let ps = input.profiles, alive = alive(ps)
         let point = FeatureAnalysis.emergencePoint(ps, steps: input.steps)
-        let (tokenLevel, contextual) = split(alive)
+        let fromStart = alive.filter { $0.trajectory.emergenceIndex == 0 }
+        let forming = alive.filter { $0.trajectory.emergenceIndex > 0 }
+        func pct(_ a: Int, _ b: Int) -> String { b == 0 ? "-" : String(format: "%.0f%%", 100 * Double(a) / Double(b)) }
         var lines = [
-            "\(ps.count) features: \(alive.count) alive, \(ps.filter(\.trajectory.initOnly).count) of the initialisation only, "
-                + "\(ps.filter { $0.frequency == 0 }.count) never firing; L0 \(String(format: "%.1f", input.l0))",
+            "\(ps.count) features, L0 \(String(format: "%.1f", input.l0)): \(fromStart.count) present from the first snapshot, "
+                + "\(forming.count) forming during training, \(ps.filter(\.trajectory.initOnly).count) of the initialisation "
+                + "only (decaying), \(ps.filter { $0.frequency == 0 }.count) never firing",
             "explained variance per snapshot: "
                 + zip(input.steps, input.explainedVariance).map { "\($0) \(String(format: "%.3f", $1))" }.joined(
                     separator: ", "),
-            "most features emerge at step \(point.step) (\(String(format: "%.0f", point.share * 100))% of the alive ones)",
         ]
+        if !forming.isEmpty {
+            lines.append(
+                "of the features forming during training, \(pct(Int((point.share * Double(forming.count)).rounded()), forming.count)) "
+                    + "emerge at step \(point.step)")
+            let ctxForming = forming.filter { $0.tokenR2 < 0.5 }.count,
+                ctxStart = fromStart.filter { $0.tokenR2 < 0.5 }.count
+            lines.append(
+                "context-dependent features (token identity explains < 50% of the activation): "
+                    + "\(pct(ctxForming, forming.count)) of those forming during training, "
+                    + "\(pct(ctxStart, fromStart.count)) of those present from the start")
+        }
+        let (tokenLevel, contextual) = split(alive)
         if !tokenLevel.isEmpty && !contextual.isEmpty {
             lines.append(
-                "median emergence: token-level features (token identity explains >= 50%) step \(median(tokenLevel)), "
-                    + "context-dependent features step \(median(contextual)) "
-                    + "(\(tokenLevel.count) and \(contextual.count) features)")
+                "mean emergence step: token-level features \(mean(tokenLevel)), context-dependent features \(mean(contextual))"
+            )
         }
         return lines
+    }
+
+    static func mean(_ ps: [FeatureProfile]) -> Int {
+        ps.isEmpty ? 0 : ps.map(\.trajectory.emergenceStep).reduce(0, +) / ps.count
     }
 
     static func split(_ ps: [FeatureProfile]) -> ([FeatureProfile], [FeatureProfile]) {

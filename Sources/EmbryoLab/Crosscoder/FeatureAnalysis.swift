@@ -122,12 +122,14 @@ public enum FeatureAnalysis {
         }
     }
 
-    /// The snapshot at which most features emerge (ties: the earliest), among features that fire.
+    /// The snapshot at which most features that form during training (after the first snapshot) emerge,
+    /// and their share (ties: the earliest).
     public static func emergencePoint(_ ps: [FeatureProfile], steps: [Int]) -> (step: Int, share: Double) {
-        let alive = ps.filter { $0.frequency > 0 && !$0.trajectory.initOnly }
+        let forming = ps.filter { $0.frequency > 0 && !$0.trajectory.initOnly && $0.trajectory.emergenceIndex > 0 }
+        guard !forming.isEmpty else { return (steps[0], 0) }
         var hist = [Int](repeating: 0, count: steps.count)
-        for p in alive { hist[p.trajectory.emergenceIndex] += 1 }
+        for p in forming { hist[p.trajectory.emergenceIndex] += 1 }
         let k = hist.indices.max { hist[$0] < hist[$1] || (hist[$0] == hist[$1] && $0 > $1) } ?? 0
-        return (steps[k], alive.isEmpty ? 0 : Double(hist[k]) / Double(alive.count))
+        return (steps[k], Double(hist[k]) / Double(forming.count))
     }
 }
