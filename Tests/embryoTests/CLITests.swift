@@ -354,7 +354,7 @@ final class CLITests: XCTestCase {
             dir.appendingPathComponent("feat").path,
         ])
         XCTAssertEqual(r3.code, 0, r3.err)
-        XCTAssertTrue(r3.out.contains("32 features: "), r3.out)
+        XCTAssertTrue(r3.out.hasPrefix("32 features, L0 "), r3.out)
         let report = try String(contentsOf: dir.appendingPathComponent("run/probes/report.html"), encoding: .utf8)
         XCTAssertTrue(report.contains("Crosscoder features (layer 2)"))
         // a truncated store
