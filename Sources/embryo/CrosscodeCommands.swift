@@ -132,6 +132,10 @@ enum FeaturesCommand {
         options: [
             .required("crosscoder", "dir", "Crosscoder directory (embryo crosscode)."),
             .option("run", "dir", "Run directory whose report gains the section.", default: nil),
+            .option(
+                "attribute", "tag",
+                "Attribute the last snapshot's reconstruction loss on words of this UPOS tag (none: skip).",
+                default: "NOUN"),
             .option("threads", "n", "Threads.", default: "\(Threads.available)"),
             .required("out", "dir", "Output directory."),
         ]
@@ -163,9 +167,22 @@ enum FeaturesCommand {
                 CrosscoderReport.context(row: $0.row, tokens: tokens, positions: positions, vocab: vocab)
             }
         }
-        let input = FeatureReportInput(
+        var input = FeatureReportInput(
             profiles: profiles, steps: steps, explainedVariance: ev, l0: l0, layer: reader.manifest.layer,
             contexts: contexts)
+        let tag = a.string("attribute")!
+        let tagged = try reader.words().contains { $0.upos == tag }
+        if tag != "none" && reader.manifest.layer >= 1 && tagged {
+            let lastDir = URL(fileURLWithPath: reader.manifest.checkpoints)
+                .appendingPathComponent("step-\(String(format: "%06d", steps.last!))")
+            let model = try Albert.load(from: lastDir)
+            let t0 = Date()
+            let r = try Attribution.run(cc, reader: reader, model: model, tag: tag)
+            input.attribution = r
+            log("features: attribution on \(r.tokens) \(tag) tokens in \(formatDuration(Date().timeIntervalSince(t0)))")
+        } else if tag != "none" {
+            log("features: no attribution (the store has no \(tag) positions, or is of layer 0)")
+        }
         let out = URL(fileURLWithPath: a.string("out")!)
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         try writeAtomically(try CrosscoderReport.json(input), to: out.appendingPathComponent("features.json"))

@@ -326,9 +326,14 @@ final class CLITests: XCTestCase {
                 try run(["init", "--config", "tiny", "--vocab-size", "100", "--seed", seed, "--out", c.path]).code, 0)
             try vocab.write(to: c.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
         }
-        let text = dir.appendingPathComponent("text.txt")
-        try (0..<40).map { "good w\($0 % 9) bad w\($0 % 7) w\($0 % 5)" }.joined(separator: "\n")
-            .write(to: text, atomically: true, encoding: .utf8)
+        // CoNLL-U text, so that positions carry tags and the attribution runs
+        let text = dir.appendingPathComponent("text.conllu")
+        try (0..<40).map { k in
+            let forms = ["good", "w\(k % 9)", "bad", "w\(k % 7)", "w\(k % 5)"]
+            let tags = ["ADJ", "NOUN", "ADJ", "NOUN", "NOUN"]
+            return forms.indices.map { "\($0 + 1)\t\(forms[$0])\t_\t\(tags[$0])\t_\t_\t\($0 == 1 ? 0 : 2)\tdep\t_\t_" }
+                .joined(separator: "\n") + "\n\n"
+        }.joined().write(to: text, atomically: true, encoding: .utf8)
         let store = dir.appendingPathComponent("store")
         let r0 = try run([
             "activations", "--checkpoints", ckpts.path, "--layer", "9", "--text", text.path, "--out", store.path,
@@ -355,6 +360,16 @@ final class CLITests: XCTestCase {
         ])
         XCTAssertEqual(r3.code, 0, r3.err)
         XCTAssertTrue(r3.out.hasPrefix("32 features, L0 "), r3.out)
+        // attribution: sum_tokens f_i dm/df_i agrees with finite differences of the loss
+        let checks = r3.out.split(separator: "\n").filter { $0.hasPrefix("check, feature") }
+        XCTAssertEqual(checks.count, 3, r3.out)
+        for line in checks {
+            let nums = line.split(separator: " ").compactMap {
+                Double($0.trimmingCharacters(in: CharacterSet(charactersIn: ",:")))
+            }
+            let (attr, fd) = (nums[nums.count - 2], nums[nums.count - 1])
+            XCTAssertEqual(attr, fd, accuracy: 0.05 * abs(fd) + 1e-3, String(line))
+        }
         let report = try String(contentsOf: dir.appendingPathComponent("run/probes/report.html"), encoding: .utf8)
         XCTAssertTrue(report.contains("Crosscoder features (layer 2)"))
         // a truncated store

@@ -4,7 +4,10 @@
 
 extension Albert {
     /// Gradients of (MLM loss + SOP loss) for the batch of the last `forward(gradients: true)`.
-    public func backward(_ a: Activations, _ batch: AlbertBatch) {
+    /// With `stopAtLayer` > 0 the pass ends at that layer's input and returns dLoss/d(hiddenState(stopAtLayer))
+    /// (B*T, H); otherwise it runs to the embeddings and returns nil.
+    @discardableResult
+    public func backward(_ a: Activations, _ batch: AlbertBatch, stopAtLayer: Int = 0) -> UnsafeMutablePointer<Float>? {
         let c = config, p = params.pointer, gr = grads.pointer, o = layout
         let B = a.B, T = a.T, BT = B * T, E = a.E, H = a.H, V = a.V, P = a.predictionCount
         let last = a.hiddenState(c.numHiddenLayers)
@@ -36,16 +39,19 @@ extension Albert {
         linearBackward(
             dinp: a.dh, dweight: gr + o.poolerWeight, dbias: gr + o.poolerBias, dout: a.dpooledPre,
             inp: last, weight: p + o.poolerWeight, rows: B, inDim: H, outDim: H, ldInp: T * H, ldDinp: T * H)
-        encoderBackward(a, batch)
+        return encoderBackward(a, batch, stopAtLayer: stopAtLayer)
     }
 
     /// Gradients of the encoder (layers, projection, embeddings) from a.dh = dLoss/d(last hidden state).
-    public func encoderBackward(_ a: Activations, _ batch: AlbertBatch) {
+    @discardableResult
+    public func encoderBackward(_ a: Activations, _ batch: AlbertBatch, stopAtLayer: Int = 0)
+        -> UnsafeMutablePointer<Float>?
+    {
         let c = config, p = params.pointer, gr = grads.pointer, o = layout
         let B = a.B, T = a.T, BT = B * T, E = a.E, H = a.H, I = a.I
         // layer applications, last to first; a.dh holds dLoss/d(output of layer l)
         var dh = a.dh, dx = a.dx
-        for l in stride(from: c.numHiddenLayers - 1, through: 0, by: -1) {
+        for l in stride(from: c.numHiddenLayers - 1, through: stopAtLayer, by: -1) {
             let gi = c.group(ofLayer: l), g = o.groups[gi]
             let x = a.hiddenState(l)
             let qkv = a.qkv + l * BT * 3 * H, ctx = a.ctx + l * BT * H
@@ -81,6 +87,7 @@ extension Albert {
                 weight: p + g.qkvWeight, rows: BT, inDim: H, outDim: 3 * H)
             swap(&dh, &dx)
         }
+        if stopAtLayer > 0 { return dh }
 
         // projection and embeddings
         linearBackward(
@@ -94,5 +101,6 @@ extension Albert {
             dword: gr + o.wordEmbeddings, dposition: gr + o.positionEmbeddings,
             dtokenType: gr + o.tokenTypeEmbeddings, dout: a.dembSum, ids: batch.ids.pointer,
             tokenTypes: batch.tokenTypes.pointer, B: B, T: T, E: E, padId: Int32(c.padTokenId))
+        return nil
     }
 }

@@ -38,7 +38,15 @@ extension Albert {
             bias: p + o.embLnBias, rows: BT, dim: E, eps: eps)
         linearForward(
             out: a.hidden, inp: a.embOut, weight: p + o.mapWeight, bias: p + o.mapBias, rows: BT, inDim: E, outDim: H)
-        for l in 0..<c.numHiddenLayers {
+        runLayers(a, batch, from: 0)
+    }
+
+    /// Layer applications `first`..<L from a.hiddenState(first) (which a caller may have replaced).
+    public func runLayers(_ a: Activations, _ batch: AlbertBatch, from first: Int) {
+        let c = config, p = params.pointer, o = layout
+        let B = a.B, T = a.T, BT = B * T, H = a.H, I = a.I
+        let eps = Float(c.layerNormEps)
+        for l in first..<c.numHiddenLayers {
             let g = o.groups[c.group(ofLayer: l)]
             let x = a.hiddenState(l)
             let qkv = a.qkv + l * BT * 3 * H, ctx = a.ctx + l * BT * H
@@ -113,8 +121,10 @@ extension Albert {
     /// The pretraining forward pass: encoder, MLM logits at labelled positions, SOP logits, and both losses.
     /// With `gradients` it also leaves dlogits for `backward` (losses are means, as HF's, so d/dlogit has 1/count).
     @discardableResult
-    public func forward(_ a: Activations, _ batch: AlbertBatch, gradients: Bool = true) throws -> PretrainingOutput {
-        try encode(a, batch)
+    public func forward(_ a: Activations, _ batch: AlbertBatch, gradients: Bool = true, encoded: Bool = false) throws
+        -> PretrainingOutput
+    {
+        if !encoded { try encode(a, batch) }
         try a.gatherPredictions(batch)
         let P = a.predictionCount, H = a.H, V = a.V, B = a.B
         let last = a.hiddenState(config.numHiddenLayers)

@@ -14,6 +14,7 @@ public struct FeatureReportInput {
     public var l0: Double
     public var layer: Int
     public var contexts: [Int: [String]]  // feature -> rendered contexts (text with the token in ⟦ ⟧)
+    public var attribution: AttributionResult? = nil
 
     public init(
         profiles: [FeatureProfile], steps: [Int], explainedVariance: [Double], l0: Double, layer: Int,
@@ -82,6 +83,25 @@ public enum CrosscoderReport {
                 "context-dependent features (token identity explains < 50% of the activation): "
                     + "\(pct(ctxForming, forming.count)) of those forming during training, "
                     + "\(pct(ctxStart, fromStart.count)) of those present from the start")
+        }
+        if let r = input.attribution {
+            lines.append(
+                String(
+                    format: "attribution (%@ reconstruction loss, %d tokens): %.3f as is, %.3f through the crosscoder",
+                    r.tag, r.tokens, r.originalLoss, r.splicedLoss))
+            for ab in r.ablations {
+                lines.append(
+                    String(
+                        format:
+                            "zeroing the %d most relied-on features: %.3f (first-order prediction %.3f); %d random features: %.3f",
+                        ab.k, ab.top, ab.predicted, ab.k, ab.random))
+            }
+            for c in r.checks {
+                lines.append(
+                    String(
+                        format: "check, feature %d: attribution %.4f, finite difference %.4f", c.feature, c.attribution,
+                        c.finiteDifference))
+            }
         }
         let (tokenLevel, contextual) = split(alive)
         if !tokenLevel.isEmpty && !contextual.isEmpty {
@@ -157,6 +177,22 @@ public enum CrosscoderReport {
             }
             h += "</table>\n"
         }
+        if let r = input.attribution {
+            h +=
+                "<h3>Attribution: \(esc(r.tag)) reconstruction loss at the last snapshot</h3>\n<table><tr><th>feature</th>"
+            h += "<th>attribution</th><th>emerges</th><th>UPOS</th><th>top contexts</th></tr>\n"
+            let order = r.attribution.indices.sorted { r.attribution[$0] < r.attribution[$1] }
+            for i in order.prefix(10) {
+                let p = ps[i]
+                let ctx = (input.contexts[i] ?? []).prefix(2).map {
+                    esc($0).replacingOccurrences(of: "⟦", with: "<mark>").replacingOccurrences(of: "⟧", with: "</mark>")
+                }
+                h += "<tr><td class=num>\(i)</td><td class=num>\(String(format: "%.3f", r.attribution[i]))</td>"
+                h += "<td class=num>\(p.trajectory.emergenceStep)</td><td>\(esc(p.topUpos?.tag ?? ""))</td>"
+                h += "<td>\(ctx.joined(separator: "<br>"))</td></tr>\n"
+            }
+            h += "</table>\n"
+        }
         // feature table
         h += "<table><tr><th>feature</th><th>emerges</th><th>init only</th><th>fires on</th><th>UPOS (lift)</th>"
         h += "<th>DEPREL (lift)</th><th>token R²</th><th>cos(step 0, last)</th><th>top contexts</th></tr>\n"
@@ -211,7 +247,21 @@ public enum CrosscoderReport {
             if let u = p.topDeprel { o["top_deprel"] = ["tag": u.tag, "lift": u.lift, "share": u.share] }
             return o
         }
+        var attribution: [String: Any] = [:]
+        if let r = input.attribution {
+            attribution = [
+                "tag": r.tag, "tokens": r.tokens, "original_loss": r.originalLoss, "spliced_loss": r.splicedLoss,
+                "attribution": r.attribution,
+                "ablations": r.ablations.map {
+                    ["k": $0.k, "predicted_loss": $0.predicted, "loss_top": $0.top, "loss_random": $0.random]
+                },
+                "checks": r.checks.map {
+                    ["feature": $0.feature, "attribution": $0.attribution, "finite_difference": $0.finiteDifference]
+                },
+            ]
+        }
         let obj: [String: Any] = [
+            "attribution": attribution,
             "steps": input.steps, "layer": input.layer, "explained_variance": input.explainedVariance, "l0": input.l0,
             "emergence_point": FeatureAnalysis.emergencePoint(input.profiles, steps: input.steps).step,
             "summary": summary(input), "features": arr,
