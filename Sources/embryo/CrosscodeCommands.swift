@@ -110,6 +110,7 @@ enum CrosscodeCommand {
         log(
             "crosscode: \(reader.S) snapshots x d \(reader.d), \(trainer.crosscoder.F) features, "
                 + "\(reader.rows) tokens, \(s.steps) steps of \(s.batchSize)")
+        installStopHandlers()
         let r = try trainer.train(resume: a.flag("resume"), log: log)
         log(
             "crosscode: done; explained variance \(r.explainedVariance.map { String(format: "%.3f", $0) }.joined(separator: " ")); "

@@ -130,6 +130,27 @@ final class CrosscoderTests: XCTestCase {
         return dirs
     }
 
+    func testResumedTrainingIsBitIdentical() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cc-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        _ = try plantedStore(tmp.appendingPathComponent("store"), born: [0, 1, 2], S: 4, rows: 512)
+        let reader = try ActivationReader(tmp.appendingPathComponent("store"))
+        var cfg = CrosscoderSettings()
+        cfg.features = 12
+        cfg.steps = 40
+        cfg.batchSize = 64
+        cfg.saveEvery = 1000
+        let whole = try CrosscoderTrainer(reader: reader, settings: cfg, out: tmp.appendingPathComponent("a"))
+        _ = try whole.train(resume: false, log: { _ in })
+        let first = try CrosscoderTrainer(reader: reader, settings: cfg, out: tmp.appendingPathComponent("b"))
+        _ = try first.train(resume: false, until: 17, log: { _ in })
+        let second = try CrosscoderTrainer(reader: reader, settings: cfg, out: tmp.appendingPathComponent("b"))
+        var logs: [String] = []
+        _ = try second.train(resume: true, log: { logs.append($0) })
+        XCTAssertTrue(logs.contains("crosscode: resuming at step 17 of 40"), "\(logs)")
+        XCTAssertEqual(whole.crosscoder.params.array, second.crosscoder.params.array)
+    }
+
     func testRecoversPlantedFeaturesAndTheirEmergence() throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cc-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: tmp) }

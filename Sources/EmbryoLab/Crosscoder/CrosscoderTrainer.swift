@@ -77,7 +77,9 @@ public final class CrosscoderTrainer {
         return Float(settings.l1) * min(1, Float(step + 1) / Float(ramp))
     }
 
-    public func train(resume: Bool, log: (String) -> Void) throws -> CrosscoderResult {
+    /// Trains to `settings.steps` (or only until step `until`, saving there, so that a later call with
+    /// `resume` continues exactly).
+    public func train(resume: Bool, until: Int? = nil, log: (String) -> Void) throws -> CrosscoderResult {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         var start = 0
         if resume, let st = try? readState() {
@@ -93,7 +95,8 @@ public final class CrosscoderTrainer {
         let window = max(1, settings.deadWindowTokens / B)
         var sse = [Double](repeating: 0, count: S), sst = sse, lossSum = 0.0, l0Sum = 0.0, n = 0
         let t0 = Date()
-        for step in start..<settings.steps {
+        let end = min(settings.steps, until ?? settings.steps)
+        for step in start..<end {
             try reader.read(rows: batchRows(step), into: x.pointer)
             let st = crosscoder.forwardBackward(x.pointer, B: B, lambda: lambda(step), buf, gradients: true)
             adam.update(crosscoder.params, crosscoder.grads, lr: Float(settings.lr))
@@ -123,7 +126,12 @@ public final class CrosscoderTrainer {
                 l0Sum = 0
                 n = 0
             }
-            if done % settings.saveEvery == 0 || done == settings.steps { try save(step: done) }
+            if done % settings.saveEvery == 0 || done == settings.steps || done == end { try save(step: done) }
+            if pretrainStopRequested != 0 && done < end {
+                try save(step: done)
+                log("crosscode: interrupted at step \(done); saved, continue with --resume")
+                break
+            }
         }
         let seconds = Date().timeIntervalSince(t0)
         let (ev, l0) = try evaluate()
