@@ -83,16 +83,19 @@ final class FinetuneTests: XCTestCase {
         XCTAssertEqual(t.train[0].target, 5)
         XCTAssertEqual(t.metrics, ["pearson", "spearman"])
         let mnliHeader = "index\tpromptID\tpairID\tgenre\tsentence1\tsentence2\tlabel1\tgold_label\n"
+        let devHeader = "index\tpromptID\tpairID\tgenre\tsentence1\tsentence2\tlabel1\tlabel2\tgold_label\n"
         let mnli = try write(
             "MNLI",
             [
                 "train.tsv": mnliHeader + "0\t1\t1\tg\tA.\tB.\tneutral\tneutral\n",
-                "dev_matched.tsv": mnliHeader + "0\t1\t1\tg\tA.\tB.\tentailment\tentailment\n",
-                "dev_mismatched.tsv": mnliHeader + "0\t1\t1\tg\tC.\tD.\tcontradiction\tcontradiction\n",
+                // dev files carry more annotator columns than train.tsv, so gold_label sits elsewhere
+                "dev_matched.tsv": devHeader + "0\t1\t1\tg\tA.\tB.\tneutral\tneutral\tentailment\n",
+                "dev_mismatched.tsv": devHeader + "0\t1\t1\tg\tC.\tD.\tneutral\tneutral\tcontradiction\n",
             ])
         t = try GlueTask.load(mnli)
         XCTAssertEqual(t.name, "MNLI")
         XCTAssertEqual(t.evals.map(\.name), ["dev_matched", "dev_mismatched"])
+        XCTAssertEqual(t.evals[0].examples[0].label, 1)  // entailment, not label1's neutral
         XCTAssertEqual(t.evals[1].examples[0].label, 0)
         let qnli = try write(
             "QNLI",
@@ -149,6 +152,7 @@ final class FinetuneTests: XCTestCase {
         XCTAssertTrue(message(["train.tsv": "", "dev.tsv": header]).contains("train.tsv: empty table"))
         XCTAssertTrue(message(["train.tsv": header, "dev.tsv": header + "c\t1\n"]).contains("no training examples"))
         XCTAssertTrue(message(["train.tsv": header + "a\t1\n"]).contains("no labelled evaluation file"))
+        XCTAssertTrue(message(["train.tsv": header + "a\t1\n", "dev.tsv": header]).contains("dev.tsv: no examples"))
         let sts = "sentence1\tsentence2\tscore\n"
         XCTAssertTrue(
             message(["train.tsv": sts + "a\tb\tfive\n", "dev.tsv": sts + "a\tb\t1\n"]).contains(

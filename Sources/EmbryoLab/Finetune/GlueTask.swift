@@ -68,9 +68,25 @@ public enum GlueTask {
             guard FileManager.default.fileExists(atPath: url.path) else { continue }
             let t = try Tsv.read(url, header: format.header)
             // GLUE's test files carry no labels: evaluate only splits with the label column
-            if let h = first.header, let th = t.header, !th.contains(h[format.labelColumn]) { continue }
-            if t.rows.first.map({ $0.count <= format.labelColumn }) ?? true { continue }
-            evals.append(TaskSplit(name: name, examples: try examples(t, format, labels!)))
+            if let h = first.header, let th = t.header {
+                if !th.contains(h[format.labelColumn]) { continue }
+            } else if t.rows.first.map({ $0.count <= format.labelColumn }) ?? false {
+                continue
+            }
+            // columns by name: GLUE's dev files may order (and number) them differently from train.tsv
+            var f = format
+            if let h = first.header, let th = t.header {
+                f.textColumns = try format.textColumns.map { c in
+                    guard let i = th.firstIndex(of: h[c]) else {
+                        throw EmbryoError.format("\(url.path):1", "no column '\(h[c])' in the header")
+                    }
+                    return i
+                }
+                f.labelColumn = th.firstIndex(of: h[format.labelColumn])!
+            }
+            let ex = try examples(t, f, labels!)
+            guard !ex.isEmpty else { throw EmbryoError.format(url.path, "no examples") }
+            evals.append(TaskSplit(name: name, examples: ex))
         }
         guard !evals.isEmpty else {
             throw EmbryoError.io(dir.path, "no labelled evaluation file (dev.tsv, dev_matched.tsv or test.tsv)")
