@@ -7,7 +7,7 @@ extension Albert {
     /// Embeddings and every layer application; fills a.hidden (0...L).
     public func encode(_ a: Activations, _ batch: AlbertBatch) throws {
         let c = config, p = params.pointer, o = layout
-        let B = a.B, T = a.T, BT = B * T, E = a.E, H = a.H, I = a.I
+        let B = a.B, T = a.T, BT = B * T, E = a.E, H = a.H
         guard batch.B == B, batch.T == T else {
             throw EmbryoError.runtime("batch shape \(batch.B)x\(batch.T) != activations \(B)x\(T)")
         }

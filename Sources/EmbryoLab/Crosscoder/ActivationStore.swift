@@ -170,7 +170,9 @@ public enum ActivationStore {
             let name = "\(RunDirectory.checkpointName(ck.step)).f16"
             let url = out.appendingPathComponent(name)
             let tmp = out.appendingPathComponent(".\(name).tmp")
-            FileManager.default.createFile(atPath: tmp.path, contents: nil)
+            guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
+                throw EmbryoError.io(tmp.path, "cannot create")
+            }
             let fh = try FileHandle(forWritingTo: tmp)
             var normSum = 0.0, normCount = 0
             var k = 0
