@@ -174,5 +174,21 @@ final class ReinitTests: XCTestCase {
         let html = try String(contentsOf: out.appendingPathComponent("reinit.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("<svg") && html.contains("against pretrained layers kept"))
         XCTAssertTrue(html.contains("probing, full data"))
+        // the other schemes' reports: block with its baselines, scramble against the pretrained order
+        o.trainSizes = [nil]
+        o.seeds = 1
+        o.probing = false
+        o.blockSize = 2
+        for (scheme, count, title) in [
+            (ReinitScheme.block, 4, "first re-initialised layer of the block"),
+            (.scramble, 5, "against the pretrained order"),
+        ] {
+            o.scheme = scheme
+            let dir = tmp.appendingPathComponent("out-\(scheme.rawValue)")
+            let r = try ReinitJob.run(checkpoint: ckpt, task: data, options: o, out: dir, log: { _ in })
+            XCTAssertEqual(r.count, count, "\(scheme)")
+            let page = try String(contentsOf: dir.appendingPathComponent("reinit.html"), encoding: .utf8)
+            XCTAssertTrue(page.contains(title), "\(scheme)")
+        }
     }
 }

@@ -36,7 +36,8 @@ public enum ReinitReport {
         {
             var seen = Set<String>()
             var pts: [(x: Double, y: Double, err: Double)] = []
-            for r in rows where r.scheme == scheme && r.trainSize == size && seen.insert(r.setting).inserted {
+            let schemes = Set(scheme.split(separator: "+").map(String.init))
+            for r in rows where schemes.contains(r.scheme) && r.trainSize == size && seen.insert(r.setting).inserted {
                 guard let xv = x(r), let s = st["\(r.scheme)|\(r.setting)|\(size)"] else { continue }
                 pts.append((xv, s.mean, s.std))
             }
@@ -109,13 +110,18 @@ public enum ReinitReport {
             }
         case .scramble:
             let series = sizes.enumerated().map { i, size in
+                // the pretrained order at 0, then each scrambled order
                 line(
-                    "scramble", size, x: { $0.window.map(Double.init) }, style: i, dashed: false, name: sizeName(size))
+                    "scramble+baseline", size,
+                    x: { r in r.scheme == "scramble" ? r.window.map(Double.init) : r.setting == "pretrained" ? 0 : nil
+                    },
+                    style: i, dashed: false, name: sizeName(size))
             }
             let perms = Set(rows.compactMap { $0.scheme == "scramble" ? $0.window : nil }).sorted()
             h += SVGChart.xy(
-                title: "\(metric) of scrambled layer orders", xLabel: "permutation", yLabel: metric, series: series,
-                xTicks: perms.map { (Double($0), String($0)) })
+                title: "\(metric) of scrambled layer orders against the pretrained order",
+                xLabel: "permutation (0 = pretrained order)", yLabel: metric, series: series,
+                xTicks: [(0, "0")] + perms.map { (Double($0), String($0)) })
         }
         h += "</div>\n<h2>Every setting</h2>\n<table><tr><th>scheme</th><th>setting</th><th>layers kept</th>"
         for size in sizes { h += "<th>\(esc(sizeName(size)))</th>" }
