@@ -42,6 +42,8 @@ struct EncodedExample {
 public final class Finetuner {
     public let tokenizer: WordPieceTokenizer
     var actsCache: [Int: Activations] = [:]
+    var batchCache: [Int: AlbertBatch] = [:]
+    var outCache: [Int: ClassifierBuffers] = [:]
 
     public init(tokenizer: WordPieceTokenizer) { self.tokenizer = tokenizer }
 
@@ -69,6 +71,24 @@ public final class Finetuner {
         let a = Activations(config: config, B: B, T: T, maxPredictions: 0, training: training)
         actsCache[key] = a
         return a
+    }
+
+    /// A batch of shape (B, T), allocated once per shape (fill overwrites every position).
+    func batch(B: Int, T: Int) -> AlbertBatch {
+        let key = B * 4096 + T
+        if let b = batchCache[key] { return b }
+        let b = AlbertBatch(B: B, T: T)
+        batchCache[key] = b
+        return b
+    }
+
+    /// Classifier outputs for B rows, allocated once per shape.
+    func outputs(B: Int, labels: Int) -> ClassifierBuffers {
+        let key = B * 4096 + labels
+        if let o = outCache[key] { return o }
+        let o = ClassifierBuffers(B: B, labels: labels)
+        outCache[key] = o
+        return o
     }
 
     static func fill(_ batch: AlbertBatch, _ rows: [EncodedExample]) {
@@ -125,9 +145,9 @@ public final class Finetuner {
                 let B = rows.count, T = paddedLength(rows, maxLen: maxLen)
                 let ts = Date()
                 let a = activations(model.config, B: B, T: T, training: true)
-                let batch = AlbertBatch(B: B, T: T)
+                let batch = self.batch(B: B, T: T)
                 Finetuner.fill(batch, rows)
-                let out = ClassifierBuffers(B: B, labels: labels)
+                let out = outputs(B: B, labels: labels)
                 let cls = rows.map(\.label), tgt = rows.map(\.target)
                 model.zeroGrad()
                 head.grads.zero()
@@ -170,7 +190,7 @@ public final class Finetuner {
         var predClass = [Int32](repeating: 0, count: enc.count), predValue = [Double](repeating: 0, count: enc.count)
         try forEachBatch(model, enc, maxLen: maxLen) { idx, a, batch in
             let B = idx.count
-            let out = ClassifierBuffers(B: B, labels: head.labels)
+            let out = outputs(B: B, labels: head.labels)
             try model.classifierForward(a, batch, head: head, out: out)
             for (b, i) in idx.enumerated() {
                 logits[i] = Array(UnsafeBufferPointer(start: out.logits.pointer + b * head.labels, count: head.labels))
@@ -204,7 +224,7 @@ public final class Finetuner {
             let rows = idx.map { enc[$0] }
             let T = paddedLength(rows, maxLen: maxLen)
             let a = activations(model.config, B: rows.count, T: T, training: false)
-            let batch = AlbertBatch(B: rows.count, T: T)
+            let batch = self.batch(B: rows.count, T: T)
             Finetuner.fill(batch, rows)
             try body(idx, a, batch)
         }
