@@ -83,25 +83,34 @@ public final class Optimizer {
         }
     }
 
-    /// torch.optim.AdamW: decoupled decay w *= 1 - lr * wd, then w -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps).
+    /// torch.optim.AdamW on one tensor (see adamwUpdate).
     private func adamwTensor(
         _ t: ParameterTensor, params: UnsafeMutablePointer<Float>, grads: UnsafeMutablePointer<Float>, lr: Float
     ) {
-        let w = params + t.offset, g = grads + t.offset, mm = m.pointer + t.offset, vv = v.pointer + t.offset
-        let b1 = hyper.beta1, b2 = hyper.beta2, eps = hyper.eps
-        let wd = t.isNoDecay ? 0 : hyper.weightDecay
-        let bc1 = 1 - Float(pow(Double(b1), Double(stepCount)))
-        let bc2 = 1 - Float(pow(Double(b2), Double(stepCount)))
-        let stepSize = lr / bc1, bc2Sqrt = bc2.squareRoot()
-        parallelFor(t.count, grain: 1 << 14) { lo, hi in
-            for i in lo..<hi {
-                let gi = g[i]
-                let mi = b1 * mm[i] + (1 - b1) * gi
-                let vi = b2 * vv[i] + (1 - b2) * gi * gi
-                mm[i] = mi
-                vv[i] = vi
-                w[i] = w[i] * (1 - lr * wd) - stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps)
-            }
+        adamwUpdate(
+            params: params + t.offset, grads: grads + t.offset, m: m.pointer + t.offset, v: v.pointer + t.offset,
+            count: t.count, lr: lr, step: stepCount, hyper: hyper, weightDecay: t.isNoDecay ? 0 : hyper.weightDecay)
+    }
+}
+
+/// torch.optim.AdamW over `count` values, `step` counting from 1: decoupled decay w *= 1 - lr * wd, then
+/// w -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps). (Plain Adam is weightDecay 0.)
+public func adamwUpdate(
+    params w: UnsafeMutablePointer<Float>, grads g: UnsafePointer<Float>, m mm: UnsafeMutablePointer<Float>,
+    v vv: UnsafeMutablePointer<Float>, count: Int, lr: Float, step: Int, hyper: OptimizerHyper, weightDecay wd: Float
+) {
+    let b1 = hyper.beta1, b2 = hyper.beta2, eps = hyper.eps
+    let bc1 = 1 - Float(pow(Double(b1), Double(step)))
+    let bc2 = 1 - Float(pow(Double(b2), Double(step)))
+    let stepSize = lr / bc1, bc2Sqrt = bc2.squareRoot()
+    parallelFor(count, grain: 1 << 14) { lo, hi in
+        for i in lo..<hi {
+            let gi = g[i]
+            let mi = b1 * mm[i] + (1 - b1) * gi
+            let vi = b2 * vv[i] + (1 - b2) * gi * gi
+            mm[i] = mi
+            vv[i] = vi
+            w[i] = w[i] * (1 - lr * wd) - stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps)
         }
     }
 }
@@ -135,13 +144,19 @@ public func gradientNorm(_ grads: FloatBuffer) -> Float {
 
 /// torch.nn.utils.clip_grad_norm_: scale by maxNorm / (norm + 1e-6) when that is below 1. Returns the norm before clipping.
 @discardableResult
-public func clipGradients(_ grads: FloatBuffer, maxNorm: Float) -> Float {
-    let norm = gradientNorm(grads)
+public func clipGradients(_ grads: FloatBuffer, maxNorm: Float) -> Float { clipGradients([grads], maxNorm: maxNorm) }
+
+/// clip_grad_norm_ over several buffers with one global norm (e.g. an encoder's and a new head's gradients).
+@discardableResult
+public func clipGradients(_ buffers: [FloatBuffer], maxNorm: Float) -> Float {
+    let norm = Float(buffers.map { Double(gradientNorm($0)) }.map { $0 * $0 }.reduce(0, +).squareRoot())
     let coef = maxNorm / (norm + 1e-6)
     if coef < 1 {
-        let g = grads.pointer
-        parallelFor(grads.count, grain: 1 << 14) { lo, hi in
-            for i in lo..<hi { g[i] *= coef }
+        for grads in buffers {
+            let g = grads.pointer
+            parallelFor(grads.count, grain: 1 << 14) { lo, hi in
+                for i in lo..<hi { g[i] *= coef }
+            }
         }
     }
     return norm

@@ -74,13 +74,8 @@ public enum ActivationStore {
         var out: [StoreSentence] = []
         var total = 0
         if url.pathExtension == "conllu" {
-            let conll = try ConllU.read(url)
             let (probe, _) = try ProbeSentences.load(url, tokenizer: tokenizer, maxLen: maxLen, limit: nil)
-            // ProbeSentences skips over-long sentences: pair them back with their text by word forms
-            var ci = 0
             for s in probe where total < tokens {
-                while ci < conll.count && conll[ci].words.map(\.upos) != s.upos { ci += 1 }
-                let text = ci < conll.count ? conll[ci].surfaceText : ""
                 var word = [Int32](repeating: -1, count: s.ids.count)
                 var upos = [String](repeating: "_", count: s.ids.count), deprel = upos
                 for (wi, span) in s.words.enumerated() {
@@ -90,9 +85,8 @@ public enum ActivationStore {
                         deprel[p] = s.deprels[wi]
                     }
                 }
-                out.append(StoreSentence(text: text, ids: s.ids, word: word, upos: upos, deprel: deprel))
+                out.append(StoreSentence(text: s.text, ids: s.ids, word: word, upos: upos, deprel: deprel))
                 total += s.ids.count
-                ci += 1
             }
         } else {
             let text = String(decoding: try readFile(url), as: UTF8.self)
@@ -306,8 +300,20 @@ public final class ActivationReader {
         }
     }
 
-    public func tokens() throws -> [Int32] { try ints("tokens.i32") }
-    public func positions() throws -> [Int32] { try ints("where.i32") }
+    // row metadata, read once
+    private var tokenCache: [Int32]?, positionCache: [Int32]?, wordCache: [(word: Int, upos: String, deprel: String)]?
+
+    static func memo<T>(_ cache: inout T?, _ load: () throws -> T) rethrows -> T {
+        if let c = cache { return c }
+        let v = try load()
+        cache = v
+        return v
+    }
+
+    /// Token id of each row.
+    public func tokens() throws -> [Int32] { try Self.memo(&tokenCache) { try ints("tokens.i32") } }
+    /// Sentence index and position of each row, interleaved.
+    public func positions() throws -> [Int32] { try Self.memo(&positionCache) { try ints("where.i32") } }
 
     func ints(_ name: String) throws -> [Int32] {
         let data = try readFile(dir.appendingPathComponent(name))
@@ -316,14 +322,12 @@ public final class ActivationReader {
 
     /// Per row: word index, UPOS, DEPREL.
     public func words() throws -> [(word: Int, upos: String, deprel: String)] {
-        let text = String(decoding: try readFile(dir.appendingPathComponent("words.tsv")), as: UTF8.self)
-        return textLines(text).filter { !$0.isEmpty }.map {
-            let c = $0.split(separator: "\t", omittingEmptySubsequences: false)
-            return (Int(c[0]) ?? -1, c.count > 1 ? String(c[1]) : "_", c.count > 2 ? String(c[2]) : "_")
+        try Self.memo(&wordCache) {
+            let text = String(decoding: try readFile(dir.appendingPathComponent("words.tsv")), as: UTF8.self)
+            return textLines(text).filter { !$0.isEmpty }.map {
+                let c = $0.split(separator: "\t", omittingEmptySubsequences: false)
+                return (Int(c[0]) ?? -1, c.count > 1 ? String(c[1]) : "_", c.count > 2 ? String(c[2]) : "_")
+            }
         }
-    }
-
-    public func sentences() throws -> [String] {
-        textLines(String(decoding: try readFile(dir.appendingPathComponent("sentences.txt")), as: UTF8.self))
     }
 }

@@ -26,7 +26,11 @@ public final class CrosscoderBuffers {
     let rowStart, colStart: IntBuffer
     let csrCol, cscRow: IntBuffer
     let csrVal, cscVal: FloatBuffer
+    let fill: IntBuffer  // (F) scratch for the CSC transpose
     var nnz = 0
+    // per-step scratch: per snapshot mean (S, d), SSE and SST (S, 2), and each feature's total decoder norm (F)
+    let means: UnsafeMutablePointer<Double>, sums: UnsafeMutablePointer<Double>
+    let total: FloatBuffer
 
     public init(B: Int, S: Int, d: Int, F: Int) {
         self.B = B
@@ -43,6 +47,15 @@ public final class CrosscoderBuffers {
         cscRow = IntBuffer(count: B * F)
         csrVal = FloatBuffer(count: B * F)
         cscVal = FloatBuffer(count: B * F)
+        fill = IntBuffer(count: F)
+        means = .allocate(capacity: S * d)
+        sums = .allocate(capacity: 2 * S)
+        total = FloatBuffer(count: F)
+    }
+
+    deinit {
+        means.deallocate()
+        sums.deallocate()
     }
 
     /// Gathers the nonzero codes of the first B rows into CSR and CSC form.
@@ -63,12 +76,12 @@ public final class CrosscoderBuffers {
         nnz = n
         for i in 0..<F { colStart[i + 1] += colStart[i] }
         // rows in increasing order within each column
-        var fill = (0..<F).map { Int(colStart[$0]) }
+        fill.pointer.update(from: colStart.pointer, count: F)
         for b in 0..<B {
             for k in Int(rowStart[b])..<Int(rowStart[b + 1]) {
-                let i = Int(csrCol[k])
-                cscRow[fill[i]] = Int32(b)
-                cscVal[fill[i]] = csrVal[k]
+                let i = Int(csrCol[k]), at = Int(fill[i])
+                cscRow[at] = Int32(b)
+                cscVal[at] = csrVal[k]
                 fill[i] += 1
             }
         }
@@ -195,11 +208,10 @@ public final class Crosscoder {
         st.sst = [Double](repeating: 0, count: S)
         // reconstruction error and its gradient 2 (x_hat - x) / B, one snapshot per task
         let inv = 1 / Float(B)
-        let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * S)
-        defer { sums.deallocate() }
+        let sums = buf.sums
         parallelFor(S, grain: 1) { lo, hi in
-            var mean = [Double](repeating: 0, count: d)
             for s in lo..<hi {
+                let mean = buf.means + s * d
                 for j in 0..<d { mean[j] = 0 }
                 for b in 0..<B { for j in 0..<d { mean[j] += Double(x[b * Sd + s * d + j]) } }
                 for j in 0..<d { mean[j] /= Double(B) }
@@ -222,26 +234,24 @@ public final class Crosscoder {
             st.sse[s] = sums[2 * s]
             st.sst[s] = sums[2 * s + 1]
         }
-        // sparsity penalty: per feature, its total decoder norm
-        var total = [Float](repeating: 0, count: F)
-        for i in 0..<F { for s in 0..<S { total[i] += norms[i * S + s] } }
-        var penalty = 0.0, active = 0
+        // sparsity penalty: per feature, its total decoder norm, over the nonzero codes gathered above
+        let total = buf.total.pointer
+        for i in 0..<F {
+            total[i] = 0
+            for s in 0..<S { total[i] += norms[i * S + s] }
+        }
+        var penalty = 0.0
         let fsum = buf.fsum.pointer
         fsum.update(repeating: 0, count: F)
-        for b in 0..<B {
-            for i in 0..<F {
-                let v = f[b * F + i]
-                if v > 0 {
-                    active += 1
-                    penalty += Double(v * total[i])
-                    fsum[i] += v
-                }
-            }
+        for k in 0..<buf.nnz {
+            let i = Int(buf.csrCol[k]), v = buf.csrVal[k]
+            penalty += Double(v * total[i])
+            fsum[i] += v
         }
         st.reconstruction = st.sse.reduce(0, +) / Double(B)
         st.sparsity = penalty / Double(B)
         st.loss = st.reconstruction + Double(lambda) * st.sparsity
-        st.l0 = Double(active) / Double(B)
+        st.l0 = Double(buf.nnz) / Double(B)
         guard gradients else { return st }
 
         let p = params.pointer, g = grads.pointer, pre = buf.pre.pointer, df = buf.df.pointer
@@ -269,26 +279,17 @@ public final class Crosscoder {
                 }
             }
         }
-        let gbd = g + bDec
-        parallelFor(Sd, grain: 256) { lo, hi in
-            for j in lo..<hi {
-                var t: Float = 0
-                for b in 0..<B { t += dxhat[b * Sd + j] }
-                gbd[j] = t
-            }
-        }
+        columnSums(dxhat, rows: B, cols: Sd, into: g + bDec)
         // codes: df = dxhat W_dec^T + lambda / B * total_i, through the ReLU
         if sparse {
             let start = buf.rowStart.pointer, col = buf.csrCol.pointer
-            total.withUnsafeBufferPointer { tot in
-                parallelFor(B, grain: 8) { lo, hi in
-                    for b in lo..<hi {
-                        let row = df + b * F
-                        row.update(repeating: 0, count: F)
-                        for k in Int(start[b])..<Int(start[b + 1]) {
-                            let i = Int(col[k])
-                            row[i] = dot(Sd, dxhat + b * Sd, p + self.wDec + i * Sd) + lambda * inv * tot[i]
-                        }
+            parallelFor(B, grain: 8) { lo, hi in
+                for b in lo..<hi {
+                    let row = df + b * F
+                    row.update(repeating: 0, count: F)
+                    for k in Int(start[b])..<Int(start[b + 1]) {
+                        let i = Int(col[k])
+                        row[i] = dot(Sd, dxhat + b * Sd, p + self.wDec + i * Sd) + lambda * inv * total[i]
                     }
                 }
             }
@@ -296,59 +297,51 @@ public final class Crosscoder {
             gemm(
                 transA: false, transB: true, M: B, N: F, K: Sd, A: dxhat, lda: Sd, B: p + wDec, ldb: Sd, beta: 0, C: df,
                 ldc: F)
-        }
-        if !sparse {
-            total.withUnsafeBufferPointer { tot in
-                parallelFor(B, grain: 16) { lo, hi in
-                    for b in lo..<hi {
-                        for i in 0..<F {
-                            let k = b * F + i
-                            df[k] = pre[k] > 0 ? df[k] + lambda * inv * tot[i] : 0
-                        }
+            parallelFor(B, grain: 16) { lo, hi in
+                for b in lo..<hi {
+                    for i in 0..<F {
+                        let k = b * F + i
+                        df[k] = pre[k] > 0 ? df[k] + lambda * inv * total[i] : 0
                     }
                 }
             }
         }
         // encoder: dW_enc = x^T df, db_enc = sum_b df
         gemm(transA: true, transB: false, M: Sd, N: F, K: B, A: x, lda: Sd, B: df, ldb: F, beta: 0, C: g + wEnc, ldc: F)
-        let gbe = g + bEnc
-        parallelFor(F, grain: 128) { lo, hi in
-            for i in lo..<hi {
+        columnSums(df, rows: B, cols: F, into: g + bEnc)
+        return st
+    }
+
+    /// out[j] = sum over rows of m[r, j] (a bias gradient), each column summed in row order.
+    func columnSums(_ m: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
+        parallelFor(cols, grain: 128) { lo, hi in
+            for j in lo..<hi {
                 var t: Float = 0
-                for b in 0..<B { t += df[b * F + i] }
-                gbe[i] = t
+                for r in 0..<rows { t += m[r * cols + j] }
+                out[j] = t
             }
         }
-        return st
     }
 }
 
-/// Adam (bias-corrected, no weight decay) over a parameter buffer.
+/// Adam (bias-corrected, no weight decay) over a parameter buffer: the engine's AdamW kernel with decay 0.
 public final class Adam {
     public let m: FloatBuffer, v: FloatBuffer
     public var step = 0
-    public var beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8
+    public var hyper: OptimizerHyper
 
     public init(count: Int) {
         m = FloatBuffer(count: count)
         v = FloatBuffer(count: count)
+        hyper = OptimizerHyper()
+        hyper.eps = 1e-8
+        hyper.weightDecay = 0
     }
 
     public func update(_ params: FloatBuffer, _ grads: FloatBuffer, lr: Float) {
         step += 1
-        let b1 = beta1, b2 = beta2, eps = self.eps
-        let c1 = 1 - Float(pow(Double(b1), Double(step))), c2 = (1 - Float(pow(Double(b2), Double(step)))).squareRoot()
-        let w = params.pointer, g = grads.pointer, mm = m.pointer, vv = v.pointer
-        let stepSize = lr / c1, ic2 = 1 / c2
-        parallelFor(params.count, grain: 1 << 15) { lo, hi in
-            for i in lo..<hi {
-                let gi = g[i]
-                let mi = b1 * mm[i] + (1 - b1) * gi
-                let vi = b2 * vv[i] + (1 - b2) * gi * gi
-                mm[i] = mi
-                vv[i] = vi
-                w[i] -= stepSize * mi / (vi.squareRoot() * ic2 + eps)
-            }
-        }
+        adamwUpdate(
+            params: params.pointer, grads: grads.pointer, m: m.pointer, v: v.pointer, count: params.count, lr: lr,
+            step: step, hyper: hyper, weightDecay: 0)
     }
 }

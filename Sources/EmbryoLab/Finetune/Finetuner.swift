@@ -65,30 +65,28 @@ public final class Finetuner {
         return EncodedExample(ids: ids, types: types, label: ex.label, target: ex.target)
     }
 
+    /// Buffers are allocated once per shape and reused by every later step of that shape.
+    static func cached<T>(_ cache: inout [Int: T], _ key: Int, valid: (T) -> Bool = { _ in true }, _ make: () -> T) -> T
+    {
+        if let v = cache[key], valid(v) { return v }
+        let v = make()
+        cache[key] = v
+        return v
+    }
+
     func activations(_ config: AlbertConfig, B: Int, T: Int, training: Bool) -> Activations {
-        let key = (B * 4096 + T) * 2 + (training ? 1 : 0)
-        if let a = actsCache[key], a.L == config.numHiddenLayers, a.H == config.hiddenSize { return a }
-        let a = Activations(config: config, B: B, T: T, maxPredictions: 0, training: training)
-        actsCache[key] = a
-        return a
+        Self.cached(
+            &actsCache, (B * 4096 + T) * 2 + (training ? 1 : 0),
+            valid: { $0.L == config.numHiddenLayers && $0.H == config.hiddenSize }
+        ) { Activations(config: config, B: B, T: T, maxPredictions: 0, training: training) }
     }
 
-    /// A batch of shape (B, T), allocated once per shape (fill overwrites every position).
-    func batch(B: Int, T: Int) -> AlbertBatch {
-        let key = B * 4096 + T
-        if let b = batchCache[key] { return b }
-        let b = AlbertBatch(B: B, T: T)
-        batchCache[key] = b
-        return b
-    }
+    /// A batch of shape (B, T) (fill overwrites every position).
+    func batch(B: Int, T: Int) -> AlbertBatch { Self.cached(&batchCache, B * 4096 + T) { AlbertBatch(B: B, T: T) } }
 
-    /// Classifier outputs for B rows, allocated once per shape.
+    /// Classifier outputs for B rows.
     func outputs(B: Int, labels: Int) -> ClassifierBuffers {
-        let key = B * 4096 + labels
-        if let o = outCache[key] { return o }
-        let o = ClassifierBuffers(B: B, labels: labels)
-        outCache[key] = o
-        return o
+        Self.cached(&outCache, B * 4096 + labels) { ClassifierBuffers(B: B, labels: labels) }
     }
 
     static func fill(_ batch: AlbertBatch, _ rows: [EncodedExample]) {
@@ -161,9 +159,15 @@ public final class Finetuner {
                 model.classifierBackward(a, batch, head: head, out: out)
                 step += 1
                 let lr = schedule.lr(step: step)
-                Finetuner.clip(model.grads, head.grads, maxNorm: s.clip)
+                clipGradients([model.grads, head.grads], maxNorm: s.clip)
                 opt.step(params: model.params, grads: model.grads, lr: lr)
-                Finetuner.adamw(head, m: headM, v: headV, step: step, lr: lr, hyper: opt.hyper)
+                // the head: weight decayed, bias not, as the encoder's tensors
+                let nw = head.labels * head.hidden
+                for (off, n, wd) in [(0, nw, opt.hyper.weightDecay), (nw, head.labels, Float(0))] {
+                    adamwUpdate(
+                        params: head.params.pointer + off, grads: head.grads.pointer + off, m: headM.pointer + off,
+                        v: headV.pointer + off, count: n, lr: lr, step: step, hyper: opt.hyper, weightDecay: wd)
+                }
                 trainTime += Date().timeIntervalSince(ts)
                 positions += B * T
                 progress?(step, total, lastLoss)
@@ -230,31 +234,4 @@ public final class Finetuner {
         }
     }
 
-    /// Scales encoder and head gradients together to a global norm of at most `maxNorm`.
-    static func clip(_ g: FloatBuffer, _ h: FloatBuffer, maxNorm: Float) {
-        let a = gradientNorm(g)
-        var hs: Double = 0
-        for i in 0..<h.count { hs += Double(h[i]) * Double(h[i]) }
-        let total = (Double(a) * Double(a) + hs).squareRoot()
-        guard total > Double(maxNorm) else { return }
-        let scale = Float(Double(maxNorm) / (total + 1e-6))
-        let gp = g.pointer
-        parallelFor(g.count, grain: 1 << 16) { lo, hi in for i in lo..<hi { gp[i] *= scale } }
-        for i in 0..<h.count { h[i] *= scale }
-    }
-
-    /// torch.optim.AdamW on the head (weight decayed, bias not), the engine's hyperparameters.
-    static func adamw(
-        _ head: SequenceClassifier, m: FloatBuffer, v: FloatBuffer, step: Int, lr: Float, hyper: OptimizerHyper
-    ) {
-        let b1 = hyper.beta1, b2 = hyper.beta2
-        let bc1 = 1 - Float(pow(Double(b1), Double(step))), bc2 = 1 - Float(pow(Double(b2), Double(step)))
-        let w = head.params.pointer, g = head.grads.pointer, nw = head.labels * head.hidden
-        for i in 0..<head.params.count {
-            let wd: Float = i < nw ? hyper.weightDecay : 0
-            m[i] = b1 * m[i] + (1 - b1) * g[i]
-            v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-            w[i] = w[i] * (1 - lr * wd) - lr / bc1 * m[i] / (v[i].squareRoot() / bc2.squareRoot() + hyper.eps)
-        }
-    }
 }

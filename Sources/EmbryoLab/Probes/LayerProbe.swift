@@ -63,19 +63,8 @@ public enum LayerProbe {
         var wordOffset = [Int](repeating: 0, count: sentences.count + 1)
         for (i, s) in sentences.enumerated() { wordOffset[i + 1] = wordOffset[i] + s.words.count }
         var out = layers.map { _ in [Float](repeating: 0, count: wordOffset.last! * H) }
-        let order = sentences.indices.sorted { (sentences[$0].ids.count, $0) < (sentences[$1].ids.count, $1) }
-        var k = 0
-        while k < order.count {
-            // lengths ascend, so the last sentence taken sets the batch's length
-            var end = k
-            while end < order.count
-                && (end == k || (end - k + 1) * sentences[order[end]].ids.count <= tokensPerBatch)
-            {
-                end += 1
-            }
-            let maxT = sentences[order[end - 1]].ids.count, rows = end - k
-            let chunk = Array(order[k..<end])
-            k = end
+        for (chunk, maxT) in lengthBatches(sentences.map(\.ids.count), tokensPerBatch: tokensPerBatch) {
+            let rows = chunk.count
             let batch = AlbertBatch(B: rows, T: maxT)
             for (b, si) in chunk.enumerated() {
                 let ids = sentences[si].ids

@@ -47,21 +47,27 @@ public final class ForwardMeter: @unchecked Sendable {
     }
 }
 
+/// Row indices in batches of similar length, shortest first, each about `tokensPerBatch` padded positions
+/// (at least one row), with its padded length.
+public func lengthBatches(_ lengths: [Int], tokensPerBatch: Int) -> [(rows: [Int], T: Int)] {
+    let order = lengths.indices.sorted { (lengths[$0], $0) < (lengths[$1], $1) }
+    var out: [(rows: [Int], T: Int)] = []
+    var k = 0
+    while k < order.count {
+        // lengths ascend, so the last row taken sets the batch's length
+        var end = k
+        while end < order.count && (end == k || (end - k + 1) * lengths[order[end]] <= tokensPerBatch) { end += 1 }
+        out.append((Array(order[k..<end]), lengths[order[end - 1]]))
+        k = end
+    }
+    return out
+}
+
 public enum MLMScoring {
     public static func score(model: Albert, rows: [LabelledRow], tokensPerBatch: Int = 4096) throws -> [RowPredictions]
     {
         var out = [RowPredictions](repeating: RowPredictions(), count: rows.count)
-        let order = rows.indices.sorted { (rows[$0].ids.count, $0) < (rows[$1].ids.count, $1) }
-        var k = 0
-        while k < order.count {
-            // lengths ascend, so the last row taken sets the batch's length
-            var end = k
-            while end < order.count && (end == k || (end - k + 1) * rows[order[end]].ids.count <= tokensPerBatch) {
-                end += 1
-            }
-            let T = rows[order[end - 1]].ids.count
-            let chunk = Array(order[k..<end])
-            k = end
+        for (chunk, T) in lengthBatches(rows.map(\.ids.count), tokensPerBatch: tokensPerBatch) {
             let B = chunk.count
             let batch = AlbertBatch(B: B, T: T)
             var labelled = 0

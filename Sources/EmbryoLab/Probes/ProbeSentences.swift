@@ -6,6 +6,7 @@ import EmbryoText
 import Foundation
 
 public struct ProbeSentence: Sendable {
+    public var text: String  // the sentence's `# text` (or its surface form)
     public var ids: [Int32]  // [CLS] ... [SEP]
     public var words: [Range<Int>]  // subword positions of each word
     public var upos: [String]
@@ -38,7 +39,7 @@ public enum ProbeSentences {
             }
             out.append(
                 ProbeSentence(
-                    ids: ids, words: words, upos: s.words.map(\.upos), xpos: s.words.map(\.xpos),
+                    text: s.surfaceText, ids: ids, words: words, upos: s.words.map(\.upos), xpos: s.words.map(\.xpos),
                     heads: s.words.map(\.head), deprels: s.words.map(\.deprel)))
         }
         return (out, skipped)
