@@ -19,6 +19,7 @@ enum CLI {
         Subcommand(spec: TokenizeCommand.spec, run: TokenizeCommand.run),
         Subcommand(spec: WorldCommand.spec, run: WorldCommand.run),
         Subcommand(spec: PretrainCommand.spec, run: PretrainCommand.run),
+        Subcommand(spec: BatchesCommand.spec, run: BatchesCommand.run),
         Subcommand(spec: ProbeCommand.spec, run: ProbeCommand.run),
         Subcommand(spec: FillCommand.spec, run: FillCommand.run),
         Subcommand(spec: FinetuneCommand.spec, run: FinetuneCommand.run),

@@ -147,6 +147,28 @@ private func ints(_ a: [Any]) -> [Int]? {
 public func writeSafetensors(
     _ tensors: [(name: String, shape: [Int], data: UnsafePointer<Float>)], metadata: [String: String], to url: URL
 ) throws {
+    try writeSafetensors(
+        tensors.map { t in
+            (t.name, "F32", t.shape, Data(buffer: UnsafeBufferPointer(start: t.data, count: t.shape.reduce(1, *))))
+        }, metadata: metadata, to: url)
+}
+
+/// Writes I64 tensors (token ids, labels) as a safetensors file, atomically.
+public func writeSafetensors(
+    int64 tensors: [(name: String, shape: [Int], values: [Int64])], metadata: [String: String], to url: URL
+)
+    throws
+{
+    try writeSafetensors(
+        tensors.map { t in (t.name, "I64", t.shape, t.values.withUnsafeBufferPointer { Data(buffer: $0) }) },
+        metadata: metadata, to: url)
+}
+
+/// The file layout shared by both writers: header length, JSON header padded to 8 bytes, then the raw
+/// little-endian bytes of each tensor in order.
+func writeSafetensors(
+    _ tensors: [(name: String, dtype: String, shape: [Int], bytes: Data)], metadata: [String: String], to url: URL
+) throws {
     var header = "{"
     var first = true
     if !metadata.isEmpty {
@@ -156,10 +178,10 @@ public func writeSafetensors(
     }
     var offset = 0
     for t in tensors {
-        let bytes = t.shape.reduce(1, *) * 4
+        let bytes = t.bytes.count
         header +=
             (first ? "" : ",")
-            + "\(jsonEscaped(t.name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],"
+            + "\(jsonEscaped(t.name)):{\"dtype\":\"\(t.dtype)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],"
             + "\"data_offsets\":[\(offset),\(offset + bytes)]}"
         first = false
         offset += bytes
@@ -171,8 +193,6 @@ public func writeSafetensors(
     var n = UInt64(headerData.count).littleEndian
     withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
     out.append(headerData)
-    for t in tensors {
-        out.append(UnsafeBufferPointer(start: t.data, count: t.shape.reduce(1, *)))
-    }
+    for t in tensors { out.append(t.bytes) }
     try writeAtomically(out, to: url)
 }

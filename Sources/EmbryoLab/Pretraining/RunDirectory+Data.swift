@@ -1,0 +1,71 @@
+// A finished (or running) run's training data, rebuilt from its files: the settings in run.json, the
+// vocabulary in tokenizer/ and the token cache run.json names. Batches are a function of (seed, step), so
+// this is all that is needed to replay exactly what any step saw.
+
+import EmbryoCore
+import EmbryoText
+import Foundation
+
+extension RunDirectory {
+    /// The settings recorded in run.json.
+    public func readConfig() throws -> PretrainConfig {
+        guard FileManager.default.fileExists(atPath: runJSON.path) else {
+            throw EmbryoError.runtime("\(root.path) holds no run (no run.json)")
+        }
+        return try Pretrainer.readRunConfig(runJSON)
+    }
+
+    /// The example maker the run trained with, or nil when run.json names no token cache that still exists.
+    public func exampleMaker(config cfg: PretrainConfig) throws -> ExampleMaker? {
+        guard let o = (try? JSONSerialization.jsonObject(with: readFile(runJSON))) as? [String: Any],
+            let cache = o["token_cache"] as? String, FileManager.default.fileExists(atPath: cache)
+        else { return nil }
+        let vocab = try Vocabulary.load(tokenizerDir.appendingPathComponent("vocab.txt"))
+        let corpus = try TokenizedCorpus.load(URL(fileURLWithPath: cache))
+        return try ExampleMaker(corpus: corpus, vocab: vocab, seqLen: cfg.seqLen, seed: UInt64(cfg.seed))
+    }
+
+    /// The exact training batches of `steps` (step s is the batch that turned checkpoint s-1 into s), as
+    /// int64 tensors named after the arguments of transformers' AlbertForPreTraining.forward:
+    /// input_ids, token_type_ids, attention_mask, labels (-100 = no target): [steps, batch, seq];
+    /// sentence_order_label (0 = in order, 1 = swapped): [steps, batch].
+    public func writeBatches(steps: ClosedRange<Int>, to url: URL) throws {
+        let cfg = try readConfig()
+        guard steps.lowerBound >= 1, steps.upperBound <= cfg.steps else {
+            throw EmbryoError.usage(
+                "--steps \(steps.lowerBound)-\(steps.upperBound) is outside the run's steps 1-\(cfg.steps)")
+        }
+        guard let maker = try exampleMaker(config: cfg) else {
+            throw EmbryoError.runtime(
+                "\(runJSON.path): the token cache it names is gone; run `embryo pretrain --resume \(root.path)` once "
+                    + "with the same corpus to rebuild it")
+        }
+        let B = cfg.batchSize, T = cfg.seqLen, S = steps.count
+        let batch = AlbertBatch(B: B, T: T)
+        var ids = [Int64](), types = [Int64](), mask = [Int64](), labels = [Int64](), sop = [Int64]()
+        ids.reserveCapacity(S * B * T)
+        types.reserveCapacity(S * B * T)
+        mask.reserveCapacity(S * B * T)
+        labels.reserveCapacity(S * B * T)
+        for step in steps {
+            maker.fill(batch, step: step)
+            for i in 0..<(B * T) {
+                ids.append(Int64(batch.ids[i]))
+                types.append(Int64(batch.tokenTypes[i]))
+                mask.append(batch.attentionMask[i] != 0 ? 1 : 0)
+                labels.append(batch.mlmLabels[i] < 0 ? -100 : Int64(batch.mlmLabels[i]))
+            }
+            for b in 0..<B { sop.append(Int64(batch.sopLabels[b])) }
+        }
+        try writeSafetensors(
+            int64: [
+                ("input_ids", [S, B, T], ids), ("token_type_ids", [S, B, T], types),
+                ("attention_mask", [S, B, T], mask), ("labels", [S, B, T], labels),
+                ("sentence_order_label", [S, B], sop),
+            ],
+            metadata: [
+                "first_step": String(steps.lowerBound), "last_step": String(steps.upperBound),
+                "seed": String(cfg.seed), "format": "embryo batches",
+            ], to: url)
+    }
+}

@@ -1,0 +1,41 @@
+// `embryo batches`: the exact training batches of a run's steps, replayed from (seed, step), written as
+// safetensors with transformers' argument names, so any outside tool can see or retrain on what the
+// model saw (Scripts/curve-vs-pytorch.py trains transformers' AlbertForPreTraining on them).
+
+import EmbryoCore
+import EmbryoLab
+import Foundation
+
+enum BatchesCommand {
+    static let spec = CommandSpec(
+        name: "embryo batches",
+        abstract: "Write the exact training batches of a run's steps as safetensors.",
+        discussion: """
+            Step s of the file is the batch that turned checkpoint step-(s-1) into step-s. Tensors are
+            int64, named as AlbertForPreTraining.forward's arguments: input_ids, token_type_ids,
+            attention_mask and labels (-100 where there is no MLM target) of shape [steps, batch, seq],
+            and sentence_order_label (0 = in order, 1 = swapped) of shape [steps, batch].
+            """,
+        options: [
+            .required("run", "dir", "Run directory (holds run.json)."),
+            .required("steps", "A-B", "Steps to write: one step N, or a range A-B (1-based, inclusive)."),
+            .required("out", "file", "Output .safetensors file."),
+        ]
+    )
+
+    static func run(_ a: ParsedArguments) throws {
+        let text = a.string("steps")!
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+        guard (parts.count == 1 || parts.count == 2), let lo = parts[0], let hi = parts.last!, lo >= 1, hi >= lo
+        else {
+            throw UsageError(
+                message: "The value '\(text)' is invalid for '--steps <A-B>': expected N or A-B with 1 <= A <= B",
+                spec: spec)
+        }
+        let out = URL(fileURLWithPath: a.string("out")!)
+        let run = RunDirectory(URL(fileURLWithPath: a.string("run")!))
+        try run.writeBatches(steps: lo...hi, to: out)
+        log("batches: steps \(lo)-\(hi) of \(run.root.path) -> \(out.path)")
+        print(out.path)
+    }
+}
