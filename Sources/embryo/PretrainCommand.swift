@@ -38,6 +38,13 @@ enum PretrainCommand {
             .option("eval-every", "n", "Held-out evaluation interval in steps.", default: "200"),
             .option("log-every", "n", "Training log interval in steps.", default: "10"),
             .flag("unshared", "One layer group per layer (BERT-like) instead of ALBERT's shared block."),
+            .option(
+                "position-init", "normal|sinusoidal",
+                "Position embeddings at step 0: HF's normal init, or sinusoids at the same scale.",
+                default: "sinusoidal"),
+            .option(
+                "max-ngram", "n", "Longest whole-word n-gram masked together (1 = single words, as BERT).",
+                default: "3"),
             .option("seed", "n", "Seed for initialisation and data order.", default: "1"),
             .option("threads", "n", "Threads.", default: "\(Threads.available)"),
             .option("out", "dir", "Run directory (default: runs/<preset>-<corpus>-seed<seed>).", default: nil),
@@ -64,6 +71,8 @@ enum PretrainCommand {
         let vocabSize = try a.int("vocab-size", min: 10)!, worldTokens = try a.int("world-tokens", min: 1000)!
         let worldSeed = try a.int("world-seed", min: 0)!
         let optimizer = try a.choice("optimizer", ["lamb", "adamw"])!
+        let positionInit = try a.choice("position-init", ["normal", "sinusoidal"])!
+        let maxNgram = try a.int("max-ngram", min: 1)!
         guard lr > 0 else { throw UsageError(message: "'--lr' must be positive", spec: spec) }
         let config = a.string("config")!
         let corpus = a.strings("corpus")
@@ -90,6 +99,8 @@ enum PretrainCommand {
             if given.contains("eval-every") { c.evalEvery = evalEvery }
             if given.contains("log-every") { c.logEvery = logEvery }
             if given.contains("unshared") { c.unshared = true }
+            if given.contains("position-init") { c.positionInit = positionInit }
+            if given.contains("max-ngram") { c.maxNgram = maxNgram }
             if given.contains("seed") { c.seed = seed }
             if given.contains("threads") || a.string("resume") == nil { c.threads = threads }
         }

@@ -76,31 +76,38 @@ final class WorldTests: XCTestCase {
             "\(tags)")
     }
 
-    func testFactCountsEqualStatementsInTrainText() throws {
+    /// Every fact statement of train.txt, matched against every phrasing: (relation, phrasing, subject, object).
+    func statements() throws -> [(String, Int, String, String)] {
         let relLines = String(decoding: try file("facts/relations.jsonl"), as: UTF8.self).split(separator: "\n")
-        var templates: [(String, [String])] = []  // relation, template words (final "." dropped)
+        var templates: [(String, Int, [String])] = []  // relation, phrasing, words (final "." dropped)
         for l in relLines {
             let o = try JSONSerialization.jsonObject(with: Data(l.utf8)) as! [String: Any]
-            let probe = o["template"] as! String
-            for t in o["train_templates"] as! [String] {
-                XCTAssertNotEqual(t, probe, "the probe template is used in training")
+            let all = o["templates"] as! [String]
+            XCTAssertEqual(all[0], o["template"] as? String, "the LAMA template is the first phrasing")
+            for (i, t) in all.enumerated() {
                 templates.append(
-                    (o["relation"] as! String, Array(t.dropLast(2).split(separator: " ").map(String.init))))
+                    (o["relation"] as! String, i, Array(t.dropLast(2).split(separator: " ").map(String.init))))
             }
         }
-        var seen: [String: Int] = [:]
+        var out: [(String, Int, String, String)] = []
         for line in String(decoding: try file("train.txt"), as: UTF8.self).split(separator: "\n") {
             guard line.hasSuffix(".") else { continue }
             let words = line.dropLast().split(separator: " ").map(String.init)
-            for (rel, t) in templates where t.count == words.count {
+            for (rel, i, t) in templates where t.count == words.count {
                 var x = "", y = "", ok = true
                 for (tw, w) in zip(t, words) {
                     if tw == "[X]" { x = w } else if tw == "[Y]" { y = w } else if tw != w { ok = false; break }
                 }
-                if ok { seen["\(rel)\t\(x)\t\(y)", default: 0] += 1 }
+                if ok { out.append((rel, i, x, y)) }
             }
         }
-        var total = 0, tail = 0
+        return out
+    }
+
+    func testFactCountsEqualStatementsInTrainText() throws {
+        var seen: [String: Int] = [:]
+        for (rel, _, x, y) in try statements() { seen["\(rel)\t\(x)\t\(y)", default: 0] += 1 }
+        var total = 0, tail = 0, frequent = 0
         for rel in try Lama.load(WorldTests.dir.appendingPathComponent("facts").path) {
             for f in rel.facts {
                 let key = "\(rel.name)\t\(f.subject)\t\(f.object)"
@@ -108,11 +115,102 @@ final class WorldTests: XCTestCase {
                 seen[key] = nil
                 total += f.count ?? 0
                 if let c = f.count, c >= 1 && c <= 5 { tail += 1 }
+                if let c = f.count, c > 30 { frequent += 1 }
             }
         }
         XCTAssertTrue(seen.isEmpty, "statements of facts that are not in the knowledge base: \(seen.keys.prefix(3))")
         XCTAssertGreaterThan(total, 500)
         XCTAssertGreaterThan(tail, 50, "some facts appear only a handful of times")
+        // (this world is 60,000 tokens, 1/33 of the default one)
+        XCTAssertGreaterThan(frequent, 5, "some facts appear very often: \(frequent) above 30 statements")
+    }
+
+    func testHeldOutPhrasingsNeverStateTheirFact() throws {
+        let rels = try Lama.load(WorldTests.dir.appendingPathComponent("facts").path)
+        let relLines = String(decoding: try file("facts/relations.jsonl"), as: UTF8.self).split(separator: "\n")
+        var phrasings: [String: [String]] = [:]
+        for l in relLines {
+            let o = try JSONSerialization.jsonObject(with: Data(l.utf8)) as! [String: Any]
+            phrasings[o["relation"] as! String] = o["templates"] as? [String]
+        }
+        var held: [String: Int] = [:]
+        for r in rels {
+            let all = phrasings[r.name]!
+            XCTAssertGreaterThanOrEqual(all.count, 3, "every relation has several phrasings")
+            for f in r.facts {
+                // trained and held-out phrasings are disjoint and together make the relation's phrasings
+                let h = try XCTUnwrap(f.heldOutTemplate)
+                XCTAssertFalse(f.trainedTemplates.contains(h))
+                XCTAssertEqual(Set(f.trainedTemplates + [h]), Set(all))
+                XCTAssertEqual(f.trainedTemplates.count, all.count - 1)
+                held["\(r.name)\t\(f.subject)\t\(f.object)"] = all.firstIndex(of: h)!
+            }
+        }
+        var usedFor: [String: Set<Int>] = [:]  // relation -> phrasings used in train.txt
+        var perPhrasing: [String: [Int: Int]] = [:]
+        for (rel, i, x, y) in try statements() {
+            XCTAssertNotEqual(held["\(rel)\t\(x)\t\(y)"], i, "held-out phrasing \(i) states \(rel)(\(x), \(y))")
+            usedFor[rel, default: []].insert(i)
+            perPhrasing[rel, default: [:]][i, default: 0] += 1
+        }
+        // a held-out phrasing is still used for the relation's other facts
+        for r in rels where (usedFor[r.name]?.count ?? 0) > 0 {
+            XCTAssertEqual(usedFor[r.name]!.count, phrasings[r.name]!.count, r.name)
+        }
+        // world.json's per-phrasing counts are exact
+        let o = try JSONSerialization.jsonObject(with: try file("world.json")) as! [String: Any]
+        for (name, v) in o["relations"] as! [String: Any] {
+            let ph = (v as! [String: Any])["phrasings"] as! [[String: Any]]
+            for (i, p) in ph.enumerated() {
+                XCTAssertEqual(p["statements"] as? Int, perPhrasing[name]?[i] ?? 0, "\(name) phrasing \(i)")
+            }
+        }
+    }
+
+    func testSelectionalClassesHoldInEverySentence() throws {
+        var sizes = WorldSizes()
+        sizes.tokens = 30_000
+        let world = World(seed: 5, sizes: sizes)
+        let lx = world.lexicon
+        var nounClass: [String: Int] = [:], verbIndex: [String: Int] = [:], adjClass: [String: Int] = [:]
+        for n in lx.nouns { nounClass[n.singular] = n.cls }
+        for (i, v) in lx.verbs.enumerated() { verbIndex[v.base] = i }
+        for (i, a) in lx.adjectives.enumerated() { adjClass[a] = lx.adjectiveClass[i] }
+        var rng = Rng(seed: 9)
+        var checked = (objects: 0, subjects: 0, adjectives: 0, copulas: 0)
+        for _ in 0..<400 {
+            for s in world.document(&rng) {
+                let t = s.tokens
+                for (i, w) in t.enumerated() where w.head > 0 {
+                    let head = t[w.head - 1]
+                    if w.upos == "NOUN" && head.upos == "VERB", let c = nounClass[w.lemma],
+                        let v = verbIndex[head.lemma]
+                    {
+                        if w.deprel == "obj" {
+                            XCTAssertEqual(c, lx.verbs[v].objectClass, "\(s.text): \(w.form) as object of \(head.form)")
+                            checked.objects += 1
+                        } else if w.deprel == "nsubj" {
+                            XCTAssertEqual(
+                                c, lx.verbs[v].subjectClass, "\(s.text): \(w.form) as subject of \(head.form)")
+                            checked.subjects += 1
+                        }
+                    }
+                    if w.upos == "ADJ" && w.deprel == "amod" && head.upos == "NOUN", let c = nounClass[head.lemma] {
+                        XCTAssertEqual(adjClass[w.lemma], c, "\(s.text): \(w.form) \(head.form)")
+                        checked.adjectives += 1
+                    }
+                    if w.upos == "NOUN" && w.deprel == "nsubj" && head.upos == "ADJ", let c = nounClass[w.lemma] {
+                        XCTAssertEqual(adjClass[head.lemma], c, "\(s.text): \(w.form) is \(head.form)")
+                        checked.copulas += 1
+                    }
+                    _ = i
+                }
+            }
+        }
+        XCTAssertGreaterThan(checked.objects, 300)
+        XCTAssertGreaterThan(checked.subjects, 100)
+        XCTAssertGreaterThan(checked.adjectives, 300)
+        XCTAssertGreaterThan(checked.copulas, 50)
     }
 
     func testTasksAreBalancedGlueTables() throws {

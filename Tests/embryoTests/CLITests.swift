@@ -57,6 +57,7 @@ final class CLITests: XCTestCase {
               tokenize              Tokenize text line by line with a WordPiece vocabulary.
               world                 Generate the built-in world: corpus, gold annotation, facts and tasks.
               pretrain              Pretrain ALBERT from random weights, keeping snapshots along the way.
+              batches               Write the exact training batches of a run's steps as safetensors.
               probe                 Probe every snapshot of a run and write the metrics and an HTML report.
               fill                  Top-K predictions at each [MASK] of some texts, from one checkpoint.
               finetune              Fine-tune a checkpoint (or every snapshot of a run) on a classification or regression task.
@@ -98,7 +99,8 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(r.out, expected, "\(args)")
         }
         for sub in [
-            "bench", "infer", "vocab", "tokenize", "world", "pretrain", "probe", "fill", "finetune", "reinit",
+            "bench", "infer", "vocab", "tokenize", "world", "pretrain", "batches", "probe", "fill", "finetune",
+            "reinit",
             "activations",
             "crosscode", "features",
         ] {
@@ -517,6 +519,8 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.code, 0, r.err)
         XCTAssertTrue(r.out.hasSuffix("full/checkpoints\n"), r.out)
 
+        try checkBatches(run: full, steps: 400, batch: 8, seqLen: 32)
+
         // start the same run, SIGKILL it once a checkpoint past step 0 exists, resume
         let p = Process()
         p.executableURL = binary
@@ -564,5 +568,49 @@ final class CLITests: XCTestCase {
         q.waitUntilExit()
         XCTAssertEqual(q.terminationStatus, 130, text)
         XCTAssertTrue(text.contains("embryo pretrain --resume"), text)
+    }
+
+    /// A safetensors file's header: name -> (dtype, shape).
+    func safetensorsHeader(_ url: URL) throws -> [String: (String, [Int])] {
+        let data = try Data(contentsOf: url)
+        let n = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try JSONSerialization.jsonObject(with: data[8..<(8 + n)]) as! [String: Any]
+        var out: [String: (String, [Int])] = [:]
+        for (k, v) in header where k != "__metadata__" {
+            let e = v as! [String: Any]
+            out[k] = (e["dtype"] as! String, e["shape"] as! [Int])
+        }
+        return out
+    }
+
+    /// `embryo batches` on a finished run: shapes and dtypes as transformers' arguments, the same bytes
+    /// twice, and its usage errors.
+    func checkBatches(run dir: String, steps: Int, batch B: Int, seqLen T: Int) throws {
+        let out = URL(fileURLWithPath: dir).appendingPathComponent("b.safetensors")
+        let r = try run(["batches", "--run", dir, "--steps", "3-5", "--out", out.path])
+        XCTAssertEqual(r.code, 0, r.err)
+        let h = try safetensorsHeader(out)
+        for name in ["input_ids", "token_type_ids", "attention_mask", "labels"] {
+            XCTAssertEqual(h[name]?.0, "I64", name)
+            XCTAssertEqual(h[name]?.1, [3, B, T], name)
+        }
+        XCTAssertEqual(h["sentence_order_label"]?.1, [3, B])
+        let first = try Data(contentsOf: out)
+        XCTAssertEqual(try run(["batches", "--run", dir, "--steps", "3-5", "--out", out.path]).code, 0)
+        XCTAssertEqual(try Data(contentsOf: out), first, "batches are a function of (seed, step)")
+        let one = try run(["batches", "--run", dir, "--steps", "\(steps)", "--out", out.path])
+        XCTAssertEqual(one.code, 0, one.err)
+        XCTAssertEqual(try safetensorsHeader(out)["labels"]?.1, [1, B, T])
+        for bad in ["0-3", "5-3", "x", "1-2-3"] {
+            let e = try run(["batches", "--run", dir, "--steps", bad, "--out", out.path])
+            XCTAssertEqual(e.code, 64, bad)
+            XCTAssertTrue(e.err.contains("--steps"), e.err)
+        }
+        let past = try run(["batches", "--run", dir, "--steps", "1-\(steps + 1)", "--out", out.path])
+        XCTAssertEqual(past.code, 64, past.err)
+        XCTAssertTrue(past.err.contains("outside the run's steps 1-\(steps)"), past.err)
+        let none = try run(["batches", "--run", dir + "/nowhere", "--steps", "1", "--out", out.path])
+        XCTAssertEqual(none.code, 1)
+        XCTAssertTrue(none.err.contains("no run.json"), none.err)
     }
 }

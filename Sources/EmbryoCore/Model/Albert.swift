@@ -2,6 +2,8 @@
 // ParameterLayout, with HF's initialisation (normal(0, initializer_range) for matrices and embeddings,
 // LayerNorm 1 and 0, biases 0, the padding row of the word embeddings zeroed).
 
+import Foundation
+
 public final class Albert {
     public let config: AlbertConfig
     public let layout: ParameterLayout
@@ -35,6 +37,24 @@ public final class Albert {
             rng.fillNormal(p, count: t.count, std: Float(config.initializerRange))
             if t.name == "albert.embeddings.word_embeddings.weight" {
                 (p + config.padTokenId * config.embeddingSize).update(repeating: 0, count: config.embeddingSize)
+            }
+        }
+    }
+
+    /// Sets the position embeddings to sinusoids (Vaswani et al. 2017, section 3.5) scaled to the
+    /// initializer's standard deviation, so that position and word identity start at the same magnitude.
+    /// An offset k is then one linear map of any position's vector (a rotation per frequency), which
+    /// attention can learn once for all positions instead of position by position.
+    public func initializeSinusoidalPositions() {
+        guard let p = parameter("albert.embeddings.position_embeddings.weight") else { return }
+        let E = config.embeddingSize
+        // sin and cos have a standard deviation of 1/sqrt(2)
+        let scale = Float(config.initializerRange) * Float(2).squareRoot()
+        for pos in 0..<config.maxPositionEmbeddings {
+            for i in stride(from: 0, to: E, by: 2) {
+                let angle = Double(pos) / pow(10_000, Double(i) / Double(E))
+                p[pos * E + i] = scale * Float(sin(angle))
+                if i + 1 < E { p[pos * E + i + 1] = scale * Float(cos(angle)) }
             }
         }
     }

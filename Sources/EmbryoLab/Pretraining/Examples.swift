@@ -1,7 +1,7 @@
 // Pretraining examples as in ALBERT's create_pretraining_data.py: [CLS] A [SEP] B [SEP] from consecutive
 // segments of one document, up to seq-len tokens (shorter targets with probability 0.1), A and B swapped
-// with probability 0.5 for sentence-order prediction, then whole-word n-gram masking (n <= 3, P(n) ~ 1/n)
-// of 15% of the tokens, at most ceil(0.15 * seq-len), each chosen token becoming [MASK] (80%), a random
+// with probability 0.5 for sentence-order prediction, then whole-word n-gram masking (n <= maxNgram, 3 by
+// default, P(n) ~ 1/n) of 15% of the tokens, at most ceil(0.15 * seq-len), each chosen token becoming [MASK] (80%), a random
 // token (10%) or itself (10%). Every row of every step comes from its own seeded stream, so a batch is a
 // function of (seed, step) alone: resuming needs no data cursor.
 
@@ -227,5 +227,13 @@ public final class ExampleMaker {
                 chosen += 1
             }
         }
+    }
+}
+
+extension ExampleMaker {
+    /// The example maker of a run with these settings.
+    public convenience init(corpus: TokenizedCorpus, vocab: Vocabulary, config: PretrainConfig) throws {
+        try self.init(corpus: corpus, vocab: vocab, seqLen: config.seqLen, seed: UInt64(config.seed))
+        maxNgram = config.maxNgram ?? 3
     }
 }

@@ -27,13 +27,18 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var unshared = false
     public var seed = 1
     public var threads = 1
+    /// Position embeddings at step 0: "normal" (HF's init) or "sinusoidal" (nil in runs made before the
+    /// option existed: normal).
+    public var positionInit: String? = "sinusoidal"
+    /// Longest whole-word n-gram masked together (nil in runs made before the option existed: 3).
+    public var maxNgram: Int? = 3
 
     enum CodingKeys: String, CodingKey {
         case corpus, worldSeed = "world_seed", worldTokens = "world_tokens", config, vocab, vocabSize = "vocab_size",
             cased
         case steps, batchSize = "batch_size", seqLen = "seq_len", lr, warmup, optimizer, saveEvery = "save_every"
         case logSteps = "log_steps", evalEvery = "eval_every", evalBatches = "eval_batches", logEvery = "log_every"
-        case unshared, seed, threads
+        case unshared, seed, threads, positionInit = "position_init", maxNgram = "max_ngram"
     }
 
     public init() {}
@@ -75,5 +80,9 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         if evalEvery < 1 { try bad("--eval-every must be at least 1") }
         if !["lamb", "adamw"].contains(optimizer) { try bad("--optimizer must be lamb or adamw") }
         if vocab == nil && vocabSize < 10 { try bad("--vocab-size must be at least 10") }
+        if let n = maxNgram, n < 1 || n > 10 { try bad("--max-ngram must be between 1 and 10") }
+        if let p = positionInit, !["normal", "sinusoidal"].contains(p) {
+            try bad("--position-init must be normal or sinusoidal")
+        }
     }
 }

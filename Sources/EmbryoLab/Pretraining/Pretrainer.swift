@@ -198,7 +198,7 @@ public final class Pretrainer {
             )
         }
         let modelCfg = try modelConfig(vocabSize: tok.vocab.count)
-        let maker = try ExampleMaker(corpus: corpus, vocab: tok.vocab, seqLen: config.seqLen, seed: UInt64(config.seed))
+        let maker = try ExampleMaker(corpus: corpus, vocab: tok.vocab, config: config)
         let model = try Albert(config: modelCfg)
         let optimizer = Optimizer(kind: OptimizerKind(rawValue: config.optimizer)!, layout: model.layout)
         let schedule = LinearSchedule(peak: Float(config.lr), warmup: config.warmup, total: config.steps)
@@ -219,6 +219,7 @@ public final class Pretrainer {
             say("resuming at step \(start) of \(config.steps)")
         } else {
             model.initializeWeights(seed: UInt64(config.seed))
+            if config.positionInit == "sinusoidal" { model.initializeSinusoidalPositions() }
         }
         try writeRunJSON(
             modelCfg, sources: sources, world: world, tok: tok, cachePath: cachePath, corpus: corpus, maker: maker)

@@ -22,7 +22,7 @@ extension RunDirectory {
         else { return nil }
         let vocab = try Vocabulary.load(tokenizerDir.appendingPathComponent("vocab.txt"))
         let corpus = try TokenizedCorpus.load(URL(fileURLWithPath: cache))
-        return try ExampleMaker(corpus: corpus, vocab: vocab, seqLen: cfg.seqLen, seed: UInt64(cfg.seed))
+        return try ExampleMaker(corpus: corpus, vocab: vocab, config: cfg)
     }
 
     /// The exact training batches of `steps` (step s is the batch that turned checkpoint s-1 into s), as

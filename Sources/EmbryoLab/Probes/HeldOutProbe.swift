@@ -39,7 +39,7 @@ public final class HeldOutText {
         let vocabURL = run.appendingPathComponent("tokenizer/vocab.txt")
         let vocab = try Vocabulary.load(vocabURL)
         let corpus = try TokenizedCorpus.load(URL(fileURLWithPath: cache))
-        let maker = try ExampleMaker(corpus: corpus, vocab: vocab, seqLen: cfg.seqLen, seed: UInt64(cfg.seed))
+        let maker = try ExampleMaker(corpus: corpus, vocab: vocab, config: cfg)
         guard !maker.evalStarts.isEmpty else { return nil }
         let (_, vh) = try hashFile(vocabURL.path)
         return HeldOutText(

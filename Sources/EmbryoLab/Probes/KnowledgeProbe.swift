@@ -8,6 +8,10 @@ import EmbryoText
 import Foundation
 
 public struct KnowledgeItem: Sendable {
+    /// lama: the relation's template (or masked sentence); trained / heldout: a phrasing the training
+    /// text stated the fact with, or the one it held out for it.
+    public enum Kind: String, Sendable { case lama, trained, heldout }
+    public var kind: Kind = .lama
     public var relation: Int
     public var ids: [Int32]
     public var maskPosition: Int
@@ -48,31 +52,39 @@ public enum KnowledgeProbe {
                     set.multiSubwordObjects[ri] += 1
                     continue
                 }
+                func item(_ kind: KnowledgeItem.Kind, _ text: String) -> Bool {
+                    let ids = [v.clsId] + tok.encode(text).ids + [v.sepId]
+                    let masks = ids.indices.filter { ids[$0] == v.maskId }
+                    guard masks.count == 1, ids.count <= maxLen else { return false }
+                    set.items.append(
+                        KnowledgeItem(
+                            kind: kind, relation: ri, ids: ids, maskPosition: masks[0], object: obj[0], count: f.count))
+                    return true
+                }
+                func cloze(_ t: String) -> String {
+                    t.replacingOccurrences(of: "[X]", with: f.subject).replacingOccurrences(of: "[Y]", with: "[MASK]")
+                }
                 let text: String
                 if let t = r.template {
-                    text = t.replacingOccurrences(of: "[X]", with: f.subject).replacingOccurrences(
-                        of: "[Y]", with: "[MASK]")
+                    text = cloze(t)
                 } else if let m = f.maskedSentences.first {
                     text = m
                 } else {
                     set.unusable[ri] += 1
                     continue
                 }
-                let ids = [v.clsId] + tok.encode(text).ids + [v.sepId]
-                let masks = ids.indices.filter { ids[$0] == v.maskId }
-                guard masks.count == 1, ids.count <= maxLen else {
-                    set.unusable[ri] += 1
-                    continue
-                }
-                set.items.append(
-                    KnowledgeItem(relation: ri, ids: ids, maskPosition: masks[0], object: obj[0], count: f.count))
+                if !item(.lama, text) { set.unusable[ri] += 1 }
+                for t in f.trainedTemplates { _ = item(.trained, cloze(t)) }
+                if let h = f.heldOutTemplate { _ = item(.heldout, cloze(h)) }
             }
         }
         return set
     }
 
     /// Keys: p_at_1/relation/NAME, p_at_1/type/TYPE (mean over its relations), p_at_1/mean (mean over
-    /// relations), p_at_1/micro (over facts), p_at_1/frequency/BUCKET, skipped/relation/NAME.
+    /// relations), p_at_1/micro (over facts), p_at_1/frequency/BUCKET, skipped/relation/NAME; with
+    /// per-fact phrasings, p_at_1/trained/... and p_at_1/heldout/... (mean, relation/NAME, frequency/BUCKET)
+    /// over every (fact, trained phrasing) pair and over the held-out phrasings.
     public static func run(model: Albert, set: KnowledgeSet, step: Int) throws -> [ProbeMetric] {
         let rows = set.items.map { it -> LabelledRow in
             var labels = [Int32](repeating: -100, count: it.ids.count)
@@ -83,8 +95,21 @@ public enum KnowledgeProbe {
         let R = set.relations.count
         var right = [Int](repeating: 0, count: R), n = right
         var bucketRight: [String: Int] = [:], bucketN: [String: Int] = [:]
+        // per phrasing kind (trained / heldout): right and total per relation and per bucket
+        var kRight: [String: [Int]] = [:], kN: [String: [Int]] = [:]
+        var kBucketRight: [String: Int] = [:], kBucketN: [String: Int] = [:]
         for (it, s) in zip(set.items, scored) {
             let ok = s.correct.first ?? false
+            if it.kind != .lama {
+                let k = it.kind.rawValue
+                kN[k, default: Array(repeating: 0, count: R)][it.relation] += 1
+                kRight[k, default: Array(repeating: 0, count: R)][it.relation] += ok ? 1 : 0
+                if let c = it.count {
+                    kBucketN["\(k)/\(bucket(c))", default: 0] += 1
+                    if ok { kBucketRight["\(k)/\(bucket(c))", default: 0] += 1 }
+                }
+                continue
+            }
             n[it.relation] += 1
             if ok { right[it.relation] += 1 }
             if let c = it.count {
@@ -121,6 +146,21 @@ public enum KnowledgeProbe {
             add(
                 "p_at_1/frequency/\(b.name)", Double(bucketRight[b.name] ?? 0) / Double(bucketN[b.name]!),
                 bucketN[b.name]!)
+        }
+        // trained and held-out phrasings: per relation, mean over relations, per frequency bucket
+        for k in ["trained", "heldout"] {
+            guard let kn = kN[k] else { continue }
+            var per: [Double] = []
+            for r in 0..<R where kn[r] > 0 {
+                let p = Double(kRight[k]![r]) / Double(kn[r])
+                add("p_at_1/\(k)/relation/\(set.relations[r].name)", p, kn[r])
+                per.append(p)
+            }
+            if !per.isEmpty { add("p_at_1/\(k)/mean", per.reduce(0, +) / Double(per.count), kn.reduce(0, +)) }
+            for b in buckets {
+                guard let c = kBucketN["\(k)/\(b.name)"] else { continue }
+                add("p_at_1/\(k)/frequency/\(b.name)", Double(kBucketRight["\(k)/\(b.name)"] ?? 0) / Double(c), c)
+            }
         }
         return out
     }

@@ -134,12 +134,26 @@ public enum LayerProbe {
     public static func fitAndScore(train: ProbeDataset, test: ProbeDataset, classes: Int, seed: UInt64)
         -> LinearProbeScore
     {
+        fitAndPredict(train: train, test: test, classes: classes, seed: seed).score
+    }
+
+    /// fitAndScore, also returning the predicted class of every test row (empty when nothing was fitted).
+    public static func fitAndPredict(train: ProbeDataset, test: ProbeDataset, classes: Int, seed: UInt64)
+        -> (score: LinearProbeScore, predictions: [Int32])
+    {
         guard !test.y.isEmpty, let (model, epochs) = fit(train: train, classes: classes, seed: seed) else {
-            return LinearProbeScore(accuracy: 0, macroF1: 0, trainCount: train.count, testCount: test.count, epochs: 0)
+            return (
+                LinearProbeScore(accuracy: 0, macroF1: 0, trainCount: train.count, testCount: test.count, epochs: 0),
+                []
+            )
         }
-        let (acc, f1) = score(pred: model.predict(test.x, test.count), gold: test.y)
-        return LinearProbeScore(
-            accuracy: acc, macroF1: f1, trainCount: train.count, testCount: test.count, epochs: epochs)
+        let pred = model.predict(test.x, test.count)
+        let (acc, f1) = score(pred: pred, gold: test.y)
+        return (
+            LinearProbeScore(
+                accuracy: acc, macroF1: f1, trainCount: train.count, testCount: test.count, epochs: epochs),
+            pred
+        )
     }
 
     /// The recipe's classifier and the epochs it ran; nil when there is nothing to fit.

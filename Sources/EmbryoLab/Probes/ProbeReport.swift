@@ -166,9 +166,13 @@ public enum ProbeReport {
                 }
             }
             h += SVGChart.line(title: label, yLabel: "accuracy", series: raw, yRange: (0, 1))
-            h += SVGChart.line(
-                title: "\(label), rescaled by the last checkpoint", yLabel: "fraction of final", series: scaled,
-                yRange: nil)
+            if scaled.isEmpty {
+                h += "<p class=note>\(label): every tag is at 0 at the last checkpoint, so nothing is rescaled.</p>\n"
+            } else {
+                h += SVGChart.line(
+                    title: "\(label), rescaled by the last checkpoint", yLabel: "fraction of final", series: scaled,
+                    yRange: nil)
+            }
         }
         h += "</div>\n<table><tr><th>UPOS</th><th>words</th>"
         let steps = Array(Set(ms.filter { $0.probe == "mlm" }.map(\.step))).sorted()

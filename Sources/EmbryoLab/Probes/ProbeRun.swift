@@ -48,6 +48,7 @@ public final class ProbeRunner {
         var layerTest: [ProbeSentence] = []
         var knowledge = KnowledgeSet()
         var heldOut: HeldOutText?
+        var wordTypes: WordTypeTasks?
         init(tokenizer: WordPieceTokenizer) { self.tokenizer = tokenizer }
     }
 
@@ -93,8 +94,8 @@ public final class ProbeRunner {
         let n = self.options.maxSentences
         settings[.mlm] = "mlm v2|pos \(posHash)|max \(n)"
         let layers = self.options.layers.map { $0.map(String.init).joined(separator: ",") } ?? "all"
-        settings[.layers] = "layers v1|pos \(posHash)|train \(trainHash)|max \(n)|layers \(layers)"
-        settings[.knowledge] = "knowledge v1|facts \(try self.options.facts.map(ProbeRunner.hashPath) ?? "-")"
+        settings[.layers] = "layers v2|pos \(posHash)|train \(trainHash)|max \(n)|layers \(layers)"
+        settings[.knowledge] = "knowledge v2|facts \(try self.options.facts.map(ProbeRunner.hashPath) ?? "-")"
         settings[.loss] = "loss v1|" + (runHeldOut?.description ?? "pos \(posHash)|max \(n)")
     }
 
@@ -282,6 +283,7 @@ public final class ProbeRunner {
                 p.layerTrain = Array(posSentences[..<cut])
                 p.layerTest = Array(posSentences[cut...])
             }
+            p.wordTypes = WordTypeTasks(sentences: p.layerTrain + p.layerTest, seed: 0xC0_47_00_1)
         }
         if want.contains(.knowledge) { p.knowledge = KnowledgeProbe.prepare(relations, tokenizer: tok, maxLen: maxLen) }
         if want.contains(.loss) {
@@ -318,12 +320,40 @@ public final class ProbeRunner {
                     add("\(task)/majority/accuracy", base.accuracy, base.testCount)
                     add("\(task)/majority/macro_f1", base.macroF1, base.testCount)
                 }
-                let s = LayerProbe.fitAndScore(
+                let (s, pred) = LayerProbe.fitAndPredict(
                     train: tr, test: te, classes: classes.count, seed: stableHash("\(task)|\(l)"))
                 add("\(task)/layer_\(l)/accuracy", s.accuracy, s.testCount)
                 add("\(task)/layer_\(l)/macro_f1", s.macroF1, s.testCount)
+                if task == "upos", let wt = data.wordTypes {
+                    for (k, v, c) in wordTypeScores(
+                        wt, train: tr, test: te, predictions: pred, data: data, layer: l, upos: s.accuracy)
+                    {
+                        add(k, v, c)
+                    }
+                }
             }
         }
+        return out
+    }
+
+    /// upos_ambiguous (accuracy on words whose form has several tags), upos_control (the control task's
+    /// accuracy, same recipe) and upos_selectivity (their difference from the UPOS accuracy) at layer l.
+    func wordTypeScores(
+        _ wt: WordTypeTasks, train tr: ProbeDataset, test te: ProbeDataset, predictions pred: [Int32], data: Prepared,
+        layer l: Int, upos: Double
+    ) -> [(String, Double, Int)] {
+        var out: [(String, Double, Int)] = []
+        let rows = wt.ambiguousRows(data.layerTest)
+        if !rows.isEmpty, pred.count == te.count {
+            let right = rows.filter { pred[$0] == te.y[$0] }.count
+            out.append(("upos_ambiguous/layer_\(l)", Double(right) / Double(rows.count), rows.count))
+        }
+        let ctr = wt.controlDataset(tr, sentences: data.layerTrain),
+            cte = wt.controlDataset(te, sentences: data.layerTest)
+        let c = LayerProbe.fitAndScore(
+            train: ctr, test: cte, classes: wt.controlClasses, seed: stableHash("control|\(l)"))
+        out.append(("upos_control/layer_\(l)", c.accuracy, c.testCount))
+        out.append(("upos_selectivity/layer_\(l)", upos - c.accuracy, c.testCount))
         return out
     }
 

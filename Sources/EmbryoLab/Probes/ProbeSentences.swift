@@ -13,6 +13,22 @@ public struct ProbeSentence: Sendable {
     public var xpos: [String]
     public var heads: [Int]
     public var deprels: [String]
+    /// Word forms, lower-cased (word types for the ambiguity set and the control task).
+    public var forms: [String] = []
+
+    public init(
+        text: String, ids: [Int32], words: [Range<Int>], upos: [String], xpos: [String], heads: [Int],
+        deprels: [String], forms: [String] = []
+    ) {
+        self.text = text
+        self.ids = ids
+        self.words = words
+        self.upos = upos
+        self.xpos = xpos
+        self.heads = heads
+        self.deprels = deprels
+        self.forms = forms
+    }
 }
 
 public enum ProbeSentences {
@@ -40,7 +56,8 @@ public enum ProbeSentences {
             out.append(
                 ProbeSentence(
                     text: s.surfaceText, ids: ids, words: words, upos: s.words.map(\.upos), xpos: s.words.map(\.xpos),
-                    heads: s.words.map(\.head), deprels: s.words.map(\.deprel)))
+                    heads: s.words.map(\.head), deprels: s.words.map(\.deprel),
+                    forms: s.words.map { $0.form.lowercased() }))
         }
         return (out, skipped)
     }

@@ -1,7 +1,8 @@
 // LAMA-format facts (github.com/facebookresearch/LAMA): a directory with relations.jsonl (relation,
 // template with [X] and [Y], label, type) and one <relation>.jsonl of facts (sub_label, obj_label), or
 // one flat jsonl whose lines carry their own `template`, or Google-RE/SQuAD style lines with
-// `masked_sentences`. Optional per-fact `count` (the built-in world writes it).
+// `masked_sentences`. Optional per-fact `count`, `trained_templates` and `heldout_template` (the built-in
+// world writes them).
 
 import EmbryoCore
 import Foundation
@@ -12,12 +13,21 @@ public struct LamaFact: Sendable, Equatable {
     public var count: Int?
     /// Cloze sentences with [MASK] for the object (Google-RE / SQuAD style), when given.
     public var maskedSentences: [String]
+    /// Templates the training text stated this fact with, and one it never used for it (the built-in
+    /// world writes both: `trained_templates`, `heldout_template`).
+    public var trainedTemplates: [String] = []
+    public var heldOutTemplate: String? = nil
 
-    public init(subject: String, object: String, count: Int?, maskedSentences: [String]) {
+    public init(
+        subject: String, object: String, count: Int?, maskedSentences: [String], trainedTemplates: [String] = [],
+        heldOutTemplate: String? = nil
+    ) {
         self.subject = subject
         self.object = object
         self.count = count
         self.maskedSentences = maskedSentences
+        self.trainedTemplates = trainedTemplates
+        self.heldOutTemplate = heldOutTemplate
     }
 }
 
@@ -96,7 +106,23 @@ public enum Lama {
             }
             masked = arr
         }
-        return LamaFact(subject: s, object: ob, count: o["count"] as? Int, maskedSentences: masked)
+        var trained: [String] = []
+        if let t = o["trained_templates"] {
+            guard let arr = t as? [String], arr.allSatisfy({ $0.contains("[X]") && $0.contains("[Y]") }) else {
+                throw EmbryoError.format(place, "\"trained_templates\" must be a list of templates with [X] and [Y]")
+            }
+            trained = arr
+        }
+        var held: String? = nil
+        if let h = o["heldout_template"] {
+            guard let t = h as? String, t.contains("[X]") && t.contains("[Y]") else {
+                throw EmbryoError.format(place, "\"heldout_template\" must be a template with [X] and [Y]")
+            }
+            held = t
+        }
+        return LamaFact(
+            subject: s, object: ob, count: o["count"] as? Int, maskedSentences: masked, trainedTemplates: trained,
+            heldOutTemplate: held)
     }
 
     /// (line number, object) for each non-empty line.

@@ -27,6 +27,18 @@ public struct ZipfSampler: Sendable {
         }
     }
 
+    /// An index in 0..<n with weights 1 / (rank + 1), for short lists (no table).
+    public static func small(_ n: Int, _ rng: inout Rng) -> Int {
+        var total = 0.0
+        for r in 0..<n { total += 1 / Double(r + 1) }
+        var u = rng.uniform() * total
+        for r in 0..<n {
+            u -= 1 / Double(r + 1)
+            if u < 0 { return r }
+        }
+        return n - 1
+    }
+
     /// An index in 0..<count.
     public func sample(_ rng: inout Rng) -> Int {
         let u = rng.uniform() * cumulative[cumulative.count - 1]
@@ -39,10 +51,18 @@ public struct ZipfSampler: Sendable {
     }
 }
 
-public struct Noun: Sendable { public let singular: String, plural: String }
+public struct Noun: Sendable {
+    public let singular: String, plural: String
+    /// Semantic class: which verbs take it as subject or object, which adjectives describe it.
+    public var cls = 0
+}
 public struct Verb: Sendable {
     public let base: String, third: String, past: String, ing: String, participle: String
     public let transitive: Bool
+    /// Selectional preferences: the noun class of common-noun subjects and (transitive verbs) of objects.
+    public var subjectClass = 0, objectClass = 0
+    /// The adverb and the preposition this verb prefers.
+    public var adverb = 0, preposition = 0
 }
 
 public struct Lexicon: Sendable {
@@ -58,6 +78,12 @@ public struct Lexicon: Sendable {
     public var occupations: [Noun] = []
     /// Verb stems that are nouns too (the noun shares the stem's forms).
     public var ambiguous = 0
+    /// Semantic classes: nouns, adjectives and verbs' subject and object slots are drawn by class.
+    public var classes = 24
+    public var adjectiveClass: [Int] = []
+    public var nounsByClass: [[Int]] = [], adjectivesByClass: [[Int]] = []
+    public var transitiveByObjectClass: [[Int]] = [], transitiveBySubjectClass: [[Int]] = []
+    public var intransitiveBySubjectClass: [[Int]] = []
 
     public init(rng: inout Rng, sizes: WorldSizes) {
         var used = Set(Lexicon.functionWords)
@@ -86,10 +112,39 @@ public struct Lexicon: Sendable {
             used.insert(p)
             nouns.append(Noun(singular: s, plural: p))
         }
-        // nouns drawn with Zipf ranks: shuffle so the ambiguous stems are spread over the ranks
+        // nouns drawn with Zipf ranks: shuffle so the ambiguous stems are spread over the ranks and classes
         rng.shuffle(&nouns)
-        for _ in 0..<sizes.adjectives {
+        classes = sizes.classes
+        nounsByClass = Array(repeating: [], count: classes)
+        for i in nouns.indices {
+            nouns[i].cls = i % classes
+            nounsByClass[i % classes].append(i)
+        }
+        for i in 0..<sizes.adjectives {
             adjectives.append(fresh { Lexicon.stem(&$0, syllables: 1) + $0.pick(Lexicon.adjSuffixes) })
+            adjectiveClass.append(i % classes)
+        }
+        adjectivesByClass = (0..<classes).map { c in adjectives.indices.filter { adjectiveClass[$0] == c } }
+        // verbs: transitive ones select their object's class, intransitive ones their subject's; each also
+        // selects a subject class for common-noun subjects, an adverb and a preposition
+        transitiveByObjectClass = Array(repeating: [], count: classes)
+        transitiveBySubjectClass = Array(repeating: [], count: classes)
+        intransitiveBySubjectClass = Array(repeating: [], count: classes)
+        var nt = 0, ni = 0
+        for i in verbs.indices {
+            if verbs[i].transitive {
+                verbs[i].objectClass = nt % classes
+                verbs[i].subjectClass = (nt * 7 + 3) % classes
+                transitiveByObjectClass[nt % classes].append(i)
+                transitiveBySubjectClass[verbs[i].subjectClass].append(i)
+                nt += 1
+            } else {
+                verbs[i].subjectClass = ni % classes
+                intransitiveBySubjectClass[ni % classes].append(i)
+                ni += 1
+            }
+            verbs[i].adverb = rng.below(max(1, sizes.adverbs))
+            verbs[i].preposition = rng.below(Lexicon.prepositions.count)
         }
         for a in adjectives.prefix(sizes.adverbs) {
             let adv = a.hasSuffix("y") ? String(a.dropLast()) + "ily" : a + "ly"
@@ -195,8 +250,14 @@ public struct Lexicon: Sendable {
             "capital", "language", "home", "trade", "world", "birthplace", "people", "official", "lives", "born",
             "works",
             "speaks", "speak", "located", "lies", "resides", "serves", "spoken", "communicates", "profession",
-            "originally",
-        ]
+            "originally", "native", "living", "earns", "first", "initially", "then", "later", "afterwards", "next",
+            "finally", "eventually", "lastly",
+        ] + Lexicon.discourseMarkers.flatMap { $0 }
+    /// Sentence-initial discourse markers by position in a document: early, middle, late.
+    static let discourseMarkers = [
+        ["first", "initially", "originally"], ["then", "later", "afterwards", "next"],
+        ["finally", "eventually", "lastly"],
+    ]
 }
 
 extension Rng {

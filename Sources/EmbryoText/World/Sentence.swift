@@ -16,6 +16,8 @@ public struct WorldSentence: Sendable {
     public var tokens: [WorldToken] = []
     /// The fact this sentence states by name, if any (index into the knowledge base's facts).
     public var fact: Int? = nil
+    /// Which phrasing of the fact's relation it uses.
+    public var phrasing: Int? = nil
 
     /// Text as it appears in train.txt: tokens joined by spaces, none before closing punctuation.
     public var text: String {

@@ -46,7 +46,8 @@ extension World {
     /// or two adjacent words swapped.
     func grammarExample(_ rng: inout Rng, grammatical: Bool) -> String {
         while true {
-            let s = grammar.sentence(&rng, topic: nil)
+            var d = grammar.discourse(&rng, topic: nil, places: [])
+            let s = grammar.sentence(&rng, d: &d)
             if grammatical { return s.text }
             if let bad = corrupt(s, &rng) { return bad }
         }
@@ -88,12 +89,20 @@ extension World {
         return text == s.text ? nil : text
     }
 
-    /// A fact statement in a training template; false ones swap in another object of the same kind.
+    /// A fact statement in one of its trained phrasings; false ones swap in another object of the same
+    /// kind. Subjects are drawn as often as the corpus talks about them, so what pretraining saw most is
+    /// what the task asks most.
     func factExample(_ rng: inout Rng, truth: Bool) -> String {
-        let f = rng.below(knowledge.facts.count)
+        let f = frequentFact(&rng)
         var fact = knowledge.facts[f]
-        if !truth { fact = Fact(relation: fact.relation, subject: fact.subject, object: otherObject(fact, &rng)) }
-        return Grammar.statement(fact, template: rng.below(worldRelations[fact.relation].trainTemplates.count)).text
+        let t = rng.pick(fact.trainedPhrasings)
+        if !truth { fact = fact.with(object: otherObject(fact, &rng)) }
+        return Grammar.statement(fact, phrasing: t).text
+    }
+
+    /// A fact of a person drawn with the corpus's Zipf weights.
+    func frequentFact(_ rng: inout Rng) -> Int {
+        rng.pick(knowledge.factsBySubject[lexicon.people[personSampler.sample(&rng)]]!)
     }
 
     func otherObject(_ fact: Fact, _ rng: inout Rng) -> String {
@@ -111,16 +120,16 @@ extension World {
         }
     }
 
-    /// Two statements of one fact in different templates, or of two facts sharing the subject and relation.
+    /// Two statements of one fact in different phrasings, or of two facts sharing the subject and relation.
     func paraphraseExample(_ rng: inout Rng, same: Bool) -> (String, String) {
         let fact = knowledge.facts[rng.below(knowledge.facts.count)]
-        let n = worldRelations[fact.relation].trainTemplates.count
+        let n = worldRelations[fact.relation].phrasings.count
         let t1 = rng.below(n)
         let t2 = (t1 + 1 + rng.below(n - 1)) % n
-        let other = same ? fact : Fact(relation: fact.relation, subject: fact.subject, object: otherObject(fact, &rng))
+        let other = same ? fact : fact.with(object: otherObject(fact, &rng))
         return (
-            Grammar.statement(fact, template: t1).text,
-            Grammar.statement(other, template: same || rng.chance(0.5) ? t2 : t1).text
+            Grammar.statement(fact, phrasing: t1).text,
+            Grammar.statement(other, phrasing: same || rng.chance(0.5) ? t2 : t1).text
         )
     }
 }

@@ -18,20 +18,22 @@ public struct WorldSizes: Codable, Sendable, Equatable {
     public var probeSentences = 2000
     public var taskTrain = 20000
     public var taskEval = 2000
-    /// Share of sentences that state a fact.
-    public var factShare = 0.22
+    /// Share of a person document's sentences (after the first) that state one of its facts.
+    public var factShare = 0.3
+    /// Semantic classes of nouns (and of the verbs and adjectives that select them).
+    public var classes = 24
 
     public init() {}
 }
 
 public final class World {
-    public static let version = 2
+    public static let version = 3
     public let seed: UInt64
     public let sizes: WorldSizes
     public let lexicon: Lexicon
     public let knowledge: KnowledgeBase
     let grammar: Grammar
-    let factSampler: ZipfSampler
+    let personSampler: ZipfSampler, citySampler: ZipfSampler
 
     public init(seed: UInt64, sizes: WorldSizes = WorldSizes()) {
         self.seed = seed
@@ -40,36 +42,71 @@ public final class World {
         lexicon = Lexicon(rng: &rng, sizes: sizes)
         knowledge = KnowledgeBase(lexicon: lexicon, rng: &rng)
         grammar = Grammar(lexicon: lexicon)
-        factSampler = ZipfSampler(weights: knowledge.weights)
+        personSampler = ZipfSampler(count: lexicon.people.count)
+        citySampler = ZipfSampler(count: lexicon.cities.count)
     }
 
-    func topic(for name: String) -> Grammar.Topic? {
-        guard let i = lexicon.people.firstIndex(of: name) else { return nil }
-        return Grammar.Topic(name: name, female: lexicon.genders[i])
-    }
-
-    /// One document: a named statement of a (Zipf-sampled) fact, then sentences that refer to its subject
-    /// by pronoun (when a person), interleaved with further named fact statements.
+    /// One document about one entity. Mostly a person: a statement of one of their facts, then sentences
+    /// that refer to them by pronoun or name, return to a few nouns and to their cities, restate their
+    /// facts in other phrasings, and carry discourse markers that follow the document's order. Otherwise
+    /// a city: its facts and its country's, among sentences set there.
     public func document(_ rng: inout Rng) -> [WorldSentence] {
-        let first = factSampler.sample(&rng)
-        let subject = knowledge.facts[first].subject
-        let topic = self.topic(for: subject)
-        var doc = [statement(first, &rng)]
-        let n = 8 + rng.below(16)
-        for _ in 0..<n {
+        if rng.chance(0.2) { return cityDocument(&rng) }
+        let p = personSampler.sample(&rng)
+        let name = lexicon.people[p]
+        let facts = knowledge.factsBySubject[name] ?? []
+        let places = facts.filter {
+            ["born_in", "lives_in"].contains(worldRelations[knowledge.facts[$0].relation].name)
+        }
+        .map { knowledge.facts[$0].object }
+        var d = grammar.discourse(
+            &rng, topic: Grammar.Topic(name: name, female: lexicon.genders[p]), places: Array(Set(places)).sorted())
+        let first = statement(rng.pick(facts), &rng)
+        return body(first: first, facts: facts, sentences: 6 + rng.below(14), d: &d, &rng)
+    }
+
+    func cityDocument(_ rng: inout Rng) -> [WorldSentence] {
+        let city = lexicon.cities[citySampler.sample(&rng)]
+        var facts = knowledge.factsBySubject[city] ?? []
+        if let loc = facts.first(where: { worldRelations[knowledge.facts[$0].relation].name == "located_in" }) {
+            facts += knowledge.factsBySubject[knowledge.facts[loc].object] ?? []
+        }
+        var d = grammar.discourse(&rng, topic: nil, places: [city])
+        let first = statement(facts[0], &rng)
+        return body(first: first, facts: facts, sentences: 4 + rng.below(8), d: &d, &rng)
+    }
+
+    /// A document after its first sentence: n sentences, each a statement of one of `facts` (with
+    /// probability factShare) or a sentence of the discourse with its marker.
+    func body(
+        first: WorldSentence, facts: [Int], sentences n: Int, d: inout Grammar.Discourse, _ rng: inout Rng
+    ) -> [WorldSentence] {
+        var doc = [first]
+        for k in 0..<n {
             if rng.chance(sizes.factShare) {
-                doc.append(statement(factSampler.sample(&rng), &rng))
+                doc.append(statement(rng.pick(facts), &rng))
             } else {
-                doc.append(grammar.sentence(&rng, topic: topic))
+                doc.append(grammar.sentence(&rng, d: &d, marker: marker(k, of: n, &rng)))
             }
         }
         return doc
     }
 
+    /// A discourse marker for body sentence k of n (about half the sentences get one): early ones open
+    /// a document, late ones close it, which is what sentence-order prediction can learn from.
+    func marker(_ k: Int, of n: Int, _ rng: inout Rng) -> String? {
+        guard rng.chance(0.5) else { return nil }
+        let phase = k * 3 < n ? 0 : k * 3 < 2 * n ? 1 : 2
+        return rng.pick(Lexicon.discourseMarkers[phase])
+    }
+
+    /// A statement of fact `f` in one of its trained phrasings (never its held-out one).
     func statement(_ f: Int, _ rng: inout Rng) -> WorldSentence {
         let fact = knowledge.facts[f]
-        var s = Grammar.statement(fact, template: rng.below(worldRelations[fact.relation].trainTemplates.count))
+        let t = rng.pick(fact.trainedPhrasings)
+        var s = Grammar.statement(fact, phrasing: t)
         s.fact = f
+        s.phrasing = t
         return s
     }
 }
@@ -81,6 +118,8 @@ public struct WorldSummary: Sendable {
     public var documents = 0
     public var probeSentences = 0
     public var factCounts: [Int] = []
+    /// Statements per relation and phrasing.
+    public var phrasingCounts: [[Int]] = []
     public var uposCounts: [String: Int] = [:]
     public var forms = Set<String>()
 }
@@ -94,6 +133,7 @@ extension World {
         }
         var summary = WorldSummary()
         summary.factCounts = Array(repeating: 0, count: knowledge.facts.count)
+        summary.phrasingCounts = worldRelations.map { Array(repeating: 0, count: $0.phrasings.count) }
         var trainSet = Set<String>()
         var out = Data()
         var rng = Rng(seed: seed ^ stableHash("train"))
@@ -107,7 +147,10 @@ extension World {
                 trainSet.insert(text)
                 summary.tokens += s.tokens.count
                 summary.sentences += 1
-                if let f = s.fact { summary.factCounts[f] += 1 }
+                if let f = s.fact {
+                    summary.factCounts[f] += 1
+                    summary.phrasingCounts[knowledge.facts[f].relation][s.phrasing!] += 1
+                }
                 for t in s.tokens {
                     summary.uposCounts[t.upos, default: 0] += 1
                     summary.forms.insert(t.form.lowercased())
@@ -157,24 +200,31 @@ extension World {
         return s
     }
 
+    /// facts/: LAMA's layout (relations.jsonl with each relation's template, <relation>.jsonl with
+    /// sub_label and obj_label), plus per fact how often train.txt states it, the phrasings it was stated
+    /// with and the one held out for it.
     func writeFacts(to dir: URL, counts: [Int]) throws {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var relLines: [String] = []
         for (ri, r) in worldRelations.enumerated() {
-            let train = r.trainTemplates.map { plainTemplate($0) }
+            let templates = r.phrasings.map { plainTemplate($0) }
             relLines.append(
                 jsonLine([
-                    ("relation", r.name), ("template", r.probeTemplate), ("label", r.label), ("type", r.type),
-                    ("train_templates", train),
+                    ("relation", r.name), ("template", r.template), ("label", r.label), ("type", r.type),
+                    ("templates", templates),
                     (
                         "note",
-                        "the probe template never appears in train.txt; the training text states facts only through train_templates"
+                        "train.txt states each fact in every template but its heldout_template, which it uses for other facts"
                     ),
                 ]))
             var lines: [String] = []
             for (f, fact) in knowledge.facts.enumerated() where fact.relation == ri {
                 lines.append(
-                    jsonLine([("sub_label", fact.subject), ("obj_label", fact.object), ("count", counts[f])]))
+                    jsonLine([
+                        ("sub_label", fact.subject), ("obj_label", fact.object), ("count", counts[f]),
+                        ("trained_templates", fact.trainedPhrasings.map { templates[$0] }),
+                        ("heldout_template", templates[fact.heldOutPhrasing]),
+                    ]))
             }
             try writeAtomically(
                 Data((lines.joined(separator: "\n") + "\n").utf8), to: dir.appendingPathComponent("\(r.name).jsonl"))
@@ -194,6 +244,9 @@ extension World {
                     "unseen": counts.filter { $0 == 0 }.count,
                     "seen_1_to_5": counts.filter { $0 >= 1 && $0 <= 5 }.count,
                     "seen_over_100": counts.filter { $0 > 100 }.count,
+                    "phrasings": r.phrasings.enumerated().map { (t, ph) in
+                        ["template": plainTemplate(ph), "statements": s.phrasingCounts[ri][t]] as [String: Any]
+                    },
                 ] as [String: Any]
         }
         let obj: [String: Any] = [
@@ -208,6 +261,16 @@ extension World {
                 "cities": lexicon.cities.count, "countries": lexicon.countries.count,
                 "languages": lexicon.languages.count,
                 "occupations": lexicon.occupations.count, "function_words": Lexicon.functionWords.count,
+                "semantic_classes": lexicon.classes,
+            ],
+            "structure": [
+                "selectional_preferences":
+                    "transitive verbs select their object's class, every verb the class of a common-noun subject, adjectives their noun's class",
+                "documents":
+                    "80% about one person (Zipf over people), 20% about one city; each states and restates its topic's facts",
+                "discourse":
+                    "six recurring nouns per document (a on first mention, the after), one narrative tense, position-graded discourse markers",
+                "fact_share": sizes.factShare,
             ],
             "relations": relations, "tasks": taskSizes,
             "files": [
