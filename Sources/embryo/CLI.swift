@@ -27,6 +27,7 @@ enum CLI {
         Subcommand(spec: ActivationsCommand.spec, run: ActivationsCommand.run),
         Subcommand(spec: CrosscodeCommand.spec, run: CrosscodeCommand.run),
         Subcommand(spec: FeaturesCommand.spec, run: FeaturesCommand.run),
+        Subcommand(spec: FindingsCommand.spec, run: FindingsCommand.run),
     ]
 
     static var rootSpec: CommandSpec {

@@ -30,7 +30,7 @@ enum PretrainCommand {
             .option("steps", "n", "Training steps.", default: "1600"),
             .option("batch-size", "n", "Sequences per step.", default: "32"),
             .option("seq-len", "n", "Tokens per sequence.", default: "128"),
-            .option("lr", "f", "Peak learning rate.", default: "0.002"),
+            .option("lr", "f", "Peak learning rate (default: 0.01 with lamb, 0.002 with adamw).", default: nil),
             .option("warmup", "n", "Linear warmup steps, then linear decay (default: 10% of --steps).", default: nil),
             .option("optimizer", "name", "lamb or adamw.", default: "lamb"),
             .option("save-every", "n", "Checkpoint interval in steps.", default: "200"),
@@ -44,7 +44,11 @@ enum PretrainCommand {
                 default: "sinusoidal"),
             .option(
                 "max-ngram", "n", "Longest whole-word n-gram masked together (1 = single words, as BERT).",
-                default: "3"),
+                default: "1"),
+            .option(
+                "output-bias", "zero|unigram",
+                "MLM output bias at step 0: HF's zeros, or the log unigram distribution of the training tokens.",
+                default: "unigram"),
             .option("seed", "n", "Seed for initialisation and data order.", default: "1"),
             .option("threads", "n", "Threads.", default: "\(Threads.available)"),
             .option("out", "dir", "Run directory (default: runs/<preset>-<corpus>-seed<seed>).", default: nil),
@@ -64,7 +68,8 @@ enum PretrainCommand {
         // parse every option now, so usage errors come before any work
         let steps = try a.int("steps", min: 1)!, batch = try a.int("batch-size", min: 1)!,
             seqLen = try a.int("seq-len", min: 8)!
-        let lr = try a.double("lr")!, warmup = try a.int("warmup", min: 0) ?? 0,
+        let lr = try a.double("lr") ?? (a.string("optimizer") == "adamw" ? 2e-3 : 1e-2),
+            warmup = try a.int("warmup", min: 0) ?? 0,
             saveEvery = try a.int("save-every", min: 1)!
         let evalEvery = try a.int("eval-every", min: 1)!, logEvery = try a.int("log-every", min: 1)!
         let seed = try a.int("seed", min: 0)!, threads = try a.int("threads", min: 1)!
@@ -73,6 +78,7 @@ enum PretrainCommand {
         let optimizer = try a.choice("optimizer", ["lamb", "adamw"])!
         let positionInit = try a.choice("position-init", ["normal", "sinusoidal"])!
         let maxNgram = try a.int("max-ngram", min: 1)!
+        let outputBias = try a.choice("output-bias", ["zero", "unigram"])!
         guard lr > 0 else { throw UsageError(message: "'--lr' must be positive", spec: spec) }
         let config = a.string("config")!
         let corpus = a.strings("corpus")
@@ -87,7 +93,7 @@ enum PretrainCommand {
             if given.contains("steps") { c.steps = steps }
             if given.contains("batch-size") { c.batchSize = batch }
             if given.contains("seq-len") { c.seqLen = seqLen }
-            if given.contains("lr") { c.lr = lr }
+            if given.contains("lr") || (given.contains("optimizer") && a.string("resume") == nil) { c.lr = lr }
             if given.contains("warmup") {
                 c.warmup = warmup
             } else if given.contains("steps") && a.string("resume") == nil {
@@ -101,6 +107,7 @@ enum PretrainCommand {
             if given.contains("unshared") { c.unshared = true }
             if given.contains("position-init") { c.positionInit = positionInit }
             if given.contains("max-ngram") { c.maxNgram = maxNgram }
+            if given.contains("output-bias") { c.outputBias = outputBias }
             if given.contains("seed") { c.seed = seed }
             if given.contains("threads") || a.string("resume") == nil { c.threads = threads }
         }

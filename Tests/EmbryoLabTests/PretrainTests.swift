@@ -54,6 +54,32 @@ final class PretrainTests: XCTestCase {
         return (try ExampleMaker(corpus: corpus, vocab: tok.vocab, seqLen: seqLen, seed: 5), tok)
     }
 
+    func testUnigramOutputBiasIsTheTrainingTokensLogFrequency() throws {
+        let (m, tok) = try maker()
+        let prior = m.trainingLogUnigram()
+        XCTAssertEqual(prior.count, tok.vocab.count)
+        // counted by hand over the training sentences only (held-out documents excluded), add-one smoothed
+        var counts = [Double](repeating: 1, count: tok.vocab.count)
+        let held = Set(m.evalStarts)
+        XCTAssertFalse(held.isEmpty)
+        for s in 0..<m.corpus.sentenceCount where !held.contains(Int32(s)) {
+            for t in m.corpus.sentence(s) { counts[Int(t)] += 1 }
+        }
+        let total = counts.reduce(0, +)
+        // softmax of the prior is the smoothed distribution; the prior is centred
+        let z = prior.map { exp(Double($0)) }.reduce(0, +)
+        for v in [0, tok.vocab.clsId, tok.vocab.id(".") ?? 5, Int32(tok.vocab.count - 1)].map(Int.init) {
+            XCTAssertEqual(exp(Double(prior[v])) / z, counts[v] / total, accuracy: 1e-6 * max(1, counts[v] / total))
+        }
+        XCTAssertEqual(prior.map(Double.init).reduce(0, +) / Double(prior.count), 0, accuracy: 1e-4)
+        // a model given the prior predicts word frequency at step 0
+        let model = try Albert(config: AlbertConfig.preset("tiny", vocabSize: tok.vocab.count)!)
+        model.initializeWeights(seed: 1)
+        model.setOutputBias(logPrior: prior)
+        let bias = model.parameter("predictions.bias")!
+        XCTAssertEqual((0..<prior.count).map { bias[$0] }, prior)
+    }
+
     func testMaskingAndSOPStatistics() throws {
         let (m, tok) = try maker()
         var predicted = 0, eligible = 0, masked = 0, random = 0, kept = 0, swapped = 0
@@ -162,8 +188,14 @@ final class PretrainTests: XCTestCase {
     func testShortRunLearnsAndWritesLoadableCheckpoints() throws {
         let corpus = try smallWorld(tmp.appendingPathComponent("w"))
         let out = tmp.appendingPathComponent("runs/a")
+        // from HF's zero output bias, so the loss starts at ln(vocab) and the drop measures learning
+        let apply = try config(corpus, steps: 60)
         let t = try Pretrainer(
-            out: out, resume: false, force: false, apply: try config(corpus, steps: 60), log: { _ in })
+            out: out, resume: false, force: false,
+            apply: {
+                apply(&$0)
+                $0.outputBias = "zero"
+            }, log: { _ in })
         let r = try t.train()
         XCTAssertFalse(r.interrupted)
         let losses = try logLines(out).compactMap { $0["loss"] as? Double }

@@ -65,6 +65,7 @@ final class CLITests: XCTestCase {
               activations           Store the residual stream after one layer for the same tokens in every snapshot.
               crosscode             Train a crosscoder shared by every snapshot of an activation store.
               features              Analyse a crosscoder's features: strength over training, emergence, contexts, tags.
+              findings              Print a run's findings against the lab's targets as a Markdown table.
 
               See 'embryo help <subcommand>' for detailed help.
 

@@ -59,6 +59,14 @@ public final class Albert {
         }
     }
 
+    /// Sets the MLM output bias to a log prior over the vocabulary (e.g. the log unigram distribution
+    /// of the training tokens), so that step 0 already predicts word frequency and training starts
+    /// from what context adds to it.
+    public func setOutputBias(logPrior: [Float]) {
+        precondition(logPrior.count == config.vocabSize)
+        (params.pointer + layout.mlmBias).update(from: logPrior, count: logPrior.count)
+    }
+
     public func zeroGrad() { grads.zero() }
 
     /// Pointer to a named tensor's parameters (nil for an unknown name).

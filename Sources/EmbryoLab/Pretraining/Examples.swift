@@ -237,3 +237,18 @@ extension ExampleMaker {
         maxNgram = config.maxNgram ?? 3
     }
 }
+
+extension ExampleMaker {
+    /// Log of the add-one-smoothed unigram distribution of the tokens of the training sentences (held-out
+    /// documents excluded), centred to mean 0 over the vocabulary.
+    public func trainingLogUnigram() -> [Float] {
+        var counts = [Double](repeating: 1, count: vocabSize)
+        for s in trainStarts {
+            for t in corpus.sentence(Int(s)) { counts[Int(t)] += 1 }
+        }
+        let total = counts.reduce(0, +)
+        let logs = counts.map { Foundation.log($0 / total) }
+        let mean = logs.reduce(0, +) / Double(logs.count)
+        return logs.map { Float($0 - mean) }
+    }
+}

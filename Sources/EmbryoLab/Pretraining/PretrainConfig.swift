@@ -16,7 +16,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var steps = 1600
     public var batchSize = 32
     public var seqLen = 128
-    public var lr = 2e-3
+    public var lr = 1e-2
     public var warmup = 160
     public var optimizer = "lamb"
     public var saveEvery = 200
@@ -30,15 +30,19 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     /// Position embeddings at step 0: "normal" (HF's init) or "sinusoidal" (nil in runs made before the
     /// option existed: normal).
     public var positionInit: String? = "sinusoidal"
-    /// Longest whole-word n-gram masked together (nil in runs made before the option existed: 3).
-    public var maxNgram: Int? = 3
+    /// Longest whole-word n-gram masked together: 1 (single words, as BERT) by default, 3 as ALBERT (nil in
+    /// runs made before the option existed: 3).
+    public var maxNgram: Int? = 1
+    /// MLM output bias at step 0: "zero" (HF's init) or "unigram" (the log unigram distribution of the
+    /// training tokens; nil in runs made before the option existed: zero).
+    public var outputBias: String? = "unigram"
 
     enum CodingKeys: String, CodingKey {
         case corpus, worldSeed = "world_seed", worldTokens = "world_tokens", config, vocab, vocabSize = "vocab_size",
             cased
         case steps, batchSize = "batch_size", seqLen = "seq_len", lr, warmup, optimizer, saveEvery = "save_every"
         case logSteps = "log_steps", evalEvery = "eval_every", evalBatches = "eval_batches", logEvery = "log_every"
-        case unshared, seed, threads, positionInit = "position_init", maxNgram = "max_ngram"
+        case unshared, seed, threads, positionInit = "position_init", maxNgram = "max_ngram", outputBias = "output_bias"
     }
 
     public init() {}
@@ -81,6 +85,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         if !["lamb", "adamw"].contains(optimizer) { try bad("--optimizer must be lamb or adamw") }
         if vocab == nil && vocabSize < 10 { try bad("--vocab-size must be at least 10") }
         if let n = maxNgram, n < 1 || n > 10 { try bad("--max-ngram must be between 1 and 10") }
+        if let b = outputBias, !["zero", "unigram"].contains(b) { try bad("--output-bias must be zero or unigram") }
         if let p = positionInit, !["normal", "sinusoidal"].contains(p) {
             try bad("--position-init must be normal or sinusoidal")
         }

@@ -220,6 +220,7 @@ public final class Pretrainer {
         } else {
             model.initializeWeights(seed: UInt64(config.seed))
             if config.positionInit == "sinusoidal" { model.initializeSinusoidalPositions() }
+            if config.outputBias == "unigram" { model.setOutputBias(logPrior: maker.trainingLogUnigram()) }
         }
         try writeRunJSON(
             modelCfg, sources: sources, world: world, tok: tok, cachePath: cachePath, corpus: corpus, maker: maker)
