@@ -73,8 +73,11 @@ enum CLI {
                 return usageError(e)
             } catch EmbryoError.usage(let message) {
                 return usageError(UsageError(message: message, spec: sub.spec))
+            } catch EmbryoError.interrupted(let message) {
+                writeStandardError("\(message)\n")
+                return 130
             } catch {
-                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+                writeStandardError("Error: \(errorInWords(error))\n")
                 return 1
             }
         }
@@ -84,10 +87,31 @@ enum CLI {
 
     static func usageError(_ e: UsageError) -> Int32 {
         let msg = "Error: \(e.message)\nUsage: \(e.spec.usage)\n  See '\(e.spec.name) --help' for more information.\n"
-        FileHandle.standardError.write(Data(msg.utf8))
+        writeStandardError(msg)
         return 64
     }
 }
 
 /// Writes a line to stderr (progress and logs; results go to stdout).
-func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+func log(_ s: String) { writeStandardError(s + "\n") }
+
+/// Writes to stderr without ever trapping: a full or closed stderr loses the message, nothing else.
+func writeStandardError(_ s: String) {
+    _ = s.withCString { fputs($0, stderr) }
+}
+
+/// An error in words: embryo's own errors as they print themselves; Foundation's file errors as the path
+/// and the reason (never the raw NSError dump).
+func errorInWords(_ error: Error) -> String {
+    if error is EmbryoError { return "\(error)" }
+    let ns = error as NSError
+    guard ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain else { return describe(error) }
+    let path = (ns.userInfo[NSFilePathErrorKey] as? String) ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+    var reason = ns.localizedDescription
+    if let u = ns.userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain {
+        reason = String(cString: strerror(Int32(u.code)))
+    } else if ns.domain == NSPOSIXErrorDomain {
+        reason = String(cString: strerror(Int32(ns.code)))
+    }
+    return path.map { "\($0): \(reason)" } ?? reason
+}

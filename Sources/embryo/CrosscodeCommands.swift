@@ -56,6 +56,7 @@ enum ActivationsCommand {
         }
         let out = URL(fileURLWithPath: a.string("out")!)
         let progress = Progress("activations: snapshot", total: refs.count, interval: 10)
+        installStopHandlers()
         let m = try ActivationStore.build(
             checkpoints: refs, layer: try a.int("layer", min: 0)!, text: text, tokens: try a.int("tokens", min: 1)!,
             out: out, sourceDescription: text.path
@@ -95,23 +96,33 @@ enum CrosscodeCommand {
 
     static func run(_ a: ParsedArguments) throws {
         Threads.configure(try a.int("threads", min: 1)!)
-        let reader = try ActivationReader(URL(fileURLWithPath: a.string("activations")!))
         var s = CrosscoderSettings()
         s.features = try a.int("features", min: 1) ?? 0
         s.l1 = try a.double("l1")!
         s.lr = try a.double("lr")!
+        guard s.l1 >= 0 && s.l1.isFinite && s.l1 <= 1e6 else {
+            throw UsageError(
+                message: "The value '\(a.string("l1")!)' is invalid for '--l1 <lambda>': expected 0 to 1e6", spec: spec)
+        }
+        guard s.lr > 0 && s.lr <= 1 else {
+            throw UsageError(
+                message: "The value '\(a.string("lr")!)' is invalid for '--lr <f>': expected a rate in (0, 1]",
+                spec: spec)
+        }
         s.steps = try a.int("steps", min: 1)!
         s.batchSize = try a.int("batch-size", min: 1)!
         s.seed = try a.int("seed", min: 0)!
         s.saveEvery = try a.int("save-every", min: 1)!
         s.logEvery = max(1, min(100, s.steps / 20))
         let out = URL(fileURLWithPath: a.string("out")!)
+        let reader = try ActivationReader(URL(fileURLWithPath: a.string("activations")!))
         let trainer = try CrosscoderTrainer(reader: reader, settings: s, out: out)
         log(
             "crosscode: \(reader.S) snapshots x d \(reader.d), \(trainer.crosscoder.F) features, "
                 + "\(reader.rows) tokens, \(s.steps) steps of \(s.batchSize)")
         installStopHandlers()
         let r = try trainer.train(resume: a.flag("resume"), log: log)
+        if r.interrupted { exit(130) }
         log(
             "crosscode: done; explained variance \(r.explainedVariance.map { String(format: "%.3f", $0) }.joined(separator: " ")); "
                 + "L0 \(String(format: "%.1f", r.l0)); dead \(r.dead); \(Int(r.tokensPerSecond)) tokens/s")

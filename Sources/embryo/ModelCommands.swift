@@ -15,11 +15,21 @@ enum InitCommand {
             .flag("unshared", "One layer group per layer (BERT-like) instead of ALBERT's shared block."),
             .option("seed", "n", "Initialisation seed.", default: "0"),
             .required("out", "dir", "Checkpoint directory to write."),
+            .flag("force", "Replace the weights and config of an existing checkpoint in --out."),
         ]
     )
 
     static func run(_ a: ParsedArguments) throws {
         let out = a.string("out")!
+        let existing = ["model.safetensors", "config.json"].filter {
+            FileManager.default.fileExists(atPath: URL(fileURLWithPath: out).appendingPathComponent($0).path)
+        }
+        if !existing.isEmpty && !a.flag("force") {
+            throw UsageError(
+                message:
+                    "\(out) already holds a checkpoint (\(existing.joined(separator: ", "))); use --force to replace it",
+                spec: spec)
+        }
         var config = try resolveConfig(a.string("config")!, vocabSize: try a.int("vocab-size", min: 5)!, spec: spec)
         if a.flag("unshared") { config = config.unshared() }
         let model = try Albert(config: config)

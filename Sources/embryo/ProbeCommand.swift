@@ -67,6 +67,11 @@ enum ProbeCommand {
             }
         }
         let poll = try a.double("poll") ?? 20
+        guard poll >= 0.1 && poll <= 86_400 else {
+            throw UsageError(
+                message: "The value '\(a.string("poll")!)' is invalid for '--poll <seconds>': expected 0.1 to 86400",
+                spec: spec)
+        }
         let runner = try ProbeRunner(
             checkpoints: dir, options: o, out: a.string("out").map { URL(fileURLWithPath: $0) },
             warn: { log("probe: warning: \($0)") })

@@ -36,9 +36,9 @@ final class Progress {
             ? ", ETA \(formatDuration(rateSpan / Double(rateDone) * Double(total - done)))" : ""
         let line = "\(label) \(done)/\(total)\(detail.isEmpty ? "" : ", " + detail), \(formatDuration(elapsed))\(eta)"
         if isTerminal {
-            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line + (finished ? "\n" : "")).utf8))
+            writeStandardError("\r\u{1B}[K" + line + (finished ? "\n" : ""))
         } else {
-            FileHandle.standardError.write(Data((line + "\n").utf8))
+            writeStandardError(line + "\n")
         }
     }
 }

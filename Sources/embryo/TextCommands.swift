@@ -36,7 +36,13 @@ enum VocabCommand {
         var done = 0
         for f in files {
             let reader = try LineReader(path: f)
+            var lineNo = 0
             try reader.forEachLine { line in
+                lineNo += 1
+                if line.contains(0) {
+                    throw EmbryoError.format(
+                        "\(f):\(lineNo)", "contains NUL bytes: this looks like a binary file, not text")
+                }
                 trainer.add(line: line)
                 if reader.bytesRead & 0xFFFFF < line.count + 1 { counting.update((done + reader.bytesRead) >> 20) }
                 return true
@@ -44,6 +50,10 @@ enum VocabCommand {
             done += reader.bytesRead
         }
         counting.update(max(1, total >> 20), "\(trainer.counts.count) distinct words")
+        guard !trainer.counts.isEmpty else {
+            throw EmbryoError.format(
+                files.joined(separator: ", "), "no words to learn a vocabulary from (empty corpus)")
+        }
         let merging = Progress("vocab: tokens", total: size)
         let tokens = trainer.train(size: size) { n, _ in merging.update(n) }
         merging.update(size, tokens.count < size ? "stopped at \(tokens.count): no pair occurs twice" : "")
@@ -137,10 +147,10 @@ enum TokenizeCommand {
                 out.joined(enc.ids.map(Int.init))
             }
             out.byte(0x0A)
-            if out.count > 1 << 16 { out.flush() }
+            if out.count > 1 << 16 { try out.flush() }
             return true
         }
-        out.flush()
+        try out.flush()
         if invalid > 10 { log("warning: \(invalid) invalid UTF-8 sequences in all, each replaced by U+FFFD") }
         if mode == "bench" {
             let s = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
@@ -179,9 +189,11 @@ struct OutputBuffer {
         bytes.append(UInt8(0x30 + x % 10))
     }
 
-    mutating func flush() {
+    mutating func flush() throws {
         if bytes.isEmpty { return }
-        FileHandle.standardOutput.write(Data(bytes))
+        do { try FileHandle.standardOutput.write(contentsOf: Data(bytes)) } catch {
+            throw EmbryoError.io("standard output", "write failed: \(error.localizedDescription)")
+        }
         bytes.removeAll(keepingCapacity: true)
     }
 }

@@ -6,4 +6,11 @@ import Foundation
 
 BlasRuntime.reexecWithFastKernelsIfNeeded()
 setvbuf(stdout, nil, _IOLBF, 0)
-exit(CLI.run(Array(CommandLine.arguments.dropFirst())))
+let code = CLI.run(Array(CommandLine.arguments.dropFirst()))
+// output lost to a full disk or a closed pipe is an error, not a success
+if fflush(stdout) != 0 || ferror(stdout) != 0 {
+    let reason = String(cString: strerror(errno))
+    writeStandardError("Error: could not write the output to standard output: \(reason)\n")
+    exit(code == 0 ? 1 : code)
+}
+exit(code)

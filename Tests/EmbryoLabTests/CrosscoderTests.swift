@@ -151,6 +151,44 @@ final class CrosscoderTests: XCTestCase {
         XCTAssertEqual(whole.crosscoder.params.array, second.crosscoder.params.array)
     }
 
+    func testResumeRefusesOtherSettingsAndAnInterruptedSave() throws {
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cc-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        _ = try plantedStore(tmp.appendingPathComponent("store"), born: [0, 1, 2], S: 4, rows: 512)
+        let reader = try ActivationReader(tmp.appendingPathComponent("store"))
+        var cfg = CrosscoderSettings()
+        cfg.features = 12
+        cfg.steps = 40
+        cfg.batchSize = 64
+        cfg.saveEvery = 10
+        let out = tmp.appendingPathComponent("cc")
+        _ = try CrosscoderTrainer(reader: reader, settings: cfg, out: out).train(
+            resume: false, until: 17, log: { _ in })
+        func resumeError(_ c: CrosscoderSettings) -> String {
+            do {
+                _ = try CrosscoderTrainer(reader: reader, settings: c, out: out).train(resume: true, log: { _ in })
+                return "resumed"
+            } catch { return "\(error)" }
+        }
+        var other = cfg
+        other.features = 13
+        XCTAssertTrue(resumeError(other).contains("features is 13 now but 12 in the saved state"), resumeError(other))
+        other = cfg
+        other.l1 = 0.7
+        XCTAssertTrue(resumeError(other).contains("l1 is 0.7 now but 0.5"), resumeError(other))
+        // a save cut short after crosscoder.safetensors was renamed into place, before state.json
+        let weights = out.appendingPathComponent("crosscoder.safetensors")
+        let saved = try Data(contentsOf: weights)
+        var changed = saved
+        changed[changed.count - 1] ^= 0x55
+        try changed.write(to: weights)
+        XCTAssertTrue(resumeError(cfg).contains("crosscoder.safetensors does not match state/state.json"))
+        try saved.write(to: weights)
+        let adam = out.appendingPathComponent("state/adam.safetensors")
+        try Data(try Data(contentsOf: adam).prefix(100)).write(to: adam)
+        XCTAssertTrue(resumeError(cfg).contains("state/adam.safetensors does not match"), resumeError(cfg))
+    }
+
     func testRecoversPlantedFeaturesAndTheirEmergence() throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cc-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: tmp) }

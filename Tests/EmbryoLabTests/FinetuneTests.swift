@@ -153,6 +153,9 @@ final class FinetuneTests: XCTestCase {
         XCTAssertTrue(message(["train.tsv": header, "dev.tsv": header + "c\t1\n"]).contains("no training examples"))
         XCTAssertTrue(message(["train.tsv": header + "a\t1\n"]).contains("no labelled evaluation file"))
         XCTAssertTrue(message(["train.tsv": header + "a\t1\n", "dev.tsv": header]).contains("dev.tsv: no examples"))
+        XCTAssertTrue(
+            message(["train.tsv": header + "a\t1\nb\t\n", "dev.tsv": header + "c\t1\n"]).contains(
+                "train.tsv:3: empty label"))
         let sts = "sentence1\tsentence2\tscore\n"
         XCTAssertTrue(
             message(["train.tsv": sts + "a\tb\tfive\n", "dev.tsv": sts + "a\tb\t1\n"]).contains(

@@ -150,6 +150,23 @@ final class ProbeTests: XCTestCase {
         let (acc, f1) = LayerProbe.score(pred: [0, 1, 1, 1, 0], gold: [0, 0, 1, 1, 2])
         XCTAssertEqual(acc, 0.6, accuracy: 1e-12)
         XCTAssertEqual(f1, (0.5 + 0.8 + 0) / 3, accuracy: 1e-12)
+        // macro-F1 sums its classes in class order, so the bits are the same on every run (a Set's order is
+        // seeded per process): many classes with F1 values whose sum depends on the order
+        var rng0 = Rng(seed: 2)
+        let gold = (0..<3000).map { _ in Int32(rng0.below(97)) }
+        let pred = gold.map { g in rng0.below(3) == 0 ? Int32(rng0.below(97)) : g }
+        var tp = [Double](repeating: 0, count: 97), fp = tp, fn = tp
+        for (p, g) in zip(pred, gold) {
+            if p == g {
+                tp[Int(g)] += 1
+            } else {
+                fp[Int(p)] += 1
+                fn[Int(g)] += 1
+            }
+        }
+        var ordered = 0.0
+        for c in 0..<97 where tp[c] + fp[c] + fn[c] > 0 { ordered += 2 * tp[c] / (2 * tp[c] + fp[c] + fn[c]) }
+        XCTAssertEqual(LayerProbe.score(pred: pred, gold: gold).macroF1.bitPattern, (ordered / 97).bitPattern)
         // three well-separated Gaussian blobs in 8 dimensions: learnable; the majority class is not
         var rng = Rng(seed: 5)
         func blobs(_ n: Int) -> ProbeDataset {

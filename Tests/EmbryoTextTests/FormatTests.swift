@@ -115,6 +115,13 @@ final class LamaAndTsvTests: XCTestCase {
         XCTAssertThrowsError(try Lama.load(bad.path)) {
             XCTAssertTrue("\($0)".contains("bad.jsonl:2: not a JSON object"), "\($0)")
         }
+        let noY = try write(
+            "ny.jsonl",
+            "{\"sub_label\": \"A\", \"obj_label\": \"B\", \"template\": \"[X] [Y]\"}\n"
+                + "{\"sub_label\": \"C\", \"obj_label\": \"D\", \"template\": \"[X] is here\"}\n")
+        XCTAssertThrowsError(try Lama.load(noY.path)) {
+            XCTAssertTrue("\($0)".contains("ny.jsonl:2: template must contain [X] and [Y]"), "\($0)")
+        }
         let noTemplate = try write("nt.jsonl", "{\"sub_label\": \"A\", \"obj_label\": \"B\"}\n")
         XCTAssertThrowsError(try Lama.load(noTemplate.path)) {
             XCTAssertTrue("\($0)".contains("nt.jsonl:1: a flat LAMA file needs"), "\($0)")

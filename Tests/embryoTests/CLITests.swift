@@ -5,39 +5,11 @@ import Foundation
 import XCTest
 
 final class CLITests: XCTestCase {
-    struct Result {
-        let code: Int32
-        let out: String
-        let err: String
-    }
+    typealias Result = CLIResult
 
-    /// The embryo executable next to the test bundle.
-    var binary: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("embryo")
-    }
+    var binary: URL { embryoBinary }
 
-    func run(_ args: [String], stdin: String? = nil) throws -> Result {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["EMBRYO_NO_REEXEC"] = "1"
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        let input = Pipe()
-        if stdin != nil { p.standardInput = input }
-        try p.run()
-        if let stdin {
-            input.fileHandleForWriting.write(Data(stdin.utf8))
-            try input.fileHandleForWriting.close()
-        }
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(
-            code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
-    }
+    func run(_ args: [String], stdin: String? = nil) throws -> Result { try runEmbryo(args, stdin: stdin) }
 
     func testRootHelpSnapshot() throws {
         let expected = """
@@ -82,7 +54,7 @@ final class CLITests: XCTestCase {
         let expected = """
             OVERVIEW: Write a randomly initialised ALBERT checkpoint in Hugging Face format.
 
-            USAGE: embryo init [--config <preset|file>] [--vocab-size <n>] [--unshared] [--seed <n>] --out <dir>
+            USAGE: embryo init [--config <preset|file>] [--vocab-size <n>] [--unshared] [--seed <n>] --out <dir> [--force]
 
             OPTIONS:
               --config <preset|file>
@@ -91,6 +63,7 @@ final class CLITests: XCTestCase {
               --unshared            One layer group per layer (BERT-like) instead of ALBERT's shared block.
               --seed <n>            Initialisation seed. (default: 0)
               --out <dir>           Checkpoint directory to write.
+              --force               Replace the weights and config of an existing checkpoint in --out.
               -h, --help            Show help information.
 
             """
@@ -152,6 +125,15 @@ final class CLITests: XCTestCase {
         let r = try run(["init", "--config=tiny", "--vocab-size", "100", "--seed=3", "--out", ckpt])
         XCTAssertEqual(r.code, 0, r.err)
         XCTAssertTrue(FileManager.default.fileExists(atPath: ckpt + "/model.safetensors"))
+        // an existing checkpoint is never overwritten without --force
+        let weights = try Data(contentsOf: URL(fileURLWithPath: ckpt + "/model.safetensors"))
+        let again = try run(["init", "--config=tiny", "--vocab-size", "100", "--seed=4", "--out", ckpt])
+        XCTAssertEqual(again.code, 64)
+        XCTAssertTrue(again.err.contains("already holds a checkpoint (model.safetensors, config.json)"), again.err)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: ckpt + "/model.safetensors")), weights)
+        let forced = try run(["init", "--config=tiny", "--vocab-size", "100", "--seed=3", "--out", ckpt, "--force"])
+        XCTAssertEqual(forced.code, 0, forced.err)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: ckpt + "/model.safetensors")), weights)
         let ids = dir.appendingPathComponent("ids.txt")
         try "2 5 6 7 3\n2 9 8 3 0\n".write(to: ids, atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("out.safetensors").path

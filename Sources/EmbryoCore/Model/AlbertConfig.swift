@@ -136,6 +136,19 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
     /// Group whose weights layer application `layer` uses, as HF's AlbertTransformer computes it.
     public func group(ofLayer layer: Int) -> Int { layer / (numHiddenLayers / numHiddenGroups) }
 
+    /// The largest model the engine accepts (16 GB of weights, gradients and optimizer moments).
+    public static let maxParameters = 1_000_000_000
+
+    /// Parameters of AlbertForPreTraining with this shape (an upper bound is enough: the limits above keep
+    /// every product far from overflow).
+    public var parameterCount: Int {
+        let E = embeddingSize, H = hiddenSize, I = intermediateSize, G = numHiddenGroups
+        let embeddings = (vocabSize + maxPositionEmbeddings + typeVocabSize) * E + 2 * E
+        let layer = 4 * (H * H + H) + 2 * H * I + I + H + 4 * H
+        let heads = E * H + H + H * H + H + H * E + E + 2 * E + vocabSize + 2 * H + 2
+        return embeddings + G * layer + heads
+    }
+
     /// Throws a readable error when the shape is not one the engine runs.
     public func validate() throws {
         func fail(_ s: String) throws -> Never { throw EmbryoError.invalidConfig(s) }
@@ -146,6 +159,21 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
             ("type_vocab_size", typeVocabSize), ("num_hidden_groups", numHiddenGroups),
         ] where v <= 0 {
             try fail("\(k) must be positive, got \(v)")
+        }
+        // sizes far beyond any model this engine can hold are refused before anything is allocated
+        for (k, v, limit) in [
+            ("vocab_size", vocabSize, 1 << 22), ("embedding_size", embeddingSize, 1 << 16),
+            ("hidden_size", hiddenSize, 1 << 16), ("num_hidden_layers", numHiddenLayers, 1 << 10),
+            ("num_attention_heads", numAttentionHeads, 1 << 10), ("intermediate_size", intermediateSize, 1 << 18),
+            ("max_position_embeddings", maxPositionEmbeddings, 1 << 16), ("type_vocab_size", typeVocabSize, 1 << 10),
+        ] where v > limit {
+            try fail("\(k) \(v) is beyond the engine's limit of \(limit)")
+        }
+        let params = parameterCount
+        if params > AlbertConfig.maxParameters {
+            try fail(
+                "the model would have \(params) parameters, beyond the engine's limit of \(AlbertConfig.maxParameters) "
+                    + "(weights, gradients and two optimizer moments take 16 bytes each)")
         }
         if hiddenSize % numAttentionHeads != 0 {
             try fail("hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads)")

@@ -9,6 +9,8 @@ public enum EmbryoError: Error, CustomStringConvertible, Equatable {
     case format(String, String)
     case usage(String)
     case runtime(String)
+    /// Stopped by Ctrl-C or SIGTERM before anything worth keeping was made (the CLI exits 130).
+    case interrupted(String)
 
     public var description: String {
         switch self {
@@ -17,6 +19,7 @@ public enum EmbryoError: Error, CustomStringConvertible, Equatable {
         case .format(let path, let s): return "\(path): \(s)"
         case .usage(let s): return s
         case .runtime(let s): return s
+        case .interrupted(let s): return s
         }
     }
 }

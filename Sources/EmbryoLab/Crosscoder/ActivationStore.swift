@@ -140,6 +140,11 @@ public enum ActivationStore {
         let sents = try sentences(
             text, tokenizer: tok, maxLen: min(128, config0.maxPositionEmbeddings), tokens: tokens)
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let lock = try DirectoryLock(out, purpose: "writing an activation store")
+        defer { withExtendedLifetime(lock) {} }
+        removeStaleTemporaries(in: out)
+        // the manifest goes last: while the store is rebuilt, no reader may take old and new files together
+        try? FileManager.default.removeItem(at: out.appendingPathComponent("store.json"))
         let rows = sents.map(\.ids.count).reduce(0, +), d = config0.hiddenSize
         // row metadata
         var tokensData = Data(capacity: rows * 4), whereData = Data(capacity: rows * 8)
@@ -160,6 +165,11 @@ public enum ActivationStore {
             to: out.appendingPathComponent("sentences.txt"))
         var snaps: [StoreSnapshot] = []
         for (ci, ck) in checkpoints.enumerated() {
+            if pretrainStopRequested != 0 {
+                throw EmbryoError.interrupted(
+                    "activations: interrupted after \(ci) of \(checkpoints.count) snapshots; the store in \(out.path) "
+                        + "is incomplete (no store.json): run the command again to rebuild it")
+            }
             let model = try Albert.load(from: ck.dir)
             let name = "\(RunDirectory.checkpointName(ck.step)).f16"
             let url = out.appendingPathComponent(name)
@@ -203,7 +213,9 @@ public enum ActivationStore {
                         for j in 0..<d { half.append(Float16(row[j])) }
                     }
                 }
-                half.withUnsafeBytes { fh.write(Data($0)) }
+                do { try half.withUnsafeBytes { try fh.write(contentsOf: Data($0)) } } catch {
+                    throw EmbryoError.io(tmp.path, "write failed (disk full?): \(error.localizedDescription)")
+                }
                 k = end
             }
             try fh.synchronize()

@@ -36,6 +36,8 @@ public struct CrosscoderResult: Sendable {
     public var explainedVariance: [Double]  // per snapshot, over the whole store
     public var l0: Double
     public var dead: Int
+    /// Stopped by Ctrl-C or SIGTERM before the last step (state saved; nothing evaluated).
+    public var interrupted = false
 }
 
 public final class CrosscoderTrainer {
@@ -50,6 +52,13 @@ public final class CrosscoderTrainer {
         self.reader = reader
         var s = s
         if s.features == 0 { s.features = 8 * reader.d }
+        // encoder and decoder (S x d x F each), their gradients and Adam's two moments: 6 floats per weight
+        let weights = Double(reader.S) * Double(reader.d) * Double(s.features) * 2
+        guard s.features <= 1 << 22, weights * 6 * 4 <= 16e9 else {
+            throw EmbryoError.usage(
+                "--features \(s.features) would need \(Int(weights * 24 / 1e9)) GB for \(reader.S) snapshots x d \(reader.d); "
+                    + "the limit is 16 GB")
+        }
         guard s.batchSize <= reader.rows else {
             throw EmbryoError.usage("--batch-size \(s.batchSize) exceeds the store's \(reader.rows) rows")
         }
@@ -80,12 +89,17 @@ public final class CrosscoderTrainer {
     /// Trains to `settings.steps` (or only until step `until`, saving there, so that a later call with
     /// `resume` continues exactly).
     public func train(resume: Bool, until: Int? = nil, log: (String) -> Void) throws -> CrosscoderResult {
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        // one writer per crosscoder directory, for the whole of training
+        let lock = try DirectoryLock(out, purpose: "training a crosscoder")
+        defer { withExtendedLifetime(lock) {} }
+        for dir in [out, out.appendingPathComponent("state")] { removeStaleTemporaries(in: dir) }
         var start = 0
-        if resume, let st = try? readState() {
-            start = st
+        let stateFile = out.appendingPathComponent("state/state.json")
+        if resume && FileManager.default.fileExists(atPath: stateFile.path) {
+            start = try readState()
             log("crosscode: resuming at step \(start) of \(settings.steps)")
         } else {
+            if resume { log("crosscode: \(out.path) has no saved state; starting at step 0") }
             crosscoder.initialize(seed: UInt64(settings.seed), decoderNorm: Float(settings.decoderInitNorm))
         }
         let S = reader.S, B = settings.batchSize, F = crosscoder.F
@@ -99,6 +113,11 @@ public final class CrosscoderTrainer {
         for step in start..<end {
             try reader.read(rows: batchRows(step), into: x.pointer)
             let st = crosscoder.forwardBackward(x.pointer, B: B, lambda: lambda(step), buf, gradients: true)
+            guard st.loss.isFinite else {
+                throw EmbryoError.runtime(
+                    "the crosscoder's loss is not finite at step \(step + 1) (learning rate \(settings.lr) too high?); "
+                        + "the last saved state in \(out.path) is kept")
+            }
             adam.update(crosscoder.params, crosscoder.grads, lr: Float(settings.lr))
             let f = buf.codes
             for b in 0..<B { for i in 0..<F where f[b * F + i] > 0 { lastActive[i] = step } }
@@ -130,7 +149,10 @@ public final class CrosscoderTrainer {
             if pretrainStopRequested != 0 && done < end {
                 try save(step: done)
                 log("crosscode: interrupted at step \(done); saved, continue with --resume")
-                break
+                let seconds = Date().timeIntervalSince(t0)
+                return CrosscoderResult(
+                    steps: done, seconds: seconds, tokensPerSecond: Double((done - start) * B) / max(seconds, 1e-9),
+                    explainedVariance: [], l0: 0, dead: 0, interrupted: true)
             }
         }
         let seconds = Date().timeIntervalSince(t0)
@@ -175,17 +197,50 @@ public final class CrosscoderTrainer {
                 (name: "m", shape: [adam.m.count], data: UnsafePointer(adam.m.pointer)),
                 (name: "v", shape: [adam.v.count], data: UnsafePointer(adam.v.pointer)),
             ], metadata: ["format": "pt"], to: state.appendingPathComponent("adam.safetensors"))
+        // state.json is written last and names the hashes of the files it belongs with, so a save cut short
+        // (files renamed into place before state.json) is detected on --resume instead of mixing steps
+        let (_, ccHash) = try hashFile(out.appendingPathComponent("crosscoder.safetensors").path)
+        let (_, adamHash) = try hashFile(state.appendingPathComponent("adam.safetensors").path)
+        let set = try JSONSerialization.jsonObject(with: JSONEncoder().encode(settings))
+        let obj: [String: Any] = [
+            "step": step, "adam_step": adam.step, "crosscoder_fnv1a64": ccHash, "adam_fnv1a64": adamHash,
+            "settings": set,
+        ]
         try writeAtomically(
-            Data(jsonLine([("step", step), ("adam_step", adam.step)]).utf8),
+            try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]),
             to: state.appendingPathComponent("state.json"))
     }
 
     func readState() throws -> Int {
         let state = out.appendingPathComponent("state")
-        guard
-            let o = try JSONSerialization.jsonObject(with: readFile(state.appendingPathComponent("state.json")))
-                as? [String: Any], let step = o["step"] as? Int, let adamStep = o["adam_step"] as? Int
-        else { throw EmbryoError.format(state.path, "no resumable state") }
+        let stateURL = state.appendingPathComponent("state.json")
+        guard let o = (try? JSONSerialization.jsonObject(with: readFile(stateURL))) as? [String: Any],
+            let step = o["step"] as? Int, let adamStep = o["adam_step"] as? Int
+        else { throw EmbryoError.format(stateURL.path, "not a valid crosscoder state") }
+        func refuse(_ why: String) -> EmbryoError {
+            EmbryoError.runtime("cannot resume \(out.path): \(why); start over without --resume")
+        }
+        // the settings that shape the weights and the data order must be the ones the state was saved with
+        if let saved = o["settings"] as? [String: Any],
+            let now = try JSONSerialization.jsonObject(with: JSONEncoder().encode(settings)) as? [String: Any]
+        {
+            for k in ["features", "l1", "lr", "batch_size", "seed", "steps", "decoder_init_norm", "l1_warmup_fraction"]
+            where "\(saved[k] ?? "nil")" != "\(now[k] ?? "nil")" {
+                throw refuse("\(k) is \(now[k] ?? "nil") now but \(saved[k] ?? "nil") in the saved state")
+            }
+        }
+        for (file, key) in [
+            ("crosscoder.safetensors", "crosscoder_fnv1a64"), ("state/adam.safetensors", "adam_fnv1a64"),
+        ] {
+            guard let want = o[key] as? String else { continue }
+            let path = out.appendingPathComponent(file).path
+            guard let (_, have) = try? hashFile(path) else { throw refuse("\(file) is missing") }
+            if have != want {
+                throw refuse(
+                    "\(file) does not match state/state.json (fnv1a64 \(have), expected \(want)): a save was interrupted "
+                        + "or the file was changed")
+            }
+        }
         try Crosscoder.load(crosscoder, from: out)
         let file = try SafetensorsFile(url: state.appendingPathComponent("adam.safetensors"))
         try file.read("m", into: adam.m.pointer, expectShape: [adam.m.count])

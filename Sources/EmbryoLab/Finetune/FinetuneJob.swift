@@ -62,6 +62,8 @@ public enum FinetuneJob {
     ) throws -> [FinetuneOutcome] {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         var outcomes: [FinetuneOutcome] = []
+        // results.json records the input length actually used (--max-len beyond the model's positions is cut)
+        var recorded = settings
         for k in 0..<seeds {
             var s = settings
             s.seed = settings.seed + k
@@ -70,6 +72,7 @@ public enum FinetuneJob {
                 throw EmbryoError.runtime(
                     "task \(task.name) has \(task.labels.count) label; a classifier needs 2 or more")
             }
+            recorded.maxLen = min(settings.maxLen, model.config.maxPositionEmbeddings)
             let ft = Finetuner(tokenizer: tok)
             let (o, head) = try ft.run(model: model, task: task, settings: s)
             outcomes.append(o)
@@ -96,7 +99,7 @@ public enum FinetuneJob {
                     Data(lines.joined().utf8), to: dir.appendingPathComponent("logits-\(split.name).tsv"))
             }
         }
-        try writeResults(outcomes, task: task, taskPath: taskPath, checkpoint: checkpoint, settings: settings, out: out)
+        try writeResults(outcomes, task: task, taskPath: taskPath, checkpoint: checkpoint, settings: recorded, out: out)
         return outcomes
     }
 

@@ -58,6 +58,11 @@ public enum GlueTask {
         let format = try recognise(folder: folder, table: first, textColumns: textColumns, labelColumn: labelColumn)
         var labels = format.labels
         if labels == nil {
+            // labels learned from the training file: an empty label is a missing one, never a class
+            for (row, line) in zip(first.rows, first.lines)
+            where row[format.labelColumn].trimmingCharacters(in: .whitespaces).isEmpty {
+                throw EmbryoError.format("\(first.path):\(line)", "empty label")
+            }
             labels = Array(Set(first.rows.map { $0[format.labelColumn] })).sorted()
         }
         let train = try examples(first, format, labels!)

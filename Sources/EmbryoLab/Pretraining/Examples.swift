@@ -49,6 +49,11 @@ public final class ExampleMaker {
         padId = vocab.padId
         unkId = vocab.unkId
         vocabSize = vocab.count
+        let special = Set([vocab.clsId, vocab.sepId, vocab.maskId, vocab.padId, vocab.unkId])
+        guard (0..<Int32(vocab.count)).contains(where: { !special.contains($0) }) else {
+            throw EmbryoError.usage(
+                "the vocabulary has only special tokens ([PAD], [UNK], [CLS], [SEP], [MASK]): nothing to train on")
+        }
         continuation = vocab.tokens.map { Vocabulary.isContinuation($0) }
         var train: [Int32] = [], eval: [Int32] = []
         let docs = corpus.documentCount
@@ -155,13 +160,30 @@ public final class ExampleMaker {
 
     /// ALBERT's truncate_seq_pair: trim the longer segment, from the front or the back at random.
     func truncatePair(_ a: inout [Int32], _ b: inout [Int32], _ max: Int, _ rng: inout Rng) {
-        while a.count + b.count > max {
-            if a.count > b.count {
-                if rng.uniform() < 0.5 { a.removeFirst() } else { a.removeLast() }
-            } else {
-                if rng.uniform() < 0.5 { b.removeFirst() } else { b.removeLast() }
+        // a segment far longer than the sequence (one huge line) is first cut to a random window of 2 * max
+        // tokens with one draw, so an example never costs more than O(max) draws
+        if a.count + b.count > 4 * max {
+            for i in 0..<2 {
+                var seg = i == 0 ? a : b
+                if seg.count > 2 * max {
+                    let lo = rng.below(seg.count - 2 * max + 1)
+                    seg = Array(seg[lo..<(lo + 2 * max)])
+                    if i == 0 { a = seg } else { b = seg }
+                }
             }
         }
+        // ALBERT's truncate_seq_pair: drop from the front or the back of the longer segment, one token at a
+        // time (indices move; the arrays are cut once)
+        var aLo = 0, aHi = a.count, bLo = 0, bHi = b.count
+        while (aHi - aLo) + (bHi - bLo) > max {
+            if aHi - aLo > bHi - bLo {
+                if rng.uniform() < 0.5 { aLo += 1 } else { aHi -= 1 }
+            } else {
+                if rng.uniform() < 0.5 { bLo += 1 } else { bHi -= 1 }
+            }
+        }
+        if aLo > 0 || aHi < a.count { a = Array(a[aLo..<aHi]) }
+        if bLo > 0 || bHi < b.count { b = Array(b[bLo..<bHi]) }
     }
 
     /// Whole-word n-gram masking (ALBERT's create_masked_lm_predictions with ngram masking).

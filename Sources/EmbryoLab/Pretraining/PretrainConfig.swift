@@ -78,6 +78,13 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         if steps < 1 { try bad("--steps must be at least 1") }
         if batchSize < 1 { try bad("--batch-size must be at least 1") }
         if seqLen < 8 { try bad("--seq-len must be at least 8") }
+        if seqLen > 1 << 16 { try bad("--seq-len \(seqLen) is beyond the engine's limit of 65536") }
+        if batchSize > 1 << 20 || batchSize * seqLen > 1 << 20 {
+            try bad(
+                "--batch-size \(batchSize) x --seq-len \(seqLen) is beyond the engine's limit of 1,048,576 tokens per step"
+            )
+        }
+        if steps > 100_000_000 { try bad("--steps \(steps) is beyond the limit of 100,000,000") }
         if lr <= 0 || !lr.isFinite { try bad("--lr must be positive") }
         if warmup < 0 || warmup > steps { try bad("--warmup must be between 0 and --steps (\(steps))") }
         if saveEvery < 1 { try bad("--save-every must be at least 1") }

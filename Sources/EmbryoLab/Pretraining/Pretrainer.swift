@@ -38,6 +38,8 @@ public final class Pretrainer {
     public let run: RunDirectory
     public let resume: Bool
     let say: (String) -> Void
+    /// Held from init to the end of train().
+    var lock: DirectoryLock?
 
     /// `apply` sets the options the user gave on the defaults, or, when resuming, on the stored settings
     /// (which must then stay unchanged).
@@ -47,6 +49,9 @@ public final class Pretrainer {
         run = RunDirectory(out)
         say = log
         self.resume = resume
+        // one writer per run directory: a second pretrain on the same --out stops here, before touching it
+        lock = try DirectoryLock(out, purpose: "pretraining")
+        for dir in [run.root, run.state, run.checkpoints] { removeStaleTemporaries(in: dir) }
         let fm = FileManager.default
         let exists = fm.fileExists(atPath: run.runJSON.path)
         var cfg = PretrainConfig()
@@ -74,6 +79,10 @@ public final class Pretrainer {
             }
         } else {
             apply(&cfg)
+        }
+        if !resume {
+            // absolute corpus paths, so the run can be resumed from any working directory
+            cfg.corpus = cfg.corpus.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         }
         try cfg.validate()
         self.config = cfg
@@ -187,11 +196,23 @@ public final class Pretrainer {
     // MARK: training
 
     public func train(report: ((StepReport) -> Void)? = nil) throws -> PretrainResult {
+        if lock == nil { lock = try DirectoryLock(run.root, purpose: "pretraining") }
+        defer { lock = nil }
         Threads.configure(config.threads)
         try FileManager.default.createDirectory(at: run.root, withIntermediateDirectories: true)
+        // Ctrl-C during data preparation stops between its phases (nothing is trained yet)
+        func stopIfRequested(_ phase: String) throws {
+            if pretrainStopRequested != 0 {
+                throw EmbryoError.interrupted("pretrain: interrupted during \(phase), before training started")
+            }
+        }
         let (sources, world) = try corpusSources()
+        try stopIfRequested("the corpus")
+        if resume { try checkCorpusUnchanged(sources) }
         let tok = try tokenizer(sources)
+        try stopIfRequested("the vocabulary")
         let (corpus, cachePath) = try tokenized(sources, tok)
+        try stopIfRequested("tokenization")
         guard corpus.tokens.count >= config.seqLen else {
             throw EmbryoError.runtime(
                 "the corpus is too small: \(corpus.tokens.count) tokens, fewer than one \(config.seqLen)-token sequence"
@@ -229,6 +250,7 @@ public final class Pretrainer {
         var last = PretrainingOutput(), lastLR: Float = 0, lastNorm: Float = 0
         var lastEval: (loss: Float, acc: Float, sop: Float)? = nil
         func elapsed() -> Double { elapsedBefore + Date().timeIntervalSince(t0) }
+        var lastSaved = start
         func save(_ step: Int, interrupted: Bool = false) throws {
             var st: [String: Any] = [
                 "step": step, "tokens_seen": tokensSeen, "max_steps": config.steps,
@@ -247,6 +269,7 @@ public final class Pretrainer {
             if interrupted { st["interrupted"] = true }
             try run.writeCheckpoint(step: step, model: model, tokenizer: tok, trainerState: st)
             try run.writeState(step: step, tokensSeen: tokensSeen, optimizer: optimizer, elapsed: elapsed())
+            lastSaved = step
         }
         if start == 0 { try save(0) }
         var windowTokens = 0, windowStart = Date()
@@ -258,8 +281,18 @@ public final class Pretrainer {
             maker.fill(batch, step: step)
             model.zeroGrad()
             last = try model.forward(acts, batch)
+            guard last.loss.isFinite else {
+                throw EmbryoError.runtime(
+                    "the loss is not finite at step \(step) (learning rate \(config.lr) too high?); the last good "
+                        + "snapshot, step \(lastSaved), and its state are kept in \(run.root.path)")
+            }
             model.backward(acts, batch)
             lastNorm = clipGradients(model.grads, maxNorm: 1)
+            guard lastNorm.isFinite else {
+                throw EmbryoError.runtime(
+                    "the gradient is not finite at step \(step) (learning rate \(config.lr) too high?); the last good "
+                        + "snapshot, step \(lastSaved), and its state are kept in \(run.root.path)")
+            }
             lastLR = schedule.lr(step: step)
             optimizer.step(params: model.params, grads: model.grads, lr: lastLR)
             var n = 0
@@ -304,6 +337,26 @@ public final class Pretrainer {
         return PretrainResult(
             lastStep: step, interrupted: false, evalMLMAccuracy: lastEval?.acc, evalMLMLoss: lastEval?.loss,
             trainTokensPerSecond: medianOf(throughput), checkpoints: config.checkpointSteps())
+    }
+
+    /// On --resume: the corpus files must be the ones the run started from (same hashes as run.json).
+    func checkCorpusUnchanged(_ sources: [CorpusSource]) throws {
+        guard let o = (try? JSONSerialization.jsonObject(with: readFile(run.runJSON))) as? [String: Any],
+            let recorded = o["corpus"] as? [[String: Any]]
+        else { return }
+        let before = recorded.compactMap { r -> (String, String)? in
+            guard let p = r["path"] as? String, let h = r["fnv1a64"] as? String else { return nil }
+            return (p, h)
+        }
+        guard before.count == sources.count else {
+            throw EmbryoError.runtime(
+                "cannot resume \(run.root.path): run.json records \(before.count) corpus files, found \(sources.count)")
+        }
+        for ((path, hash), now) in zip(before, sources) where hash != now.hash {
+            throw EmbryoError.runtime(
+                "cannot resume \(run.root.path): the corpus \(now.path) has changed since the run started "
+                    + "(fnv1a64 \(now.hash) now, \(hash) in run.json for \(path))")
+        }
     }
 
     func writeRunJSON(

@@ -60,9 +60,8 @@ public final class TokenizedCorpus {
             switch s.kind {
             case .conllu:
                 // documents: "# newdoc" comments when the file has them, else the whole file
-                let text = String(decoding: try readFile(URL(fileURLWithPath: s.path)), as: UTF8.self)
                 var any = false
-                for sent in try ConllU.parse(text, path: s.path) {
+                for sent in try ConllU.read(URL(fileURLWithPath: s.path)) {
                     if sent.newDocument && any { try body(nil) }
                     try body(sent.surfaceText)
                     any = true

@@ -281,7 +281,8 @@ public enum LayerProbe {
                 fn[g, default: 0] += 1
             }
         }
-        let classes = Set(pred).union(gold)
+        // classes in a fixed order, so the sum (and metrics.jsonl) is the same on every run
+        let classes = Set(pred).union(gold).sorted()
         var f1sum = 0.0
         for c in classes {
             let t = Double(tp[c] ?? 0), denom = 2 * t + Double(fp[c] ?? 0) + Double(fn[c] ?? 0)

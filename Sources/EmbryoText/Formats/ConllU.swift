@@ -72,6 +72,8 @@ public enum ConllU {
     }
 
     public static func parse(_ text: String, path: String = "<conllu>") throws -> [ConllSentence] {
+        // a byte-order mark at the start is not part of the first line, however the text was decoded
+        let text = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
         var out: [ConllSentence] = []
         var cur = ConllSentence()
         var lineNo = 0

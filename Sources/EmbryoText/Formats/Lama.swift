@@ -81,6 +81,9 @@ public enum Lama {
         for (line, obj) in try jsonLines(url) {
             let f = try fact(obj, at: "\(url.path):\(line)")
             let template = obj["template"] as? String
+            if let t = template, !(t.contains("[X]") && t.contains("[Y]")) {
+                throw EmbryoError.format("\(url.path):\(line)", "template must contain [X] and [Y]: \(t)")
+            }
             if template == nil && f.maskedSentences.isEmpty {
                 throw EmbryoError.format(
                     "\(url.path):\(line)", "a flat LAMA file needs \"template\" or \"masked_sentences\" on every line")
