@@ -201,4 +201,56 @@ final class HostileInputTests: XCTestCase {
         let r = try runEmbryo(pretrainArgs((m.config, bom), steps: 2, out: dir.appendingPathComponent("b").path))
         XCTAssertEqual(r.code, 0, r.err)
     }
+
+    func testFileErrorsAreInWords() throws {
+        let r = try runEmbryo(["world", "--out", "/proc/embryo-cannot-write-here", "--tokens", "2000"])
+        XCTAssertEqual(r.code, 1)
+        XCTAssertFalse(r.err.contains("Error Domain="), r.err)
+        XCTAssertTrue(r.err.contains("/proc/embryo-cannot-write-here"), r.err)
+    }
+
+    /// On a micro run: finetune records the --max-len it used; crosscode refuses a second writer and exits
+    /// 130 on Ctrl-C after saving.
+    func testCrosscoderLockAndInterruptAndRecordedMaxLen() throws {
+        let m = try microAndWorld()
+        let run = dir.appendingPathComponent("m").path
+        XCTAssertEqual(try runEmbryo(pretrainArgs(m, steps: 10, out: run)).code, 0)
+        let ft = try runEmbryo([
+            "finetune", "--checkpoint", run + "/checkpoints/step-000010", "--task", dir.path + "/w/tasks/grammar",
+            "--train-size", "16", "--epochs", "1", "--max-len", "100000", "--out", dir.path + "/ft",
+        ])
+        XCTAssertEqual(ft.code, 0, ft.err)
+        let results = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: dir.appendingPathComponent("ft/results.json")))
+        XCTAssertEqual(((results as? [String: Any])?["settings"] as? [String: Any])?["max_len"] as? Int, 64)
+        let acts = dir.appendingPathComponent("acts").path
+        let a = try runEmbryo([
+            "activations", "--checkpoints", run + "/checkpoints", "--layer", "1", "--text",
+            dir.path + "/w/probe.conllu",
+            "--tokens", "1000", "--out", acts,
+        ])
+        XCTAssertEqual(a.code, 0, a.err)
+        let cc = dir.appendingPathComponent("cc").path
+        let p = Process()
+        p.executableURL = embryoBinary
+        p.arguments = [
+            "crosscode", "--activations", acts, "--steps", "1000000", "--batch-size", "32", "--save-every", "50",
+            "--threads", "1", "--out", cc,
+        ]
+        p.environment = ["EMBRYO_NO_REEXEC": "1"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: cc + "/state/state.json") && Date() < deadline && p.isRunning {
+            usleep(20_000)
+        }
+        let second = try runEmbryo(["crosscode", "--activations", acts, "--steps", "10", "--out", cc])
+        XCTAssertEqual(second.code, 1)
+        XCTAssertTrue(second.err.contains("is in use by another embryo process"), second.err)
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 130)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: cc + "/crosscoder.safetensors"))
+    }
 }
