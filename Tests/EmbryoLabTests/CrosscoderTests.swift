@@ -151,7 +151,7 @@ final class CrosscoderTests: XCTestCase {
         XCTAssertEqual(whole.crosscoder.params.array, second.crosscoder.params.array)
     }
 
-    func testResumeRefusesOtherSettingsAndAnInterruptedSave() throws {
+    func testResumeSurvivesAnInterruptedSaveAndRefusesOtherSettings() throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cc-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: tmp) }
         _ = try plantedStore(tmp.appendingPathComponent("store"), born: [0, 1, 2], S: 4, rows: 512)
@@ -176,17 +176,24 @@ final class CrosscoderTests: XCTestCase {
         other = cfg
         other.l1 = 0.7
         XCTAssertTrue(resumeError(other).contains("l1 is 0.7 now but 0.5"), resumeError(other))
-        // a save cut short after crosscoder.safetensors was renamed into place, before state.json
-        let weights = out.appendingPathComponent("crosscoder.safetensors")
-        let saved = try Data(contentsOf: weights)
-        var changed = saved
-        changed[changed.count - 1] ^= 0x55
-        try changed.write(to: weights)
-        XCTAssertTrue(resumeError(cfg).contains("crosscoder.safetensors does not match state/state.json"))
-        try saved.write(to: weights)
-        let adam = out.appendingPathComponent("state/adam.safetensors")
+        // killed between the save's two renames: the previous save, kept as .save.old, is resumed from and
+        // the result is the uninterrupted one
+        let state = out.appendingPathComponent("state")
+        try FileManager.default.moveItem(
+            at: state.appendingPathComponent("save"), to: state.appendingPathComponent(".save.old"))
+        try Data("partial".utf8).write(to: state.appendingPathComponent(".save.tmp"))
+        var logs: [String] = []
+        let resumed = try CrosscoderTrainer(reader: reader, settings: cfg, out: out)
+        _ = try resumed.train(resume: true, log: { logs.append($0) })
+        XCTAssertTrue(logs.contains("crosscode: resuming at step 17 of 40"), "\(logs)")
+        let whole = try CrosscoderTrainer(reader: reader, settings: cfg, out: tmp.appendingPathComponent("whole"))
+        _ = try whole.train(resume: false, log: { _ in })
+        XCTAssertEqual(resumed.crosscoder.params.array, whole.crosscoder.params.array)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: state.appendingPathComponent(".save.tmp").path))
+        // a damaged save is refused with the reason, never silently retrained over
+        let adam = state.appendingPathComponent("save/adam.safetensors")
         try Data(try Data(contentsOf: adam).prefix(100)).write(to: adam)
-        XCTAssertTrue(resumeError(cfg).contains("state/adam.safetensors does not match"), resumeError(cfg))
+        XCTAssertTrue(resumeError(cfg).contains("is damaged"), resumeError(cfg))
     }
 
     func testRecoversPlantedFeaturesAndTheirEmergence() throws {

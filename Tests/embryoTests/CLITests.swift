@@ -336,7 +336,10 @@ final class CLITests: XCTestCase {
         ])
         XCTAssertEqual(r2.code, 0, r2.err)
         XCTAssertTrue(r2.err.contains("crosscode: step 20/20, loss "), r2.err)
-        for f in ["crosscoder.safetensors", "config.json", "state/adam.safetensors"] {
+        for f in [
+            "crosscoder.safetensors", "config.json", "state/save/adam.safetensors", "state/save/crosscoder.safetensors",
+            "state/save/state.json",
+        ] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: cc.appendingPathComponent(f).path), f)
         }
         let r3 = try run([

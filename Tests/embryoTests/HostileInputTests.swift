@@ -242,7 +242,8 @@ final class HostileInputTests: XCTestCase {
         p.standardError = FileHandle.nullDevice
         try p.run()
         let deadline = Date().addingTimeInterval(120)
-        while !FileManager.default.fileExists(atPath: cc + "/state/state.json") && Date() < deadline && p.isRunning {
+        while !FileManager.default.fileExists(atPath: cc + "/state/save/state.json") && Date() < deadline && p.isRunning
+        {
             usleep(20_000)
         }
         let second = try runEmbryo(["crosscode", "--activations", acts, "--steps", "10", "--out", cc])

@@ -94,8 +94,13 @@ public final class CrosscoderTrainer {
         defer { withExtendedLifetime(lock) {} }
         for dir in [out, out.appendingPathComponent("state")] { removeStaleTemporaries(in: dir) }
         var start = 0
-        let stateFile = out.appendingPathComponent("state/state.json")
-        if resume && FileManager.default.fileExists(atPath: stateFile.path) {
+        if resume && savedState() == nil
+            && FileManager.default.fileExists(atPath: out.appendingPathComponent("state/state.json").path)
+        {
+            throw EmbryoError.runtime(
+                "cannot resume \(out.path): its state was saved in an older layout; start over without --resume")
+        }
+        if resume && savedState() != nil {
             start = try readState()
             log("crosscode: resuming at step \(start) of \(settings.steps)")
         } else {
@@ -182,69 +187,90 @@ public final class CrosscoderTrainer {
         ]
     }
 
+    /// Saves the weights for readers (crosscoder.safetensors, config.json) and the resumable state as one
+    /// unit: a complete directory (weights, Adam moments, state.json) written as state/.save.tmp and renamed
+    /// to state/save, the previous save kept as state/.save.old until the new one is in place. A kill at any
+    /// moment leaves a complete save to resume from (state/save, or state/.save.old between the renames).
     func save(step: Int) throws {
         let cc = crosscoder
-        try writeSafetensors(
-            cc.tensors.map { (name: $0.name, shape: $0.shape, data: UnsafePointer(cc.params.pointer + $0.offset)) },
-            metadata: ["format": "embryo-crosscoder"], to: out.appendingPathComponent("crosscoder.safetensors"))
+        let fm = FileManager.default
+        func writeWeights(_ url: URL) throws {
+            try writeSafetensors(
+                cc.tensors.map { (name: $0.name, shape: $0.shape, data: UnsafePointer(cc.params.pointer + $0.offset)) },
+                metadata: ["format": "embryo-crosscoder"], to: url)
+        }
+        try writeWeights(out.appendingPathComponent("crosscoder.safetensors"))
         try writeAtomically(
             try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]),
             to: out.appendingPathComponent("config.json"))
         let state = out.appendingPathComponent("state")
-        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        let tmp = state.appendingPathComponent(".save.tmp"), current = state.appendingPathComponent("save")
+        let old = state.appendingPathComponent(".save.old")
+        try? fm.removeItem(at: tmp)
+        try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
+        try writeWeights(tmp.appendingPathComponent("crosscoder.safetensors"))
         try writeSafetensors(
             [
                 (name: "m", shape: [adam.m.count], data: UnsafePointer(adam.m.pointer)),
                 (name: "v", shape: [adam.v.count], data: UnsafePointer(adam.v.pointer)),
-            ], metadata: ["format": "pt"], to: state.appendingPathComponent("adam.safetensors"))
-        // state.json is written last and names the hashes of the files it belongs with, so a save cut short
-        // (files renamed into place before state.json) is detected on --resume instead of mixing steps
-        let (_, ccHash) = try hashFile(out.appendingPathComponent("crosscoder.safetensors").path)
-        let (_, adamHash) = try hashFile(state.appendingPathComponent("adam.safetensors").path)
+            ], metadata: ["format": "pt"], to: tmp.appendingPathComponent("adam.safetensors"))
         let set = try JSONSerialization.jsonObject(with: JSONEncoder().encode(settings))
-        let obj: [String: Any] = [
-            "step": step, "adam_step": adam.step, "crosscoder_fnv1a64": ccHash, "adam_fnv1a64": adamHash,
-            "settings": set,
-        ]
+        let obj: [String: Any] = ["step": step, "adam_step": adam.step, "settings": set]
         try writeAtomically(
             try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]),
-            to: state.appendingPathComponent("state.json"))
+            to: tmp.appendingPathComponent("state.json"))
+        fsyncDirectory(tmp)
+        // only a complete save is ever called "save"; the one before it stays until then
+        if fm.fileExists(atPath: current.path) {
+            try? fm.removeItem(at: old)
+            try fm.moveItem(at: current, to: old)
+        }
+        try fm.moveItem(at: tmp, to: current)
+        fsyncDirectory(state)
+        try? fm.removeItem(at: old)
+        // files of the layout before saves were directories
+        for name in ["state.json", "adam.safetensors"] { try? fm.removeItem(at: state.appendingPathComponent(name)) }
+    }
+
+    /// The directory of the last complete save, if any.
+    func savedState() -> URL? {
+        let state = out.appendingPathComponent("state")
+        for name in ["save", ".save.old"] {
+            let dir = state.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("state.json").path) { return dir }
+        }
+        return nil
     }
 
     func readState() throws -> Int {
-        let state = out.appendingPathComponent("state")
-        let stateURL = state.appendingPathComponent("state.json")
+        guard let dir = savedState() else {
+            throw EmbryoError.format(out.appendingPathComponent("state").path, "no saved crosscoder state")
+        }
+        let stateURL = dir.appendingPathComponent("state.json")
         guard let o = (try? JSONSerialization.jsonObject(with: readFile(stateURL))) as? [String: Any],
             let step = o["step"] as? Int, let adamStep = o["adam_step"] as? Int
         else { throw EmbryoError.format(stateURL.path, "not a valid crosscoder state") }
-        func refuse(_ why: String) -> EmbryoError {
-            EmbryoError.runtime("cannot resume \(out.path): \(why); start over without --resume")
-        }
         // the settings that shape the weights and the data order must be the ones the state was saved with
         if let saved = o["settings"] as? [String: Any],
             let now = try JSONSerialization.jsonObject(with: JSONEncoder().encode(settings)) as? [String: Any]
         {
             for k in ["features", "l1", "lr", "batch_size", "seed", "steps", "decoder_init_norm", "l1_warmup_fraction"]
             where "\(saved[k] ?? "nil")" != "\(now[k] ?? "nil")" {
-                throw refuse("\(k) is \(now[k] ?? "nil") now but \(saved[k] ?? "nil") in the saved state")
+                throw EmbryoError.runtime(
+                    "cannot resume \(out.path): \(k) is \(now[k] ?? "nil") now but \(saved[k] ?? "nil") in the saved "
+                        + "state; start over without --resume")
             }
         }
-        for (file, key) in [
-            ("crosscoder.safetensors", "crosscoder_fnv1a64"), ("state/adam.safetensors", "adam_fnv1a64"),
-        ] {
-            guard let want = o[key] as? String else { continue }
-            let path = out.appendingPathComponent(file).path
-            guard let (_, have) = try? hashFile(path) else { throw refuse("\(file) is missing") }
-            if have != want {
-                throw refuse(
-                    "\(file) does not match state/state.json (fnv1a64 \(have), expected \(want)): a save was interrupted "
-                        + "or the file was changed")
-            }
+        do {
+            try Crosscoder.load(crosscoder, from: dir)
+            let file = try SafetensorsFile(url: dir.appendingPathComponent("adam.safetensors"))
+            try file.read("m", into: adam.m.pointer, expectShape: [adam.m.count])
+            try file.read("v", into: adam.v.pointer, expectShape: [adam.v.count])
+        } catch {
+            throw EmbryoError.runtime(
+                "cannot resume \(out.path): the saved state in \(dir.path) is damaged (\(error)); start over without --resume"
+            )
         }
-        try Crosscoder.load(crosscoder, from: out)
-        let file = try SafetensorsFile(url: state.appendingPathComponent("adam.safetensors"))
-        try file.read("m", into: adam.m.pointer, expectShape: [adam.m.count])
-        try file.read("v", into: adam.v.pointer, expectShape: [adam.v.count])
         adam.step = adamStep
         return step
     }
