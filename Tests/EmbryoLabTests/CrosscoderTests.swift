@@ -130,16 +130,21 @@ final class CrosscoderTests: XCTestCase {
         return dirs
     }
 
-    func testResumedTrainingIsBitIdentical() throws {
+    /// A planted 4-snapshot store in a fresh directory, its reader, and 40-step settings for resume tests.
+    func resumeSetup(saveEvery: Int) throws -> (tmp: URL, reader: ActivationReader, cfg: CrosscoderSettings) {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cc-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: tmp) }
         _ = try plantedStore(tmp.appendingPathComponent("store"), born: [0, 1, 2], S: 4, rows: 512)
-        let reader = try ActivationReader(tmp.appendingPathComponent("store"))
         var cfg = CrosscoderSettings()
         cfg.features = 12
         cfg.steps = 40
         cfg.batchSize = 64
-        cfg.saveEvery = 1000
+        cfg.saveEvery = saveEvery
+        return (tmp, try ActivationReader(tmp.appendingPathComponent("store")), cfg)
+    }
+
+    func testResumedTrainingIsBitIdentical() throws {
+        let (tmp, reader, cfg) = try resumeSetup(saveEvery: 1000)
+        defer { try? FileManager.default.removeItem(at: tmp) }
         let whole = try CrosscoderTrainer(reader: reader, settings: cfg, out: tmp.appendingPathComponent("a"))
         _ = try whole.train(resume: false, log: { _ in })
         let first = try CrosscoderTrainer(reader: reader, settings: cfg, out: tmp.appendingPathComponent("b"))
@@ -152,15 +157,8 @@ final class CrosscoderTests: XCTestCase {
     }
 
     func testResumeSurvivesAnInterruptedSaveAndRefusesOtherSettings() throws {
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-cc-\(UUID().uuidString)")
+        let (tmp, reader, cfg) = try resumeSetup(saveEvery: 10)
         defer { try? FileManager.default.removeItem(at: tmp) }
-        _ = try plantedStore(tmp.appendingPathComponent("store"), born: [0, 1, 2], S: 4, rows: 512)
-        let reader = try ActivationReader(tmp.appendingPathComponent("store"))
-        var cfg = CrosscoderSettings()
-        cfg.features = 12
-        cfg.steps = 40
-        cfg.batchSize = 64
-        cfg.saveEvery = 10
         let out = tmp.appendingPathComponent("cc")
         _ = try CrosscoderTrainer(reader: reader, settings: cfg, out: out).train(
             resume: false, until: 17, log: { _ in })

@@ -39,3 +39,21 @@ func runEmbryo(_ args: [String], stdin: String? = nil, stdout: FileHandle? = nil
     return CLIResult(
         code: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
 }
+
+/// Starts embryo in the background with output discarded (for kill tests); the caller waits or kills.
+func startEmbryo(_ args: [String]) throws -> Process {
+    let p = Process()
+    p.executableURL = embryoBinary
+    p.arguments = args
+    p.environment = ["EMBRYO_NO_REEXEC": "1"]
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    return p
+}
+
+/// Waits (up to `seconds`) until `path` exists or the process has ended.
+func waitFor(_ path: String, while p: Process, seconds: Double = 120) {
+    let deadline = Date().addingTimeInterval(seconds)
+    while !FileManager.default.fileExists(atPath: path) && Date() < deadline && p.isRunning { usleep(20_000) }
+}

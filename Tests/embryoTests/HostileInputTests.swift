@@ -122,16 +122,9 @@ final class HostileInputTests: XCTestCase {
     func testASecondWriterIsRefusedAndStaleTemporariesAreRemoved() throws {
         let m = try microAndWorld()
         let out = dir.appendingPathComponent("two").path
-        let p = Process()
-        p.executableURL = embryoBinary
-        p.arguments = pretrainArgs(m, steps: 100_000, out: out)
-        p.environment = ["EMBRYO_NO_REEXEC": "1"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try startEmbryo(pretrainArgs(m, steps: 100_000, out: out))
         let marker = out + "/checkpoints/step-000005"
-        let deadline = Date().addingTimeInterval(120)
-        while !FileManager.default.fileExists(atPath: marker) && Date() < deadline && p.isRunning { usleep(20_000) }
+        waitFor(marker, while: p)
         XCTAssertTrue(p.isRunning)
         let second = try runEmbryo(pretrainArgs(m, steps: 10, out: out) + ["--force"])
         XCTAssertEqual(second.code, 1)
@@ -159,17 +152,8 @@ final class HostileInputTests: XCTestCase {
         let m = try microAndWorld()
         let corpus = try write(try String(contentsOfFile: m.corpus, encoding: .utf8), "copy/train.txt")
         let out = dir.appendingPathComponent("c").path
-        let p = Process()
-        p.executableURL = embryoBinary
-        p.arguments = pretrainArgs((m.config, corpus), steps: 100_000, out: out)
-        p.environment = ["EMBRYO_NO_REEXEC": "1"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let deadline = Date().addingTimeInterval(120)
-        while !FileManager.default.fileExists(atPath: out + "/checkpoints/step-000005") && Date() < deadline {
-            usleep(20_000)
-        }
+        let p = try startEmbryo(pretrainArgs((m.config, corpus), steps: 100_000, out: out))
+        waitFor(out + "/checkpoints/step-000005", while: p)
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         // the run recorded an absolute path; the file is edited before resuming from another directory
@@ -231,21 +215,11 @@ final class HostileInputTests: XCTestCase {
         ])
         XCTAssertEqual(a.code, 0, a.err)
         let cc = dir.appendingPathComponent("cc").path
-        let p = Process()
-        p.executableURL = embryoBinary
-        p.arguments = [
+        let p = try startEmbryo([
             "crosscode", "--activations", acts, "--steps", "1000000", "--batch-size", "32", "--save-every", "50",
             "--threads", "1", "--out", cc,
-        ]
-        p.environment = ["EMBRYO_NO_REEXEC": "1"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let deadline = Date().addingTimeInterval(120)
-        while !FileManager.default.fileExists(atPath: cc + "/state/save/state.json") && Date() < deadline && p.isRunning
-        {
-            usleep(20_000)
-        }
+        ])
+        waitFor(cc + "/state/save/state.json", while: p)
         let second = try runEmbryo(["crosscode", "--activations", acts, "--steps", "10", "--out", cc])
         XCTAssertEqual(second.code, 1)
         XCTAssertTrue(second.err.contains("is in use by another embryo process"), second.err)
