@@ -24,6 +24,9 @@ enum PretrainCommand {
             .option("world-tokens", "n", "Size of the built-in world when no corpus is given.", default: "2000000"),
             .option("world-seed", "n", "Seed of the built-in world.", default: "1"),
             .option("config", "preset|file", "tiny, small, base, or a config.json.", default: "tiny"),
+            .option(
+                "layers", "n", "Layer applications instead of the config's (e.g. 2 for a shallower tiny).", default: nil
+            ),
             .option("vocab", "file", "Use this vocab.txt instead of learning one.", default: nil),
             .option("vocab-size", "n", "Size of the vocabulary learned from the corpus.", default: "8000"),
             .flag("cased", "Keep case and accents."),
@@ -79,6 +82,7 @@ enum PretrainCommand {
         let positionInit = try a.choice("position-init", ["normal", "sinusoidal"])!
         let maxNgram = try a.int("max-ngram", min: 1)!
         let outputBias = try a.choice("output-bias", ["zero", "unigram"])!
+        let layers = try a.int("layers", min: 1)
         guard lr > 0 else { throw UsageError(message: "'--lr' must be positive", spec: spec) }
         let config = a.string("config")!
         let corpus = a.strings("corpus")
@@ -108,6 +112,7 @@ enum PretrainCommand {
             if given.contains("position-init") { c.positionInit = positionInit }
             if given.contains("max-ngram") { c.maxNgram = maxNgram }
             if given.contains("output-bias") { c.outputBias = outputBias }
+            if given.contains("layers") { c.layers = layers }
             if given.contains("seed") { c.seed = seed }
             if given.contains("threads") || a.string("resume") == nil { c.threads = threads }
         }

@@ -185,6 +185,25 @@ final class PretrainTests: XCTestCase {
         .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
     }
 
+    func testLayersOverrideTheConfigsDepth() throws {
+        let corpus = try smallWorld(tmp.appendingPathComponent("w"))
+        let out = tmp.appendingPathComponent("runs/l")
+        let apply = try config(corpus, steps: 2)
+        _ = try Pretrainer(
+            out: out, resume: false, force: false,
+            apply: {
+                apply(&$0)
+                $0.layers = 1
+            }, log: { _ in }
+        ).train()
+        let cfg = try AlbertConfig.load(out.appendingPathComponent("checkpoints/step-000002/config.json"))
+        XCTAssertEqual(cfg.numHiddenLayers, 1)
+        XCTAssertThrowsError(
+            try Pretrainer(
+                out: tmp.appendingPathComponent("runs/bad"), resume: false, force: false, apply: { $0.layers = 0 },
+                log: { _ in }))
+    }
+
     func testShortRunLearnsAndWritesLoadableCheckpoints() throws {
         let corpus = try smallWorld(tmp.appendingPathComponent("w"))
         let out = tmp.appendingPathComponent("runs/a")

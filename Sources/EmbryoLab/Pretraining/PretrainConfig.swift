@@ -36,13 +36,16 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     /// MLM output bias at step 0: "zero" (HF's init) or "unigram" (the log unigram distribution of the
     /// training tokens; nil in runs made before the option existed: zero).
     public var outputBias: String? = "unigram"
+    /// Layer applications, overriding the preset's or config file's num_hidden_layers (nil: keep it).
+    public var layers: Int? = nil
 
     enum CodingKeys: String, CodingKey {
         case corpus, worldSeed = "world_seed", worldTokens = "world_tokens", config, vocab, vocabSize = "vocab_size",
             cased
         case steps, batchSize = "batch_size", seqLen = "seq_len", lr, warmup, optimizer, saveEvery = "save_every"
         case logSteps = "log_steps", evalEvery = "eval_every", evalBatches = "eval_batches", logEvery = "log_every"
-        case unshared, seed, threads, positionInit = "position_init", maxNgram = "max_ngram", outputBias = "output_bias"
+        case unshared, seed, threads, positionInit = "position_init", maxNgram = "max_ngram", outputBias =
+            "output_bias", layers
     }
 
     public init() {}
@@ -92,6 +95,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         if !["lamb", "adamw"].contains(optimizer) { try bad("--optimizer must be lamb or adamw") }
         if vocab == nil && vocabSize < 10 { try bad("--vocab-size must be at least 10") }
         if let n = maxNgram, n < 1 || n > 10 { try bad("--max-ngram must be between 1 and 10") }
+        if let l = layers, l < 1 || l > 1024 { try bad("--layers must be between 1 and 1024") }
         if let b = outputBias, !["zero", "unigram"].contains(b) { try bad("--output-bias must be zero or unigram") }
         if let p = positionInit, !["normal", "sinusoidal"].contains(p) {
             try bad("--position-init must be normal or sinusoidal")

@@ -184,6 +184,7 @@ public final class Pretrainer {
             c = try AlbertConfig.load(URL(fileURLWithPath: config.config))
             c.vocabSize = vocabSize
         }
+        if let l = config.layers { c.numHiddenLayers = l }
         if config.unshared { c = c.unshared() }
         try c.validate()
         guard config.seqLen <= c.maxPositionEmbeddings else {
