@@ -139,16 +139,6 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
     /// The largest model the engine accepts (16 GB of weights, gradients and optimizer moments).
     public static let maxParameters = 1_000_000_000
 
-    /// Parameters of AlbertForPreTraining with this shape (an upper bound is enough: the limits above keep
-    /// every product far from overflow).
-    public var parameterCount: Int {
-        let E = embeddingSize, H = hiddenSize, I = intermediateSize, G = numHiddenGroups
-        let embeddings = (vocabSize + maxPositionEmbeddings + typeVocabSize) * E + 2 * E
-        let layer = 4 * (H * H + H) + 2 * H * I + I + H + 4 * H
-        let heads = E * H + H + H * H + H + H * E + E + 2 * E + vocabSize + 2 * H + 2
-        return embeddings + G * layer + heads
-    }
-
     /// Throws a readable error when the shape is not one the engine runs.
     public func validate() throws {
         func fail(_ s: String) throws -> Never { throw EmbryoError.invalidConfig(s) }
@@ -169,7 +159,8 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
         ] where v > limit {
             try fail("\(k) \(v) is beyond the engine's limit of \(limit)")
         }
-        let params = parameterCount
+        // (after the limits above, the layout's sizes cannot overflow; it allocates nothing)
+        let params = ParameterLayout(config: self).total
         if params > AlbertConfig.maxParameters {
             try fail(
                 "the model would have \(params) parameters, beyond the engine's limit of \(AlbertConfig.maxParameters) "

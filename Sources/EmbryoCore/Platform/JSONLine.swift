@@ -46,3 +46,11 @@ public func stableHash(_ s: String) -> UInt64 {
     }
     return h
 }
+
+/// The JSON objects of a JSON-lines text, one per line; blank lines and lines that are not objects are
+/// skipped (a log cut short by a kill ends in a partial line).
+public func jsonObjectLines(_ data: Data) -> [[String: Any]] {
+    textLines(String(decoding: data, as: UTF8.self)).compactMap { line in
+        line.isEmpty ? nil : (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+    }
+}

@@ -94,14 +94,15 @@ public final class CrosscoderTrainer {
         defer { withExtendedLifetime(lock) {} }
         for dir in [out, out.appendingPathComponent("state")] { removeStaleTemporaries(in: dir) }
         var start = 0
-        if resume && savedState() == nil
+        let saved = resume ? savedState() : nil
+        if resume && saved == nil
             && FileManager.default.fileExists(atPath: out.appendingPathComponent("state/state.json").path)
         {
             throw EmbryoError.runtime(
                 "cannot resume \(out.path): its state was saved in an older layout; start over without --resume")
         }
-        if resume && savedState() != nil {
-            start = try readState()
+        if let saved {
+            start = try readState(from: saved)
             log("crosscode: resuming at step \(start) of \(settings.steps)")
         } else {
             if resume { log("crosscode: \(out.path) has no saved state; starting at step 0") }
@@ -242,10 +243,7 @@ public final class CrosscoderTrainer {
         return nil
     }
 
-    func readState() throws -> Int {
-        guard let dir = savedState() else {
-            throw EmbryoError.format(out.appendingPathComponent("state").path, "no saved crosscoder state")
-        }
+    func readState(from dir: URL) throws -> Int {
         let stateURL = dir.appendingPathComponent("state.json")
         guard let o = (try? JSONSerialization.jsonObject(with: readFile(stateURL))) as? [String: Any],
             let step = o["step"] as? Int, let adamStep = o["adam_step"] as? Int

@@ -163,14 +163,13 @@ public final class ExampleMaker {
         // a segment far longer than the sequence (one huge line) is first cut to a random window of 2 * max
         // tokens with one draw, so an example never costs more than O(max) draws
         if a.count + b.count > 4 * max {
-            for i in 0..<2 {
-                var seg = i == 0 ? a : b
-                if seg.count > 2 * max {
-                    let lo = rng.below(seg.count - 2 * max + 1)
-                    seg = Array(seg[lo..<(lo + 2 * max)])
-                    if i == 0 { a = seg } else { b = seg }
-                }
+            func window(_ seg: inout [Int32]) {
+                guard seg.count > 2 * max else { return }
+                let lo = rng.below(seg.count - 2 * max + 1)
+                seg = Array(seg[lo..<(lo + 2 * max)])
             }
+            window(&a)
+            window(&b)
         }
         // ALBERT's truncate_seq_pair: drop from the front or the back of the longer segment, one token at a
         // time (indices move; the arrays are cut once)
@@ -258,9 +257,7 @@ extension ExampleMaker {
         try self.init(corpus: corpus, vocab: vocab, seqLen: config.seqLen, seed: UInt64(config.seed))
         maxNgram = config.maxNgram ?? 3
     }
-}
 
-extension ExampleMaker {
     /// Log of the add-one-smoothed unigram distribution of the tokens of the training sentences (held-out
     /// documents excluded), centred to mean 0 over the vocabulary.
     public func trainingLogUnigram() -> [Float] {

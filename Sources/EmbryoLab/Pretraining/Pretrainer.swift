@@ -281,19 +281,17 @@ public final class Pretrainer {
             let stepStart = Date()
             maker.fill(batch, step: step)
             model.zeroGrad()
-            last = try model.forward(acts, batch)
-            guard last.loss.isFinite else {
+            func requireFinite(_ x: Float, _ what: String) throws {
+                guard !x.isFinite else { return }
                 throw EmbryoError.runtime(
-                    "the loss is not finite at step \(step) (learning rate \(config.lr) too high?); the last good "
+                    "the \(what) is not finite at step \(step) (learning rate \(config.lr) too high?); the last good "
                         + "snapshot, step \(lastSaved), and its state are kept in \(run.root.path)")
             }
+            last = try model.forward(acts, batch)
+            try requireFinite(last.loss, "loss")
             model.backward(acts, batch)
             lastNorm = clipGradients(model.grads, maxNorm: 1)
-            guard lastNorm.isFinite else {
-                throw EmbryoError.runtime(
-                    "the gradient is not finite at step \(step) (learning rate \(config.lr) too high?); the last good "
-                        + "snapshot, step \(lastSaved), and its state are kept in \(run.root.path)")
-            }
+            try requireFinite(lastNorm, "gradient")
             lastLR = schedule.lr(step: step)
             optimizer.step(params: model.params, grads: model.grads, lr: lastLR)
             var n = 0

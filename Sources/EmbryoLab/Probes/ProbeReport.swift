@@ -290,10 +290,8 @@ public enum ProbeReport {
         let lm = ms.filter { $0.probe == "loss" }
         var train: [(Int, Double)] = [], trainEval: [(Int, Double)] = []
         if let url = trainLog, let data = try? readFile(url) {
-            for line in textLines(String(decoding: data, as: UTF8.self)) {
-                guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
-                    let step = o["step"] as? Int
-                else { continue }
+            for o in jsonObjectLines(data) {
+                guard let step = o["step"] as? Int else { continue }
                 if let l = o["mlm_loss"] as? Double { train.append((step, l)) }
                 if let l = o["eval_mlm_loss"] as? Double { trainEval.append((step, l)) }
             }

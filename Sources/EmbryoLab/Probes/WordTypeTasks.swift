@@ -15,14 +15,18 @@ public struct WordTypeTasks: Sendable {
     public let control: [String: Int32]
     public let controlClasses: Int
 
+    /// (form, UPOS) of every tagged word of `sentences`, in the order of the UPOS probe's dataset rows.
+    static func taggedWords(_ sentences: [ProbeSentence]) -> [(form: String, upos: String)] {
+        sentences.flatMap { s in zip(s.forms, s.upos).filter { $0.1 != "_" && !$0.1.isEmpty } }
+            .map { (form: $0.0, upos: $0.1) }
+    }
+
     public init(sentences: [ProbeSentence], seed: UInt64) {
         var tags: [String: Set<String>] = [:]
         var uposCounts: [String: Int] = [:]
-        for s in sentences {
-            for (f, u) in zip(s.forms, s.upos) where u != "_" && !u.isEmpty {
-                tags[f, default: []].insert(u)
-                uposCounts[u, default: 0] += 1
-            }
+        for (f, u) in WordTypeTasks.taggedWords(sentences) {
+            tags[f, default: []].insert(u)
+            uposCounts[u, default: 0] += 1
         }
         ambiguous = Set(tags.filter { $0.value.count > 1 }.keys)
         // empirical tag distribution, in a fixed (sorted) order
@@ -47,26 +51,13 @@ public struct WordTypeTasks: Sendable {
 
     /// Indices (in dataset order) of the words of `sentences` whose form is ambiguous, for the UPOS dataset.
     public func ambiguousRows(_ sentences: [ProbeSentence]) -> [Int] {
-        var rows: [Int] = [], r = 0
-        for s in sentences {
-            for (f, u) in zip(s.forms, s.upos) where u != "_" && !u.isEmpty {
-                if ambiguous.contains(f) { rows.append(r) }
-                r += 1
-            }
-        }
-        return rows
+        WordTypeTasks.taggedWords(sentences).enumerated().filter { ambiguous.contains($0.element.form) }.map(\.offset)
     }
 
     /// The UPOS dataset's rows relabelled with control tags.
     public func controlDataset(_ upos: ProbeDataset, sentences: [ProbeSentence]) -> ProbeDataset {
         var d = upos
-        var r = 0
-        for s in sentences {
-            for (f, u) in zip(s.forms, s.upos) where u != "_" && !u.isEmpty {
-                d.y[r] = control[f] ?? 0
-                r += 1
-            }
-        }
+        for (r, w) in WordTypeTasks.taggedWords(sentences).enumerated() { d.y[r] = control[w.form] ?? 0 }
         return d
     }
 }

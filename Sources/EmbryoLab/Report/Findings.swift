@@ -40,9 +40,8 @@ public enum Findings {
             return [missing("held-out MLM loss", "falls >= 0.3 after 40% of the steps", "no train_log.jsonl")]
         }
         var evals: [(step: Int, loss: Double, acc: Double, sop: Double)] = []
-        for line in String(decoding: try readFile(log), as: UTF8.self).split(separator: "\n") {
-            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                let step = o["step"] as? Int, let loss = o["eval_mlm_loss"] as? Double,
+        for o in jsonObjectLines(try readFile(log)) {
+            guard let step = o["step"] as? Int, let loss = o["eval_mlm_loss"] as? Double,
                 let acc = o["eval_mlm_accuracy"] as? Double, let sop = o["eval_sop_accuracy"] as? Double
             else { continue }
             evals.append((step, loss, acc, sop))
