@@ -12,7 +12,7 @@ MLM logits at every position. Medians over --steps after --warmup.
 import argparse, json, os, resource, statistics, sys, time
 
 PRESETS = {
-    "tiny": dict(vocab_size=8192, embedding_size=64, hidden_size=128, num_hidden_layers=4, num_attention_heads=2,
+    "tiny": dict(vocab_size=8192, embedding_size=64, hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
                  intermediate_size=512),
     "small": dict(vocab_size=16384, embedding_size=128, hidden_size=256, num_hidden_layers=6, num_attention_heads=4,
                   intermediate_size=1024),

@@ -198,6 +198,24 @@ final class PretrainTests: XCTestCase {
         ).train()
         let cfg = try AlbertConfig.load(out.appendingPathComponent("checkpoints/step-000002/config.json"))
         XCTAssertEqual(cfg.numHiddenLayers, 1)
+        // --force replaces the run and what was measured on it, nothing beside it
+        let fm = FileManager.default
+        for name in [
+            "probes/cache", "finetune/task", "reinit/sweep", "activations/layer1", "crosscoder/layer1", "notes",
+        ] {
+            try fm.createDirectory(at: out.appendingPathComponent(name), withIntermediateDirectories: true)
+        }
+        _ = try Pretrainer(
+            out: out, resume: false, force: true,
+            apply: {
+                apply(&$0)
+                $0.layers = 2
+            }, log: { _ in }
+        ).train()
+        let left = try fm.contentsOfDirectory(atPath: out.path).filter { !$0.hasPrefix(".") }.sorted()
+        XCTAssertEqual(left, ["checkpoints", "notes", "run.json", "state", "tokenizer", "train_log.jsonl"])
+        let cfg2 = try AlbertConfig.load(out.appendingPathComponent("checkpoints/step-000002/config.json"))
+        XCTAssertEqual(cfg2.numHiddenLayers, 2)
         XCTAssertThrowsError(
             try Pretrainer(
                 out: tmp.appendingPathComponent("runs/bad"), resume: false, force: false, apply: { $0.layers = 0 },

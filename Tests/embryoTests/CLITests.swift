@@ -194,7 +194,21 @@ final class CLITests: XCTestCase {
             "probe", "--checkpoints", ckpts.path, "--pos", bad.path, "--probes", "layers", "--layers", "0,9",
         ])
         XCTAssertEqual(r4.code, 64)
-        XCTAssertTrue(r4.err.contains("layer 9 is out of range; this model has layers 0...4"), r4.err)
+        XCTAssertTrue(r4.err.contains("layer 9 is out of range; this model has layers 0...2"), r4.err)
+        // the probe cache is keyed by the architecture too: the same shared-layer weights applied 4 times
+        // instead of 2 are probed anew, not served the 2-layer results
+        let report = try XCTUnwrap(r2.out.split(separator: "\n").last)
+        let metrics = URL(fileURLWithPath: String(report)).deletingLastPathComponent().appendingPathComponent(
+            "metrics.jsonl")
+        XCTAssertFalse(try String(contentsOf: metrics, encoding: .utf8).contains("layer_4"))
+        let configURL = ckpts.appendingPathComponent("step-000000/config.json")
+        var config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        XCTAssertEqual(config["num_hidden_layers"] as? Int, 2)
+        config["num_hidden_layers"] = 4
+        try JSONSerialization.data(withJSONObject: config).write(to: configURL)
+        let r5 = try run(["probe", "--checkpoints", ckpts.path, "--pos", bad.path, "--probes", "mlm,layers,loss"])
+        XCTAssertEqual(r5.code, 0, r5.err)
+        XCTAssertTrue(try String(contentsOf: metrics, encoding: .utf8).contains("layer_4"))
     }
 
     func testProbeWatchPicksUpNewSnapshotsAndStopsAtTheLast() throws {
@@ -262,7 +276,7 @@ final class CLITests: XCTestCase {
             "reinit", "--checkpoint", ckpt.path, "--task", task.path, "--scheme", "block", "--block-size", "9",
         ])
         XCTAssertEqual(r3.code, 64)
-        XCTAssertTrue(r3.err.contains("--block-size 9 is out of range for a 4-layer model (1...4)"), r3.err)
+        XCTAssertTrue(r3.err.contains("--block-size 9 is out of range for a 2-layer model (1...2)"), r3.err)
         let r4 = try run(["reinit", "--checkpoint", ckpt.path, "--task", task.path, "--scheme", "shuffle"])
         XCTAssertEqual(r4.code, 64)
         XCTAssertTrue(r4.err.contains("expected one of progressive, block, inverse-block, single, scramble"), r4.err)
@@ -324,7 +338,7 @@ final class CLITests: XCTestCase {
             "activations", "--checkpoints", ckpts.path, "--layer", "9", "--text", text.path, "--out", store.path,
         ])
         XCTAssertEqual(r0.code, 64)
-        XCTAssertTrue(r0.err.contains("--layer 9 is out of range; the model has layers 0...4"), r0.err)
+        XCTAssertTrue(r0.err.contains("--layer 9 is out of range; the model has layers 0...2"), r0.err)
         let r1 = try run([
             "activations", "--checkpoints", ckpts.path, "--layer", "2", "--text", text.path, "--out", store.path,
         ])

@@ -106,12 +106,12 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
 
     public static let presetNames = ["tiny", "small", "base"]
 
-    /// tiny (E 64, H 128, 4 layers), small (E 128, H 256, 6 layers), base (ALBERT-base).
+    /// tiny (E 64, H 128, 2 layers), small (E 128, H 256, 6 layers), base (ALBERT-base).
     public static func preset(_ name: String, vocabSize: Int) -> AlbertConfig? {
         switch name {
         case "tiny":
             return AlbertConfig(
-                vocabSize: vocabSize, embeddingSize: 64, hiddenSize: 128, numHiddenLayers: 4,
+                vocabSize: vocabSize, embeddingSize: 64, hiddenSize: 128, numHiddenLayers: 2,
                 numAttentionHeads: 2, intermediateSize: 512)
         case "small":
             return AlbertConfig(

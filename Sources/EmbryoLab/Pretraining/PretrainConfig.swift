@@ -13,7 +13,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var vocab: String? = nil
     public var vocabSize = 8000
     public var cased = false
-    public var steps = 1600
+    public var steps = 3200
     public var batchSize = 32
     public var seqLen = 128
     public var lr = 1e-2

@@ -74,7 +74,11 @@ public final class Pretrainer {
                 throw EmbryoError.runtime(
                     "\(out.path) already holds a run; use --resume to continue it or --force to start over")
             }
-            for name in ["checkpoints", "state", "train_log.jsonl", "run.json", "tokenizer"] {
+            // the old run's snapshots and everything measured on them
+            for name in [
+                "checkpoints", "state", "train_log.jsonl", "run.json", "tokenizer", "probes", "finetune", "reinit",
+                "activations", "crosscoder",
+            ] {
                 try? fm.removeItem(at: out.appendingPathComponent(name))
             }
         } else {

@@ -185,8 +185,13 @@ public final class ProbeRunner {
     }
 
     func probe(_ ck: CheckpointRef, cache: URL) throws -> ([ProbeMetric], Bool) {
+        // the key covers the architecture too: shared-layer weights are the same for any layer count
         let weights: String
-        do { weights = try hashFile(ck.dir.appendingPathComponent("model.safetensors").path).1 } catch {
+        do {
+            weights =
+                try hashFile(ck.dir.appendingPathComponent("model.safetensors").path).1 + "-"
+                + hashFile(ck.dir.appendingPathComponent("config.json").path).1
+        } catch {
             throw SkipCheckpoint(reason: describe(error))
         }
         var out: [ProbeMetric] = []
