@@ -14,6 +14,10 @@ enum BenchCommand {
             labelled for MLM, SOP labels at random. A training step is zero-grad, forward, backward, clipping
             to global norm 1.0 and an optimizer update; inference is a forward pass with MLM logits at every
             position. Medians over the timed steps are reported as one JSON line.
+            --profile also books the timed steps' wall time to kernel classes (each GEMM family, attention
+            products and softmax, LayerNorm, GELU, embedding, MLM head, optimizer, clipping) and prints a
+            table per pass on stderr: milliseconds per step, share of the step, GFLOP/s, and the time
+            outside any kernel. The JSON line then carries the same figures under "profile".
             """,
         options: [
             .option("config", "preset", "Model preset: tiny, small or base.", default: "tiny"),
@@ -24,6 +28,7 @@ enum BenchCommand {
             .option("seq-len", "n", "Tokens per sequence.", default: "128"),
             .option("optimizer", "name", "lamb or adamw.", default: "lamb"),
             .option("seed", "n", "Seed for weights and tokens.", default: "0"),
+            .flag("profile", "Time each kernel class and print where a step's time goes."),
         ]
     )
 
@@ -38,6 +43,7 @@ enum BenchCommand {
         let T = try a.int("seq-len", min: 2)!
         let opt = OptimizerKind(rawValue: try a.choice("optimizer", OptimizerKind.allCases.map(\.rawValue))!)!
         let seed = UInt64(try a.int("seed", min: 0)!)
+        let profile = a.flag("profile")
         guard T <= 512 else {
             throw UsageError(message: "'--seq-len' must be at most 512 (max_position_embeddings)", spec: spec)
         }
@@ -59,21 +65,31 @@ enum BenchCommand {
         var trainTimes: [Double] = [], losses: [Float] = []
         let progress = Progress("bench \(name) train step", total: warmup + steps)
         for i in 0..<(warmup + steps) {
+            Profiler.isOn = profile && i >= warmup
             let t0 = DispatchTime.now().uptimeNanoseconds
-            model.zeroGrad()
+            Profiler.phase = .update
+            Profiler.span(.zeroGrad) { model.zeroGrad() }
+            Profiler.phase = .forward
             let out = try model.forward(acts, batches[i % batches.count])
+            Profiler.phase = .backward
             model.backward(acts, batches[i % batches.count])
-            clipGradients(model.grads, maxNorm: 1)
-            optimizer.step(params: model.params, grads: model.grads, lr: 1e-3)
+            Profiler.phase = .update
+            Profiler.span(.clipping) { clipGradients(model.grads, maxNorm: 1) }
+            Profiler.span(.optimizer) { optimizer.step(params: model.params, grads: model.grads, lr: 1e-3) }
             let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             losses.append(out.loss)
             if i >= warmup { trainTimes.append(dt) }
             progress.update(i + 1, String(format: "loss %.3f, %.0f tok/s", out.loss, Double(B * T) / dt))
         }
+        Profiler.isOn = false
+        let trainProfile = Profiler.snapshot()
+        Profiler.reset()
+        Profiler.phase = .forward
         let logits = FloatBuffer(count: B * T * config.vocabSize)
         var inferTimes: [Double] = []
         let inferProgress = Progress("bench \(name) inference batch", total: warmup + steps)
         for i in 0..<(warmup + steps) {
+            Profiler.isOn = profile && i >= warmup
             let t0 = DispatchTime.now().uptimeNanoseconds
             try model.encode(acts, batches[i % batches.count])
             model.predictionLogits(acts, out: logits.pointer)
@@ -82,6 +98,8 @@ enum BenchCommand {
             if i >= warmup { inferTimes.append(dt) }
             inferProgress.update(i + 1, String(format: "%.0f tok/s", Double(B * T) / dt))
         }
+        Profiler.isOn = false
+        let inferProfile = Profiler.snapshot()
         let tokens = Double(B * T)
         let train = median(trainTimes), infer = median(inferTimes)
         let f = flopsPerToken(config, T: T, labelledFraction: Double(perRow) / Double(T))
@@ -97,7 +115,50 @@ enum BenchCommand {
             ("loss_first_last", [round3(Double(losses.first!)), round3(Double(losses.last!))]),
             ("train_step_ms", trainTimes.map { round3($0 * 1000) }),
         ]
-        print(jsonLine(result))
+        var extra: [(String, Any)] = []
+        if profile {
+            let ceiling = sgemmCeiling(threads: threads)
+            log(
+                String(
+                    format: "sgemm ceiling: %.1f GFLOP/s (1024x1024x1024 through the engine's gemm, %d threads)",
+                    ceiling, threads))
+            let train = ProfileTable(
+                title: "training step", snapshot: trainProfile, steps: steps, wall: trainTimes.reduce(0, +),
+                ceiling: ceiling)
+            let infer = ProfileTable(
+                title: "inference batch", snapshot: inferProfile, steps: steps, wall: inferTimes.reduce(0, +),
+                ceiling: ceiling)
+            log(train.text(phases: ProfilePhase.allCases))
+            log(infer.text(phases: [.forward]))
+            extra = [
+                (
+                    "profile",
+                    [("sgemm_ceiling_gflops", round1(ceiling)), ("train", train.json), ("infer", infer.json)]
+                        as [(String, Any)]
+                )
+            ]
+        }
+        print(jsonLine(result + extra))
+    }
+
+    /// GFLOP/s of a large square product through the engine's gemm (median of 5 after 2 untimed): the
+    /// machine's matrix-product ceiling that each GEMM family of the profile is compared with.
+    static func sgemmCeiling(threads: Int) -> Double {
+        let n = 1024
+        let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
+        for i in 0..<(n * n) {
+            a[i] = Float(i % 13) * 0.01
+            b[i] = Float(i % 7) * 0.01
+        }
+        var times: [Double] = []
+        for i in 0..<7 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            gemm(
+                transA: false, transB: false, M: n, N: n, K: n, A: a.pointer, lda: n, B: b.pointer, ldb: n, beta: 0,
+                C: c.pointer, ldc: n, threads: threads)
+            if i >= 2 { times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) }
+        }
+        return 2 * Double(n * n * n) / median(times) / 1e9
     }
 
     /// Random ids in 5..<V with [CLS] first, exactly `perRow` labelled positions per row (80% become [MASK]=4).
@@ -143,3 +204,77 @@ func median(_ xs: [Double]) -> Double {
 
 func round1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
 func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+
+/// Per-kernel means over the profiled steps of one pass, with the time outside any kernel.
+struct ProfileTable {
+    let title: String
+    let rows: [(kernel: KernelClass, seconds: [ProfilePhase: Double], flops: Double)]
+    let stepSeconds: Double
+    let outside: Double
+    let ceiling: Double
+
+    init(
+        title: String, snapshot: [KernelClass: [ProfilePhase: (seconds: Double, flops: Double)]], steps: Int,
+        wall: Double, ceiling: Double
+    ) {
+        self.title = title
+        self.ceiling = ceiling
+        let n = Double(steps)
+        rows = KernelClass.allCases.compactMap { k in
+            let perPhase = snapshot[k] ?? [:]
+            let seconds = perPhase.mapValues { $0.seconds / n }
+            let flops = perPhase.values.map(\.flops).reduce(0, +) / n
+            return seconds.values.reduce(0, +) > 0 ? (k, seconds, flops) : nil
+        }
+        stepSeconds = wall / n
+        outside = stepSeconds - rows.map { $0.seconds.values.reduce(0, +) }.reduce(0, +)
+    }
+
+    func text(phases: [ProfilePhase]) -> String {
+        let ms = { (x: Double) in String(format: "%9.2f", x * 1000) }
+        let name = { (s: String) in s.padding(toLength: 26, withPad: " ", startingAt: 0) }
+        let split = phases.count > 1
+        var lines = [String(format: "%@: %.2f ms per step (mean of the profiled steps)", title, stepSeconds * 1000)]
+        let heads = split ? phases.map { " " + String(describing: $0).leftPadded(9) + " ms" }.joined() : ""
+        lines.append(name("kernel") + heads + "  total ms   share  GFLOP/s  of ceiling")
+        for r in rows.sorted(by: { $0.seconds.values.reduce(0, +) > $1.seconds.values.reduce(0, +) }) {
+            let total = r.seconds.values.reduce(0, +)
+            var line = name(r.kernel.label)
+            if split { for ph in phases { line += " " + ms(r.seconds[ph] ?? 0) + "   " } }
+            line += " " + ms(total) + String(format: "  %5.1f%%", 100 * total / stepSeconds)
+            let rate = r.flops / total / 1e9
+            line += r.flops > 0 ? String(format: "  %7.1f  %9.0f%%", rate, 100 * rate / ceiling) : "        -"
+            lines.append(line)
+        }
+        let pad = String(repeating: " ", count: split ? phases.count * 13 : 0)
+        lines.append(
+            name("outside any kernel") + pad + " " + ms(outside)
+                + String(format: "  %5.1f%%", 100 * outside / stepSeconds))
+        let flops = rows.map(\.flops).reduce(0, +)
+        lines.append(
+            String(
+                format: "matrix products: %.1f GFLOP/s over the whole step (%.0f%% of the ceiling)",
+                flops / stepSeconds / 1e9, 100 * flops / stepSeconds / 1e9 / ceiling))
+        return lines.joined(separator: "\n")
+    }
+
+    var json: [(String, Any)] {
+        var out: [(String, Any)] = [("step_ms", round3(stepSeconds * 1000)), ("outside_ms", round3(outside * 1000))]
+        for r in rows {
+            let total = r.seconds.values.reduce(0, +)
+            var entry: [(String, Any)] = [("ms", round3(total * 1000))]
+            for (ph, sec) in r.seconds.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where sec > 0 {
+                entry.append(("\(ph)_ms", round3(sec * 1000)))
+            }
+            if r.flops > 0 { entry.append(("gflops", round1(r.flops / total / 1e9))) }
+            out.append((String(describing: r.kernel), entry))
+        }
+        return out
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ n: Int) -> String {
+        count >= n ? self : String(repeating: " ", count: n - count) + self
+    }
+}

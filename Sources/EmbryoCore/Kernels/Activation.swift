@@ -20,17 +20,23 @@ public func geluBackward(
     dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, dout: UnsafePointer<Float>, count: Int,
     accumulate: Bool = true
 ) {
+    @inline(__always) func slope(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let x2 = x * x
+        let t = tanhSIMD(geluC * (x + geluK * x2 * x))
+        let dt = (1 - t * t) * geluC * (1 + 3 * geluK * x2)
+        return 0.5 * (1 + t) + 0.5 * x * dt
+    }
     parallelFor(count, grain: 4096) { lo, hi in
-        var i = lo
-        while i < hi {
-            let n = min(8, hi - i)
-            let x = loadPartial(inp + i, n), g = loadPartial(dout + i, n)
-            let d = accumulate ? loadPartial(dinp + i, n) : SIMD8<Float>()
-            let x2 = x * x
-            let t = tanhSIMD(geluC * (x + geluK * x2 * x))
-            let dt = (1 - t * t) * geluC * (1 + 3 * geluK * x2)
-            storePartial(d + g * (0.5 * (1 + t) + 0.5 * x * dt), dinp + i, n)
-            i += 8
+        if accumulate {
+            var i = lo
+            while i < hi {
+                let n = min(8, hi - i)
+                let v = loadPartial(dinp + i, n) + loadPartial(dout + i, n) * slope(loadPartial(inp + i, n))
+                storePartial(v, dinp + i, n)
+                i += 8
+            }
+        } else {
+            zipSIMD(dinp + lo, inp + lo, dout + lo, hi - lo) { x, g in g * slope(x) }
         }
     }
 }

@@ -11,6 +11,7 @@ public func attentionForward(
     let HS = H / NH, ld = 3 * H
     let scale = 1 / Float(HS).squareRoot()
     parallelFor(B * NH) { lo, hi in
+        var clock = SplitClock()
         for bh in lo..<hi {
             let b = bh / NH, h = bh % NH
             let q = qkv + b * T * ld + h * HS
@@ -18,11 +19,15 @@ public func attentionForward(
             sgemmSerial(
                 transA: false, transB: true, M: T, N: T, K: HS, alpha: scale, A: q, lda: ld,
                 B: q + H, ldb: ld, beta: 0, C: p, ldc: T)
+            clock.markFirst()
             maskedSoftmaxRows(p, rows: T, cols: T, keyMask: keyMask + b * T)
+            clock.markSecond()
             sgemmSerial(
                 transA: false, transB: false, M: T, N: HS, K: T, A: p, lda: T, B: q + 2 * H, ldb: ld,
                 beta: 0, C: ctx + b * T * H + h * HS, ldc: H)
+            clock.markFirst()
         }
+        clock.bookAttention()
     }
 }
 
@@ -36,6 +41,7 @@ public func attentionBackward(
     let HS = H / NH, ld = 3 * H
     let scale = 1 / Float(HS).squareRoot()
     parallelFor(B * NH) { lo, hi in
+        var clock = SplitClock()
         for bh in lo..<hi {
             let b = bh / NH, h = bh % NH
             let q = qkv + b * T * ld + h * HS
@@ -50,12 +56,14 @@ public func attentionBackward(
             sgemmSerial(
                 transA: true, transB: false, M: T, N: HS, K: T, A: p, lda: T, B: dc, ldb: H,
                 beta: 0, C: dq + 2 * H, ldc: ld)
+            clock.markFirst()
             // softmax backward, with the 1/sqrt(HS) of the scores folded in
             for i in 0..<T {
                 let pr = p + i * T, dr = dp + i * T
                 let dot = vdot(pr, dr, T)
                 for j in 0..<T { dr[j] = pr[j] * (dr[j] - dot) * scale }
             }
+            clock.markSecond()
             // dq = dscores k ; dk = dscores^T q
             sgemmSerial(
                 transA: false, transB: false, M: T, N: HS, K: T, A: dp, lda: T, B: q + H, ldb: ld,
@@ -63,7 +71,9 @@ public func attentionBackward(
             sgemmSerial(
                 transA: true, transB: false, M: T, N: HS, K: T, A: dp, lda: T, B: q, ldb: ld,
                 beta: 0, C: dq + H, ldc: ld)
+            clock.markFirst()
         }
+        clock.bookAttention()
     }
 }
 
@@ -89,32 +99,21 @@ public func maskedSoftmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, cols:
 func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int, mask: UnsafePointer<Float>?) {
     let negInf = SIMD8<Float>(repeating: -.infinity)
     var mv = negInf
-    var i = 0
-    while i < n {
-        let k = min(8, n - i)
+    vectorLoop(n) { i, k in
         var x = loadPartial(row + i, k)
         if k < 8 { for z in k..<8 { x[z] = -.infinity } }
         if let mask { x.replace(with: negInf, where: loadPartial(mask + i, k) .== 0) }
         mv.replace(with: x, where: x .> mv)
-        i += 8
     }
     let m = SIMD8<Float>(repeating: mv.max())
     var acc = SIMD8<Float>()
-    i = 0
-    while i < n {
-        let k = min(8, n - i)
+    vectorLoop(n) { i, k in
         var e = expSIMD(loadPartial(row + i, k) - m)
         if let mask { e *= loadPartial(mask + i, k) }
         if k < 8 { for z in k..<8 { e[z] = 0 } }
         storePartial(e, row + i, k)
         acc += e
-        i += 8
     }
     let inv = 1 / acc.sum()
-    i = 0
-    while i < n {
-        let k = min(8, n - i)
-        storePartial(loadPartial(row + i, k) * inv, row + i, k)
-        i += 8
-    }
+    vectorLoop(n) { i, k in storePartial(loadPartial(row + i, k) * inv, row + i, k) }
 }

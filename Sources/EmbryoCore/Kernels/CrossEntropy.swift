@@ -21,22 +21,31 @@ public func crossEntropyForwardBackward(
                 if let d = dlogits { (d + r * V).update(repeating: 0, count: V) }
                 continue
             }
-            var mx = -Float.infinity
+            // the maximum, then its first index (NaN never wins; an all-NaN row gives index 0)
+            let negInf = SIMD8<Float>(repeating: -.infinity)
+            var mv = negInf
+            vectorLoop(V) { j, k in
+                var v = loadPartial(x + j, k)
+                if k < 8 { for z in k..<8 { v[z] = -.infinity } }
+                mv.replace(with: v, where: v .> mv)
+            }
+            let mx = mv.max()
             var arg = 0
-            for j in 0..<V where x[j] > mx { mx = x[j]; arg = j }
+            while arg < V && !(x[arg] == mx) { arg += 1 }
+            if arg == V { arg = 0 }
             // sum of exp in Double across 8-lane partials for a stable log
             var acc = SIMD8<Float>()
             var sumD: Double = 0
-            var j = 0
             let m = SIMD8<Float>(repeating: mx)
-            while j < V {
-                let k = min(8, V - j)
+            vectorLoop(V) { j, k in
                 var e = expSIMD(loadPartial(x + j, k) - m)
                 if k < 8 { for z in k..<8 { e[z] = 0 } }
                 if let d = dlogits { storePartial(e, d + r * V + j, k) }
                 acc += e
-                j += 8
-                if j % 1024 == 0 { sumD += Double(acc.sum()); acc = SIMD8() }
+                if (j + 8) % 1024 == 0 {
+                    sumD += Double(acc.sum())
+                    acc = SIMD8()
+                }
             }
             sumD += Double(acc.sum())
             let logZ = Double(mx) + _logD(sumD)

@@ -16,7 +16,16 @@ public func layerNormForward(
             let v = vsumSquaredDiff(x, C, m) / Float(C)
             let s = 1 / (v + eps).squareRoot()
             let o = out + r * ldo
-            for i in 0..<C { o[i] = (x[i] - m) * s * weight[i] + bias[i] }
+            let mv = SIMD8<Float>(repeating: m), sv = SIMD8<Float>(repeating: s)
+            var i = 0
+            while i + 8 <= C {
+                store8((load8(x + i) - mv) * sv * load8(weight + i) + load8(bias + i), o + i)
+                i += 8
+            }
+            while i < C {
+                o[i] = (x[i] - m) * s * weight[i] + bias[i]
+                i += 1
+            }
             mean[r] = m
             rstd[r] = s
         }
@@ -33,29 +42,55 @@ public func layerNormBackward(
         for r in lo..<hi {
             let x = inp + r * C, g = dout + r * C, d = dinp + r * C
             let m = mean[r], s = rstd[r]
-            var sumD: Float = 0, sumDX: Float = 0
-            for i in 0..<C {
-                let dn = g[i] * weight[i]
+            let mv = SIMD8<Float>(repeating: m), sv = SIMD8<Float>(repeating: s)
+            var accD = SIMD8<Float>(), accDX = SIMD8<Float>()
+            var i = 0
+            while i + 8 <= C {
+                let dn = load8(g + i) * load8(weight + i)
+                accD += dn
+                accDX += dn * (load8(x + i) - mv) * sv
+                i += 8
+            }
+            var sumD = accD.sum(), sumDX = accDX.sum()
+            for j in i..<C {
+                let dn = g[j] * weight[j]
                 sumD += dn
-                sumDX += dn * (x[i] - m) * s
+                sumDX += dn * (x[j] - m) * s
             }
             let meanD = sumD / Float(C), meanDX = sumDX / Float(C)
-            for i in 0..<C {
-                let xhat = (x[i] - m) * s
-                let v = (g[i] * weight[i] - meanD - xhat * meanDX) * s
-                d[i] = accumulate ? d[i] + v : v
+            let mdv = SIMD8<Float>(repeating: meanD), mdxv = SIMD8<Float>(repeating: meanDX)
+            i = 0
+            while i + 8 <= C {
+                let xhat = (load8(x + i) - mv) * sv
+                let v = (load8(g + i) * load8(weight + i) - mdv - xhat * mdxv) * sv
+                store8(accumulate ? load8(d + i) + v : v, d + i)
+                i += 8
+            }
+            for j in i..<C {
+                let xhat = (x[j] - m) * s
+                let v = (g[j] * weight[j] - meanD - xhat * meanDX) * s
+                d[j] = accumulate ? d[j] + v : v
             }
         }
     }
     // parameter gradients reduce over rows: split the columns instead so each sum keeps one order
-    parallelFor(C, grain: 16) { lo, hi in
+    parallelFor(C / 8, threads: min(Threads.count, max(1, rows / 256))) { lo, hi in
         for r in 0..<rows {
             let x = inp + r * C, g = dout + r * C
-            let m = mean[r], s = rstd[r]
-            for i in lo..<hi {
-                dweight[i] += g[i] * (x[i] - m) * s
-                dbias[i] += g[i]
+            let mv = SIMD8<Float>(repeating: mean[r]), sv = SIMD8<Float>(repeating: rstd[r])
+            for c in lo..<hi {
+                let i = 8 * c
+                let gv = load8(g + i)
+                store8(load8(dweight + i) + gv * (load8(x + i) - mv) * sv, dweight + i)
+                store8(load8(dbias + i) + gv, dbias + i)
             }
+        }
+    }
+    for i in (C / 8 * 8)..<C {
+        for r in 0..<rows {
+            let x = inp + r * C, g = dout + r * C
+            dweight[i] += g[i] * (x[i] - mean[r]) * rstd[r]
+            dbias[i] += g[i]
         }
     }
 }

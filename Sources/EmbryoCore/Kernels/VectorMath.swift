@@ -1,6 +1,7 @@
 // Vectorised helpers for the non-matmul kernels: a polynomial expf over SIMD8 lanes (Cephes' expf
 // coefficients, about 1 ulp on the reduced range) and SIMD sums and dot products with split accumulators.
-// Only SSE2-level operations are used so the code vectorises on any x86-64 or arm64 target.
+// Loops run over whole 8-lane vectors and finish with one partial vector, so the main loop keeps its
+// values in registers. Plain vector arithmetic only: it vectorises on any x86-64 or arm64 target.
 
 @usableFromInline let expMagic: Float = 12_582_912  // 1.5 * 2^23: adding it rounds to an integer in the low bits
 
@@ -128,6 +129,40 @@ func loadPartial(_ p: UnsafePointer<Float>, _ count: Int) -> SIMD8<Float> {
 func storePartial(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
     if count == 8 { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self); return }
     for j in 0..<count { p[j] = v[j] }
+}
+
+@inline(__always)
+func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+
+@inline(__always)
+func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
+/// Calls body(offset, lanes) for every 8-float group of n floats: whole groups first (lanes is then the
+/// constant 8, so partial loads fold away), then one partial group.
+@inline(__always)
+func vectorLoop(_ n: Int, _ body: (Int, Int) -> Void) {
+    var i = 0
+    while i + 8 <= n {
+        body(i, 8)
+        i += 8
+    }
+    if i < n { body(i, n - i) }
+}
+
+/// out = f(a, b) over n floats, 8 lanes at a time, the tail through partial loads.
+@inline(__always)
+func zipSIMD(
+    _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int,
+    _ f: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>
+) {
+    var i = 0
+    while i + 8 <= n {
+        store8(f(load8(a + i), load8(b + i)), out + i)
+        i += 8
+    }
+    if i < n { storePartial(f(loadPartial(a + i, n - i), loadPartial(b + i, n - i)), out + i, n - i) }
 }
 
 /// Applies f to every 8-float group of n floats at `inp`, writing `out` (tails through partial loads).

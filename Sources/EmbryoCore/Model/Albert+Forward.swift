@@ -29,15 +29,22 @@ extension Albert {
             }
         }
         let eps = Float(c.layerNormEps)
-        embeddingForward(
-            out: a.embSum, ids: batch.ids.pointer, tokenTypes: batch.tokenTypes.pointer,
-            word: p + o.wordEmbeddings, position: p + o.positionEmbeddings, tokenType: p + o.tokenTypeEmbeddings,
-            B: B, T: T, E: E)
-        layerNormForward(
-            out: a.embOut, mean: a.embMean, rstd: a.embRstd, inp: a.embSum, weight: p + o.embLnWeight,
-            bias: p + o.embLnBias, rows: BT, dim: E, eps: eps)
-        linearForward(
-            out: a.hidden, inp: a.embOut, weight: p + o.mapWeight, bias: p + o.mapBias, rows: BT, inDim: E, outDim: H)
+        Profiler.span(.embedding) {
+            embeddingForward(
+                out: a.embSum, ids: batch.ids.pointer, tokenTypes: batch.tokenTypes.pointer,
+                word: p + o.wordEmbeddings, position: p + o.positionEmbeddings,
+                tokenType: p + o.tokenTypeEmbeddings, B: B, T: T, E: E)
+        }
+        Profiler.span(.embeddingLayerNorm) {
+            layerNormForward(
+                out: a.embOut, mean: a.embMean, rstd: a.embRstd, inp: a.embSum, weight: p + o.embLnWeight,
+                bias: p + o.embLnBias, rows: BT, dim: E, eps: eps)
+        }
+        Profiler.span(.projection, flops: 2 * Double(BT * E * H)) {
+            linearForward(
+                out: a.hidden, inp: a.embOut, weight: p + o.mapWeight, bias: p + o.mapBias, rows: BT, inDim: E,
+                outDim: H)
+        }
         runLayers(a, batch, from: 0)
     }
 
@@ -46,37 +53,59 @@ extension Albert {
         let c = config, p = params.pointer, o = layout
         let B = a.B, T = a.T, BT = B * T, H = a.H, I = a.I
         let eps = Float(c.layerNormEps)
+        let perRow = 2 * Double(BT)  // FLOPs of a linear layer per weight
         for l in first..<c.numHiddenLayers {
             let g = o.groups[c.group(ofLayer: l)]
             let x = a.hiddenState(l)
             let qkv = a.qkv + l * BT * 3 * H, ctx = a.ctx + l * BT * H
             let attnRes = a.attnRes + l * BT * H, attnOut = a.attnOut + l * BT * H
             let ffnPre = a.ffnPre + l * BT * I, ffnAct = a.ffnAct + l * BT * I, ffnRes = a.ffnRes + l * BT * H
-            linearForward(
-                out: qkv, inp: x, weight: p + g.qkvWeight, bias: p + g.qkvBias, rows: BT, inDim: H, outDim: 3 * H)
-            attentionForward(
-                ctx: ctx, probs: a.probs + l * B * a.NH * T * T, qkv: qkv, keyMask: batch.attentionMask.pointer,
-                B: B, T: T, H: H, NH: a.NH)
-            linearForward(
-                out: attnRes, inp: ctx, weight: p + g.attnDenseWeight, bias: p + g.attnDenseBias, residual: x,
-                rows: BT, inDim: H, outDim: H)
-            layerNormForward(
-                out: attnOut, mean: a.attnMean + l * BT, rstd: a.attnRstd + l * BT, inp: attnRes,
-                weight: p + g.attnLnWeight, bias: p + g.attnLnBias, rows: BT, dim: H, eps: eps)
-            linearForward(
-                out: ffnPre, inp: attnOut, weight: p + g.ffnWeight, bias: p + g.ffnBias, rows: BT, inDim: H, outDim: I)
-            geluForward(out: ffnAct, inp: ffnPre, count: BT * I)
-            linearForward(
-                out: ffnRes, inp: ffnAct, weight: p + g.ffnOutWeight, bias: p + g.ffnOutBias, residual: attnOut,
-                rows: BT, inDim: I, outDim: H)
-            layerNormForward(
-                out: a.hiddenState(l + 1), mean: a.ffnMean + l * BT, rstd: a.ffnRstd + l * BT, inp: ffnRes,
-                weight: p + g.ffnLnWeight, bias: p + g.ffnLnBias, rows: BT, dim: H, eps: eps)
+            Profiler.span(.qkv, flops: perRow * Double(H * 3 * H)) {
+                linearForward(
+                    out: qkv, inp: x, weight: p + g.qkvWeight, bias: p + g.qkvBias, rows: BT, inDim: H,
+                    outDim: 3 * H)
+            }
+            Profiler.span(.attentionProducts, flops: 4 * Double(BT * T * H)) {
+                attentionForward(
+                    ctx: ctx, probs: a.probs + l * B * a.NH * T * T, qkv: qkv,
+                    keyMask: batch.attentionMask.pointer, B: B, T: T, H: H, NH: a.NH)
+            }
+            Profiler.span(.attentionDense, flops: perRow * Double(H * H)) {
+                linearForward(
+                    out: attnRes, inp: ctx, weight: p + g.attnDenseWeight, bias: p + g.attnDenseBias, residual: x,
+                    rows: BT, inDim: H, outDim: H)
+            }
+            Profiler.span(.layerNorm) {
+                layerNormForward(
+                    out: attnOut, mean: a.attnMean + l * BT, rstd: a.attnRstd + l * BT, inp: attnRes,
+                    weight: p + g.attnLnWeight, bias: p + g.attnLnBias, rows: BT, dim: H, eps: eps)
+            }
+            Profiler.span(.ffnIn, flops: perRow * Double(H * I)) {
+                linearForward(
+                    out: ffnPre, inp: attnOut, weight: p + g.ffnWeight, bias: p + g.ffnBias, rows: BT, inDim: H,
+                    outDim: I)
+            }
+            Profiler.span(.gelu) { geluForward(out: ffnAct, inp: ffnPre, count: BT * I) }
+            Profiler.span(.ffnOut, flops: perRow * Double(H * I)) {
+                linearForward(
+                    out: ffnRes, inp: ffnAct, weight: p + g.ffnOutWeight, bias: p + g.ffnOutBias,
+                    residual: attnOut, rows: BT, inDim: I, outDim: H)
+            }
+            Profiler.span(.layerNorm) {
+                layerNormForward(
+                    out: a.hiddenState(l + 1), mean: a.ffnMean + l * BT, rstd: a.ffnRstd + l * BT, inp: ffnRes,
+                    weight: p + g.ffnLnWeight, bias: p + g.ffnLnBias, rows: BT, dim: H, eps: eps)
+            }
         }
     }
 
     /// Pooler and SOP logits from the last hidden state's [CLS] rows: fills a.pooled and a.sopLogits.
     public func sopHeadForward(_ a: Activations) {
+        let B = a.B, H = a.H
+        Profiler.span(.sopHead, flops: 2 * Double(B * H * (H + 2))) { sopHeadRows(a) }
+    }
+
+    private func sopHeadRows(_ a: Activations) {
         let p = params.pointer, o = layout, B = a.B, H = a.H
         linearForward(
             out: a.pooledPre, inp: a.hiddenState(config.numHiddenLayers), weight: p + o.poolerWeight,
@@ -94,26 +123,34 @@ extension Albert {
         rstd: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rows: Int
     ) {
         let p = params.pointer, o = layout, E = config.embeddingSize, H = config.hiddenSize, V = config.vocabSize
-        linearForward(
-            out: dense, inp: inp, weight: p + o.mlmDenseWeight, bias: p + o.mlmDenseBias, rows: rows, inDim: H,
-            outDim: E)
-        geluForward(out: act, inp: dense, count: rows * E)
-        layerNormForward(
-            out: out, mean: mean, rstd: rstd, inp: act, weight: p + o.mlmLnWeight, bias: p + o.mlmLnBias,
-            rows: rows, dim: E, eps: Float(config.layerNormEps), ldOut: E + 1)
-        gemm(
-            transA: false, transB: true, M: rows, N: V, K: E + 1, A: out, lda: E + 1, B: a.decoder, ldb: E + 1,
-            beta: 0, C: logits, ldc: V)
+        Profiler.span(.mlmDense, flops: 2 * Double(rows * H * E)) {
+            linearForward(
+                out: dense, inp: inp, weight: p + o.mlmDenseWeight, bias: p + o.mlmDenseBias, rows: rows, inDim: H,
+                outDim: E)
+        }
+        Profiler.span(.mlmHeadNorm) {
+            geluForward(out: act, inp: dense, count: rows * E)
+            layerNormForward(
+                out: out, mean: mean, rstd: rstd, inp: act, weight: p + o.mlmLnWeight, bias: p + o.mlmLnBias,
+                rows: rows, dim: E, eps: Float(config.layerNormEps), ldOut: E + 1)
+        }
+        Profiler.span(.mlmDecoder, flops: 2 * Double(rows * (E + 1) * V)) {
+            gemm(
+                transA: false, transB: true, M: rows, N: V, K: E + 1, A: out, lda: E + 1, B: a.decoder, ldb: E + 1,
+                beta: 0, C: logits, ldc: V)
+        }
     }
 
     /// Copies the word embeddings and the MLM bias into a.decoder (V, E+1) for the current parameters.
     func prepareDecoder(_ a: Activations) {
         let p = params.pointer, E = config.embeddingSize
         let word = p + layout.wordEmbeddings, bias = p + layout.mlmBias
-        parallelFor(config.vocabSize, grain: 1024) { lo, hi in
-            for v in lo..<hi {
-                (a.decoder + v * (E + 1)).update(from: word + v * E, count: E)
-                a.decoder[v * (E + 1) + E] = bias[v]
+        Profiler.span(.mlmDecoder) {
+            parallelFor(config.vocabSize, grain: 1024) { lo, hi in
+                for v in lo..<hi {
+                    (a.decoder + v * (E + 1)).update(from: word + v * E, count: E)
+                    a.decoder[v * (E + 1) + E] = bias[v]
+                }
             }
         }
     }
@@ -128,16 +165,20 @@ extension Albert {
         try a.gatherPredictions(batch)
         let P = a.predictionCount, H = a.H, V = a.V, B = a.B
         let last = a.hiddenState(config.numHiddenLayers)
-        for k in 0..<P { (a.mlmIn + k * H).update(from: last + Int(a.positions[k]) * H, count: H) }
+        Profiler.span(.mlmGather) {
+            for k in 0..<P { (a.mlmIn + k * H).update(from: last + Int(a.positions[k]) * H, count: H) }
+        }
         var out = PretrainingOutput()
         if P > 0 {
             prepareDecoder(a)
             mlmHeadForward(
                 a, logits: a.logits, dense: a.mlmDense, act: a.mlmAct, out: a.mlmOut, mean: a.mlmMean,
                 rstd: a.mlmRstd, inp: a.mlmIn, rows: P)
-            crossEntropyForwardBackward(
-                losses: a.mlmLosses, dlogits: gradients ? a.dlogits : nil, correct: a.mlmCorrect,
-                logits: a.logits, labels: a.labels.pointer, rows: P, classes: V, scale: 1 / Float(P))
+            Profiler.span(.crossEntropy) {
+                crossEntropyForwardBackward(
+                    losses: a.mlmLosses, dlogits: gradients ? a.dlogits : nil, correct: a.mlmCorrect,
+                    logits: a.logits, labels: a.labels.pointer, rows: P, classes: V, scale: 1 / Float(P))
+            }
             var s: Double = 0, right = 0
             for k in 0..<P { s += Double(a.mlmLosses[k]); right += a.mlmCorrect[k] > 0 ? 1 : 0 }
             out.mlmLoss = Float(s / Double(P))

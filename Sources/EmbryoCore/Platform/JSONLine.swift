@@ -30,6 +30,7 @@ public func jsonLine(_ pairs: [(String, Any)]) -> String {
         case let f as Float: return f.isFinite ? "\(f)" : "null"
         case let d as Double: return d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : "\(d)") : "null"
         case let b as Bool: return b ? "true" : "false"
+        case let o as [(String, Any)]: return jsonLine(o)
         case let a as [Any]: return "[" + a.map(enc).joined(separator: ",") + "]"
         default: return "null"
         }
