@@ -56,7 +56,7 @@ enum BenchCommand {
         let batches = (0..<4).map {
             makeBatch(B: B, T: T, V: config.vocabSize, perRow: perRow, seed: seed &+ UInt64($0) &+ 1)
         }
-        let acts = Activations(config: config, B: B, T: T, maxPredictions: B * perRow)
+        let shards = DataParallel(model: model, B: B, T: T, predictionsPerSequence: perRow)
         let optimizer = Optimizer(kind: opt, layout: model.layout)
         log(
             "bench \(name): \(model.parameterCount) parameters, batch \(B)x\(T), \(threads) threads, OpenBLAS \(BlasRuntime.coreName)"
@@ -67,12 +67,7 @@ enum BenchCommand {
         for i in 0..<(warmup + steps) {
             Profiler.isOn = profile && i >= warmup
             let t0 = DispatchTime.now().uptimeNanoseconds
-            Profiler.phase = .update
-            Profiler.span(.zeroGrad) { model.zeroGrad() }
-            Profiler.phase = .forward
-            let out = try model.forward(acts, batches[i % batches.count])
-            Profiler.phase = .backward
-            model.backward(acts, batches[i % batches.count])
+            let out = try shards.run(batches[i % batches.count])
             Profiler.phase = .update
             Profiler.span(.clipping) { clipGradients(model.grads, maxNorm: 1) }
             Profiler.span(.optimizer) { optimizer.step(params: model.params, grads: model.grads, lr: 1e-3) }
@@ -91,9 +86,7 @@ enum BenchCommand {
         for i in 0..<(warmup + steps) {
             Profiler.isOn = profile && i >= warmup
             let t0 = DispatchTime.now().uptimeNanoseconds
-            try model.encode(acts, batches[i % batches.count])
-            model.predictionLogits(acts, out: logits.pointer)
-            model.sopHeadForward(acts)
+            try shards.predictionLogits(batches[i % batches.count], out: logits.pointer)
             let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             if i >= warmup { inferTimes.append(dt) }
             inferProgress.update(i + 1, String(format: "%.0f tok/s", Double(B * T) / dt))

@@ -5,10 +5,13 @@
 extension Albert {
     /// Gradients of (MLM loss + SOP loss) for the batch of the last `forward(gradients: true)`.
     /// With `stopAtLayer` > 0 the pass ends at that layer's input and returns dLoss/d(hiddenState(stopAtLayer))
-    /// (B*T, H); otherwise it runs to the embeddings and returns nil.
+    /// (B*T, H); otherwise it runs to the embeddings and returns nil. Gradients accumulate into `target`
+    /// (a buffer of the same layout), or into `grads`.
     @discardableResult
-    public func backward(_ a: Activations, _ batch: AlbertBatch, stopAtLayer: Int = 0) -> UnsafeMutablePointer<Float>? {
-        let c = config, p = params.pointer, gr = grads.pointer, o = layout
+    public func backward(_ a: Activations, _ batch: AlbertBatch, stopAtLayer: Int = 0, into target: FloatBuffer? = nil)
+        -> UnsafeMutablePointer<Float>?
+    {
+        let c = config, p = params.pointer, gr = (target ?? grads).pointer, o = layout
         let B = a.B, T = a.T, BT = B * T, E = a.E, H = a.H, V = a.V, P = a.predictionCount
         let last = a.hiddenState(c.numHiddenLayers)
 
@@ -50,15 +53,15 @@ extension Albert {
                 dinp: a.dh, dweight: gr + o.poolerWeight, dbias: gr + o.poolerBias, dout: a.dpooledPre,
                 inp: last, weight: p + o.poolerWeight, rows: B, inDim: H, outDim: H, ldInp: T * H, ldDinp: T * H)
         }
-        return encoderBackward(a, batch, stopAtLayer: stopAtLayer)
+        return encoderBackward(a, batch, stopAtLayer: stopAtLayer, into: target)
     }
 
     /// Gradients of the encoder (layers, projection, embeddings) from a.dh = dLoss/d(last hidden state).
     @discardableResult
-    public func encoderBackward(_ a: Activations, _ batch: AlbertBatch, stopAtLayer: Int = 0)
-        -> UnsafeMutablePointer<Float>?
-    {
-        let c = config, p = params.pointer, gr = grads.pointer, o = layout
+    public func encoderBackward(
+        _ a: Activations, _ batch: AlbertBatch, stopAtLayer: Int = 0, into target: FloatBuffer? = nil
+    ) -> UnsafeMutablePointer<Float>? {
+        let c = config, p = params.pointer, gr = (target ?? grads).pointer, o = layout
         let B = a.B, T = a.T, BT = B * T, E = a.E, H = a.H, I = a.I
         // layer applications, last to first; a.dh holds dLoss/d(output of layer l)
         var dh = a.dh, dx = a.dx

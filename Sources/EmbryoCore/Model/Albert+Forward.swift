@@ -157,10 +157,13 @@ extension Albert {
 
     /// The pretraining forward pass: encoder, MLM logits at labelled positions, SOP logits, and both losses.
     /// With `gradients` it also leaves dlogits for `backward` (losses are means, as HF's, so d/dlogit has 1/count).
+    /// `denominators` replaces the counts the gradients are divided by, when this batch is one shard of a
+    /// larger one (the reported losses stay this batch's own means).
     @discardableResult
-    public func forward(_ a: Activations, _ batch: AlbertBatch, gradients: Bool = true, encoded: Bool = false) throws
-        -> PretrainingOutput
-    {
+    public func forward(
+        _ a: Activations, _ batch: AlbertBatch, gradients: Bool = true, encoded: Bool = false,
+        denominators: (mlm: Int, sop: Int)? = nil
+    ) throws -> PretrainingOutput {
         if !encoded { try encode(a, batch) }
         try a.gatherPredictions(batch)
         let P = a.predictionCount, H = a.H, V = a.V, B = a.B
@@ -177,7 +180,8 @@ extension Albert {
             Profiler.span(.crossEntropy) {
                 crossEntropyForwardBackward(
                     losses: a.mlmLosses, dlogits: gradients ? a.dlogits : nil, correct: a.mlmCorrect,
-                    logits: a.logits, labels: a.labels.pointer, rows: P, classes: V, scale: 1 / Float(P))
+                    logits: a.logits, labels: a.labels.pointer, rows: P, classes: V,
+                    scale: 1 / Float(denominators?.mlm ?? P))
             }
             var s: Double = 0, right = 0
             for k in 0..<P { s += Double(a.mlmLosses[k]); right += a.mlmCorrect[k] > 0 ? 1 : 0 }
@@ -197,7 +201,7 @@ extension Albert {
             crossEntropyForwardBackward(
                 losses: a.sopLosses, dlogits: gradients ? a.dsopLogits : nil, correct: a.sopCorrect,
                 logits: a.sopLogits, labels: batch.sopLabels.pointer, rows: B, classes: 2,
-                scale: 1 / Float(sopCount))
+                scale: 1 / Float(denominators?.sop ?? sopCount))
             var s: Double = 0, right = 0
             for b in 0..<B where batch.sopLabels[b] >= 0 {
                 s += Double(a.sopLosses[b]); right += a.sopCorrect[b] > 0 ? 1 : 0

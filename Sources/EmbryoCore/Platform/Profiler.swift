@@ -1,14 +1,15 @@
 // Wall time per kernel class, for `embryo bench --profile`. Off unless a caller turns it on: a span then
 // costs one branch. Spans are timed on the calling thread around whole kernels (their parallel regions
 // included), so their sum is comparable with the step's wall time; what is left is time outside any
-// kernel. Inside attention, the share of softmax is split off by thread time.
+// kernel. The shards of a data-parallel step run at the same time, each on its own lane: their mean
+// thread time stands for the wall time. Inside attention, the share of softmax is split off by thread time.
 
 import Foundation
 
 public enum KernelClass: Int, CaseIterable, Sendable {
     case embedding, embeddingLayerNorm, projection, qkv, attentionProducts, softmax, attentionDense, ffnIn, gelu
     case ffnOut, layerNorm, mlmGather, mlmDense, mlmHeadNorm, mlmDecoder, crossEntropy, sopHead, zeroGrad
-    case clipping, optimizer
+    case gradientReduce, clipping, optimizer
 
     public var label: String {
         switch self {
@@ -30,6 +31,7 @@ public enum KernelClass: Int, CaseIterable, Sendable {
         case .crossEntropy: "softmax cross-entropy"
         case .sopHead: "pooler and SOP head"
         case .zeroGrad: "zero gradients"
+        case .gradientReduce: "sum of shard gradients"
         case .clipping: "gradient clipping"
         case .optimizer: "optimizer update"
         }
@@ -43,20 +45,50 @@ public enum ProfilePhase: Int, CaseIterable, Sendable {
 public enum Profiler {
     /// Whether spans are recorded. Set before work starts, never inside a parallel region.
     nonisolated(unsafe) public static var isOn = false
-    /// The phase new spans are booked to.
-    nonisolated(unsafe) public static var phase = ProfilePhase.forward
 
     static let width = KernelClass.allCases.count * ProfilePhase.allCases.count
+    /// Lane 0 is the main thread; lane s + 1 is shard s of a data-parallel step.
+    static let lanes = 65
+    static let laneKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
     nonisolated(unsafe) static let nanos: UnsafeMutablePointer<UInt64> = {
-        let p = UnsafeMutablePointer<UInt64>.allocate(capacity: width)
-        p.initialize(repeating: 0, count: width)
+        let p = UnsafeMutablePointer<UInt64>.allocate(capacity: width * lanes)
+        p.initialize(repeating: 0, count: width * lanes)
         return p
     }()
     nonisolated(unsafe) static let flops: UnsafeMutablePointer<Double> = {
-        let p = UnsafeMutablePointer<Double>.allocate(capacity: width)
-        p.initialize(repeating: 0, count: width)
+        let p = UnsafeMutablePointer<Double>.allocate(capacity: width * lanes)
+        p.initialize(repeating: 0, count: width * lanes)
         return p
     }()
+    nonisolated(unsafe) static let phases: UnsafeMutablePointer<ProfilePhase> = {
+        let p = UnsafeMutablePointer<ProfilePhase>.allocate(capacity: lanes)
+        p.initialize(repeating: .forward, count: lanes)
+        return p
+    }()
+    /// Shards of the data-parallel steps profiled (0: none).
+    nonisolated(unsafe) static var shards = 0
+
+    @inline(__always) static var lane: Int { Int(bitPattern: pthread_getspecific(laneKey)) }
+
+    /// The phase new spans of the calling thread's lane are booked to.
+    public static var phase: ProfilePhase {
+        get { phases[lane] }
+        set { phases[lane] = newValue }
+    }
+
+    /// Runs body as shard `s` of `count` running at the same time: its spans go to the shard's own lane.
+    public static func inShard<R>(_ s: Int, of count: Int, _ body: () throws -> R) rethrows -> R {
+        precondition(s + 1 < lanes, "at most \(lanes - 1) shards are profiled")
+        if isOn && s == 0 { shards = max(shards, count) }
+        let previous = pthread_getspecific(laneKey)
+        pthread_setspecific(laneKey, UnsafeRawPointer(bitPattern: s + 1))
+        defer { pthread_setspecific(laneKey, previous) }
+        return try body()
+    }
     // attention thread time per phase: (products, softmax), summed over threads under a lock
     nonisolated(unsafe) static var attentionThreadNanos = [(UInt64, UInt64)](
         repeating: (0, 0), count: ProfilePhase.allCases.count)
@@ -71,7 +103,8 @@ public enum Profiler {
         if !isOn { return try body() }
         let t0 = now()
         let r = try body()
-        let slot = phase.rawValue * KernelClass.allCases.count + kernel.rawValue
+        let l = lane
+        let slot = l * width + phases[l].rawValue * KernelClass.allCases.count + kernel.rawValue
         nanos[slot] &+= now() &- t0
         flops[slot] += f
         return r
@@ -86,19 +119,27 @@ public enum Profiler {
     }
 
     public static func reset() {
-        nanos.update(repeating: 0, count: width)
-        flops.update(repeating: 0, count: width)
+        nanos.update(repeating: 0, count: width * lanes)
+        flops.update(repeating: 0, count: width * lanes)
+        shards = 0
         for i in attentionThreadNanos.indices { attentionThreadNanos[i] = (0, 0) }
     }
 
-    /// Seconds and FLOPs booked per (kernel, phase), with attention's wall time split into products and
-    /// softmax by their shares of thread time.
+    /// Seconds and FLOPs booked per (kernel, phase): the main lane's time plus the shards' mean time, and
+    /// every lane's FLOPs; attention's time is split into products and softmax by their shares of thread time.
     public static func snapshot() -> [KernelClass: [ProfilePhase: (seconds: Double, flops: Double)]] {
         var out: [KernelClass: [ProfilePhase: (seconds: Double, flops: Double)]] = [:]
         for k in KernelClass.allCases {
             for ph in ProfilePhase.allCases {
                 let slot = ph.rawValue * KernelClass.allCases.count + k.rawValue
-                out[k, default: [:]][ph] = (Double(nanos[slot]) / 1e9, flops[slot])
+                var seconds = Double(nanos[slot]) / 1e9, f = flops[slot]
+                var shardSeconds = 0.0
+                for s in 0..<shards {
+                    shardSeconds += Double(nanos[(s + 1) * width + slot]) / 1e9
+                    f += flops[(s + 1) * width + slot]
+                }
+                if shards > 0 { seconds += shardSeconds / Double(shards) }
+                out[k, default: [:]][ph] = (seconds, f)
             }
         }
         for ph in ProfilePhase.allCases {

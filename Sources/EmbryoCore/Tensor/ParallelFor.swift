@@ -7,13 +7,33 @@ import Dispatch
 import Foundation
 
 public enum Threads {
-    /// Threads used by parallelFor and the gemm wrappers. Set once before work starts.
-    nonisolated(unsafe) public static var count: Int = 1
+    nonisolated(unsafe) static var configured = 1
+    // set on a thread that runs one shard of a data-parallel step: its kernels stay on that thread
+    static let serialKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Threads used by parallelFor and the gemm wrappers: the configured count, or 1 inside `serially`.
+    public static var count: Int { pthread_getspecific(serialKey) == nil ? configured : 1 }
+
+    /// The configured thread count, whatever the calling thread.
+    public static var configuredCount: Int { configured }
 
     /// Pins OpenBLAS to one thread (parallelism is ours) and records the thread count for kernels.
+    /// Set once before work starts.
     public static func configure(_ n: Int) {
-        count = max(1, n)
+        configured = max(1, n)
         openblas_set_num_threads(1)
+    }
+
+    /// Runs body with every kernel it calls on the calling thread.
+    public static func serially<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = pthread_getspecific(serialKey)
+        pthread_setspecific(serialKey, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(serialKey, previous) }
+        return try body()
     }
 
     public static var available: Int { ProcessInfo.processInfo.activeProcessorCount }

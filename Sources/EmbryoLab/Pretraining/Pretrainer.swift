@@ -230,7 +230,7 @@ public final class Pretrainer {
         let schedule = LinearSchedule(peak: Float(config.lr), warmup: config.warmup, total: config.steps)
         let B = config.batchSize, T = config.seqLen
         let batch = AlbertBatch(B: B, T: T)
-        let acts = Activations(config: modelCfg, B: B, T: T, maxPredictions: B * maker.maxPredictions)
+        let shards = DataParallel(model: model, B: B, T: T, predictionsPerSequence: maker.maxPredictions)
         let saveSteps = Set(config.checkpointSteps())
 
         var start = 0, tokensSeen = 0, elapsedBefore = 0.0
@@ -284,16 +284,14 @@ public final class Pretrainer {
             step += 1
             let stepStart = Date()
             maker.fill(batch, step: step)
-            model.zeroGrad()
             func requireFinite(_ x: Float, _ what: String) throws {
                 guard !x.isFinite else { return }
                 throw EmbryoError.runtime(
                     "the \(what) is not finite at step \(step) (learning rate \(config.lr) too high?); the last good "
                         + "snapshot, step \(lastSaved), and its state are kept in \(run.root.path)")
             }
-            last = try model.forward(acts, batch)
+            last = try shards.run(batch)
             try requireFinite(last.loss, "loss")
-            model.backward(acts, batch)
             lastNorm = clipGradients(model.grads, maxNorm: 1)
             try requireFinite(lastNorm, "gradient")
             lastLR = schedule.lr(step: step)
@@ -316,7 +314,7 @@ public final class Pretrainer {
                 windowStart = Date()
             }
             if step % config.evalEvery == 0 || step == config.steps {
-                let e = try HeldOutText.evaluate(model, maker, acts, batches: config.evalBatches)
+                let e = try HeldOutText.evaluate(model, maker, shards, batches: config.evalBatches)
                 lastEval = (e.loss, e.acc, e.sop)
                 try log.write(
                     jsonLine([

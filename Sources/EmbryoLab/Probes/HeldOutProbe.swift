@@ -77,11 +77,10 @@ public final class HeldOutText {
             ProbeMetric(step: step, probe: "loss", key: k, value: v, count: c)
         }
         if let maker {
-            let acts = Activations(
-                config: model.config, B: batchSize, T: seqLen, maxPredictions: batchSize * maker.maxPredictions,
-                training: false)
+            let shards = DataParallel(
+                model: model, B: batchSize, T: seqLen, predictionsPerSequence: maker.maxPredictions, training: false)
             let (loss, acc, sop, n, sopN) = try ForwardMeter.shared.time(tokens: batchSize * seqLen * batches) {
-                try HeldOutText.evaluate(model, maker, acts, batches: batches)
+                try HeldOutText.evaluate(model, maker, shards, batches: batches)
             }
             return [
                 m("mlm_loss", Double(loss), n), m("mlm_accuracy", Double(acc), n), m("sop_accuracy", Double(sop), sopN),
@@ -100,14 +99,14 @@ public final class HeldOutText {
     }
 
     /// Held-out MLM loss and accuracy, and SOP accuracy, over the first `batches` evaluation batches.
-    static func evaluate(_ model: Albert, _ maker: ExampleMaker, _ acts: Activations, batches: Int) throws -> (
+    static func evaluate(_ model: Albert, _ maker: ExampleMaker, _ shards: DataParallel, batches: Int) throws -> (
         loss: Float, acc: Float, sop: Float, count: Int, sopCount: Int
     ) {
-        let batch = AlbertBatch(B: acts.B, T: acts.T)
+        let batch = AlbertBatch(B: shards.B, T: shards.T)
         var loss = 0.0, right = 0, count = 0, sopRight = 0, sopCount = 0
         for k in 0..<batches {
             maker.fill(batch, step: k, eval: true)
-            let out = try model.forward(acts, batch, gradients: false)
+            let out = try shards.run(batch, gradients: false)
             loss += Double(out.mlmLoss) * Double(out.mlmCount)
             right += out.mlmCorrect
             count += out.mlmCount

@@ -1,0 +1,159 @@
+// Data parallelism for a batch: its sequences are split into one contiguous shard per thread, each shard
+// runs forward (and backward) on its own thread with single-threaded kernels and its own activations and
+// gradient buffer, and the gradients are then summed in shard order. Every shard divides its gradients
+// by the whole batch's counts, so the sum is the gradient of the batch's mean losses, as one pass over
+// all rows gives it (up to rounding). Shard bounds depend only on (B, threads): the same thread count
+// gives the same bits. Two threads then meet once per step instead of once per kernel.
+
+import Dispatch
+
+public final class DataParallel {
+    public let model: Albert
+    public let B: Int, T: Int
+    /// Row ranges of the shards, in order.
+    public let rows: [Range<Int>]
+    let acts: [Activations]
+    let shardBatches: [AlbertBatch]
+    /// Gradient buffers of the shards; shard 0 writes the model's own.
+    let grads: [FloatBuffer]
+
+    /// `predictionsPerSequence` bounds the MLM labels of one sequence; `training` false keeps no gradient state.
+    public init(
+        model: Albert, B: Int, T: Int, predictionsPerSequence: Int, threads: Int = Threads.configuredCount,
+        training: Bool = true
+    ) {
+        self.model = model
+        self.B = B
+        self.T = T
+        let n = max(1, min(threads, B))
+        rows = (0..<n).map { (B * $0 / n)..<(B * ($0 + 1) / n) }
+        acts = rows.map {
+            Activations(
+                config: model.config, B: $0.count, T: T, maxPredictions: $0.count * predictionsPerSequence,
+                training: training)
+        }
+        shardBatches = rows.map { AlbertBatch(B: $0.count, T: T) }
+        grads = training ? [model.grads] + (1..<n).map { _ in FloatBuffer(count: model.layout.total) } : []
+    }
+
+    public var shardCount: Int { rows.count }
+
+    /// Forward over `batch`, and with `gradients` the backward: model.grads then holds the gradient of the
+    /// batch's mean MLM loss plus mean SOP loss (overwritten, not accumulated). Returns the batch's losses.
+    @discardableResult
+    public func run(_ batch: AlbertBatch, gradients: Bool = true) throws -> PretrainingOutput {
+        guard batch.B == B, batch.T == T else {
+            throw EmbryoError.runtime("batch shape \(batch.B)x\(batch.T) != data-parallel shape \(B)x\(T)")
+        }
+        precondition(!gradients || !grads.isEmpty, "DataParallel made with training: false")
+        let n = rows.count
+        if n == 1 {
+            if gradients { Profiler.span(.zeroGrad) { model.zeroGrad() } }
+            let phase = Profiler.phase
+            defer { Profiler.phase = phase }
+            Profiler.phase = .forward
+            let out = try model.forward(acts[0], batch, gradients: gradients)
+            Profiler.phase = .backward
+            if gradients { model.backward(acts[0], batch) }
+            return out
+        }
+        var mlm = 0, sop = 0
+        for i in 0..<(B * T) where batch.mlmLabels[i] >= 0 { mlm += 1 }
+        for b in 0..<B where batch.sopLabels[b] >= 0 { sop += 1 }
+        let denominators = (mlm: mlm, sop: sop)
+        var outs = [PretrainingOutput](repeating: PretrainingOutput(), count: n)
+        try outs.withUnsafeMutableBufferPointer { outs in
+            try forEachShard { s in outs[s] = try shard(s, batch, gradients: gradients, denominators: denominators) }
+        }
+        if gradients { Profiler.span(.gradientReduce) { reduceGradients() } }
+        var out = PretrainingOutput()
+        var mlmSum = 0.0, sopSum = 0.0
+        for o in outs {
+            mlmSum += Double(o.mlmLoss) * Double(o.mlmCount)
+            sopSum += Double(o.sopLoss) * Double(o.sopCount)
+            out.mlmCorrect += o.mlmCorrect
+            out.mlmCount += o.mlmCount
+            out.sopCorrect += o.sopCorrect
+            out.sopCount += o.sopCount
+        }
+        out.mlmLoss = out.mlmCount > 0 ? Float(mlmSum / Double(out.mlmCount)) : 0
+        out.sopLoss = out.sopCount > 0 ? Float(sopSum / Double(out.sopCount)) : 0
+        out.loss = out.mlmLoss + out.sopLoss
+        return out
+    }
+
+    /// The encoder, then MLM logits at every position of `batch` into `out` (B*T, V) and the SOP head,
+    /// shard by shard (the inference pass).
+    public func predictionLogits(_ batch: AlbertBatch, out: UnsafeMutablePointer<Float>) throws {
+        guard batch.B == B, batch.T == T else {
+            throw EmbryoError.runtime("batch shape \(batch.B)x\(batch.T) != data-parallel shape \(B)x\(T)")
+        }
+        let V = model.config.vocabSize
+        try forEachShard { s in
+            let sb = rows.count == 1 ? batch : copyRows(s, of: batch)
+            try model.encode(acts[s], sb)
+            model.predictionLogits(acts[s], out: out + rows[s].lowerBound * T * V)
+            model.sopHeadForward(acts[s])
+        }
+    }
+
+    /// Runs body(s) for every shard at the same time, each on its own thread with serial kernels; rethrows
+    /// the first shard's error.
+    private func forEachShard(_ body: (Int) throws -> Void) throws {
+        let n = rows.count
+        if n == 1 { return try body(0) }
+        var errors = [Error?](repeating: nil, count: n)
+        errors.withUnsafeMutableBufferPointer { errors in
+            DispatchQueue.concurrentPerform(iterations: n) { s in
+                Profiler.inShard(s, of: n) {
+                    Threads.serially {
+                        do { try body(s) } catch { errors[s] = error }
+                    }
+                }
+            }
+        }
+        if let e = errors.compactMap({ $0 }).first { throw e }
+    }
+
+    /// Shard s's rows of `batch`, copied into the shard's own batch.
+    private func copyRows(_ s: Int, of batch: AlbertBatch) -> AlbertBatch {
+        let r = rows[s], sb = shardBatches[s]
+        let from = r.lowerBound * T, count = r.count * T
+        sb.ids.pointer.update(from: batch.ids.pointer + from, count: count)
+        sb.tokenTypes.pointer.update(from: batch.tokenTypes.pointer + from, count: count)
+        sb.attentionMask.pointer.update(from: batch.attentionMask.pointer + from, count: count)
+        sb.mlmLabels.pointer.update(from: batch.mlmLabels.pointer + from, count: count)
+        sb.sopLabels.pointer.update(from: batch.sopLabels.pointer + r.lowerBound, count: r.count)
+        return sb
+    }
+
+    /// One shard on the calling thread: its rows copied out of the batch, its gradients zeroed, then the passes.
+    private func shard(_ s: Int, _ batch: AlbertBatch, gradients: Bool, denominators: (mlm: Int, sop: Int)) throws
+        -> PretrainingOutput
+    {
+        let sb = copyRows(s, of: batch)
+        if gradients {
+            Profiler.phase = .update
+            Profiler.span(.zeroGrad) { grads[s].zero() }
+        }
+        Profiler.phase = .forward
+        let out = try model.forward(acts[s], sb, gradients: gradients, denominators: denominators)
+        if gradients {
+            Profiler.phase = .backward
+            model.backward(acts[s], sb, into: grads[s])
+        }
+        return out
+    }
+
+    /// model.grads += shard 1's + shard 2's + ..., in that order for every element.
+    private func reduceGradients() {
+        let total = model.layout.total
+        let target = grads[0].pointer
+        for g in grads.dropFirst() {
+            let source = g.pointer
+            parallelFor(total, grain: 1 << 14) { lo, hi in
+                for i in lo..<hi { target[i] += source[i] }
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import EmbryoCore
+import XCTest
+
+/// The data-parallel step against one pass over the whole batch: the same mean losses and gradients (up to
+/// rounding), for an uneven split and a shard without SOP labels; and the same bits on every repeat.
+final class DataParallelTests: XCTestCase {
+    func testShardsGiveTheWholeBatchsLossesAndGradients() throws {
+        let config = tinyConfig(vocab: 40)
+        let model = try Albert(config: config)
+        model.initializeWeights(seed: 5)
+        let B = 5, T = 12
+        let batch = randomBatch(B: B, T: T, vocab: config.vocabSize, seed: 9)
+        batch.sopLabels[4] = -1  // shard 2 of 3 (rows 3, 4) keeps one SOP label, the counts differ per shard
+        batch.mlmLabels[2 * T + 1] = -100
+        // one pass
+        let acts = Activations(config: config, B: B, T: T, maxPredictions: B * 3)
+        model.zeroGrad()
+        let whole = try model.forward(acts, batch)
+        model.backward(acts, batch)
+        let reference = Array(UnsafeBufferPointer(start: model.grads.pointer, count: model.grads.count))
+        let logitsReference = FloatBuffer(count: B * T * config.vocabSize)
+        try model.encode(acts, batch)
+        model.predictionLogits(acts, out: logitsReference.pointer)
+
+        let shards = DataParallel(model: model, B: B, T: T, predictionsPerSequence: 3, threads: 3)
+        XCTAssertEqual(shards.rows, [0..<1, 1..<3, 3..<5])
+        model.grads.pointer.update(repeating: 7, count: model.grads.count)  // run overwrites, never accumulates
+        let split = try shards.run(batch)
+        XCTAssertEqual(split.mlmCount, whole.mlmCount)
+        XCTAssertEqual(split.sopCount, whole.sopCount)
+        XCTAssertEqual(split.mlmCorrect, whole.mlmCorrect)
+        XCTAssertEqual(split.mlmLoss, whole.mlmLoss, accuracy: 1e-5)
+        XCTAssertEqual(split.sopLoss, whole.sopLoss, accuracy: 1e-5)
+        let scale = reference.map { abs($0) }.max()!
+        XCTAssertGreaterThan(scale, 0)
+        for i in 0..<reference.count {
+            XCTAssertEqual(model.grads[i], reference[i], accuracy: 1e-5 * scale, "gradient \(i)")
+        }
+        // the same thread count, the same bits
+        let first = Array(UnsafeBufferPointer(start: model.grads.pointer, count: model.grads.count))
+        try shards.run(batch)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: model.grads.pointer, count: model.grads.count)), first)
+
+        let logits = FloatBuffer(count: B * T * config.vocabSize)
+        try shards.predictionLogits(batch, out: logits.pointer)
+        for i in 0..<logits.count { XCTAssertEqual(logits[i], logitsReference[i], accuracy: 1e-5, "logit \(i)") }
+        // inference only: no gradient state, the same losses
+        let frozen = DataParallel(model: model, B: B, T: T, predictionsPerSequence: 3, threads: 2, training: false)
+        let eval = try frozen.run(batch, gradients: false)
+        XCTAssertEqual(eval.mlmLoss, whole.mlmLoss, accuracy: 1e-5)
+        XCTAssertThrowsError(try frozen.run(randomBatch(B: 2, T: T, vocab: 40, seed: 1), gradients: false))
+    }
+}
