@@ -91,6 +91,7 @@ public final class DataParallel {
         let V = model.config.vocabSize
         try forEachShard { s in
             let sb = rows.count == 1 ? batch : copyRows(s, of: batch)
+            Profiler.phase = .forward
             try model.encode(acts[s], sb)
             model.predictionLogits(acts[s], out: out + rows[s].lowerBound * T * V)
             model.sopHeadForward(acts[s])
