@@ -50,4 +50,29 @@ final class DataParallelTests: XCTestCase {
         XCTAssertEqual(eval.mlmLoss, whole.mlmLoss, accuracy: 1e-5)
         XCTAssertThrowsError(try frozen.run(randomBatch(B: 2, T: T, vocab: 40, seed: 1), gradients: false))
     }
+
+    /// Activations reshaped within their capacity give the bits a fresh allocation of that shape gives.
+    func testReshapedActivationsMatchFreshOnes() throws {
+        let config = tinyConfig(vocab: 40)
+        let model = try Albert(config: config)
+        model.initializeWeights(seed: 3)
+        let shared = Activations(
+            config: config, B: 1, T: 12, maxPredictions: 30, training: false, maxSequences: 6, maxTokens: 48)
+        for (B, T) in [(4, 12), (6, 8), (2, 5), (4, 12)] {
+            let batch = randomBatch(B: B, T: T, vocab: config.vocabSize, seed: UInt64(B * T))
+            try shared.reshape(B: B, T: T)
+            let fresh = Activations(config: config, B: B, T: T, maxPredictions: 30, training: false)
+            let a = try model.forward(shared, batch, gradients: false)
+            let b = try model.forward(fresh, batch, gradients: false)
+            XCTAssertEqual(a, b, "\(B)x\(T)")
+            let n = B * T * config.hiddenSize
+            let last = config.numHiddenLayers
+            XCTAssertEqual(
+                Array(UnsafeBufferPointer(start: shared.hiddenState(last), count: n)),
+                Array(UnsafeBufferPointer(start: fresh.hiddenState(last), count: n)), "\(B)x\(T)")
+        }
+        XCTAssertThrowsError(try shared.reshape(B: 7, T: 6))  // 42 positions fit, 7 sequences do not
+        XCTAssertThrowsError(try shared.reshape(B: 1, T: 13))
+        XCTAssertThrowsError(try shared.reshape(B: 5, T: 12))
+    }
 }

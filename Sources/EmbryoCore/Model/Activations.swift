@@ -26,7 +26,12 @@ public final class AlbertBatch {
 }
 
 public final class Activations {
-    public let B: Int, T: Int, L: Int, E: Int, H: Int, NH: Int, I: Int, V: Int
+    /// The current batch shape: set at init, and by `reshape` within the capacity.
+    public private(set) var B: Int, T: Int
+    public let L: Int, E: Int, H: Int, NH: Int, I: Int, V: Int
+    /// The shapes the buffers hold: any (B, T) with B*T <= capacityTokens, T <= capacityT and
+    /// B <= capacityB fits.
+    public let capacityTokens: Int, capacityT: Int, capacityB: Int
     /// Capacity for labelled MLM positions per batch.
     public let maxPredictions: Int
     /// Rows per chunk of the full-sequence logits path.
@@ -75,7 +80,12 @@ public final class Activations {
 
     public private(set) var floatCount = 0
 
-    public init(config c: AlbertConfig, B: Int, T: Int, maxPredictions: Int? = nil, training: Bool = true) {
+    /// `maxTokens` and `maxSequences` reserve room for up to that many positions and sequences, for
+    /// `reshape` to other shapes (more, shorter sequences).
+    public init(
+        config c: AlbertConfig, B: Int, T: Int, maxPredictions: Int? = nil, training: Bool = true,
+        maxSequences: Int? = nil, maxTokens: Int? = nil
+    ) {
         self.B = B
         self.T = T
         L = c.numHiddenLayers
@@ -84,7 +94,11 @@ public final class Activations {
         NH = c.numAttentionHeads
         I = c.intermediateSize
         V = c.vocabSize
-        let BT = B * T
+        let BT = max(B * T, maxTokens ?? 0)
+        capacityTokens = BT
+        capacityT = T
+        let SB = max(B, maxSequences ?? B)
+        capacityB = SB
         let P = max(1, maxPredictions ?? BT)
         self.maxPredictions = P
         headChunk = min(BT, 1024)
@@ -101,7 +115,7 @@ public final class Activations {
         embSum = buf(BT * E); embOut = buf(BT * E); embMean = buf(BT); embRstd = buf(BT)
         hidden = buf((L + 1) * BT * H)
         qkv = buf(L * BT * 3 * H)
-        probs = buf(L * B * NH * T * T)
+        probs = buf(L * NH * BT * T)
         ctx = buf(L * BT * H); attnRes = buf(L * BT * H); attnOut = buf(L * BT * H)
         attnMean = buf(L * BT); attnRstd = buf(L * BT); ffnMean = buf(L * BT); ffnRstd = buf(L * BT)
         ffnPre = buf(L * BT * I); ffnAct = buf(L * BT * I); ffnRes = buf(L * BT * H)
@@ -110,12 +124,12 @@ public final class Activations {
         mlmIn = buf(P * H); mlmDense = buf(P * E); mlmAct = buf(P * E); mlmOut = buf(P * (E + 1))
         mlmMean = buf(P); mlmRstd = buf(P); mlmLosses = buf(P); mlmCorrect = buf(P)
         logits = buf(P * V)
-        pooledPre = buf(B * H); pooled = buf(B * H)
-        sopLogits = buf(B * 2); dsopLogits = buf(B * 2); sopLosses = buf(B); sopCorrect = buf(B)
+        pooledPre = buf(SB * H); pooled = buf(SB * H)
+        sopLogits = buf(SB * 2); dsopLogits = buf(SB * 2); sopLosses = buf(SB); sopCorrect = buf(SB)
         dlogits = gbuf(P * V); dmlmOut = gbuf(P * E); dmlmAct = gbuf(P * E); dmlmIn = gbuf(P * H)
-        dpooled = gbuf(B * H); dpooledPre = gbuf(B * H)
+        dpooled = gbuf(SB * H); dpooledPre = gbuf(SB * H)
         dh = gbuf(BT * H); dx = gbuf(BT * H); dres = gbuf(BT * H); dctx = gbuf(BT * H)
-        dffn = gbuf(BT * I); dqkv = gbuf(BT * 3 * H); dprobs = gbuf(B * NH * T * T)
+        dffn = gbuf(BT * I); dqkv = gbuf(BT * 3 * H); dprobs = gbuf(NH * BT * T)
         dembOut = gbuf(BT * E); dembSum = gbuf(BT * E)
         chunkDense = buf(headChunk * E); chunkAct = buf(headChunk * E); chunkOut = buf(headChunk * (E + 1))
         decoder = buf(V * (E + 1))
@@ -124,6 +138,18 @@ public final class Activations {
         chunkMean = buf(headChunk); chunkRstd = buf(headChunk)
         self.owned = owned
         floatCount = total
+    }
+
+    /// Uses the buffers for a batch of shape (B, T) within the capacity (every buffer, including the
+    /// attention probabilities B*NH*T*T, then fits), so that batches of varying shapes share one allocation.
+    public func reshape(B: Int, T: Int) throws {
+        guard B >= 1, T >= 1, B * T <= capacityTokens, T <= capacityT, B <= capacityB else {
+            throw EmbryoError.runtime(
+                "batch shape \(B)x\(T) exceeds the activations' capacity (\(capacityTokens) tokens, length "
+                    + "\(capacityT), \(capacityB) sequences)")
+        }
+        self.B = B
+        self.T = T
     }
 
     /// Output of layer application l (0 = embedding projection, L = last layer): (B, T, H).

@@ -67,10 +67,19 @@ public enum MLMScoring {
     public static func score(model: Albert, rows: [LabelledRow], tokensPerBatch: Int = 4096) throws -> [RowPredictions]
     {
         var out = [RowPredictions](repeating: RowPredictions(), count: rows.count)
-        for (chunk, T) in lengthBatches(rows.map(\.ids.count), tokensPerBatch: tokensPerBatch) {
+        let chunks = lengthBatches(rows.map(\.ids.count), tokensPerBatch: tokensPerBatch)
+        guard !chunks.isEmpty else { return out }
+        // one allocation for every chunk: the largest chunk's tokens, the longest row, the most rows and labels
+        let labelledCount = rows.map { $0.labels.filter { $0 >= 0 }.count }
+        let acts = Activations(
+            config: model.config, B: 1, T: chunks.map(\.T).max()!,
+            maxPredictions: max(1, chunks.map { $0.rows.map { labelledCount[$0] }.reduce(0, +) }.max()!),
+            training: false, maxSequences: chunks.map(\.rows.count).max()!,
+            maxTokens: chunks.map { $0.rows.count * $0.T }.max()!)
+        for (chunk, T) in chunks {
             let B = chunk.count
+            try acts.reshape(B: B, T: T)
             let batch = AlbertBatch(B: B, T: T)
-            var labelled = 0
             for (b, r) in chunk.enumerated() {
                 let row = rows[r]
                 for t in 0..<T {
@@ -78,11 +87,9 @@ public enum MLMScoring {
                     batch.ids[i] = inside ? row.ids[t] : 0
                     batch.attentionMask[i] = inside ? 1 : 0
                     batch.mlmLabels[i] = inside && row.labels[t] >= 0 ? row.labels[t] : -100
-                    if inside && row.labels[t] >= 0 { labelled += 1 }
                 }
                 batch.sopLabels[b] = -100
             }
-            let acts = Activations(config: model.config, B: B, T: T, maxPredictions: max(labelled, 1), training: false)
             _ = try ForwardMeter.shared.time(tokens: B * T) { try model.forward(acts, batch, gradients: false) }
             // predictions come back in row-major order of labelled positions
             for p in 0..<acts.predictionCount {
