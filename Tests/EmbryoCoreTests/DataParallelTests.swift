@@ -74,5 +74,25 @@ final class DataParallelTests: XCTestCase {
         XCTAssertThrowsError(try shared.reshape(B: 7, T: 6))  // 42 positions fit, 7 sequences do not
         XCTAssertThrowsError(try shared.reshape(B: 1, T: 13))
         XCTAssertThrowsError(try shared.reshape(B: 5, T: 12))
+
+        // reshaped inference shards: each batch's predictions, in order, as one pass gives them
+        let shards = DataParallel(
+            model: model, maxTokens: 48, maxSequences: 6, maxT: 12, maxPredictions: 30, threads: 2)
+        for (B, T) in [(4, 12), (6, 8), (1, 5), (3, 7)] {
+            let batch = randomBatch(B: B, T: T, vocab: config.vocabSize, seed: UInt64(7 * B + T))
+            try shards.reshape(B: B, T: T)
+            XCTAssertEqual(shards.shardCount, min(2, B))
+            let split = try shards.run(batch, gradients: false)
+            let fresh = Activations(config: config, B: B, T: T, maxPredictions: 30, training: false)
+            let whole = try model.forward(fresh, batch, gradients: false)
+            XCTAssertEqual(split.mlmCount, whole.mlmCount)
+            XCTAssertEqual(split.mlmLoss, whole.mlmLoss, accuracy: 1e-5)
+            var seen: [(Int, Bool, Float)] = []
+            shards.forEachPrediction { seen.append(($0, $1, $2)) }
+            XCTAssertEqual(seen.map(\.0), (0..<fresh.predictionCount).map { Int(fresh.positions[$0]) })
+            XCTAssertEqual(seen.map(\.1), (0..<fresh.predictionCount).map { fresh.mlmCorrect[$0] > 0 })
+            for (k, p) in seen.enumerated() { XCTAssertEqual(p.2, fresh.mlmLosses[k], accuracy: 1e-5) }
+        }
+        XCTAssertThrowsError(try shards.reshape(B: 1, T: 13))
     }
 }

@@ -9,11 +9,12 @@ import Dispatch
 
 public final class DataParallel {
     public let model: Albert
-    public let B: Int, T: Int
-    /// Row ranges of the shards, in order.
-    public let rows: [Range<Int>]
+    /// The current batch shape (set at init and by `reshape`).
+    public private(set) var B: Int, T: Int
+    /// Row ranges of the shards in use, in order.
+    public private(set) var rows: [Range<Int>]
     let acts: [Activations]
-    let shardBatches: [AlbertBatch]
+    var shardBatches: [AlbertBatch]
     /// Gradient buffers of the shards; shard 0 writes the model's own.
     let grads: [FloatBuffer]
 
@@ -26,7 +27,7 @@ public final class DataParallel {
         self.B = B
         self.T = T
         let n = max(1, min(threads, B))
-        rows = (0..<n).map { (B * $0 / n)..<(B * ($0 + 1) / n) }
+        rows = Self.split(B, n)
         acts = rows.map {
             Activations(
                 config: model.config, B: $0.count, T: T, maxPredictions: $0.count * predictionsPerSequence,
@@ -35,6 +36,43 @@ public final class DataParallel {
         shardBatches = rows.map { AlbertBatch(B: $0.count, T: T) }
         grads = training ? [model.grads] + (1..<n).map { _ in FloatBuffer(count: model.layout.total) } : []
     }
+
+    /// Inference shards with room for any batch of at most `maxTokens` positions, `maxSequences` sequences of
+    /// at most `maxT` tokens and `maxPredictions` MLM labels; `reshape` picks the shape of each batch.
+    public init(
+        model: Albert, maxTokens: Int, maxSequences: Int, maxT: Int, maxPredictions: Int,
+        threads: Int = Threads.configuredCount
+    ) {
+        self.model = model
+        let n = max(1, min(threads, maxSequences))
+        B = 1
+        T = maxT
+        rows = Self.split(1, 1)
+        // a shard of a reshaped batch holds at most ceil(B / n) sequences of the batch's length T, so at
+        // most B*T / n + T <= maxTokens / n + maxT positions
+        let sequences = (maxSequences + n - 1) / n
+        let tokens = min(maxTokens, sequences * maxT, (maxTokens + n - 1) / n + maxT)
+        acts = (0..<n).map { _ in
+            Activations(
+                config: model.config, B: 1, T: maxT, maxPredictions: maxPredictions, training: false,
+                maxSequences: sequences, maxTokens: tokens)
+        }
+        shardBatches = [AlbertBatch(B: 1, T: maxT)]
+        grads = []
+    }
+
+    /// Uses the shards for a batch of shape (B, T) within the capacity they were made with.
+    public func reshape(B: Int, T: Int) throws {
+        let n = max(1, min(acts.count, B))
+        let parts = Self.split(B, n)
+        for (s, r) in parts.enumerated() { try acts[s].reshape(B: r.count, T: T) }
+        self.B = B
+        self.T = T
+        rows = parts
+        shardBatches = parts.map { AlbertBatch(B: $0.count, T: T) }
+    }
+
+    static func split(_ B: Int, _ n: Int) -> [Range<Int>] { (0..<n).map { (B * $0 / n)..<(B * ($0 + 1) / n) } }
 
     public var shardCount: Int { rows.count }
 
@@ -80,6 +118,15 @@ public final class DataParallel {
         out.sopLoss = out.sopCount > 0 ? Float(sopSum / Double(out.sopCount)) : 0
         out.loss = out.mlmLoss + out.sopLoss
         return out
+    }
+
+    /// After `run`: body(position in the batch (b * T + t), top prediction right, cross-entropy) for every
+    /// labelled position, in row-major order.
+    public func forEachPrediction(_ body: (Int, Bool, Float) -> Void) {
+        for s in rows.indices {
+            let a = acts[s], offset = rows[s].lowerBound * T
+            for p in 0..<a.predictionCount { body(offset + Int(a.positions[p]), a.mlmCorrect[p] > 0, a.mlmLosses[p]) }
+        }
     }
 
     /// The encoder, then MLM logits at every position of `batch` into `out` (B*T, V) and the SOP head,

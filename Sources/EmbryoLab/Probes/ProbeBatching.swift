@@ -69,16 +69,16 @@ public enum MLMScoring {
         var out = [RowPredictions](repeating: RowPredictions(), count: rows.count)
         let chunks = lengthBatches(rows.map(\.ids.count), tokensPerBatch: tokensPerBatch)
         guard !chunks.isEmpty else { return out }
-        // one allocation for every chunk: the largest chunk's tokens, the longest row, the most rows and labels
+        // one allocation for every chunk (the largest chunk's tokens, the longest row, the most rows and
+        // labels), the rows of each chunk split over threads
         let labelledCount = rows.map { $0.labels.filter { $0 >= 0 }.count }
-        let acts = Activations(
-            config: model.config, B: 1, T: chunks.map(\.T).max()!,
-            maxPredictions: max(1, chunks.map { $0.rows.map { labelledCount[$0] }.reduce(0, +) }.max()!),
-            training: false, maxSequences: chunks.map(\.rows.count).max()!,
-            maxTokens: chunks.map { $0.rows.count * $0.T }.max()!)
+        let shards = DataParallel(
+            model: model, maxTokens: chunks.map { $0.rows.count * $0.T }.max()!,
+            maxSequences: chunks.map(\.rows.count).max()!, maxT: chunks.map(\.T).max()!,
+            maxPredictions: max(1, chunks.map { $0.rows.map { labelledCount[$0] }.reduce(0, +) }.max()!))
         for (chunk, T) in chunks {
             let B = chunk.count
-            try acts.reshape(B: B, T: T)
+            try shards.reshape(B: B, T: T)
             let batch = AlbertBatch(B: B, T: T)
             for (b, r) in chunk.enumerated() {
                 let row = rows[r]
@@ -90,13 +90,12 @@ public enum MLMScoring {
                 }
                 batch.sopLabels[b] = -100
             }
-            _ = try ForwardMeter.shared.time(tokens: B * T) { try model.forward(acts, batch, gradients: false) }
+            _ = try ForwardMeter.shared.time(tokens: B * T) { try shards.run(batch, gradients: false) }
             // predictions come back in row-major order of labelled positions
-            for p in 0..<acts.predictionCount {
-                let flat = Int(acts.positions[p])
+            shards.forEachPrediction { flat, correct, loss in
                 let r = chunk[flat / T]
-                out[r].correct.append(acts.mlmCorrect[p] > 0)
-                out[r].loss.append(acts.mlmLosses[p])
+                out[r].correct.append(correct)
+                out[r].loss.append(loss)
             }
         }
         return out
