@@ -11,8 +11,8 @@ enum PretrainCommand {
         abstract: "Pretrain ALBERT from random weights, keeping snapshots along the way.",
         discussion: """
             With no arguments: the built-in world, the tiny preset (2 shared layers), 3200 steps of LAMB (about
-            7 minutes on 2 cores). Examples follow the ALBERT recipe ([CLS] A [SEP] B [SEP], sentence-order prediction,
-            whole-word n-gram masking of 15%). Checkpoints (Hugging Face format) go to
+            10 minutes on 2 cores). Examples follow the ALBERT recipe ([CLS] A [SEP] B [SEP], sentence-order
+            prediction, whole-word masking of 15%, single words by default). Checkpoints (Hugging Face format) go to
             OUT/checkpoints/step-NNNNNN at step 0, 1, 2, 4, ... below --save-every, every --save-every steps
             and at the end. Ctrl-C finishes the current step, saves, and exits 130; --resume continues.
             """,
