@@ -85,16 +85,6 @@ public final class DataParallel {
         }
         precondition(!gradients || !grads.isEmpty, "DataParallel made with training: false")
         let n = rows.count
-        if n == 1 {
-            if gradients { Profiler.span(.zeroGrad) { model.zeroGrad() } }
-            let phase = Profiler.phase
-            defer { Profiler.phase = phase }
-            Profiler.phase = .forward
-            let out = try model.forward(acts[0], batch, gradients: gradients)
-            Profiler.phase = .backward
-            if gradients { model.backward(acts[0], batch) }
-            return out
-        }
         var mlm = 0, sop = 0
         for i in 0..<(B * T) where batch.mlmLabels[i] >= 0 { mlm += 1 }
         for b in 0..<B where batch.sopLabels[b] >= 0 { sop += 1 }
@@ -103,7 +93,7 @@ public final class DataParallel {
         try outs.withUnsafeMutableBufferPointer { outs in
             try forEachShard { s in outs[s] = try shard(s, batch, gradients: gradients, denominators: denominators) }
         }
-        if gradients { Profiler.span(.gradientReduce) { reduceGradients() } }
+        if gradients && n > 1 { Profiler.span(.gradientReduce) { reduceGradients() } }
         var out = PretrainingOutput()
         var mlmSum = 0.0, sopSum = 0.0
         for o in outs {
@@ -137,7 +127,7 @@ public final class DataParallel {
         }
         let V = model.config.vocabSize
         try forEachShard { s in
-            let sb = rows.count == 1 ? batch : copyRows(s, of: batch)
+            let sb = copyRows(s, of: batch)
             Profiler.phase = .forward
             try model.encode(acts[s], sb)
             model.predictionLogits(acts[s], out: out + rows[s].lowerBound * T * V)
@@ -163,8 +153,9 @@ public final class DataParallel {
         if let e = errors.compactMap({ $0 }).first { throw e }
     }
 
-    /// Shard s's rows of `batch`, copied into the shard's own batch.
+    /// Shard s's rows of `batch`, copied into the shard's own batch (the batch itself when there is one shard).
     private func copyRows(_ s: Int, of batch: AlbertBatch) -> AlbertBatch {
+        if rows.count == 1 { return batch }
         let r = rows[s], sb = shardBatches[s]
         let from = r.lowerBound * T, count = r.count * T
         sb.ids.pointer.update(from: batch.ids.pointer + from, count: count)
@@ -175,7 +166,8 @@ public final class DataParallel {
         return sb
     }
 
-    /// One shard on the calling thread: its rows copied out of the batch, its gradients zeroed, then the passes.
+    /// One shard on its thread (the calling one when it is the only shard): its rows copied out of the
+    /// batch, its gradients zeroed, then the passes.
     private func shard(_ s: Int, _ batch: AlbertBatch, gradients: Bool, denominators: (mlm: Int, sop: Int)) throws
         -> PretrainingOutput
     {
