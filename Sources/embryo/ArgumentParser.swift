@@ -10,6 +10,8 @@ struct OptionSpec {
     let help: String
     let defaultValue: String?
     var required = false
+    /// Other spellings accepted for this option (older names kept working).
+    var aliases: [String] = []
 
     static func option(_ name: String, _ value: String, _ help: String, default d: String? = nil) -> OptionSpec {
         OptionSpec(name: name, value: value, help: help, defaultValue: d)
@@ -21,6 +23,13 @@ struct OptionSpec {
 
     static func flag(_ name: String, _ help: String) -> OptionSpec {
         OptionSpec(name: name, value: nil, help: help, defaultValue: nil)
+    }
+
+    /// The same option, also accepted under `names`.
+    func also(_ names: String...) -> OptionSpec {
+        var o = self
+        o.aliases += names
+        return o
     }
 }
 
@@ -60,7 +69,8 @@ struct CommandSpec {
         s += "\nOPTIONS:\n"
         var rows = options.map { o -> (String, String) in
             let left = "--\(o.name)" + (o.value.map { " <\($0)>" } ?? "")
-            let right = o.help + (o.defaultValue.map { " (default: \($0))" } ?? "")
+            let also = o.aliases.isEmpty ? "" : " Also --\(o.aliases.joined(separator: ", --"))."
+            let right = o.help + also + (o.defaultValue.map { " (default: \($0))" } ?? "")
             return (left, right)
         }
         if !subcommands.isEmpty && name == "embryo" { rows.append(("--version", "Show the version.")) }
@@ -93,6 +103,8 @@ struct ParsedArguments {
     var flags: Set<String> = []
     var helpRequested = false
     var arguments: [String] = []
+    /// The spelling the user gave for an option that has aliases.
+    var spelled: [String: String] = [:]
     let spec: CommandSpec
 
     func string(_ name: String) -> String? {
@@ -102,6 +114,9 @@ struct ParsedArguments {
     func strings(_ name: String) -> [String] { values[name] ?? [] }
 
     func flag(_ name: String) -> Bool { flags.contains(name) }
+
+    /// How the user spelled option `name` (its alias when one was used).
+    func spelling(_ name: String) -> String { spelled[name] ?? name }
 
     func int(_ name: String, min lo: Int? = nil) throws -> Int? {
         guard let s = string(name) else { return nil }
@@ -163,9 +178,11 @@ func parse(_ args: [String], spec: CommandSpec) throws -> ParsedArguments {
             inline = String(name[name.index(after: eq)...])
             name = String(name[..<eq])
         }
-        guard let o = spec.options.first(where: { $0.name == name }) else {
+        guard let o = spec.options.first(where: { $0.name == name || $0.aliases.contains(name) }) else {
             throw UsageError(message: "Unknown option '--\(name)'", spec: spec)
         }
+        if o.name != name { out.spelled[o.name] = name }
+        name = o.name
         if o.value == nil {
             if inline != nil { throw UsageError(message: "The flag '--\(name)' does not take a value", spec: spec) }
             out.flags.insert(name)

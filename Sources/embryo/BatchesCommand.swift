@@ -33,7 +33,7 @@ enum BatchesCommand {
                 spec: spec)
         }
         let out = URL(fileURLWithPath: a.string("out")!)
-        let run = RunDirectory(URL(fileURLWithPath: a.string("run")!))
+        let run = Run(URL(fileURLWithPath: a.string("run")!))
         try run.writeBatches(steps: lo...hi, to: out)
         log("batches: steps \(lo)-\(hi) of \(run.root.path) -> \(out.path)")
         print(out.path)

@@ -16,7 +16,7 @@ enum ActivationsCommand {
             each snapshot's scale (mean activation norm sqrt(d)). Layout: see store.json and the README.
             """,
         options: [
-            .required("checkpoints", "dir", "A run's checkpoints/ folder."),
+            .required("run", "dir", "A run directory or its checkpoints/ folder.").also("checkpoints"),
             .option("steps", "list", "Snapshots: all, or steps like 0,100,1600.", default: "all"),
             .required("layer", "l", "Layer whose output is stored (0...L)."),
             .option("text", "file", "CoNLL-U file or plain text (one sentence per line).", default: nil),
@@ -29,36 +29,34 @@ enum ActivationsCommand {
 
     static func run(_ a: ParsedArguments) throws {
         Threads.configure(try a.int("threads", min: 1)!)
-        let dir = URL(fileURLWithPath: a.string("checkpoints")!)
-        var refs = try ProbeRunner.snapshots(in: dir, warn: { log("activations: warning: \($0)") })
-        if a.string("steps")! != "all" {
+        let run = try Run.open(a.string("run")!)
+        let warn: (String) -> Void = { log("activations: warning: \($0)") }
+        let refs: [Snapshot]
+        if a.string("steps")! == "all" {
+            refs = try run.requireSnapshots(warn: warn)
+        } else {
             let want = try a.string("steps")!.split(separator: ",").map { s -> Int in
                 guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else {
                     throw EmbryoError.usage("--steps: expected 'all' or step numbers, got '\(s)'")
                 }
                 return v
             }
-            if let missing = want.first(where: { w in !refs.contains { $0.step == w } }) {
-                throw EmbryoError.usage(
-                    "--steps: no checkpoint for step \(missing) in \(dir.path) (have \(refs.map(\.step).map(String.init).joined(separator: ", ")))"
-                )
-            }
-            refs = refs.filter { want.contains($0.step) }
+            refs = try run.snapshots(steps: want, warn: warn)
         }
-        guard refs.count >= 1 else { throw EmbryoError.io(dir.path, "holds no complete step-N checkpoint directories") }
         let text: URL
         if let t = a.string("text") {
             text = URL(fileURLWithPath: t)
-        } else if let w = ProbeRunner.worldDir(forCheckpoints: dir) {
+        } else if let w = run.world {
             text = w.appendingPathComponent("probe.conllu")
         } else {
-            throw EmbryoError.usage("\(dir.path) is not a run on the built-in world: pass --text FILE")
+            throw EmbryoError.usage("\(run.root.path) is not a run on the built-in world: pass --text FILE")
         }
         let out = URL(fileURLWithPath: a.string("out")!)
         let progress = Progress("activations: snapshot", total: refs.count, interval: 10)
         installStopHandlers()
         let m = try ActivationStore.build(
-            checkpoints: refs, layer: try a.int("layer", min: 0)!, text: text, tokens: try a.int("tokens", min: 1)!,
+            run: run, checkpoints: refs, layer: try a.int("layer", min: 0)!, text: text,
+            tokens: try a.int("tokens", min: 1)!,
             out: out, sourceDescription: text.path
         ) { done, _, step in progress.update(done, "step \(step)") }
         log(
@@ -169,9 +167,8 @@ enum FeaturesCommand {
         let profiles = try FeatureAnalysis.profiles(cc, reader: reader)
         let (ev, l0) = try Crosscoder.evaluate(cc, reader: reader, batchSize: 512)
         // contexts, rendered with the snapshots' vocabulary when it is still there
-        let vocabURL = URL(fileURLWithPath: reader.manifest.checkpoints)
-            .appendingPathComponent("step-\(String(format: "%06d", steps[0]))/vocab.txt")
-        let vocab = try? Vocabulary.load(vocabURL)
+        let source = try? Run.open(reader.manifest.checkpoints)
+        let vocab = (try? source?.snapshots(steps: [steps[0]]).first?.vocabURL).flatMap { try? Vocabulary.load($0) }
         let tokens = try reader.tokens(), positions = try reader.positions()
         var contexts: [Int: [String]] = [:]
         for p in profiles where p.frequency > 0 {
@@ -185,9 +182,7 @@ enum FeaturesCommand {
         let tag = a.string("attribute")!
         let tagged = try reader.words().contains { $0.upos == tag }
         if tag != "none" && reader.manifest.layer >= 1 && tagged {
-            let lastDir = URL(fileURLWithPath: reader.manifest.checkpoints)
-                .appendingPathComponent("step-\(String(format: "%06d", steps.last!))")
-            let model = try Albert.load(from: lastDir)
+            let model = try Run.open(reader.manifest.checkpoints).snapshots(steps: [steps.last!])[0].loadModel()
             let t0 = Date()
             let r = try Attribution.run(cc, reader: reader, model: model, tag: tag)
             input.attribution = r
@@ -202,8 +197,9 @@ enum FeaturesCommand {
             Data(CrosscoderReport.page(input, title: ccDir.lastPathComponent).utf8),
             to: out.appendingPathComponent("features.html"))
         for line in CrosscoderReport.summary(input) { print(line) }
-        if let run = a.string("run").map({ URL(fileURLWithPath: $0) }) {
-            let probes = run.appendingPathComponent("probes")
+        if let path = a.string("run") {
+            let run = try Run.open(path)
+            let probes = run.probes
             try FileManager.default.createDirectory(at: probes, withIntermediateDirectories: true)
             try writeAtomically(
                 Data(CrosscoderReport.section(input).utf8), to: probes.appendingPathComponent("crosscoder-section.html")
@@ -211,9 +207,8 @@ enum FeaturesCommand {
             try ProbeReport.regenerate(
                 probes: probes,
                 fallback: ReportInfo(
-                    title: run.lastPathComponent, checkpoints: run.appendingPathComponent("checkpoints").path, pos: nil,
-                    posTrain: nil, facts: nil, heldOut: "", maxSentences: 0,
-                    trainLog: run.appendingPathComponent("train_log.jsonl")))
+                    title: run.name, checkpoints: run.checkpoints.path, pos: nil, posTrain: nil, facts: nil,
+                    heldOut: "", maxSentences: 0, trainLog: run.log))
             print(probes.appendingPathComponent("report.html").path)
         }
         print(out.appendingPathComponent("features.html").path)

@@ -22,11 +22,11 @@ enum FindingsCommand {
     )
 
     static func run(_ a: ParsedArguments) throws {
-        let dir = URL(fileURLWithPath: a.string("run")!)
-        guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("run.json").path) else {
-            throw EmbryoError.usage("\(dir.path) is not a run directory: it has no run.json")
+        let run = try Run.open(a.string("run")!)
+        guard run.hasManifest else {
+            throw EmbryoError.usage("\(run.root.path) is not a run directory: it has no run.json")
         }
-        let fs = try Findings.evaluate(run: dir)
+        let fs = try Findings.evaluate(run: run)
         let met = fs.filter { $0.met == true }.count, measured = fs.filter { $0.met != nil }.count
         log("findings: \(met) of \(measured) measured targets met (\(fs.count - measured) not measured)")
         print(Findings.markdown(fs), terminator: "")

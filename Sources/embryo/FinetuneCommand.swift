@@ -21,7 +21,8 @@ enum FinetuneCommand {
             """,
         options: [
             .option("checkpoint", "dir", "One checkpoint directory.", default: nil),
-            .option("checkpoints", "dir", "A run's checkpoints/ folder: fine-tune every snapshot.", default: nil),
+            .option("run", "dir", "A run (or its checkpoints/ folder): fine-tune every snapshot.", default: nil).also(
+                "checkpoints"),
             .required("task", "dir", "Task folder in GLUE's TSV format."),
             .option("train-size", "n|full", "Training examples: a seeded random subset, or all.", default: "full"),
             .option("seeds", "k", "Repeat with seeds seed, seed+1, ...; report mean and deviation.", default: "1"),
@@ -67,20 +68,20 @@ enum FinetuneCommand {
         Threads.configure(try a.int("threads", min: 1)!)
         let s = try settings(a)
         let seeds = try a.int("seeds", min: 1)!
-        guard (a.string("checkpoint") == nil) != (a.string("checkpoints") == nil) else {
-            throw EmbryoError.usage("give exactly one of --checkpoint DIR and --checkpoints DIR")
+        guard (a.string("checkpoint") == nil) != (a.string("run") == nil) else {
+            throw EmbryoError.usage("give exactly one of --checkpoint DIR and --\(a.spelling("run")) DIR")
         }
         let task = try loadTask(a)
         log(
             "finetune: task \(task.name): \(task.train.count) training examples, "
                 + "\(task.regression ? "regression" : "\(task.labels.count) labels"), evaluated on "
                 + task.evals.map { "\($0.name) (\($0.examples.count))" }.joined(separator: ", "))
-        switch (a.string("checkpoint"), a.string("checkpoints")) {
+        switch (a.string("checkpoint"), a.string("run")) {
         case (let c?, nil):
             let ckpt = URL(fileURLWithPath: c)
             let out =
-                a.string("out").map { URL(fileURLWithPath: $0) }
-                ?? FinetuneJob.defaultOut(checkpoint: ckpt, task: task.name)
+                try a.string("out").map { URL(fileURLWithPath: $0) }
+                ?? Run.open(c).finetuneOut(task: task.name, snapshot: ckpt)
             let outcomes = try FinetuneJob.run(
                 checkpoint: ckpt, task: task, taskPath: a.string("task")!, settings: s, seeds: seeds, out: out,
                 saveModels: true, log: log)
@@ -94,19 +95,16 @@ enum FinetuneCommand {
             }
             print(out.appendingPathComponent("results.json").path)
         case (nil, let d?):
-            try runAll(URL(fileURLWithPath: d), task: task, a: a, settings: s, seeds: seeds)
+            try runAll(try Run.open(d), task: task, a: a, settings: s, seeds: seeds)
         default:
-            throw EmbryoError.usage("give exactly one of --checkpoint DIR and --checkpoints DIR")
+            throw EmbryoError.usage("give exactly one of --checkpoint DIR and --run DIR")
         }
     }
 
-    static func runAll(_ dir: URL, task: TaskData, a: ParsedArguments, settings s: FinetuneSettings, seeds: Int) throws
+    static func runAll(_ run: Run, task: TaskData, a: ParsedArguments, settings s: FinetuneSettings, seeds: Int) throws
     {
-        let refs = try ProbeRunner.snapshots(in: dir, warn: { log("finetune: warning: \($0)") })
-        guard !refs.isEmpty else { throw EmbryoError.io(dir.path, "holds no complete step-N checkpoint directories") }
-        let run = dir.deletingLastPathComponent()
-        let base =
-            a.string("out").map { URL(fileURLWithPath: $0) } ?? run.appendingPathComponent("finetune/\(task.name)")
+        let refs = try run.requireSnapshots(warn: { log("finetune: warning: \($0)") })
+        let base = a.string("out").map { URL(fileURLWithPath: $0) } ?? run.finetune(task: task.name)
         var downstream: [ProbeMetric] = []
         let progress = Progress("finetune: checkpoint", total: refs.count, interval: 10)
         for (i, ref) in refs.enumerated() {
@@ -123,7 +121,7 @@ enum FinetuneCommand {
             )
         }
         // the run's report gains (or refreshes) this task's downstream curve
-        let probes = run.appendingPathComponent("probes")
+        let probes = run.probes
         try FileManager.default.createDirectory(at: probes, withIntermediateDirectories: true)
         let file = probes.appendingPathComponent("downstream.jsonl")
         var kept: [ProbeMetric] = []
@@ -134,8 +132,8 @@ enum FinetuneCommand {
         try ProbeReport.regenerate(
             probes: probes,
             fallback: ReportInfo(
-                title: run.lastPathComponent, checkpoints: dir.path, pos: nil, posTrain: nil, facts: nil, heldOut: "",
-                maxSentences: 0, trainLog: run.appendingPathComponent("train_log.jsonl")))
+                title: run.name, checkpoints: run.checkpoints.path, pos: nil, posTrain: nil, facts: nil, heldOut: "",
+                maxSentences: 0, trainLog: run.log))
         print(probes.appendingPathComponent("report.html").path)
     }
 }

@@ -21,7 +21,9 @@ enum ProbeCommand {
             last, the report's path.
             """,
         options: [
-            .required("checkpoints", "dir", "A run's checkpoints/ folder (or any folder of step-N checkpoints)."),
+            .required(
+                "run", "dir", "A run directory, its checkpoints/ folder, or any folder of step-N checkpoints."
+            ).also("checkpoints"),
             .option(
                 "pos", "file", "CoNLL-U file with gold UPOS/XPOS, heads and relations (any UD treebank).", default: nil),
             .option(
@@ -41,7 +43,6 @@ enum ProbeCommand {
     )
 
     static func run(_ a: ParsedArguments) throws {
-        let dir = URL(fileURLWithPath: a.string("checkpoints")!)
         Threads.configure(try a.int("threads", min: 1)!)
         var o = ProbeOptions()
         o.maxSentences = try a.int("max-sentences", min: 1)!
@@ -72,17 +73,16 @@ enum ProbeCommand {
                 message: "The value '\(a.string("poll")!)' is invalid for '--poll <seconds>': expected 0.1 to 86400",
                 spec: spec)
         }
+        let run = try Run.open(a.string("run")!)
         let runner = try ProbeRunner(
-            checkpoints: dir, options: o, out: a.string("out").map { URL(fileURLWithPath: $0) },
+            run: run, options: o, out: a.string("out").map { URL(fileURLWithPath: $0) },
             warn: { log("probe: warning: \($0)") })
         var metrics: [ProbeMetric] = []
         var probedSteps = Set<Int>()
         if a.flag("watch") { installStopHandlers() }
         while true {
             let refs = try runner.scan()
-            if refs.isEmpty && !a.flag("watch") {
-                throw EmbryoError.io(dir.path, "holds no complete step-N checkpoint directories")
-            }
+            if refs.isEmpty && !a.flag("watch") { _ = try run.requireSnapshots() }
             if Set(refs.map(\.step)) != probedSteps || !a.flag("watch") {
                 let progress = Progress("probe: checkpoint", total: refs.count, interval: 10)
                 metrics = try runner.run(refs) { done, _, step, cached in
@@ -90,7 +90,7 @@ enum ProbeCommand {
                 }
                 probedSteps = Set(refs.map(\.step))
             }
-            guard a.flag("watch"), pretrainStopRequested == 0, !runFinished(dir, probed: probedSteps) else { break }
+            guard a.flag("watch"), pretrainStopRequested == 0, !runFinished(run, probed: probedSteps) else { break }
             var waited = 0.0
             while waited < poll && pretrainStopRequested == 0 {
                 Thread.sleep(forTimeInterval: 0.5)
@@ -113,11 +113,8 @@ enum ProbeCommand {
     }
 
     /// For --watch: the run is finished when its last planned checkpoint has been probed.
-    static func runFinished(_ checkpoints: URL, probed: Set<Int>) -> Bool {
-        let runJSON = checkpoints.deletingLastPathComponent().appendingPathComponent("run.json")
-        guard let o = (try? JSONSerialization.jsonObject(with: readFile(runJSON))) as? [String: Any],
-            let steps = o["checkpoint_steps"] as? [Int], let last = steps.max()
-        else { return false }
+    static func runFinished(_ run: Run, probed: Set<Int>) -> Bool {
+        guard let last = run.plannedSteps?.max() else { return false }
         return probed.contains(last)
     }
 }

@@ -66,11 +66,9 @@ enum ReinitCommand {
         }
         let task = try FinetuneCommand.loadTask(a)
         let ckpt = URL(fileURLWithPath: a.string("checkpoint")!)
-        let parent = ckpt.deletingLastPathComponent()
-        let run = parent.lastPathComponent == "checkpoints" ? parent.deletingLastPathComponent() : parent
         let out =
-            a.string("out").map { URL(fileURLWithPath: $0) }
-            ?? run.appendingPathComponent("reinit/\(task.name)-\(scheme.rawValue)")
+            try a.string("out").map { URL(fileURLWithPath: $0) }
+            ?? Run.open(ckpt.path).reinit(task: task.name, scheme: scheme.rawValue)
         let t0 = Date()
         let rows = try ReinitJob.run(checkpoint: ckpt, task: task, options: o, out: out, log: log)
         log("reinit: \(rows.count) runs in \(formatDuration(Date().timeIntervalSince(t0)))")

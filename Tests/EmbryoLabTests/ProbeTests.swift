@@ -279,7 +279,7 @@ final class ProbeTests: XCTestCase {
         var warnings: [String] = []
         var o = ProbeOptions()
         o.maxSentences = 60
-        let runner = try ProbeRunner(checkpoints: checkpoints, options: o, warn: { warnings.append($0) })
+        let runner = try ProbeRunner(run: Run.open(checkpoints.path), options: o, warn: { warnings.append($0) })
         let refs = try runner.scan()
         XCTAssertEqual(refs.map(\.step), [0, 10, 20])
         XCTAssertEqual(warnings.count, 2)
@@ -328,13 +328,13 @@ final class ProbeTests: XCTestCase {
         let vocab = checkpoints.appendingPathComponent("step-000020/vocab.txt")
         let lines = try String(contentsOf: vocab, encoding: .utf8).split(separator: "\n").dropLast(5)
         cached = []
-        let again = try ProbeRunner(checkpoints: checkpoints, options: o, warn: { warnings.append($0) })
+        let again = try ProbeRunner(run: Run.open(checkpoints.path), options: o, warn: { warnings.append($0) })
         XCTAssertEqual(try again.run(refs) { _, _, _, c in cached.append(c) }, metrics)
         XCTAssertEqual(cached, [true, true, true])
         try (lines.joined(separator: "\n") + "\n").write(to: vocab, atomically: true, encoding: .utf8)
         try FileManager.default.removeItem(at: out)
         warnings = []
-        let third = try ProbeRunner(checkpoints: checkpoints, options: o, warn: { warnings.append($0) })
+        let third = try ProbeRunner(run: Run.open(checkpoints.path), options: o, warn: { warnings.append($0) })
         let m3 = try third.run(refs) { _, _, _, _ in }
         XCTAssertEqual(Set(m3.map(\.step)), [0, 10])
         XCTAssertTrue(warnings.contains { $0.contains("vocab_size") }, "\(warnings)")

@@ -110,7 +110,7 @@ public enum ActivationStore {
 
     /// Runs `text` through every checkpoint and writes the store into `out`.
     public static func build(
-        checkpoints: [CheckpointRef], layer: Int, text: URL, tokens: Int, out: URL, sourceDescription: String,
+        run: Run, checkpoints: [Snapshot], layer: Int, text: URL, tokens: Int, out: URL, sourceDescription: String,
         progress: (Int, Int, Int) -> Void
     ) throws -> StoreManifest {
         guard let first = checkpoints.first else { throw EmbryoError.usage("no snapshots selected") }
@@ -171,7 +171,7 @@ public enum ActivationStore {
                         + "is incomplete (no store.json): run the command again to rebuild it")
             }
             let model = try Albert.load(from: ck.dir)
-            let name = "\(RunDirectory.checkpointName(ck.step)).f16"
+            let name = "\(Run.checkpointName(ck.step)).f16"
             let url = out.appendingPathComponent(name)
             let tmp = out.appendingPathComponent(".\(name).tmp")
             guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
@@ -228,7 +228,7 @@ public enum ActivationStore {
         }
         let manifest = StoreManifest(
             layer: layer, d: d, rows: rows, sentences: sents.count, snapshots: snaps,
-            checkpoints: first.dir.deletingLastPathComponent().path, text: sourceDescription, vocabHash: vocabHash)
+            checkpoints: run.checkpoints.path, text: sourceDescription, vocabHash: vocabHash)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeAtomically(try enc.encode(manifest), to: out.appendingPathComponent("store.json"))

@@ -44,17 +44,6 @@ public enum FinetuneJob {
         return (model, tok)
     }
 
-    /// Where a checkpoint's fine-tuning results go by default: <run>/finetune/<task>/<step-N> for a run's
-    /// snapshot, otherwise <checkpoint>-finetune-<task> beside it.
-    public static func defaultOut(checkpoint: URL, task: String) -> URL {
-        let parent = checkpoint.deletingLastPathComponent()
-        if parent.lastPathComponent == "checkpoints" {
-            return parent.deletingLastPathComponent().appendingPathComponent("finetune/\(task)")
-                .appendingPathComponent(checkpoint.lastPathComponent)
-        }
-        return parent.appendingPathComponent("\(checkpoint.lastPathComponent)-finetune-\(task)")
-    }
-
     /// Fine-tunes one checkpoint with each seed; writes results.json (and the models when `saveModels`).
     public static func run(
         checkpoint: URL, task: TaskData, taskPath: String, settings: FinetuneSettings, seeds: Int, out: URL,

@@ -35,7 +35,7 @@ public struct PretrainResult: Sendable {
 
 public final class Pretrainer {
     public let config: PretrainConfig
-    public let run: RunDirectory
+    public let run: Run
     public let resume: Bool
     let say: (String) -> Void
     /// Held from init to the end of train().
@@ -46,7 +46,7 @@ public final class Pretrainer {
     public init(
         out: URL, resume: Bool, force: Bool, apply: (inout PretrainConfig) -> Void, log: @escaping (String) -> Void
     ) throws {
-        run = RunDirectory(out)
+        run = Run(out)
         say = log
         self.resume = resume
         // one writer per run directory: a second pretrain on the same --out stops here, before touching it
@@ -57,7 +57,7 @@ public final class Pretrainer {
         var cfg = PretrainConfig()
         if resume {
             guard exists else { throw EmbryoError.runtime("\(out.path) holds no run to resume (no run.json)") }
-            let stored = try Pretrainer.readRunConfig(run.runJSON)
+            let stored = try run.manifest().config
             cfg = stored
             apply(&cfg)
             let diff = cfg.differences(from: stored)
@@ -75,10 +75,7 @@ public final class Pretrainer {
                     "\(out.path) already holds a run; use --resume to continue it or --force to start over")
             }
             // the old run's snapshots and everything measured on them
-            for name in [
-                "checkpoints", "state", "train_log.jsonl", "run.json", "tokenizer", "probes", "finetune", "reinit",
-                "activations", "crosscoder",
-            ] {
+            for name in ["checkpoints", "state", "train_log.jsonl", "run.json", "tokenizer"] + Run.measurementFolders {
                 try? fm.removeItem(at: out.appendingPathComponent(name))
             }
         } else {
@@ -92,19 +89,6 @@ public final class Pretrainer {
         self.config = cfg
     }
 
-    static func readRunConfig(_ url: URL) throws -> PretrainConfig {
-        guard let obj = (try? JSONSerialization.jsonObject(with: readFile(url))) as? [String: Any],
-            let c = obj["config"]
-        else {
-            throw EmbryoError.format(url.path, "not a valid run.json")
-        }
-        do {
-            return try JSONDecoder().decode(PretrainConfig.self, from: JSONSerialization.data(withJSONObject: c))
-        } catch {
-            throw EmbryoError.format(url.path, "not a valid run.json: \(describe(error))")
-        }
-    }
-
     static func field(_ name: String, of c: PretrainConfig) -> String {
         let enc = JSONEncoder()
         guard let o = try? JSONSerialization.jsonObject(with: enc.encode(c)) as? [String: Any], let v = o[name] else {
@@ -116,9 +100,9 @@ public final class Pretrainer {
     // MARK: preparation
 
     /// Corpus sources: the given paths, or the built-in world generated into (or reused from) the run.
-    func corpusSources() throws -> ([CorpusSource], [String: Any]?) {
+    func corpusSources() throws -> ([CorpusSource], RunManifest.WorldInfo?) {
         if !config.corpus.isEmpty { return (try TokenizedCorpus.describe(config.corpus), nil) }
-        let dir = run.root.appendingPathComponent("world")
+        let dir = run.worldDir
         var sizes = WorldSizes()
         sizes.tokens = config.worldTokens
         let summaryURL = dir.appendingPathComponent("world.json")
@@ -136,9 +120,8 @@ public final class Pretrainer {
             )
             _ = try World(seed: UInt64(config.worldSeed), sizes: sizes).write(to: dir)
         }
-        let world: [String: Any] = [
-            "seed": config.worldSeed, "tokens": config.worldTokens, "dir": "world", "reused": reuse,
-        ]
+        let world = RunManifest.WorldInfo(
+            seed: config.worldSeed, tokens: config.worldTokens, dir: "world", reused: reuse)
         return (try TokenizedCorpus.describe([dir.appendingPathComponent("train.txt").path]), world)
     }
 
@@ -342,13 +325,8 @@ public final class Pretrainer {
 
     /// On --resume: the corpus files must be the ones the run started from (same hashes as run.json).
     func checkCorpusUnchanged(_ sources: [CorpusSource]) throws {
-        guard let o = (try? JSONSerialization.jsonObject(with: readFile(run.runJSON))) as? [String: Any],
-            let recorded = o["corpus"] as? [[String: Any]]
-        else { return }
-        let before = recorded.compactMap { r -> (String, String)? in
-            guard let p = r["path"] as? String, let h = r["fnv1a64"] as? String else { return nil }
-            return (p, h)
-        }
+        guard let recorded = try? run.manifest().corpus else { return }
+        let before = recorded.map { ($0.path, $0.fnv1a64) }
         guard before.count == sources.count else {
             throw EmbryoError.runtime(
                 "cannot resume \(run.root.path): run.json records \(before.count) corpus files, found \(sources.count)")
@@ -361,32 +339,23 @@ public final class Pretrainer {
     }
 
     func writeRunJSON(
-        _ m: AlbertConfig, sources: [CorpusSource], world: [String: Any]?, tok: WordPieceTokenizer, cachePath: String,
-        corpus: TokenizedCorpus, maker: ExampleMaker
+        _ m: AlbertConfig, sources: [CorpusSource], world: RunManifest.WorldInfo?, tok: WordPieceTokenizer,
+        cachePath: String, corpus: TokenizedCorpus, maker: ExampleMaker
     ) throws {
-        let cfg = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config))
-        let model = try JSONSerialization.jsonObject(with: JSONEncoder().encode(m))
         let (_, vocabHash) = try hashFile(run.tokenizerDir.appendingPathComponent("vocab.txt").path)
-        var obj: [String: Any] = [
-            "embryo_version": "0.1.0", "config": cfg, "model": model, "seed": config.seed,
-            "corpus": sources.map {
-                ["path": $0.path, "kind": $0.kind.rawValue, "bytes": $0.bytes, "fnv1a64": $0.hash]
-            },
-            "vocabulary": [
-                "path": "tokenizer/vocab.txt", "size": tok.vocab.count, "fnv1a64": vocabHash,
-                "lowercase": tok.lowercase,
-            ],
-            "token_cache": cachePath,
-            "data": [
-                "tokens": corpus.tokens.count, "sentences": corpus.sentenceCount, "documents": corpus.documentCount,
-                "held_out_documents": maker.heldOutDocuments, "max_predictions_per_seq": maker.maxPredictions,
-            ],
-            "checkpoint_steps": config.checkpointSteps(),
-            "machine": ["threads": config.threads, "cores": Threads.available, "blas_core": BlasRuntime.coreName],
-        ]
-        if let world { obj["world"] = world }
-        let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
-        try writeAtomically(data + Data("\n".utf8), to: run.runJSON)
+        let manifest = RunManifest(
+            embryoVersion: "0.1.0", config: config, model: m, seed: config.seed,
+            corpus: sources.map { .init(path: $0.path, kind: $0.kind.rawValue, bytes: $0.bytes, fnv1a64: $0.hash) },
+            vocabulary: .init(
+                path: "tokenizer/vocab.txt", size: tok.vocab.count, fnv1a64: vocabHash, lowercase: tok.lowercase),
+            tokenCache: cachePath,
+            data: .init(
+                tokens: corpus.tokens.count, sentences: corpus.sentenceCount, documents: corpus.documentCount,
+                heldOutDocuments: maker.heldOutDocuments, maxPredictionsPerSeq: maker.maxPredictions),
+            checkpointSteps: config.checkpointSteps(),
+            machine: .init(threads: config.threads, cores: Threads.available, blasCore: BlasRuntime.coreName),
+            world: world)
+        try manifest.write(to: run.runJSON)
     }
 }
 

@@ -27,19 +27,11 @@ public final class HeldOutText {
         self.rows = rows
     }
 
-    /// The run's held-out documents, when `checkpoints` belongs to a run whose token cache is still there.
-    public static func fromRun(checkpoints: URL) throws -> HeldOutText? {
-        let run = checkpoints.deletingLastPathComponent()
-        let runJSON = run.appendingPathComponent("run.json")
-        guard FileManager.default.fileExists(atPath: runJSON.path),
-            let o = (try? JSONSerialization.jsonObject(with: readFile(runJSON))) as? [String: Any],
-            let cache = o["token_cache"] as? String, FileManager.default.fileExists(atPath: cache)
-        else { return nil }
-        let cfg = try Pretrainer.readRunConfig(runJSON)
-        let vocabURL = run.appendingPathComponent("tokenizer/vocab.txt")
-        let vocab = try Vocabulary.load(vocabURL)
-        let corpus = try TokenizedCorpus.load(URL(fileURLWithPath: cache))
-        let maker = try ExampleMaker(corpus: corpus, vocab: vocab, config: cfg)
+    /// The run's held-out documents, when `run` was made by `embryo pretrain` and its token cache is still there.
+    public static func fromRun(_ run: Run) throws -> HeldOutText? {
+        guard let maker = try run.exampleMaker() else { return nil }
+        let cfg = try run.readConfig()
+        let vocabURL = run.tokenizerDir.appendingPathComponent("vocab.txt")
         guard !maker.evalStarts.isEmpty else { return nil }
         let (_, vh) = try hashFile(vocabURL.path)
         return HeldOutText(

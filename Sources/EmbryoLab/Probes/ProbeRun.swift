@@ -20,13 +20,8 @@ public struct ProbeOptions: Sendable {
     public init() {}
 }
 
-public struct CheckpointRef: Sendable {
-    public var step: Int
-    public var dir: URL
-}
-
 public final class ProbeRunner {
-    public let checkpointsDir: URL
+    public let run: Run
     public let out: URL
     public private(set) var options: ProbeOptions
     public private(set) var heldOutDescription = ""
@@ -52,17 +47,18 @@ public final class ProbeRunner {
         init(tokenizer: WordPieceTokenizer) { self.tokenizer = tokenizer }
     }
 
-    public init(checkpoints: URL, options: ProbeOptions, out: URL? = nil, warn: @escaping (String) -> Void) throws {
-        checkpointsDir = checkpoints
+    public init(run: Run, options: ProbeOptions, out: URL? = nil, warn: @escaping (String) -> Void) throws {
+        self.run = run
         self.options = options
         self.warn = warn
-        self.out = out ?? checkpoints.deletingLastPathComponent().appendingPathComponent("probes")
+        self.out = out ?? run.probes
+        let checkpoints = run.checkpoints
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: checkpoints.path, isDirectory: &isDir), isDir.boolValue else {
             throw EmbryoError.io(checkpoints.path, "no such directory")
         }
         let want = Set(options.probes)
-        let world = ProbeRunner.worldDir(forCheckpoints: checkpoints)
+        let world = run.world
         if want.contains(.mlm) || want.contains(.layers) || (want.contains(.loss) && options.pos == nil) {
             if self.options.pos == nil, let w = world { self.options.pos = w.appendingPathComponent("probe.conllu") }
             if self.options.pos == nil && (want.contains(.mlm) || want.contains(.layers)) {
@@ -82,7 +78,7 @@ public final class ProbeRunner {
         }
         if let pos = self.options.pos { _ = try ConllU.read(pos) }  // errors (file:line) before any probing
         if let t = self.options.posTrain { _ = try ConllU.read(t) }
-        if want.contains(.loss) { runHeldOut = try HeldOutText.fromRun(checkpoints: checkpoints) }
+        if want.contains(.loss) { runHeldOut = try HeldOutText.fromRun(run) }
         if want.contains(.loss) && runHeldOut == nil && self.options.pos == nil {
             throw EmbryoError.usage(
                 "the loss probe needs held-out text: \(checkpoints.path) is not a pretraining run with its token "
@@ -99,18 +95,6 @@ public final class ProbeRunner {
         settings[.loss] = "loss v1|" + (runHeldOut?.description ?? "pos \(posHash)|max \(n)")
     }
 
-    /// The world folder of a run on the built-in world, when `checkpoints` belongs to one.
-    public static func worldDir(forCheckpoints dir: URL) -> URL? {
-        let run = dir.deletingLastPathComponent()
-        guard
-            let o = (try? JSONSerialization.jsonObject(with: readFile(run.appendingPathComponent("run.json"))))
-                as? [String: Any],
-            o["world"] != nil
-        else { return nil }
-        let w = run.appendingPathComponent("world")
-        return FileManager.default.fileExists(atPath: w.appendingPathComponent("probe.conllu").path) ? w : nil
-    }
-
     static func hashPath(_ path: String) throws -> String {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
@@ -122,34 +106,8 @@ public final class ProbeRunner {
         return String(stableHash(parts.joined(separator: ",")), radix: 16)
     }
 
-    /// step-N checkpoint folders in step order; incomplete ones are skipped with a warning.
-    public func scan() throws -> [CheckpointRef] {
-        guard FileManager.default.fileExists(atPath: checkpointsDir.path) else {
-            throw EmbryoError.io(checkpointsDir.path, "no such directory")
-        }
-        let names = try FileManager.default.contentsOfDirectory(atPath: checkpointsDir.path)
-        var refs: [CheckpointRef] = []
-        for n in names {
-            guard n.hasPrefix("step-"), let s = Int(n.dropFirst(5)), s >= 0 else { continue }
-            let d = checkpointsDir.appendingPathComponent(n)
-            let missing = ["model.safetensors", "config.json", "vocab.txt"].filter {
-                !FileManager.default.fileExists(atPath: d.appendingPathComponent($0).path)
-            }
-            if !missing.isEmpty {
-                warnOnce("skipping \(d.path): no \(missing.joined(separator: ", ")) (empty or half-written)")
-                continue
-            }
-            refs.append(CheckpointRef(step: s, dir: d))
-        }
-        return refs.sorted { $0.step < $1.step }
-    }
-
-    /// The complete step-N checkpoints of `dir` in step order (incomplete ones skipped with a warning).
-    public static func snapshots(in dir: URL, warn: @escaping (String) -> Void) throws -> [CheckpointRef] {
-        var o = ProbeOptions()
-        o.probes = []
-        return try ProbeRunner(checkpoints: dir, options: o, warn: warn).scan()
-    }
+    /// The run's snapshots in step order; incomplete ones are skipped with a warning (once).
+    public func scan() throws -> [Snapshot] { try run.snapshots(warn: warnOnce) }
 
     func warnOnce(_ s: String) {
         if warned.insert(s).inserted { warn(s) }
@@ -157,7 +115,7 @@ public final class ProbeRunner {
 
     /// Probes `refs` (cached results reused), writes the tables and the report, and returns every metric.
     /// `progress(done, total, step, cached)` after each checkpoint.
-    public func run(_ refs: [CheckpointRef], progress: (Int, Int, Int, Bool) -> Void) throws -> [ProbeMetric] {
+    public func run(_ refs: [Snapshot], progress: (Int, Int, Int, Bool) -> Void) throws -> [ProbeMetric] {
         let cache = out.appendingPathComponent("cache")
         try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
         var all: [ProbeMetric] = []
@@ -184,21 +142,15 @@ public final class ProbeRunner {
         var metrics: [ProbeMetric]
     }
 
-    func probe(_ ck: CheckpointRef, cache: URL) throws -> ([ProbeMetric], Bool) {
+    func probe(_ ck: Snapshot, cache: URL) throws -> ([ProbeMetric], Bool) {
         // the key covers the architecture too: shared-layer weights are the same for any layer count
         let weights: String
-        do {
-            weights =
-                try hashFile(ck.dir.appendingPathComponent("model.safetensors").path).1 + "-"
-                + hashFile(ck.dir.appendingPathComponent("config.json").path).1
-        } catch {
-            throw SkipCheckpoint(reason: describe(error))
-        }
+        do { weights = try ck.weightsHash() } catch { throw SkipCheckpoint(reason: describe(error)) }
         var out: [ProbeMetric] = []
         var todo: [ProbeKind] = []
         for kind in options.probes {
             let url = cache.appendingPathComponent(
-                "\(kind.rawValue)-\(RunDirectory.checkpointName(ck.step))-\(weights).json")
+                "\(kind.rawValue)-\(Run.checkpointName(ck.step))-\(weights).json")
             if let data = try? readFile(url), let e = try? JSONDecoder().decode(CacheEntry.self, from: data),
                 e.settings == settings[kind]
             {
@@ -210,17 +162,10 @@ public final class ProbeRunner {
         if todo.isEmpty { return (out, true) }
         let model: Albert, tok: WordPieceTokenizer, vocabHash: String
         do {
-            model = try Albert.load(from: ck.dir)
-            let vocabURL = ck.dir.appendingPathComponent("vocab.txt")
-            tok = try WordPieceTokenizer.load(vocab: vocabURL)
-            vocabHash = try hashFile(vocabURL.path).1
+            (model, tok) = try ck.load()
+            vocabHash = try ck.vocabHash()
         } catch {
             throw SkipCheckpoint(reason: describe(error))
-        }
-        guard tok.vocab.count == model.config.vocabSize else {
-            throw SkipCheckpoint(
-                reason: "its vocab.txt has \(tok.vocab.count) tokens but the model's vocab_size is "
-                    + "\(model.config.vocabSize): the probe inputs would not match the model")
         }
         if let f = firstVocab, f.hash != vocabHash {
             warnOnce(
@@ -259,7 +204,7 @@ public final class ProbeRunner {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
             let url = cache.appendingPathComponent(
-                "\(kind.rawValue)-\(RunDirectory.checkpointName(ck.step))-\(weights).json")
+                "\(kind.rawValue)-\(Run.checkpointName(ck.step))-\(weights).json")
             try writeAtomically(try enc.encode(CacheEntry(settings: settings[kind]!, metrics: m)), to: url)
             out += m
         }
@@ -367,10 +312,10 @@ public final class ProbeRunner {
         try writeAtomically(Data(MetricTables.jsonl(metrics).utf8), to: out.appendingPathComponent("metrics.jsonl"))
         try writeAtomically(Data(MetricTables.csv(metrics).utf8), to: out.appendingPathComponent("metrics.csv"))
         let info = ReportInfo(
-            title: checkpointsDir.deletingLastPathComponent().lastPathComponent, checkpoints: checkpointsDir.path,
+            title: run.name, checkpoints: run.checkpoints.path,
             pos: options.pos?.path, posTrain: options.posTrain?.path, facts: options.facts,
             heldOut: heldOutDescription, maxSentences: options.maxSentences,
-            trainLog: checkpointsDir.deletingLastPathComponent().appendingPathComponent("train_log.jsonl"))
+            trainLog: run.log)
         try writeAtomically(try JSONEncoder().encode(info), to: out.appendingPathComponent("report-info.json"))
         var all = metrics
         let downstream = out.appendingPathComponent("downstream.jsonl")

@@ -16,10 +16,10 @@ public struct Finding: Sendable, Equatable {
 
 public enum Findings {
     /// Every finding of the run in `run` (a run directory made by `embryo pretrain`).
-    public static func evaluate(run: URL) throws -> [Finding] {
+    public static func evaluate(run: Run) throws -> [Finding] {
         var out: [Finding] = []
         out += try heldOut(run)
-        let metricsURL = run.appendingPathComponent("probes/metrics.jsonl")
+        let metricsURL = run.probes.appendingPathComponent("metrics.jsonl")
         let ms = FileManager.default.fileExists(atPath: metricsURL.path) ? try MetricTables.read(metricsURL) : []
         out += probes(ms)
         out += try finetune(run)
@@ -34,8 +34,8 @@ public enum Findings {
     }
 
     /// Held-out MLM loss and accuracy and SOP accuracy from the pretrainer's evaluations.
-    static func heldOut(_ run: URL) throws -> [Finding] {
-        let log = run.appendingPathComponent("train_log.jsonl")
+    static func heldOut(_ run: Run) throws -> [Finding] {
+        let log = run.log
         guard FileManager.default.fileExists(atPath: log.path) else {
             return [missing("held-out MLM loss", "falls >= 0.3 after 40% of the steps", "no train_log.jsonl")]
         }
@@ -148,9 +148,9 @@ public enum Findings {
     }
 
     /// The first task fine-tuned on every snapshot: dev accuracy at the last snapshot against step 0.
-    static func finetune(_ run: URL) throws -> [Finding] {
+    static func finetune(_ run: Run) throws -> [Finding] {
         let name = "downstream, fine-tuned per snapshot", target = "last snapshot >= step 0 + 0.10"
-        let root = run.appendingPathComponent("finetune")
+        let root = run.root.appendingPathComponent("finetune")
         let fm = FileManager.default
         guard let tasks = try? fm.contentsOfDirectory(atPath: root.path).sorted(), let task = tasks.first else {
             return [missing(name, target, "no finetune/ folder")]
@@ -160,7 +160,7 @@ public enum Findings {
             n.hasPrefix("step-") ? Int(n.dropFirst(5)) : nil
         }.sorted()
         func acc(_ s: Int) throws -> (Double, Double)? {
-            let url = dir.appendingPathComponent(RunDirectory.checkpointName(s)).appendingPathComponent("results.json")
+            let url = dir.appendingPathComponent(Run.checkpointName(s)).appendingPathComponent("results.json")
             guard fm.fileExists(atPath: url.path),
                 let o = try JSONSerialization.jsonObject(with: readFile(url)) as? [String: Any],
                 let summary = o["summary"] as? [String: Any], let dev = summary["dev"] as? [String: Any],
@@ -180,9 +180,9 @@ public enum Findings {
     }
 
     /// The first progressive re-initialisation sweep: fully pretrained against fully re-initialised at 500.
-    static func reinit(_ run: URL) throws -> [Finding] {
+    static func reinit(_ run: Run) throws -> [Finding] {
         let name = "re-initialisation at 500 examples", target = "fully pretrained >= fully re-initialised + 0.05"
-        let root = run.appendingPathComponent("reinit")
+        let root = run.root.appendingPathComponent("reinit")
         let fm = FileManager.default
         let sweeps = ((try? fm.contentsOfDirectory(atPath: root.path)) ?? []).sorted().filter {
             $0.contains("progressive")

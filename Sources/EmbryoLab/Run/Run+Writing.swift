@@ -1,25 +1,12 @@
-// A run directory's files: checkpoints/step-NNNNNN/ (HF format plus trainer_state.json), state/ (what
-// resuming needs: optimizer moments and the step they belong to), train_log.jsonl and run.json. Every
-// file is written atomically, and a checkpoint directory appears under its final name only when complete.
+// What pretraining writes into a run: checkpoints/step-NNNNNN/ (HF format plus trainer_state.json), state/
+// (what resuming needs: optimizer moments and the step they belong to) and train_log.jsonl. Every file is
+// written atomically, and a checkpoint directory appears under its final name only when complete.
 
 import EmbryoCore
 import EmbryoText
 import Foundation
 
-public struct RunDirectory {
-    public let root: URL
-    public var checkpoints: URL { root.appendingPathComponent("checkpoints") }
-    public var state: URL { root.appendingPathComponent("state") }
-    public var log: URL { root.appendingPathComponent("train_log.jsonl") }
-    public var runJSON: URL { root.appendingPathComponent("run.json") }
-    public var tokenizerDir: URL { root.appendingPathComponent("tokenizer") }
-
-    public init(_ root: URL) { self.root = root }
-
-    public static func checkpointName(_ step: Int) -> String { "step-" + String(format: "%06d", step) }
-
-    public func checkpoint(_ step: Int) -> URL { checkpoints.appendingPathComponent(RunDirectory.checkpointName(step)) }
-
+extension Run {
     /// Writes a complete checkpoint: model, tokenizer files and trainer_state.json, into a temporary
     /// directory renamed into place (an existing one for the same step is replaced).
     public func writeCheckpoint(step: Int, model: Albert, tokenizer: WordPieceTokenizer, trainerState: [String: Any])
@@ -28,7 +15,7 @@ public struct RunDirectory {
         let fm = FileManager.default
         try fm.createDirectory(at: checkpoints, withIntermediateDirectories: true)
         let final = checkpoint(step)
-        let tmp = checkpoints.appendingPathComponent(".\(RunDirectory.checkpointName(step)).tmp")
+        let tmp = checkpoints.appendingPathComponent(".\(Run.checkpointName(step)).tmp")
         try? fm.removeItem(at: tmp)
         try model.save(to: tmp, metadata: ["step": String(step)])
         try tokenizer.save(to: tmp)
@@ -45,7 +32,7 @@ public struct RunDirectory {
     public func writeState(step: Int, tokensSeen: Int, optimizer: Optimizer, elapsed: Double) throws {
         let fm = FileManager.default
         try fm.createDirectory(at: state, withIntermediateDirectories: true)
-        let name = "optimizer-\(RunDirectory.checkpointName(step)).safetensors"
+        let name = "optimizer-\(Run.checkpointName(step)).safetensors"
         var tensors: [(name: String, shape: [Int], data: UnsafePointer<Float>)] = []
         for t in optimizer.layout.tensors {
             tensors.append(("m." + t.name, t.shape, UnsafePointer(optimizer.m.pointer + t.offset)))
@@ -54,7 +41,7 @@ public struct RunDirectory {
         try writeSafetensors(tensors, metadata: ["step": String(step)], to: state.appendingPathComponent(name))
         let json: [String: Any] = [
             "step": step, "tokens_seen": tokensSeen, "optimizer_steps": optimizer.stepCount,
-            "optimizer_file": name, "checkpoint": RunDirectory.checkpointName(step),
+            "optimizer_file": name, "checkpoint": Run.checkpointName(step),
             "elapsed_s": elapsed,
         ]
         let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])

@@ -6,23 +6,19 @@ import EmbryoCore
 import EmbryoText
 import Foundation
 
-extension RunDirectory {
+extension Run {
     /// The settings recorded in run.json.
-    public func readConfig() throws -> PretrainConfig {
-        guard FileManager.default.fileExists(atPath: runJSON.path) else {
-            throw EmbryoError.runtime("\(root.path) holds no run (no run.json)")
-        }
-        return try Pretrainer.readRunConfig(runJSON)
-    }
+    public func readConfig() throws -> PretrainConfig { try manifest().config }
 
-    /// The example maker the run trained with, or nil when run.json names no token cache that still exists.
-    public func exampleMaker(config cfg: PretrainConfig) throws -> ExampleMaker? {
-        guard let o = (try? JSONSerialization.jsonObject(with: readFile(runJSON))) as? [String: Any],
-            let cache = o["token_cache"] as? String, FileManager.default.fileExists(atPath: cache)
-        else { return nil }
+    /// The example maker the run trained with, or nil when the run has no run.json or the token cache it
+    /// names is gone.
+    public func exampleMaker() throws -> ExampleMaker? {
+        guard hasManifest else { return nil }
+        let m = try manifest()
+        guard FileManager.default.fileExists(atPath: m.tokenCache) else { return nil }
         let vocab = try Vocabulary.load(tokenizerDir.appendingPathComponent("vocab.txt"))
-        let corpus = try TokenizedCorpus.load(URL(fileURLWithPath: cache))
-        return try ExampleMaker(corpus: corpus, vocab: vocab, config: cfg)
+        let corpus = try TokenizedCorpus.load(URL(fileURLWithPath: m.tokenCache))
+        return try ExampleMaker(corpus: corpus, vocab: vocab, config: m.config)
     }
 
     /// The exact training batches of `steps` (step s is the batch that turned checkpoint s-1 into s), as
@@ -35,7 +31,7 @@ extension RunDirectory {
             throw EmbryoError.usage(
                 "--steps \(steps.lowerBound)-\(steps.upperBound) is outside the run's steps 1-\(cfg.steps)")
         }
-        guard let maker = try exampleMaker(config: cfg) else {
+        guard let maker = try exampleMaker() else {
             throw EmbryoError.runtime(
                 "\(runJSON.path): the token cache it names is gone; run `embryo pretrain --resume \(root.path)` once "
                     + "with the same corpus to rebuild it")
