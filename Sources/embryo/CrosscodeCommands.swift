@@ -204,11 +204,7 @@ enum FeaturesCommand {
             try writeAtomically(
                 Data(CrosscoderReport.section(input).utf8), to: probes.appendingPathComponent("crosscoder-section.html")
             )
-            try ProbeReport.regenerate(
-                probes: probes,
-                fallback: ReportInfo(
-                    title: run.name, checkpoints: run.checkpoints.path, pos: nil, posTrain: nil, facts: nil,
-                    heldOut: "", maxSentences: 0, trainLog: run.log))
+            try RunReport.write(folder: probes, run: run, fallback: RunReport.fallbackInfo(run))
             print(probes.appendingPathComponent("report.html").path)
         }
         print(out.appendingPathComponent("features.html").path)

@@ -129,11 +129,7 @@ enum FinetuneCommand {
             kept = try MetricTables.read(file).filter { !$0.key.hasPrefix("\(task.name)/") }
         }
         try writeAtomically(Data(MetricTables.jsonl(kept + downstream).utf8), to: file)
-        try ProbeReport.regenerate(
-            probes: probes,
-            fallback: ReportInfo(
-                title: run.name, checkpoints: run.checkpoints.path, pos: nil, posTrain: nil, facts: nil, heldOut: "",
-                maxSentences: 0, trainLog: run.log))
+        try RunReport.write(folder: probes, run: run, fallback: RunReport.fallbackInfo(run))
         print(probes.appendingPathComponent("report.html").path)
     }
 }

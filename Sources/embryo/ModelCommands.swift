@@ -30,25 +30,16 @@ enum InitCommand {
                     "\(out) already holds a checkpoint (\(existing.joined(separator: ", "))); use --force to replace it",
                 spec: spec)
         }
-        var config = try resolveConfig(a.string("config")!, vocabSize: try a.int("vocab-size", min: 5)!, spec: spec)
+        let name = a.string("config")!, vocabSize = try a.int("vocab-size", min: 5)!
+        // a config file keeps its own vocab_size
+        var config = try AlbertConfig.resolve(
+            name, vocabSize: AlbertConfig.presetNames.contains(name) ? vocabSize : nil)
         if a.flag("unshared") { config = config.unshared() }
         let model = try Albert(config: config)
         model.initializeWeights(seed: UInt64(try a.int("seed", min: 0)!))
         try model.save(to: URL(fileURLWithPath: out))
         print(out)
     }
-}
-
-/// A preset name or a config.json path.
-func resolveConfig(_ value: String, vocabSize: Int, spec: CommandSpec) throws -> AlbertConfig {
-    if let c = AlbertConfig.preset(value, vocabSize: vocabSize) { return c }
-    if value.hasSuffix(".json") || FileManager.default.fileExists(atPath: value) {
-        return try AlbertConfig.load(URL(fileURLWithPath: value))
-    }
-    throw UsageError(
-        message:
-            "The value '\(value)' is invalid for '--config <preset|file>': expected tiny, small, base or a config.json path",
-        spec: spec)
 }
 
 enum InferCommand {

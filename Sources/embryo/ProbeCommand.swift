@@ -90,13 +90,13 @@ enum ProbeCommand {
                 }
                 probedSteps = Set(refs.map(\.step))
             }
-            guard a.flag("watch"), pretrainStopRequested == 0, !runFinished(run, probed: probedSteps) else { break }
+            guard a.flag("watch"), stopRequested == 0, !runFinished(run, probed: probedSteps) else { break }
             var waited = 0.0
-            while waited < poll && pretrainStopRequested == 0 {
+            while waited < poll && stopRequested == 0 {
                 Thread.sleep(forTimeInterval: 0.5)
                 waited += 0.5
             }
-            if pretrainStopRequested != 0 { break }
+            if stopRequested != 0 { break }
         }
         let meter = ForwardMeter.shared
         if meter.tokens > 0 {

@@ -66,12 +66,17 @@ enum ReinitCommand {
         }
         let task = try FinetuneCommand.loadTask(a)
         let ckpt = URL(fileURLWithPath: a.string("checkpoint")!)
+        let run = try Run.open(ckpt.path)
         let out =
-            try a.string("out").map { URL(fileURLWithPath: $0) }
-            ?? Run.open(ckpt.path).reinit(task: task.name, scheme: scheme.rawValue)
+            a.string("out").map { URL(fileURLWithPath: $0) } ?? run.reinit(task: task.name, scheme: scheme.rawValue)
         let t0 = Date()
         let rows = try ReinitJob.run(checkpoint: ckpt, task: task, options: o, out: out, log: log)
         log("reinit: \(rows.count) runs in \(formatDuration(Date().timeIntervalSince(t0)))")
+        if a.string("out") == nil && run.root != run.checkpoints {
+            // the sweep joins the run's report
+            try FileManager.default.createDirectory(at: run.probes, withIntermediateDirectories: true)
+            try RunReport.write(folder: run.probes, run: run, fallback: RunReport.fallbackInfo(run))
+        }
         print(out.appendingPathComponent("reinit.html").path)
     }
 }

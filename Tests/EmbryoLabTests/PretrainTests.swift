@@ -35,11 +35,11 @@ final class PretrainTests: XCTestCase {
     override func setUpWithError() throws {
         tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-pre-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-        pretrainStopRequested = 0
+        stopRequested = 0
     }
 
     override func tearDownWithError() throws {
-        pretrainStopRequested = 0
+        stopRequested = 0
         try? FileManager.default.removeItem(at: tmp)
     }
 
@@ -282,11 +282,11 @@ final class PretrainTests: XCTestCase {
         let r = try Pretrainer(
             out: cut, resume: false, force: false, apply: try config(corpus, steps: 30), log: { _ in }
         ).train { rep in
-            if rep.step == 13 { pretrainStopRequested = 1 }
+            if rep.step == 13 { stopRequested = 1 }
         }
         XCTAssertTrue(r.interrupted)
         XCTAssertEqual(r.lastStep, 13)
-        pretrainStopRequested = 0
+        stopRequested = 0
         let resumed = try Pretrainer(out: cut, resume: true, force: false, apply: { _ in }, log: { _ in }).train()
         XCTAssertFalse(resumed.interrupted)
         for step in [0, 1, 2, 4, 8, 10, 20, 30] {

@@ -126,6 +126,20 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// A preset name or a config.json path, with the given vocabulary size (a file's own vocab_size is kept
+    /// when `vocabSize` is nil). An unknown name that is not a file is a usage error.
+    public static func resolve(_ presetOrFile: String, vocabSize: Int?) throws -> AlbertConfig {
+        if let c = preset(presetOrFile, vocabSize: vocabSize ?? 30000) { return c }
+        guard presetOrFile.hasSuffix(".json") || FileManager.default.fileExists(atPath: presetOrFile) else {
+            throw EmbryoError.usage(
+                "The value '\(presetOrFile)' is invalid for '--config <preset|file>': expected "
+                    + presetNames.joined(separator: ", ") + " or a config.json path")
+        }
+        var c = try load(URL(fileURLWithPath: presetOrFile))
+        if let vocabSize { c.vocabSize = vocabSize }
+        return c
+    }
+
     /// Unshared layers: one group per layer.
     public func unshared() -> AlbertConfig {
         var c = self

@@ -165,7 +165,7 @@ public enum ActivationStore {
             to: out.appendingPathComponent("sentences.txt"))
         var snaps: [StoreSnapshot] = []
         for (ci, ck) in checkpoints.enumerated() {
-            if pretrainStopRequested != 0 {
+            if stopRequested != 0 {
                 throw EmbryoError.interrupted(
                     "activations: interrupted after \(ci) of \(checkpoints.count) snapshots; the store in \(out.path) "
                         + "is incomplete (no store.json): run the command again to rebuild it")

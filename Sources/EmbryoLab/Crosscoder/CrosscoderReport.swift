@@ -269,3 +269,11 @@ public enum CrosscoderReport {
         return try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
     }
 }
+
+extension CrosscoderReport {
+    /// The section `embryo features --run` left in the run's report folder, if any.
+    static func storedSection(in folder: URL) -> String {
+        let url = folder.appendingPathComponent("crosscoder-section.html")
+        return (try? readFile(url)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+}

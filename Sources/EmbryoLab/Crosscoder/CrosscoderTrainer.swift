@@ -152,7 +152,7 @@ public final class CrosscoderTrainer {
                 n = 0
             }
             if done % settings.saveEvery == 0 || done == settings.steps || done == end { try save(step: done) }
-            if pretrainStopRequested != 0 && done < end {
+            if stopRequested != 0 && done < end {
                 try save(step: done)
                 log("crosscode: interrupted at step \(done); saved, continue with --resume")
                 let seconds = Date().timeIntervalSince(t0)

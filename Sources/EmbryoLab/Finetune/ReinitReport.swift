@@ -3,6 +3,7 @@
 // one chart, one line per data size, error bars over seeds), the block schemes against the window, single
 // layers, and scrambled orders against the pretrained order; plus a table of every setting.
 
+import EmbryoCore
 import Foundation
 
 public enum ReinitReport {
@@ -139,5 +140,35 @@ public enum ReinitReport {
         h +=
             "</table>\n<p class=note>\(rows.count) runs, \(String(format: "%.0f", secs)) s of fine-tuning and probing.</p>\n"
         return h + "</body></html>\n"
+    }
+}
+
+extension ReinitReport {
+    /// The run report's section: each re-initialisation sweep of the run (reinit/<task>-<scheme>/), linked,
+    /// with its settings, data sizes and the number of fine-tuning runs. Empty when there is none.
+    static func runSection(_ run: Run, from folder: URL) -> String {
+        let root = run.root.appendingPathComponent("reinit")
+        let fm = FileManager.default
+        let sweeps = ((try? fm.contentsOfDirectory(atPath: root.path)) ?? []).sorted().filter {
+            fm.fileExists(atPath: root.appendingPathComponent("\($0)/results.jsonl").path)
+        }
+        guard !sweeps.isEmpty else { return "" }
+        var h = "<h2>Re-initialisation</h2>\n<p class=note>Sweeps of embryo reinit on this run: some pretrained "
+        h += "layers re-initialised, then fine-tuned; each page compares the settings across data sizes.</p>\n"
+        h += "<table><tr><th>sweep</th><th>settings</th><th>data sizes</th><th>runs</th></tr>\n"
+        for name in sweeps {
+            let dir = root.appendingPathComponent(name)
+            let rows = (try? readFile(dir.appendingPathComponent("results.jsonl"))).map(jsonObjectLines) ?? []
+            let settings = Set(rows.compactMap { $0["setting"] as? String }).count
+            let sizes = Set(rows.compactMap { $0["train_size"] as? String }).sorted().joined(separator: ", ")
+            // a link relative to the report, when the report is the run's own
+            let page = dir.appendingPathComponent("reinit.html")
+            let link =
+                folder.standardizedFileURL == run.probes.standardizedFileURL
+                ? "../reinit/\(name)/reinit.html" : page.path
+            h += "<tr><td><a href=\"\(esc(link))\">\(esc(name))</a></td><td class=num>\(settings)</td>"
+            h += "<td>\(esc(sizes))</td><td class=num>\(rows.count)</td></tr>\n"
+        }
+        return h + "</table>\n"
     }
 }

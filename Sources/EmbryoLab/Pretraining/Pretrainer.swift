@@ -7,14 +7,6 @@ import EmbryoCore
 import EmbryoText
 import Foundation
 
-/// Set by SIGINT/SIGTERM; checked between steps.
-nonisolated(unsafe) public var pretrainStopRequested: Int32 = 0
-
-public func installStopHandlers() {
-    signal(SIGINT) { _ in pretrainStopRequested = 1 }
-    signal(SIGTERM) { _ in pretrainStopRequested = 1 }
-}
-
 public struct StepReport: Sendable {
     public var step: Int
     public var steps: Int
@@ -164,13 +156,7 @@ public final class Pretrainer {
     }
 
     func modelConfig(vocabSize: Int) throws -> AlbertConfig {
-        var c: AlbertConfig
-        if let p = AlbertConfig.preset(config.config, vocabSize: vocabSize) {
-            c = p
-        } else {
-            c = try AlbertConfig.load(URL(fileURLWithPath: config.config))
-            c.vocabSize = vocabSize
-        }
+        var c = try AlbertConfig.resolve(config.config, vocabSize: vocabSize)
         if let l = config.layers { c.numHiddenLayers = l }
         if config.unshared { c = c.unshared() }
         try c.validate()
@@ -190,7 +176,7 @@ public final class Pretrainer {
         try FileManager.default.createDirectory(at: run.root, withIntermediateDirectories: true)
         // Ctrl-C during data preparation stops between its phases (nothing is trained yet)
         func stopIfRequested(_ phase: String) throws {
-            if pretrainStopRequested != 0 {
+            if stopRequested != 0 {
                 throw EmbryoError.interrupted("pretrain: interrupted during \(phase), before training started")
             }
         }
@@ -310,7 +296,7 @@ public final class Pretrainer {
                     step: step, steps: config.steps, loss: last.loss, mlmAccuracy: last.mlmAccuracy, lr: lastLR,
                     tokensPerSecond: throughput.last ?? 0))
             if saveSteps.contains(step) { try save(step) }
-            if pretrainStopRequested != 0 && step < config.steps {
+            if stopRequested != 0 && step < config.steps {
                 if !saveSteps.contains(step) { try save(step, interrupted: true) }
                 return PretrainResult(
                     lastStep: step, interrupted: true, evalMLMAccuracy: lastEval?.acc, evalMLMLoss: lastEval?.loss,

@@ -317,11 +317,6 @@ public final class ProbeRunner {
             heldOut: heldOutDescription, maxSentences: options.maxSentences,
             trainLog: run.log)
         try writeAtomically(try JSONEncoder().encode(info), to: out.appendingPathComponent("report-info.json"))
-        var all = metrics
-        let downstream = out.appendingPathComponent("downstream.jsonl")
-        if FileManager.default.fileExists(atPath: downstream.path) { all += try MetricTables.read(downstream) }
-        try writeAtomically(
-            Data(ProbeReport.html(all, info: info, extra: ProbeReport.extraSections(out)).utf8),
-            to: out.appendingPathComponent("report.html"))
+        try RunReport.write(folder: out, run: run, fallback: info)
     }
 }
