@@ -65,7 +65,7 @@ def main():
     steps = min(args.steps, cfg["steps"])
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "batches.safetensors")
-        subprocess.run([args.embryo, "batches", "--run", args.run, "--steps", f"1-{steps}", "--out", path],
+        subprocess.run([args.embryo, "batches", "--run", args.run, "--range", f"1-{steps}", "--out", path],
                        check=True, stdout=subprocess.DEVNULL)
         batches = load_file(path)
 

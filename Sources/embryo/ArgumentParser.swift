@@ -2,6 +2,7 @@
 // parsing and help text; `--key value` and `--key=value`; `-h/--help` everywhere; usage errors are
 // reported with the usage line and a pointer to --help, exit code 64.
 
+import EmbryoCore
 import Foundation
 
 struct OptionSpec {
@@ -10,8 +11,14 @@ struct OptionSpec {
     let help: String
     let defaultValue: String?
     var required = false
-    /// Other spellings accepted for this option (older names kept working).
+    /// Other spellings accepted for this option.
     var aliases: [String] = []
+    /// Former names, still accepted with a notice naming the new one.
+    var formerNames: [String] = []
+    /// Accepted without its value too (read as ""), for an option that used to be a flag.
+    var valueMayBeOmitted = false
+    /// A former spelling kept working: accepted, but left out of the usage line and the help.
+    var hidden = false
 
     static func option(_ name: String, _ value: String, _ help: String, default d: String? = nil) -> OptionSpec {
         OptionSpec(name: name, value: value, help: help, defaultValue: d)
@@ -29,6 +36,13 @@ struct OptionSpec {
     func also(_ names: String...) -> OptionSpec {
         var o = self
         o.aliases += names
+        return o
+    }
+
+    /// The same option, renamed from `names` (still accepted, with a notice).
+    func formerly(_ names: String...) -> OptionSpec {
+        var o = self
+        o.formerNames += names
         return o
     }
 }
@@ -50,7 +64,7 @@ struct CommandSpec {
 
     var usage: String {
         if !subcommands.isEmpty { return "\(name) <subcommand>" }
-        let parts = options.map { o -> String in
+        let parts = options.filter { !$0.hidden }.map { o -> String in
             guard let v = o.value else { return "[--\(o.name)]" }
             return o.required ? "--\(o.name) <\(v)>" : "[--\(o.name) <\(v)>]"
         }
@@ -67,7 +81,7 @@ struct CommandSpec {
             for a in arguments { s += formatRow("<\(a.name)>", a.help) }
         }
         s += "\nOPTIONS:\n"
-        var rows = options.map { o -> (String, String) in
+        var rows = options.filter { !$0.hidden }.map { o -> (String, String) in
             let left = "--\(o.name)" + (o.value.map { " <\($0)>" } ?? "")
             let also = o.aliases.isEmpty ? "" : " Also --\(o.aliases.joined(separator: ", --"))."
             let right = o.help + also + (o.defaultValue.map { " (default: \($0))" } ?? "")
@@ -93,11 +107,6 @@ struct CommandSpec {
     }
 }
 
-struct UsageError: Error {
-    let message: String
-    let spec: CommandSpec
-}
-
 struct ParsedArguments {
     var values: [String: [String]] = [:]
     var flags: Set<String> = []
@@ -115,22 +124,34 @@ struct ParsedArguments {
 
     func flag(_ name: String) -> Bool { flags.contains(name) }
 
+    /// Whether the user gave option `name` (as opposed to its default applying).
+    func given(_ name: String) -> Bool { values[name] != nil || flags.contains(name) }
+
+    // the same accessors through an option's declaration
+    func string(_ o: OptionSpec) -> String? { string(o.name) }
+    func int(_ o: OptionSpec, min lo: Int? = nil) throws -> Int? { try int(o.name, min: lo) }
+    func double(_ o: OptionSpec) throws -> Double? { try double(o.name) }
+    func flag(_ o: OptionSpec) -> Bool { flag(o.name) }
+    func given(_ o: OptionSpec) -> Bool { given(o.name) }
+    func strings(_ o: OptionSpec) -> [String] { strings(o.name) }
+    func choice(_ o: OptionSpec, _ allowed: [String]) throws -> String? { try choice(o.name, allowed) }
+
     /// How the user spelled option `name` (its alias when one was used).
     func spelling(_ name: String) -> String { spelled[name] ?? name }
 
     func int(_ name: String, min lo: Int? = nil) throws -> Int? {
         guard let s = string(name) else { return nil }
         guard let v = Int(s) else {
-            throw UsageError(message: "The value '\(s)' is invalid for '--\(name) <\(valueName(name))>'", spec: spec)
+            throw EmbryoError.usage("The value '\(s)' is invalid for '--\(spelling(name)) <\(valueName(name))>'")
         }
-        if let lo, v < lo { throw UsageError(message: "'--\(name)' must be at least \(lo), got \(v)", spec: spec) }
+        if let lo, v < lo { throw EmbryoError.usage("'--\(spelling(name))' must be at least \(lo), got \(v)") }
         return v
     }
 
     func double(_ name: String) throws -> Double? {
         guard let s = string(name) else { return nil }
         guard let v = Double(s), v.isFinite else {
-            throw UsageError(message: "The value '\(s)' is invalid for '--\(name) <\(valueName(name))>'", spec: spec)
+            throw EmbryoError.usage("The value '\(s)' is invalid for '--\(spelling(name)) <\(valueName(name))>'")
         }
         return v
     }
@@ -138,10 +159,9 @@ struct ParsedArguments {
     func choice(_ name: String, _ allowed: [String]) throws -> String? {
         guard let s = string(name) else { return nil }
         guard allowed.contains(s) else {
-            throw UsageError(
-                message:
-                    "The value '\(s)' is invalid for '--\(name) <\(valueName(name))>': expected one of \(allowed.joined(separator: ", "))",
-                spec: spec)
+            throw EmbryoError.usage(
+                "The value '\(s)' is invalid for '--\(spelling(name)) <\(valueName(name))>': expected one of "
+                    + allowed.joined(separator: ", "))
         }
         return s
     }
@@ -167,7 +187,7 @@ func parse(_ args: [String], spec: CommandSpec) throws -> ParsedArguments {
         guard !optionsEnded, a.hasPrefix("--"), a.count > 2 else {
             let room = spec.arguments.contains { $0.repeated } ? Int.max : spec.arguments.count
             guard out.arguments.count < room else {
-                throw UsageError(message: "Unexpected argument '\(a)'", spec: spec)
+                throw EmbryoError.usage("Unexpected argument '\(a)'")
             }
             out.arguments.append(a)
             continue
@@ -178,22 +198,31 @@ func parse(_ args: [String], spec: CommandSpec) throws -> ParsedArguments {
             inline = String(name[name.index(after: eq)...])
             name = String(name[..<eq])
         }
-        guard let o = spec.options.first(where: { $0.name == name || $0.aliases.contains(name) }) else {
-            throw UsageError(message: "Unknown option '--\(name)'", spec: spec)
+        guard
+            let o = spec.options.first(where: {
+                $0.name == name || $0.aliases.contains(name) || $0.formerNames.contains(name)
+            })
+        else {
+            throw EmbryoError.usage("Unknown option '--\(name)'")
         }
         if o.name != name { out.spelled[o.name] = name }
+        if o.formerNames.contains(name) {
+            writeStandardError("notice: --\(name) is now --\(o.name); the old name will go away\n")
+        }
         name = o.name
         if o.value == nil {
-            if inline != nil { throw UsageError(message: "The flag '--\(name)' does not take a value", spec: spec) }
+            if inline != nil { throw EmbryoError.usage("The flag '--\(name)' does not take a value") }
             out.flags.insert(name)
             continue
         }
         let v: String
         if let inline {
             v = inline
+        } else if o.valueMayBeOmitted && (i == args.count || (args[i].hasPrefix("--") && args[i].count > 2)) {
+            v = ""
         } else {
             guard i < args.count, !(args[i].hasPrefix("--") && args[i].count > 2) else {
-                throw UsageError(message: "Missing value for '--\(name) <\(o.value!)>'", spec: spec)
+                throw EmbryoError.usage("Missing value for '--\(name) <\(o.value!)>'")
             }
             v = args[i]
             i += 1
@@ -201,7 +230,7 @@ func parse(_ args: [String], spec: CommandSpec) throws -> ParsedArguments {
         out.values[name, default: []].append(v)
     }
     if !out.helpRequested, let missing = spec.options.first(where: { $0.required && out.values[$0.name] == nil }) {
-        throw UsageError(message: "Missing expected argument '--\(missing.name) <\(missing.value!)>'", spec: spec)
+        throw EmbryoError.usage("Missing expected argument '--\(missing.name) <\(missing.value!)>'")
     }
     return out
 }

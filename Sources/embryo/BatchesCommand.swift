@@ -16,24 +16,26 @@ enum BatchesCommand {
             attention_mask and labels (-100 where there is no MLM target) of shape [steps, batch, seq],
             and sentence_order_label (0 = in order, 1 = swapped) of shape [steps, batch].
             """,
-        options: [
-            .required("run", "dir", "Run directory (holds run.json)."),
-            .required("steps", "A-B", "Steps to write: one step N, or a range A-B (1-based, inclusive)."),
-            .required("out", "file", "Output .safetensors file."),
-        ]
+        options: [runDir, range, out]
     )
 
+    static let runDir = OptionSpec.required("run", "dir", "Run directory (holds run.json).")
+    static let range = OptionSpec.required(
+        "range", "A-B", "Steps to write: one step N, or a range A-B (1-based, inclusive)."
+    ).formerly("steps")
+    static let out = OptionSpec.required("out", "file", "Output .safetensors file.")
+
     static func run(_ a: ParsedArguments) throws {
-        let text = a.string("steps")!
+        let text = a.string(range)!
         let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
         guard (parts.count == 1 || parts.count == 2), let lo = parts[0], let hi = parts.last!, lo >= 1, hi >= lo
         else {
-            throw UsageError(
-                message: "The value '\(text)' is invalid for '--steps <A-B>': expected N or A-B with 1 <= A <= B",
-                spec: spec)
+            throw EmbryoError.usage(
+                "The value '\(text)' is invalid for '--\(a.spelling(range.name)) <A-B>': expected N or A-B with 1 <= A <= B"
+            )
         }
-        let out = URL(fileURLWithPath: a.string("out")!)
-        let run = Run(URL(fileURLWithPath: a.string("run")!))
+        let out = URL(fileURLWithPath: a.string(Self.out)!)
+        let run = Run(URL(fileURLWithPath: a.string(runDir)!))
         try run.writeBatches(steps: lo...hi, to: out)
         log("batches: steps \(lo)-\(hi) of \(run.root.path) -> \(out.path)")
         print(out.path)

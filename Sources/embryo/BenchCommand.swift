@@ -20,33 +20,33 @@ enum BenchCommand {
             outside any kernel (with data-parallel shards, this includes waiting for the slowest shard).
             The JSON line then carries the same figures under "profile".
             """,
-        options: [
-            .option("config", "preset", "Model preset: tiny, small or base.", default: "tiny"),
-            .option("threads", "n", "Threads for matrix products and kernels.", default: "\(Threads.available)"),
-            .option("steps", "n", "Timed steps for training and for inference.", default: "20"),
-            .option("warmup", "n", "Untimed steps before timing.", default: "3"),
-            .option("batch-size", "n", "Sequences per batch (32 for tiny and small, 8 for base).", default: nil),
-            .option("seq-len", "n", "Tokens per sequence.", default: "128"),
-            .option("optimizer", "name", "lamb or adamw.", default: "lamb"),
-            .option("seed", "n", "Seed for weights and tokens.", default: "0"),
-            .flag("profile", "Time each kernel class and print where a step's time goes."),
-        ]
+        options: [config, Shared.threads, steps, warmup, batchSize, seqLen, optimizer, seed, profile]
     )
+
+    static let config = OptionSpec.option("config", "preset", "Model preset: tiny, small or base.", default: "tiny")
+    static let steps = OptionSpec.option("steps", "n", "Timed steps for training and for inference.", default: "20")
+    static let warmup = OptionSpec.option("warmup", "n", "Untimed steps before timing.", default: "3")
+    static let batchSize = OptionSpec.option(
+        "batch-size", "n", "Sequences per batch (32 for tiny and small, 8 for base).", default: nil)
+    static let seqLen = OptionSpec.option("seq-len", "n", "Tokens per sequence.", default: "128")
+    static let optimizer = OptionSpec.option("optimizer", "name", "lamb or adamw.", default: "lamb")
+    static let seed = OptionSpec.option("seed", "n", "Seed for weights and tokens.", default: "0")
+    static let profile = OptionSpec.flag("profile", "Time each kernel class and print where a step's time goes.")
 
     static let vocab = ["tiny": 8192, "small": 16384, "base": 30000]
 
     static func run(_ a: ParsedArguments) throws {
-        let name = try a.choice("config", AlbertConfig.presetNames)!
-        let threads = try a.int("threads", min: 1)!
-        let steps = try a.int("steps", min: 1)!
-        let warmup = try a.int("warmup", min: 0)!
-        let B = try a.int("batch-size", min: 1) ?? (name == "base" ? 8 : 32)
-        let T = try a.int("seq-len", min: 2)!
-        let opt = OptimizerKind(rawValue: try a.choice("optimizer", OptimizerKind.allCases.map(\.rawValue))!)!
-        let seed = UInt64(try a.int("seed", min: 0)!)
-        let profile = a.flag("profile")
+        let name = try a.choice(Self.config, AlbertConfig.presetNames)!
+        let threads = try Shared.threadCount(a)
+        let steps = try a.int(Self.steps, min: 1)!
+        let warmup = try a.int(Self.warmup, min: 0)!
+        let B = try a.int(Self.batchSize, min: 1) ?? (name == "base" ? 8 : 32)
+        let T = try a.int(Self.seqLen, min: 2)!
+        let opt = OptimizerKind(rawValue: try a.choice(Self.optimizer, OptimizerKind.allCases.map(\.rawValue))!)!
+        let seed = UInt64(try a.int(Self.seed, min: 0)!)
+        let profile = a.flag(Self.profile)
         guard T <= 512 else {
-            throw UsageError(message: "'--seq-len' must be at most 512 (max_position_embeddings)", spec: spec)
+            throw EmbryoError.usage("'--seq-len' must be at most 512 (max_position_embeddings)")
         }
         Threads.configure(threads)
 

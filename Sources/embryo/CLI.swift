@@ -53,13 +53,13 @@ enum CLI {
         case "help":
             guard args.count > 1 else { print(rootSpec.help, terminator: ""); return 0 }
             guard let sub = find(args[1]) else {
-                return usageError(UsageError(message: "Unknown subcommand '\(args[1])'", spec: rootSpec))
+                return usageError("Unknown subcommand '\(args[1])'", spec: rootSpec)
             }
             print(sub.spec.help, terminator: "")
             return 0
         default:
             guard let sub = find(first) else {
-                return usageError(UsageError(message: "Unknown subcommand '\(first)'", spec: rootSpec))
+                return usageError("Unknown subcommand '\(first)'", spec: rootSpec)
             }
             do {
                 let parsed = try parse(Array(args.dropFirst()), spec: sub.spec)
@@ -69,10 +69,8 @@ enum CLI {
                 }
                 try sub.run(parsed)
                 return 0
-            } catch let e as UsageError {
-                return usageError(e)
             } catch EmbryoError.usage(let message) {
-                return usageError(UsageError(message: message, spec: sub.spec))
+                return usageError(message, spec: sub.spec)
             } catch EmbryoError.interrupted(let message) {
                 writeStandardError("\(message)\n")
                 return 130
@@ -85,8 +83,10 @@ enum CLI {
 
     static func find(_ name: String) -> Subcommand? { subcommands.first { $0.spec.name == "embryo \(name)" } }
 
-    static func usageError(_ e: UsageError) -> Int32 {
-        let msg = "Error: \(e.message)\nUsage: \(e.spec.usage)\n  See '\(e.spec.name) --help' for more information.\n"
+    /// Every usage error, from the parser, a command or a settings struct's validate(): the message, the
+    /// command's usage line and a pointer to --help; exit code 64.
+    static func usageError(_ message: String, spec: CommandSpec) -> Int32 {
+        let msg = "Error: \(message)\nUsage: \(spec.usage)\n  See '\(spec.name) --help' for more information.\n"
         writeStandardError(msg)
         return 64
     }

@@ -15,48 +15,52 @@ enum ActivationsCommand {
             sentence and position indices and, from CoNLL-U, each position's word, UPOS and DEPREL. Also records
             each snapshot's scale (mean activation norm sqrt(d)). Layout: see store.json and the README.
             """,
-        options: [
-            .required("run", "dir", "A run directory or its checkpoints/ folder.").also("checkpoints"),
-            .option("steps", "list", "Snapshots: all, or steps like 0,100,1600.", default: "all"),
-            .required("layer", "l", "Layer whose output is stored (0...L)."),
-            .option("text", "file", "CoNLL-U file or plain text (one sentence per line).", default: nil),
-            .flag("world", "Use the run's world/probe.conllu (the default for a run on the built-in world)."),
-            .option("tokens", "n", "Positions to store (whole sentences).", default: "100000"),
-            .option("threads", "n", "Threads.", default: "\(Threads.available)"),
-            .required("out", "dir", "Store directory."),
-        ]
+        options: [Shared.run, snapshots, layer, text, world, tokens, Shared.threads, out]
     )
 
+    static let layer = OptionSpec.required("layer", "l", "Layer whose output is stored (0...L).")
+    static let text = OptionSpec.option(
+        "text", "file", "CoNLL-U file or plain text (one sentence per line).", default: nil)
+    static let world = OptionSpec.flag(
+        "world", "Use the run's world/probe.conllu (the default for a run on the built-in world).")
+    static let tokens = OptionSpec.option("tokens", "n", "Positions to store (whole sentences).", default: "100000")
+    static let out = OptionSpec.required("out", "dir", "Store directory.")
+
+    static let snapshots = OptionSpec.option(
+        "snapshots", "list", "Snapshots: all, or their steps like 0,100,1600.", default: "all"
+    ).formerly("steps")
+
     static func run(_ a: ParsedArguments) throws {
-        Threads.configure(try a.int("threads", min: 1)!)
-        let run = try Run.open(a.string("run")!)
+        try Shared.configureThreads(a)
+        let run = try Run.open(a.string(Shared.run)!)
         let warn: (String) -> Void = { log("activations: warning: \($0)") }
         let refs: [Snapshot]
-        if a.string("steps")! == "all" {
+        if a.string(snapshots)! == "all" {
             refs = try run.requireSnapshots(warn: warn)
         } else {
-            let want = try a.string("steps")!.split(separator: ",").map { s -> Int in
+            let want = try a.string(snapshots)!.split(separator: ",").map { s -> Int in
                 guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else {
-                    throw EmbryoError.usage("--steps: expected 'all' or step numbers, got '\(s)'")
+                    throw EmbryoError.usage(
+                        "--\(a.spelling(snapshots.name)): expected 'all' or step numbers, got '\(s)'")
                 }
                 return v
             }
             refs = try run.snapshots(steps: want, warn: warn)
         }
         let text: URL
-        if let t = a.string("text") {
+        if let t = a.string(Self.text) {
             text = URL(fileURLWithPath: t)
         } else if let w = run.world {
             text = w.appendingPathComponent("probe.conllu")
         } else {
             throw EmbryoError.usage("\(run.root.path) is not a run on the built-in world: pass --text FILE")
         }
-        let out = URL(fileURLWithPath: a.string("out")!)
+        let out = URL(fileURLWithPath: a.string(Self.out)!)
         let progress = Progress("activations: snapshot", total: refs.count, interval: 10)
         installStopHandlers()
         let m = try ActivationStore.build(
-            run: run, checkpoints: refs, layer: try a.int("layer", min: 0)!, text: text,
-            tokens: try a.int("tokens", min: 1)!,
+            run: run, checkpoints: refs, layer: try a.int(Self.layer, min: 0)!, text: text,
+            tokens: try a.int(Self.tokens, min: 1)!,
             out: out, sourceDescription: text.path
         ) { done, _, step in progress.update(done, "step \(step)") }
         log(
@@ -77,49 +81,65 @@ enum CrosscodeCommand {
             Batches stream from the store; the crosscoder and optimizer state are saved every --save-every steps
             (--resume continues). Writes crosscoder.safetensors and config.json.
             """,
-        options: [
-            .required("activations", "dir", "Activation store (embryo activations)."),
-            .option("features", "n", "Dictionary size (default 8 x d).", default: nil),
-            .option("l1", "lambda", "Sparsity coefficient.", default: "0.5"),
-            .option("lr", "f", "Adam learning rate.", default: "1e-3"),
-            .option("steps", "n", "Training steps.", default: "2000"),
-            .option("batch-size", "n", "Tokens per step.", default: "512"),
-            .option("seed", "n", "Seed of the initialisation and the batch order.", default: "1"),
-            .option("save-every", "n", "Checkpoint interval in steps.", default: "500"),
-            .flag("resume", "Continue from the state saved in --out."),
-            .option("threads", "n", "Threads.", default: "\(Threads.available)"),
-            .required("out", "dir", "Crosscoder directory."),
+        options: [activations] + settings.options() + [
+            resume,
+            Shared.threads,
+            outOption,
         ]
     )
 
+    static let outOption = OptionSpec.option(
+        "out", "dir", "Crosscoder directory (required unless --resume names it).", default: nil)
+
+    static let activations = OptionSpec.required("activations", "dir", "Activation store (embryo activations).")
+
+    /// The recipe, bound to CrosscoderSettings.
+    static let settings: [Binding<CrosscoderSettings>] = [
+        .custom(.option("features", "n", "Dictionary size (default 8 x d).", default: nil), \.features) { s, v in
+            guard let n = Int(v) else { throw EmbryoError.usage("The value '\(v)' is invalid for '--features <n>'") }
+            s.features = n
+        },
+        .double("l1", \.l1, "Sparsity coefficient.", value: "lambda"),
+        .double("lr", \.lr, "Adam learning rate."),
+        .int("steps", \.steps, "Training steps."),
+        .int("batch-size", \.batchSize, "Tokens per step."),
+        .int("seed", \.seed, "Seed of the initialisation and the batch order."),
+        .int("save-every", \.saveEvery, "Checkpoint interval in steps."),
+    ]
+
+    /// As in pretrain: the directory whose saved state to continue. A bare --resume (the former flag) still
+    /// continues the crosscoder in --out.
+    static let resume: OptionSpec = {
+        var o = OptionSpec.option(
+            "resume", "dir", "Continue the crosscoder in this directory from its saved state.", default: nil)
+        o.valueMayBeOmitted = true
+        return o
+    }()
+
     static func run(_ a: ParsedArguments) throws {
-        Threads.configure(try a.int("threads", min: 1)!)
-        var s = CrosscoderSettings()
-        s.features = try a.int("features", min: 1) ?? 0
-        s.l1 = try a.double("l1")!
-        s.lr = try a.double("lr")!
-        guard s.l1 >= 0 && s.l1.isFinite && s.l1 <= 1e6 else {
-            throw UsageError(
-                message: "The value '\(a.string("l1")!)' is invalid for '--l1 <lambda>': expected 0 to 1e6", spec: spec)
-        }
-        guard s.lr > 0 && s.lr <= 1 else {
-            throw UsageError(
-                message: "The value '\(a.string("lr")!)' is invalid for '--lr <f>': expected a rate in (0, 1]",
-                spec: spec)
-        }
-        s.steps = try a.int("steps", min: 1)!
-        s.batchSize = try a.int("batch-size", min: 1)!
-        s.seed = try a.int("seed", min: 0)!
-        s.saveEvery = try a.int("save-every", min: 1)!
+        try Shared.configureThreads(a)
+        var s: CrosscoderSettings = try settings.settings(a)
         s.logEvery = max(1, min(100, s.steps / 20))
-        let out = URL(fileURLWithPath: a.string("out")!)
-        let reader = try ActivationReader(URL(fileURLWithPath: a.string("activations")!))
+        let resumeDir = a.string(resume).flatMap { $0.isEmpty ? nil : $0 }
+        if let r = resumeDir, let o = a.string(outOption),
+            URL(fileURLWithPath: r).standardizedFileURL != URL(fileURLWithPath: o).standardizedFileURL
+        {
+            throw EmbryoError.usage("--resume \(r) and --out \(o) name different crosscoders")
+        }
+        guard let outPath = resumeDir ?? a.string(outOption) else {
+            throw EmbryoError.usage("Missing expected argument '--out <dir>' (or --resume <dir>)")
+        }
+        if a.given(resume) && resumeDir == nil {
+            log("notice: a bare --resume is the former spelling; write --resume \(outPath)")
+        }
+        let out = URL(fileURLWithPath: outPath)
+        let reader = try ActivationReader(URL(fileURLWithPath: a.string(Self.activations)!))
         let trainer = try CrosscoderTrainer(reader: reader, settings: s, out: out)
         log(
             "crosscode: \(reader.S) snapshots x d \(reader.d), \(trainer.crosscoder.F) features, "
                 + "\(reader.rows) tokens, \(s.steps) steps of \(s.batchSize)")
         installStopHandlers()
-        let r = try trainer.train(resume: a.flag("resume"), log: log)
+        let r = try trainer.train(resume: a.given(resume), log: log)
         if r.interrupted { exit(130) }
         log(
             "crosscode: done; explained variance \(r.explainedVariance.map { String(format: "%.3f", $0) }.joined(separator: " ")); "
@@ -139,21 +159,21 @@ enum FeaturesCommand {
             population view: emergence histogram and the step where most features form. Writes features.json
             and features.html; with --run, the section also joins the run's probes/report.html.
             """,
-        options: [
-            .required("crosscoder", "dir", "Crosscoder directory (embryo crosscode)."),
-            .option("run", "dir", "Run directory whose report gains the section.", default: nil),
-            .option(
-                "attribute", "tag",
-                "Attribute the last snapshot's reconstruction loss on words of this UPOS tag (none: skip).",
-                default: "NOUN"),
-            .option("threads", "n", "Threads.", default: "\(Threads.available)"),
-            .required("out", "dir", "Output directory."),
-        ]
+        options: [crosscoder, runOption, attribute, Shared.threads, out]
     )
 
+    static let crosscoder = OptionSpec.required("crosscoder", "dir", "Crosscoder directory (embryo crosscode).")
+    static let runOption = OptionSpec.option(
+        "run", "dir", "Run directory whose report gains the section.", default: nil)
+    static let attribute = OptionSpec.option(
+        "attribute", "tag",
+        "Attribute the last snapshot's reconstruction loss on words of this UPOS tag (none: skip).",
+        default: "NOUN")
+    static let out = OptionSpec.required("out", "dir", "Output directory.")
+
     static func run(_ a: ParsedArguments) throws {
-        Threads.configure(try a.int("threads", min: 1)!)
-        let ccDir = URL(fileURLWithPath: a.string("crosscoder")!)
+        try Shared.configureThreads(a)
+        let ccDir = URL(fileURLWithPath: a.string(Self.crosscoder)!)
         let (cc, cfg) = try Crosscoder.open(ccDir)
         guard let store = cfg["store"] as? String else {
             throw EmbryoError.format(ccDir.path, "config.json names no store")
@@ -179,7 +199,7 @@ enum FeaturesCommand {
         var input = FeatureReportInput(
             profiles: profiles, steps: steps, explainedVariance: ev, l0: l0, layer: reader.manifest.layer,
             contexts: contexts)
-        let tag = a.string("attribute")!
+        let tag = a.string(Self.attribute)!
         let tagged = try reader.words().contains { $0.upos == tag }
         if tag != "none" && reader.manifest.layer >= 1 && tagged {
             let model = try Run.open(reader.manifest.checkpoints).snapshots(steps: [steps.last!])[0].loadModel()
@@ -190,14 +210,14 @@ enum FeaturesCommand {
         } else if tag != "none" {
             log("features: no attribution (the store has no \(tag) positions, or is of layer 0)")
         }
-        let out = URL(fileURLWithPath: a.string("out")!)
+        let out = URL(fileURLWithPath: a.string(Self.out)!)
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         try writeAtomically(try CrosscoderReport.json(input), to: out.appendingPathComponent("features.json"))
         try writeAtomically(
             Data(CrosscoderReport.page(input, title: ccDir.lastPathComponent).utf8),
             to: out.appendingPathComponent("features.html"))
         for line in CrosscoderReport.summary(input) { print(line) }
-        if let path = a.string("run") {
+        if let path = a.string(Self.runOption) {
             let run = try Run.open(path)
             let probes = run.probes
             try FileManager.default.createDirectory(at: probes, withIntermediateDirectories: true)

@@ -15,24 +15,24 @@ enum FillCommand {
             transformers' fill-mask pipeline on the same checkpoint directory. Example:
               embryo fill --checkpoint runs/tiny-world-seed1/checkpoints/step-003200 "[MASK] lives in Paris ."
             """,
-        options: [
-            .required("checkpoint", "dir", "Checkpoint directory (config.json, model.safetensors, vocab.txt)."),
-            .option("top-k", "k", "Predictions per [MASK].", default: "5"),
-            .option("threads", "n", "Threads.", default: "1"),
-        ],
+        options: [checkpoint, topK, Shared.threads],
         arguments: [.init(name: "text", help: "Texts with one or more [MASK] tokens.", repeated: true)]
     )
 
+    static let checkpoint = OptionSpec.required(
+        "checkpoint", "dir", "Checkpoint directory (config.json, model.safetensors, vocab.txt).")
+    static let topK = OptionSpec.option("top-k", "k", "Predictions per [MASK].", default: "5")
+
     static func run(_ a: ParsedArguments) throws {
-        Threads.configure(try a.int("threads", min: 1)!)
-        let dir = URL(fileURLWithPath: a.string("checkpoint")!)
+        try Shared.configureThreads(a)
+        let dir = URL(fileURLWithPath: a.string(Self.checkpoint)!)
         let texts = a.arguments
         guard !texts.isEmpty else {
             throw EmbryoError.usage("give at least one TEXT with a [MASK], e.g. \"Alice lives in [MASK] .\"")
         }
         let model = try Albert.load(from: dir)
         let tok = try WordPieceTokenizer.load(vocab: dir.appendingPathComponent("vocab.txt"))
-        let k = try a.int("top-k", min: 1)!
+        let k = try a.int(Self.topK, min: 1)!
         let lines = try FillMask.predict(model: model, tokenizer: tok, texts: texts, topK: k).map(\.line)
         print(lines.joined(separator: "\n"))
     }

@@ -11,18 +11,18 @@ enum FindingsCommand {
         abstract: "Print a run's findings against the lab's targets as a Markdown table.",
         discussion: """
             Reads train_log.jsonl (held-out evaluation), probes/metrics.jsonl (embryo probe),
-            finetune/<task>/step-N/results.json (embryo finetune --checkpoints) and
+            finetune/<task>/step-N/results.json (embryo finetune --run) and
             reinit/<name>-progressive/results.jsonl (embryo reinit --scheme progressive) from the run
             directory. A figure whose files are missing is reported as not measured. Exits 0 whether or
             not the targets are met.
             """,
-        options: [
-            .required("run", "dir", "Run directory (holds run.json and train_log.jsonl).")
-        ]
+        options: [runOption]
     )
 
+    static let runOption = OptionSpec.required("run", "dir", "Run directory (holds run.json and train_log.jsonl).")
+
     static func run(_ a: ParsedArguments) throws {
-        let run = try Run.open(a.string("run")!)
+        let run = try Run.open(a.string(Self.runOption)!)
         guard run.hasManifest else {
             throw EmbryoError.usage("\(run.root.path) is not a run directory: it has no run.json")
         }

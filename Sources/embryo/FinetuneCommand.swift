@@ -16,74 +16,45 @@ enum FinetuneCommand {
             (train.tsv, dev.tsv or dev_matched.tsv, test.tsv when labelled): the built-in world's tasks/<task>/
             or GLUE's SST-2, CoLA, QNLI, RTE, MRPC, STS-B, MNLI, recognised by header and folder name.
             With --checkpoint the fine-tuned models are saved in transformers' AlbertForSequenceClassification
-            format; with --checkpoints every snapshot is fine-tuned and the run's report gains a downstream
+            format; with --run every snapshot is fine-tuned and the run's report gains a downstream
             section.
             """,
-        options: [
-            .option("checkpoint", "dir", "One checkpoint directory.", default: nil),
-            .option("run", "dir", "A run (or its checkpoints/ folder): fine-tune every snapshot.", default: nil).also(
-                "checkpoints"),
-            .required("task", "dir", "Task folder in GLUE's TSV format."),
-            .option("train-size", "n|full", "Training examples: a seeded random subset, or all.", default: "full"),
-            .option("seeds", "k", "Repeat with seeds seed, seed+1, ...; report mean and deviation.", default: "1"),
-            .option("seed", "n", "First seed.", default: "1"),
-            .option("epochs", "n", "Epochs.", default: "3"),
-            .option("lr", "f", "Peak learning rate.", default: "2e-5"),
-            .option("batch-size", "n", "Examples per step.", default: "32"),
-            .option("max-len", "n", "Longest input in tokens (longest-first truncation).", default: "128"),
-            .option(
-                "text-columns", "list", "Text column(s) for an unrecognised task: name or 0-based index.", default: nil),
-            .option("label-column", "col", "Label column for an unrecognised task.", default: nil),
-            .flag("save-models", "With --checkpoints: also save every fine-tuned model."),
-            .option("threads", "n", "Threads.", default: "\(Threads.available)"),
-            .option(
-                "out", "dir", "Output folder (default: <run>/finetune/<task>/ or beside the checkpoint).", default: nil),
+        options: [checkpoint, runOption] + Shared.taskGroup + [seeds] + Shared.finetune.options() + [
+            saveModels, Shared.threads, out,
         ]
     )
 
-    static func settings(_ a: ParsedArguments) throws -> FinetuneSettings {
-        var s = FinetuneSettings()
-        s.epochs = try a.int("epochs", min: 1)!
-        s.lr = try a.double("lr")!
-        guard s.lr > 0 else { throw EmbryoError.usage("--lr must be positive") }
-        s.batchSize = try a.int("batch-size", min: 1)!
-        s.maxLen = try a.int("max-len", min: 4)!
-        s.seed = try a.int("seed", min: 0)!
-        if let size = a.string("train-size"), size != "full" {
-            guard let n = Int(size), n > 0 else {
-                throw EmbryoError.usage("--train-size: expected a positive number or 'full', got '\(size)'")
-            }
-            s.trainSize = n
-        }
-        return s
-    }
+    static let checkpoint = OptionSpec.option("checkpoint", "dir", "One checkpoint directory.", default: nil)
+    static let runOption = OptionSpec.option(
+        "run", "dir", "A run (or its checkpoints/ folder): fine-tune every snapshot.", default: nil
+    ).also("checkpoints")
+    static let saveModels = OptionSpec.flag("save-models", "With --run: also save every fine-tuned model.")
+    static let out = OptionSpec.option(
+        "out", "dir", "Output folder (default: <run>/finetune/<task>/ or beside the checkpoint).", default: nil)
 
-    static func loadTask(_ a: ParsedArguments) throws -> TaskData {
-        try GlueTask.load(
-            a.string("task")!, textColumns: a.string("text-columns").map { $0.split(separator: ",").map(String.init) },
-            labelColumn: a.string("label-column"))
-    }
+    static let seeds = OptionSpec.option(
+        "seeds", "k", "Repeat with seeds seed, seed+1, ...; report mean and deviation.", default: "1")
 
     static func run(_ a: ParsedArguments) throws {
-        Threads.configure(try a.int("threads", min: 1)!)
-        let s = try settings(a)
-        let seeds = try a.int("seeds", min: 1)!
-        guard (a.string("checkpoint") == nil) != (a.string("run") == nil) else {
-            throw EmbryoError.usage("give exactly one of --checkpoint DIR and --\(a.spelling("run")) DIR")
+        try Shared.configureThreads(a)
+        let s: FinetuneSettings = try Shared.finetune.settings(a)
+        let seeds = try a.int(Self.seeds, min: 1)!
+        guard (a.string(checkpoint) == nil) != (a.string(runOption) == nil) else {
+            throw EmbryoError.usage("give exactly one of --checkpoint DIR and --\(a.spelling(runOption.name)) DIR")
         }
-        let task = try loadTask(a)
+        let task = try Shared.loadTask(a)
         log(
             "finetune: task \(task.name): \(task.train.count) training examples, "
                 + "\(task.regression ? "regression" : "\(task.labels.count) labels"), evaluated on "
                 + task.evals.map { "\($0.name) (\($0.examples.count))" }.joined(separator: ", "))
-        switch (a.string("checkpoint"), a.string("run")) {
+        switch (a.string(checkpoint), a.string(runOption)) {
         case (let c?, nil):
             let ckpt = URL(fileURLWithPath: c)
             let out =
-                try a.string("out").map { URL(fileURLWithPath: $0) }
+                try a.string(out).map { URL(fileURLWithPath: $0) }
                 ?? Run.open(c).finetuneOut(task: task.name, snapshot: ckpt)
             let outcomes = try FinetuneJob.run(
-                checkpoint: ckpt, task: task, taskPath: a.string("task")!, settings: s, seeds: seeds, out: out,
+                checkpoint: ckpt, task: task, taskPath: a.string(Shared.task)!, settings: s, seeds: seeds, out: out,
                 saveModels: true, log: log)
             for split in task.evals.map(\.name) {
                 for m in task.metrics {
@@ -104,13 +75,13 @@ enum FinetuneCommand {
     static func runAll(_ run: Run, task: TaskData, a: ParsedArguments, settings s: FinetuneSettings, seeds: Int) throws
     {
         let refs = try run.requireSnapshots(warn: { log("finetune: warning: \($0)") })
-        let base = a.string("out").map { URL(fileURLWithPath: $0) } ?? run.finetune(task: task.name)
+        let base = a.string(out).map { URL(fileURLWithPath: $0) } ?? run.finetune(task: task.name)
         var downstream: [ProbeMetric] = []
         let progress = Progress("finetune: checkpoint", total: refs.count, interval: 10)
         for (i, ref) in refs.enumerated() {
             let outcomes = try FinetuneJob.run(
-                checkpoint: ref.dir, task: task, taskPath: a.string("task")!, settings: s, seeds: seeds,
-                out: base.appendingPathComponent(ref.dir.lastPathComponent), saveModels: a.flag("save-models"),
+                checkpoint: ref.dir, task: task, taskPath: a.string(Shared.task)!, settings: s, seeds: seeds,
+                out: base.appendingPathComponent(ref.dir.lastPathComponent), saveModels: a.flag(saveModels),
                 log: { _ in })
             downstream += FinetuneJob.downstreamMetrics(task: task, step: ref.step, outcomes: outcomes)
             let m = task.metrics[0], split = task.evals[0].name

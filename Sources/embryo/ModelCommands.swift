@@ -9,34 +9,34 @@ enum InitCommand {
     static let spec = CommandSpec(
         name: "embryo init",
         abstract: "Write a randomly initialised ALBERT checkpoint in Hugging Face format.",
-        options: [
-            .option("config", "preset|file", "tiny, small, base, or a config.json path.", default: "tiny"),
-            .option("vocab-size", "n", "Vocabulary size (presets only).", default: "8192"),
-            .flag("unshared", "One layer group per layer (BERT-like) instead of ALBERT's shared block."),
-            .option("seed", "n", "Initialisation seed.", default: "0"),
-            .required("out", "dir", "Checkpoint directory to write."),
-            .flag("force", "Replace the weights and config of an existing checkpoint in --out."),
-        ]
+        options: [config, vocabSize, unshared, seed, out, force]
     )
 
+    static let config = OptionSpec.option(
+        "config", "preset|file", "tiny, small, base, or a config.json path.", default: "tiny")
+    static let vocabSize = OptionSpec.option("vocab-size", "n", "Vocabulary size (presets only).", default: "8192")
+    static let unshared = OptionSpec.flag(
+        "unshared", "One layer group per layer (BERT-like) instead of ALBERT's shared block.")
+    static let seed = OptionSpec.option("seed", "n", "Initialisation seed.", default: "0")
+    static let out = OptionSpec.required("out", "dir", "Checkpoint directory to write.")
+    static let force = OptionSpec.flag("force", "Replace the weights and config of an existing checkpoint in --out.")
+
     static func run(_ a: ParsedArguments) throws {
-        let out = a.string("out")!
+        let out = a.string(Self.out)!
         let existing = ["model.safetensors", "config.json"].filter {
             FileManager.default.fileExists(atPath: URL(fileURLWithPath: out).appendingPathComponent($0).path)
         }
-        if !existing.isEmpty && !a.flag("force") {
-            throw UsageError(
-                message:
-                    "\(out) already holds a checkpoint (\(existing.joined(separator: ", "))); use --force to replace it",
-                spec: spec)
+        if !existing.isEmpty && !a.flag(Self.force) {
+            throw EmbryoError.usage(
+                "\(out) already holds a checkpoint (\(existing.joined(separator: ", "))); use --force to replace it")
         }
-        let name = a.string("config")!, vocabSize = try a.int("vocab-size", min: 5)!
+        let name = a.string(Self.config)!, vocabSize = try a.int(Self.vocabSize, min: 5)!
         // a config file keeps its own vocab_size
         var config = try AlbertConfig.resolve(
             name, vocabSize: AlbertConfig.presetNames.contains(name) ? vocabSize : nil)
-        if a.flag("unshared") { config = config.unshared() }
+        if a.flag(Self.unshared) { config = config.unshared() }
         let model = try Albert(config: config)
-        model.initializeWeights(seed: UInt64(try a.int("seed", min: 0)!))
+        model.initializeWeights(seed: UInt64(try a.int(Self.seed, min: 0)!))
         try model.save(to: URL(fileURLWithPath: out))
         print(out)
     }
@@ -51,27 +51,29 @@ enum InferCommand {
             length. The output holds hidden_states.0 (after the embedding projection) to hidden_states.L,
             pooled, prediction_logits (B, T, V) and sop_logits (B, 2), all float32.
             """,
-        options: [
-            .required("checkpoint", "dir", "Checkpoint directory (config.json + model.safetensors)."),
-            .required("ids", "file", "Token ids."),
-            .option("token-type-ids", "file", "Token types, same shape (default: all 0).", default: nil),
-            .option("attention-mask", "file", "1 = attend, 0 = padding, same shape (default: all 1).", default: nil),
-            .option("threads", "n", "Threads.", default: "\(Threads.available)"),
-            .required("out", "file", "Output .safetensors file."),
-        ]
+        options: [checkpoint, ids, tokenTypeIds, attentionMask, Shared.threads, out]
     )
 
+    static let checkpoint = OptionSpec.required(
+        "checkpoint", "dir", "Checkpoint directory (config.json + model.safetensors).")
+    static let ids = OptionSpec.required("ids", "file", "Token ids.")
+    static let tokenTypeIds = OptionSpec.option(
+        "token-type-ids", "file", "Token types, same shape (default: all 0).", default: nil)
+    static let attentionMask = OptionSpec.option(
+        "attention-mask", "file", "1 = attend, 0 = padding, same shape (default: all 1).", default: nil)
+    static let out = OptionSpec.required("out", "file", "Output .safetensors file.")
+
     static func run(_ a: ParsedArguments) throws {
-        let ckpt = a.string("checkpoint")!, idsPath = a.string("ids")!, out = a.string("out")!
-        Threads.configure(try a.int("threads", min: 1)!)
+        let ckpt = a.string(Self.checkpoint)!, idsPath = a.string(Self.ids)!, out = a.string(Self.out)!
+        try Shared.configureThreads(a)
         let model = try Albert.load(from: URL(fileURLWithPath: ckpt))
         let ids = try readIdMatrix(idsPath)
         let B = ids.count, T = ids[0].count
         let types =
-            try a.string("token-type-ids").map(readIdMatrix)
+            try a.string(Self.tokenTypeIds).map(readIdMatrix)
             ?? Array(repeating: Array(repeating: 0, count: T), count: B)
         let mask =
-            try a.string("attention-mask").map(readIdMatrix)
+            try a.string(Self.attentionMask).map(readIdMatrix)
             ?? Array(repeating: Array(repeating: 1, count: T), count: B)
         for (name, m) in [("token-type-ids", types), ("attention-mask", mask)]
         where m.count != B || m.contains(where: { $0.count != T }) {

@@ -16,124 +16,103 @@ enum PretrainCommand {
             OUT/checkpoints/step-NNNNNN at step 0, 1, 2, 4, ... below --save-every, every --save-every steps
             and at the end. Ctrl-C finishes the current step, saves, and exits 130; --resume continues.
             """,
-        options: [
-            .option(
-                "corpus", "path",
-                "Text file, directory of .txt files or .conllu file; repeat for more (default: the built-in world).",
-                default: nil),
-            .option("world-tokens", "n", "Size of the built-in world when no corpus is given.", default: "2000000"),
-            .option("world-seed", "n", "Seed of the built-in world.", default: "1"),
-            .option("config", "preset|file", "tiny, small, base, or a config.json.", default: "tiny"),
-            .option(
-                "layers", "n", "Layer applications instead of the config's (e.g. 4 for a deeper tiny).", default: nil
-            ),
-            .option("vocab", "file", "Use this vocab.txt instead of learning one.", default: nil),
-            .option("vocab-size", "n", "Size of the vocabulary learned from the corpus.", default: "8000"),
-            .flag("cased", "Keep case and accents."),
-            .option("steps", "n", "Training steps.", default: "3200"),
-            .option("batch-size", "n", "Sequences per step.", default: "32"),
-            .option("seq-len", "n", "Tokens per sequence.", default: "128"),
-            .option("lr", "f", "Peak learning rate (default: 0.01 with lamb, 0.002 with adamw).", default: nil),
-            .option("warmup", "n", "Linear warmup steps, then linear decay (default: 10% of --steps).", default: nil),
-            .option("optimizer", "name", "lamb or adamw.", default: "lamb"),
-            .option("save-every", "n", "Checkpoint interval in steps.", default: "200"),
-            .flag("no-log-steps", "No log-spaced checkpoints (1, 2, 4, ...) before --save-every."),
-            .option("eval-every", "n", "Held-out evaluation interval in steps.", default: "200"),
-            .option("log-every", "n", "Training log interval in steps.", default: "10"),
-            .flag("unshared", "One layer group per layer (BERT-like) instead of ALBERT's shared block."),
-            .option(
-                "position-init", "normal|sinusoidal",
-                "Position embeddings at step 0: HF's normal init, or sinusoids at the same scale.",
-                default: "sinusoidal"),
-            .option(
-                "max-ngram", "n", "Longest whole-word n-gram masked together (1 = single words, as BERT).",
-                default: "1"),
-            .option(
-                "output-bias", "zero|unigram",
-                "MLM output bias at step 0: HF's zeros, or the log unigram distribution of the training tokens.",
-                default: "unigram"),
-            .option("seed", "n", "Seed for initialisation and data order.", default: "1"),
-            .option("threads", "n", "Threads.", default: "\(Threads.available)"),
-            .option("out", "dir", "Run directory (default: runs/<preset>-<corpus>-seed<seed>).", default: nil),
-            .option("resume", "dir", "Continue the run in this directory from its last saved state.", default: nil),
-            .flag("force", "Replace an existing run in --out, with everything measured on its snapshots."),
-        ]
+        options: settings.options() + [threads, out, resume, force]
     )
 
-    static func run(_ a: ParsedArguments) throws {
-        let given = Set(a.values.keys).union(a.flags)
-        if a.string("resume") != nil && a.flag("force") {
-            throw UsageError(message: "--resume and --force exclude each other", spec: spec)
-        }
-        if a.string("vocab") != nil && given.contains("vocab-size") {
-            throw UsageError(message: "--vocab and --vocab-size exclude each other", spec: spec)
-        }
-        // parse every option now, so usage errors come before any work
-        let steps = try a.int("steps", min: 1)!, batch = try a.int("batch-size", min: 1)!,
-            seqLen = try a.int("seq-len", min: 8)!
-        let lr = try a.double("lr") ?? (a.string("optimizer") == "adamw" ? 2e-3 : 1e-2),
-            warmup = try a.int("warmup", min: 0) ?? 0,
-            saveEvery = try a.int("save-every", min: 1)!
-        let evalEvery = try a.int("eval-every", min: 1)!, logEvery = try a.int("log-every", min: 1)!
-        let seed = try a.int("seed", min: 0)!, threads = try a.int("threads", min: 1)!
-        let vocabSize = try a.int("vocab-size", min: 10)!, worldTokens = try a.int("world-tokens", min: 1000)!
-        let worldSeed = try a.int("world-seed", min: 0)!
-        let optimizer = try a.choice("optimizer", ["lamb", "adamw"])!
-        let positionInit = try a.choice("position-init", ["normal", "sinusoidal"])!
-        let maxNgram = try a.int("max-ngram", min: 1)!
-        let outputBias = try a.choice("output-bias", ["zero", "unigram"])!
-        let layers = try a.int("layers", min: 1)
-        guard lr > 0 else { throw UsageError(message: "'--lr' must be positive", spec: spec) }
-        let config = a.string("config")!
-        let corpus = a.strings("corpus")
-        let apply: (inout PretrainConfig) -> Void = { c in
-            if given.contains("corpus") { c.corpus = corpus }
-            if given.contains("world-tokens") { c.worldTokens = worldTokens }
-            if given.contains("world-seed") { c.worldSeed = worldSeed }
-            if given.contains("config") { c.config = config }
-            if given.contains("vocab") { c.vocab = a.string("vocab") }
-            if given.contains("vocab-size") { c.vocabSize = vocabSize }
-            if given.contains("cased") { c.cased = true }
-            if given.contains("steps") { c.steps = steps }
-            if given.contains("batch-size") { c.batchSize = batch }
-            if given.contains("seq-len") { c.seqLen = seqLen }
-            if given.contains("lr") || (given.contains("optimizer") && a.string("resume") == nil) { c.lr = lr }
-            if given.contains("warmup") {
-                c.warmup = warmup
-            } else if given.contains("steps") && a.string("resume") == nil {
-                c.warmup = steps / 10
+    static let out = OptionSpec.option(
+        "out", "dir", "Run directory (default: runs/<preset>-<corpus>-seed<seed>).", default: nil)
+    static let resume = OptionSpec.option(
+        "resume", "dir", "Continue the run in this directory from its last saved state.", default: nil)
+    static let force = OptionSpec.flag(
+        "force", "Replace an existing run in --out, with everything measured on its snapshots.")
+
+    /// Every option that sets the run's recipe, bound to its field of PretrainConfig.
+    static let settings: [Binding<PretrainConfig>] = [
+        .list(
+            "corpus", \.corpus,
+            "Text file, directory of .txt files or .conllu file; repeat for more (default: the built-in world).",
+            value: "path"),
+        .int("world-tokens", \.worldTokens, "Size of the built-in world when no corpus is given."),
+        .int("world-seed", \.worldSeed, "Seed of the built-in world."),
+        .string("config", \.config, "tiny, small, base, or a config.json.", value: "preset|file"),
+        .int("layers", \.layers, "Layer applications instead of the config's (e.g. 4 for a deeper tiny)."),
+        .string("vocab", \.vocab, "Use this vocab.txt instead of learning one.", value: "file"),
+        .int("vocab-size", \.vocabSize, "Size of the vocabulary learned from the corpus."),
+        .flag("cased", \.cased, "Keep case and accents."),
+        .int("steps", \.steps, "Training steps."),
+        .int("batch-size", \.batchSize, "Sequences per step."),
+        .int("seq-len", \.seqLen, "Tokens per sequence."),
+        .custom(
+            .option("lr", "f", "Peak learning rate (default: 0.01 with lamb, 0.002 with adamw).", default: nil), \.lr
+        ) {
+            c, v in
+            guard let lr = Double(v), lr.isFinite else {
+                throw EmbryoError.usage("The value '\(v)' is invalid for '--lr <f>'")
             }
-            if given.contains("optimizer") { c.optimizer = optimizer }
-            if given.contains("save-every") { c.saveEvery = saveEvery }
-            if given.contains("no-log-steps") { c.logSteps = false }
-            if given.contains("eval-every") { c.evalEvery = evalEvery }
-            if given.contains("log-every") { c.logEvery = logEvery }
-            if given.contains("unshared") { c.unshared = true }
-            if given.contains("position-init") { c.positionInit = positionInit }
-            if given.contains("max-ngram") { c.maxNgram = maxNgram }
-            if given.contains("output-bias") { c.outputBias = outputBias }
-            if given.contains("layers") { c.layers = layers }
-            if given.contains("seed") { c.seed = seed }
-            if given.contains("threads") || a.string("resume") == nil { c.threads = threads }
+            c.lr = lr
+        },
+        .custom(
+            .option("warmup", "n", "Linear warmup steps, then linear decay (default: 10% of --steps).", default: nil),
+            \.warmup
+        ) {
+            c, v in
+            guard let n = Int(v) else { throw EmbryoError.usage("The value '\(v)' is invalid for '--warmup <n>'") }
+            c.warmup = n
+        },
+        .choice("optimizer", \.optimizer, ["lamb", "adamw"], "lamb or adamw."),
+        .int("save-every", \.saveEvery, "Checkpoint interval in steps."),
+        .flag("no-log-steps", \.logSteps, sets: false, "No log-spaced checkpoints (1, 2, 4, ...) before --save-every."),
+        .int("eval-every", \.evalEvery, "Held-out evaluation interval in steps."),
+        .int("log-every", \.logEvery, "Training log interval in steps."),
+        .flag("unshared", \.unshared, "One layer group per layer (BERT-like) instead of ALBERT's shared block."),
+        .choice(
+            "position-init", \.positionInit, ["normal", "sinusoidal"],
+            "Position embeddings at step 0: HF's normal init, or sinusoids at the same scale.",
+            value: "normal|sinusoidal"),
+        .int("max-ngram", \.maxNgram, "Longest whole-word n-gram masked together (1 = single words, as BERT)."),
+        .choice(
+            "output-bias", \.outputBias, ["zero", "unigram"],
+            "MLM output bias at step 0: HF's zeros, or the log unigram distribution of the training tokens.",
+            value: "zero|unigram"),
+        .int("seed", \.seed, "Seed for initialisation and data order."),
+    ]
+
+    static let threads = Shared.threads
+
+    static func run(_ a: ParsedArguments) throws {
+        let resume = a.string(Self.resume)
+        if resume != nil && a.flag(force) { throw EmbryoError.usage("--resume and --force exclude each other") }
+        if settings.given(\.vocab, in: a) && settings.given(\.vocabSize, in: a) {
+            throw EmbryoError.usage("--vocab and --vocab-size exclude each other")
         }
+        // the options the user gave, set on the defaults or on the stored settings of the run being resumed
+        let apply: (inout PretrainConfig) throws -> Void = { c in
+            try settings.apply(a, to: &c)
+            if resume == nil {
+                if settings.given(\.optimizer, in: a) && !settings.given(\.lr, in: a) {
+                    c.lr = c.optimizer == "adamw" ? 2e-3 : 1e-2
+                }
+                if settings.given(\.steps, in: a) && !settings.given(\.warmup, in: a) { c.warmup = c.steps / 10 }
+            }
+            if a.given(threads) || resume == nil { c.threads = try Shared.threadCount(a) }
+        }
+        // usage errors before any work
+        var check = PretrainConfig()
+        try apply(&check)
+        if resume == nil { try check.validate() }
         let out: URL
-        if let r = a.string("resume") {
+        if let r = resume {
             out = URL(fileURLWithPath: r)
-        } else if let o = a.string("out") {
+        } else if let o = a.string(Self.out) {
             out = URL(fileURLWithPath: o)
         } else {
+            let corpus = check.corpus
             let name =
                 corpus.isEmpty ? "world" : URL(fileURLWithPath: corpus[0]).deletingPathExtension().lastPathComponent
-            let preset = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
-            out = URL(fileURLWithPath: "runs").appendingPathComponent("\(preset)-\(name)-seed\(seed)")
+            let preset = URL(fileURLWithPath: check.config).deletingPathExtension().lastPathComponent
+            out = URL(fileURLWithPath: "runs").appendingPathComponent("\(preset)-\(name)-seed\(check.seed)")
         }
-        let trainer: Pretrainer
-        do {
-            trainer = try Pretrainer(
-                out: out, resume: a.string("resume") != nil, force: a.flag("force"), apply: apply, log: log)
-        } catch EmbryoError.usage(let m) {
-            throw UsageError(message: m, spec: spec)
-        }
+        let trainer = try Pretrainer(out: out, resume: resume != nil, force: a.flag(force), apply: apply, log: log)
         installStopHandlers()
         let c = trainer.config
         log(

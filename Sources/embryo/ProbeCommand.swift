@@ -20,36 +20,40 @@ enum ProbeCommand {
             prints a summary (when each probe reached 90% of its final value, whether it peaked earlier) and,
             last, the report's path.
             """,
-        options: [
-            .required(
-                "run", "dir", "A run directory, its checkpoints/ folder, or any folder of step-N checkpoints."
-            ).also("checkpoints"),
-            .option(
-                "pos", "file", "CoNLL-U file with gold UPOS/XPOS, heads and relations (any UD treebank).", default: nil),
-            .option(
-                "pos-train", "file", "CoNLL-U file to train the linear probes on (default: first 80% of --pos).",
-                default: nil),
-            .option(
-                "facts", "path", "LAMA data: a directory with relations.jsonl, or a flat jsonl file.", default: nil),
-            .option("probes", "list", "Probes to run, comma-separated.", default: "mlm,layers,knowledge,loss"),
-            .option("layers", "list", "Layers for the linear probes: all, or e.g. 0,2,4.", default: "all"),
-            .option("max-sentences", "n", "Sentences of each CoNLL-U file to use.", default: "1000"),
-            .option("threads", "n", "Threads.", default: "\(Threads.available)"),
-            .option("out", "dir", "Where results go (default: the run's probes/ folder).", default: nil),
-            .flag(
-                "watch", "Keep probing new snapshots as a running pretrain writes them (until it finishes or Ctrl-C)."),
-            .option("poll", "seconds", "With --watch: how often to look for new snapshots.", default: "20"),
-        ]
+        options: [runOption, pos, posTrain, facts, probes, layers, maxSentences, Shared.threads, out, watch, poll]
     )
 
+    static let runOption = OptionSpec.required(
+        "run", "dir", "A run directory, its checkpoints/ folder, or any folder of step-N checkpoints."
+    ).also("checkpoints")
+    static let pos = OptionSpec.option(
+        "pos", "file", "CoNLL-U file with gold UPOS/XPOS, heads and relations (any UD treebank).", default: nil)
+    static let posTrain = OptionSpec.option(
+        "pos-train", "file", "CoNLL-U file to train the linear probes on (default: first 80% of --pos).",
+        default: nil)
+    static let facts = OptionSpec.option(
+        "facts", "path", "LAMA data: a directory with relations.jsonl, or a flat jsonl file.", default: nil)
+    static let probes = OptionSpec.option(
+        "probes", "list", "Probes to run, comma-separated.", default: "mlm,layers,knowledge,loss")
+    static let layers = OptionSpec.option(
+        "layers", "list", "Layers for the linear probes: all, or e.g. 0,2,4.", default: "all")
+    static let maxSentences = OptionSpec.option(
+        "max-sentences", "n", "Sentences of each CoNLL-U file to use.", default: "1000")
+    static let out = OptionSpec.option(
+        "out", "dir", "Where results go (default: the run's probes/ folder).", default: nil)
+    static let watch = OptionSpec.flag(
+        "watch", "Keep probing new snapshots as a running pretrain writes them (until it finishes or Ctrl-C).")
+    static let poll = OptionSpec.option(
+        "poll", "seconds", "With --watch: how often to look for new snapshots.", default: "20")
+
     static func run(_ a: ParsedArguments) throws {
-        Threads.configure(try a.int("threads", min: 1)!)
+        try Shared.configureThreads(a)
         var o = ProbeOptions()
-        o.maxSentences = try a.int("max-sentences", min: 1)!
-        o.pos = a.string("pos").map { URL(fileURLWithPath: $0) }
-        o.posTrain = a.string("pos-train").map { URL(fileURLWithPath: $0) }
-        o.facts = a.string("facts")
-        o.probes = try a.string("probes")!.split(separator: ",").map {
+        o.maxSentences = try a.int(Self.maxSentences, min: 1)!
+        o.pos = a.string(Self.pos).map { URL(fileURLWithPath: $0) }
+        o.posTrain = a.string(Self.posTrain).map { URL(fileURLWithPath: $0) }
+        o.facts = a.string(Self.facts)
+        o.probes = try a.string(Self.probes)!.split(separator: ",").map {
             guard let k = ProbeKind(rawValue: $0.trimmingCharacters(in: .whitespaces)) else {
                 throw EmbryoError.usage(
                     "--probes: unknown probe '\($0)'; expected a comma-separated list of "
@@ -58,7 +62,7 @@ enum ProbeCommand {
             return k
         }
         guard !o.probes.isEmpty else { throw EmbryoError.usage("--probes: give at least one probe") }
-        let layers = a.string("layers")!
+        let layers = a.string(Self.layers)!
         if layers != "all" {
             o.layers = try layers.split(separator: ",").map {
                 guard let l = Int($0.trimmingCharacters(in: .whitespaces)), l >= 0 else {
@@ -67,30 +71,29 @@ enum ProbeCommand {
                 return l
             }
         }
-        let poll = try a.double("poll") ?? 20
+        let poll = try a.double(Self.poll) ?? 20
         guard poll >= 0.1 && poll <= 86_400 else {
-            throw UsageError(
-                message: "The value '\(a.string("poll")!)' is invalid for '--poll <seconds>': expected 0.1 to 86400",
-                spec: spec)
+            throw EmbryoError.usage(
+                "The value '\(a.string(Self.poll)!)' is invalid for '--poll <seconds>': expected 0.1 to 86400")
         }
-        let run = try Run.open(a.string("run")!)
+        let run = try Run.open(a.string(Self.runOption)!)
         let runner = try ProbeRunner(
-            run: run, options: o, out: a.string("out").map { URL(fileURLWithPath: $0) },
+            run: run, options: o, out: a.string(Self.out).map { URL(fileURLWithPath: $0) },
             warn: { log("probe: warning: \($0)") })
         var metrics: [ProbeMetric] = []
         var probedSteps = Set<Int>()
-        if a.flag("watch") { installStopHandlers() }
+        if a.flag(Self.watch) { installStopHandlers() }
         while true {
             let refs = try runner.scan()
-            if refs.isEmpty && !a.flag("watch") { _ = try run.requireSnapshots() }
-            if Set(refs.map(\.step)) != probedSteps || !a.flag("watch") {
+            if refs.isEmpty && !a.flag(Self.watch) { _ = try run.requireSnapshots() }
+            if Set(refs.map(\.step)) != probedSteps || !a.flag(Self.watch) {
                 let progress = Progress("probe: checkpoint", total: refs.count, interval: 10)
                 metrics = try runner.run(refs) { done, _, step, cached in
                     progress.update(done, "step \(step)\(cached ? " (cached)" : "")")
                 }
                 probedSteps = Set(refs.map(\.step))
             }
-            guard a.flag("watch"), stopRequested == 0, !runFinished(run, probed: probedSteps) else { break }
+            guard a.flag(Self.watch), stopRequested == 0, !runFinished(run, probed: probedSteps) else { break }
             var waited = 0.0
             while waited < poll && stopRequested == 0 {
                 Thread.sleep(forTimeInterval: 0.5)

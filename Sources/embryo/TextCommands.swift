@@ -16,22 +16,22 @@ enum VocabCommand {
             [SEP] [MASK], every character seen (plain and ##), then the merges in order; the result depends
             only on the corpus. tokenizer_config.json is written beside it.
             """,
-        options: [
-            .required("corpus", "path", "Text file or directory of .txt files; repeat for more."),
-            .option("size", "n", "Vocabulary size.", default: "8192"),
-            .required("out", "file", "vocab.txt to write (tokenizer_config.json goes beside it)."),
-            .flag("cased", "Keep case and accents (default: lower-case and strip accents)."),
-        ]
+        options: [corpus, size, out, cased]
     )
 
+    static let corpus = OptionSpec.required("corpus", "path", "Text file or directory of .txt files; repeat for more.")
+    static let size = OptionSpec.option("size", "n", "Vocabulary size.", default: "8192")
+    static let out = OptionSpec.required("out", "file", "vocab.txt to write (tokenizer_config.json goes beside it).")
+    static let cased = OptionSpec.flag("cased", "Keep case and accents (default: lower-case and strip accents).")
+
     static func run(_ a: ParsedArguments) throws {
-        let size = try a.int("size", min: Vocabulary.specialTokens.count + 1)!
-        let out = URL(fileURLWithPath: a.string("out")!)
-        let files = try expandCorpusPaths(a.strings("corpus"))
+        let size = try a.int(Self.size, min: Vocabulary.specialTokens.count + 1)!
+        let out = URL(fileURLWithPath: a.string(Self.out)!)
+        let files = try expandCorpusPaths(a.strings(Self.corpus))
         let total = try files.reduce(0) {
             $0 + (try FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int ?? 0)
         }
-        let trainer = VocabTrainer(lowercase: !a.flag("cased"))
+        let trainer = VocabTrainer(lowercase: !a.flag(Self.cased))
         let counting = Progress("vocab: counting words, MB", total: max(1, total >> 20))
         var done = 0
         for f in files {
@@ -72,36 +72,52 @@ enum TokenizeCommand {
         abstract: "Tokenize text line by line with a WordPiece vocabulary.",
         discussion: """
             Reads standard input or --input, writes one line per input line: ids (default) or tokens
-            separated by spaces, or with --json an object with ids, tokens, word indices and spans (input
+            separated by spaces, or with --output json an object with ids, tokens, word indices and spans (input
             Unicode scalar offsets). No [CLS]/[SEP] are added; [MASK] and the other special tokens written
             in the text map to their ids. Invalid UTF-8 is replaced by U+FFFD (then dropped by BERT's
             cleaning) and reported on stderr with its line and byte offset.
             """,
-        options: [
-            .required("vocab", "file", "vocab.txt (tokenizer_config.json beside it sets the case handling)."),
-            .option("input", "file", "Text to read (default: standard input).", default: nil),
-            .flag("ids", "Write token ids (the default)."),
-            .flag("tokens", "Write token strings."),
-            .flag("json", "Write JSON objects with the alignment."),
-            .flag("cased", "Keep case and accents, whatever the vocabulary suggests."),
-            .flag("uncased", "Lower-case and strip accents, whatever the vocabulary suggests."),
-            .flag("bench", "Encode everything without writing it; print one JSON line of speed."),
-        ]
+        options: [vocab, input, output, cased, uncased, bench, ids, tokens, json]
     )
 
+    static let vocab = OptionSpec.required(
+        "vocab", "file", "vocab.txt (tokenizer_config.json beside it sets the case handling).")
+    static let input = OptionSpec.option("input", "file", "Text to read (default: standard input).", default: nil)
+    static let output = OptionSpec.option(
+        "output", "ids|tokens|json", "Write token ids, token strings, or JSON objects with the alignment.",
+        default: "ids")
+    // former spellings of --output (flags), still accepted with a notice
+    static let ids = legacy("ids")
+    static let tokens = legacy("tokens")
+    static let json = legacy("json")
+
+    static func legacy(_ mode: String) -> OptionSpec {
+        var o = OptionSpec.flag(mode, "Former spelling of --output \(mode).")
+        o.hidden = true
+        return o
+    }
+    static let cased = OptionSpec.flag("cased", "Keep case and accents, whatever the vocabulary suggests.")
+    static let uncased = OptionSpec.flag("uncased", "Lower-case and strip accents, whatever the vocabulary suggests.")
+    static let bench = OptionSpec.flag("bench", "Encode everything without writing it; print one JSON line of speed.")
+
     static func run(_ a: ParsedArguments) throws {
-        let modes = ["ids", "tokens", "json", "bench"].filter { a.flag($0) }
+        let former = [ids, tokens, json].filter { a.flag($0) }.map(\.name)
+        var modes = former + (a.flag(bench) ? ["bench"] : [])
+        if a.given(output) { modes.append(try a.choice(output, ["ids", "tokens", "json"])!) }
         guard modes.count <= 1 else {
-            throw UsageError(
-                message: "Choose one of --ids, --tokens, --json, --bench (got \(modes.joined(separator: ", ")))",
-                spec: spec)
+            throw EmbryoError.usage(
+                former.isEmpty
+                    ? "--output and --bench exclude each other"
+                    : "Choose one of --ids, --tokens, --json, --bench (got \(modes.joined(separator: ", "))); "
+                        + "the first three are now --output ids|tokens|json")
         }
-        guard !(a.flag("cased") && a.flag("uncased")) else {
-            throw UsageError(message: "--cased and --uncased exclude each other", spec: spec)
+        for f in former { log("notice: --\(f) is now --output \(f); the old spelling will go away") }
+        guard !(a.flag(Self.cased) && a.flag(Self.uncased)) else {
+            throw EmbryoError.usage("--cased and --uncased exclude each other")
         }
-        let lower: Bool? = a.flag("cased") ? false : a.flag("uncased") ? true : nil
-        let tok = try WordPieceTokenizer.load(vocab: URL(fileURLWithPath: a.string("vocab")!), lowercase: lower)
-        let inputName = a.string("input") ?? "-"
+        let lower: Bool? = a.flag(Self.cased) ? false : a.flag(Self.uncased) ? true : nil
+        let tok = try WordPieceTokenizer.load(vocab: URL(fileURLWithPath: a.string(Self.vocab)!), lowercase: lower)
+        let inputName = a.string(Self.input) ?? "-"
         let reader = try LineReader(path: inputName)
         let mode = modes.first ?? "ids"
         var out = OutputBuffer()

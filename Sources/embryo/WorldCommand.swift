@@ -15,22 +15,23 @@ enum WorldCommand {
             layout, with how often train.txt states each fact), tasks/<grammar|factcheck|paraphrase>/ (GLUE-
             style TSV) and world.json. The same seed and sizes give the same bytes.
             """,
-        options: [
-            .required("out", "dir", "Directory to write."),
-            .option("seed", "n", "Seed for the lexicon, knowledge base and text.", default: "1"),
-            .option("tokens", "n", "Words (and punctuation marks) of training text.", default: "2000000"),
-            .option(
-                "task-examples", "n", "Training examples per task (dev and test get a tenth each).", default: "20000"),
-        ]
+        options: [out, seed, tokens, taskExamples]
     )
+
+    static let out = OptionSpec.required("out", "dir", "Directory to write.")
+    static let seed = OptionSpec.option("seed", "n", "Seed for the lexicon, knowledge base and text.", default: "1")
+    static let tokens = OptionSpec.option(
+        "tokens", "n", "Words (and punctuation marks) of training text.", default: "2000000")
+    static let taskExamples = OptionSpec.option(
+        "task-examples", "n", "Training examples per task (dev and test get a tenth each).", default: "20000")
 
     static func run(_ a: ParsedArguments) throws {
         var sizes = WorldSizes()
-        sizes.tokens = try a.int("tokens", min: 1000)!
-        sizes.taskTrain = try a.int("task-examples", min: 10)!
+        sizes.tokens = try a.int(Self.tokens, min: 1000)!
+        sizes.taskTrain = try a.int(Self.taskExamples, min: 10)!
         sizes.taskEval = max(10, sizes.taskTrain / 10)
-        let seed = UInt64(try a.int("seed", min: 0)!)
-        let out = URL(fileURLWithPath: a.string("out")!)
+        let seed = UInt64(try a.int(Self.seed, min: 0)!)
+        let out = URL(fileURLWithPath: a.string(Self.out)!)
         let progress = Progress("world: tokens", total: sizes.tokens)
         let world = World(seed: seed, sizes: sizes)
         let s = try world.write(to: out) { done, _ in progress.update(min(done, sizes.tokens)) }

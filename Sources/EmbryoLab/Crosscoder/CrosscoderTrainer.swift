@@ -329,3 +329,22 @@ extension Crosscoder {
         return (cc, cfg)
     }
 }
+
+extension CrosscoderSettings {
+    /// Refuses settings no crosscoder can train with (the message names the option that sets the field).
+    public func validate() throws {
+        guard l1 >= 0 && l1.isFinite && l1 <= 1e6 else {
+            throw EmbryoError.usage("The value '\(l1)' is invalid for '--l1 <lambda>': expected 0 to 1e6")
+        }
+        guard lr > 0 && lr <= 1 else {
+            throw EmbryoError.usage("The value '\(lr)' is invalid for '--lr <f>': expected a rate in (0, 1]")
+        }
+        for (name, v, least) in [
+            ("features", features, 0), ("steps", steps, 1), ("batch-size", batchSize, 1), ("save-every", saveEvery, 1),
+        ]
+        where v < least {
+            throw EmbryoError.usage("'--\(name)' must be at least \(least), got \(v)")
+        }
+        if seed < 0 { throw EmbryoError.usage("'--seed' must be at least 0, got \(seed)") }
+    }
+}

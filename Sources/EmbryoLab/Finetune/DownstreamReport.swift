@@ -17,7 +17,7 @@ enum DownstreamReport {
         var h = ProbeReport.sectionStart(
             "Downstream fine-tuning",
             """
-            Every snapshot fine-tuned on each task (embryo finetune --checkpoints): the metric on the evaluation
+            Every snapshot fine-tuned on each task (embryo finetune --run): the metric on the evaluation
             split against the pretraining step, mean over seeds with error bars of one standard deviation.
             """, hasData: true)
         for g in groups.keys.sorted() {

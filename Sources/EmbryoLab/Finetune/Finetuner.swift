@@ -235,3 +235,14 @@ public final class Finetuner {
     }
 
 }
+
+extension FinetuneSettings {
+    /// Refuses settings no fine-tuning can run with (the message names the option that sets the field).
+    public func validate() throws {
+        if epochs < 1 { throw EmbryoError.usage("'--epochs' must be at least 1, got \(epochs)") }
+        if !(lr > 0) { throw EmbryoError.usage("--lr must be positive") }
+        if batchSize < 1 { throw EmbryoError.usage("'--batch-size' must be at least 1, got \(batchSize)") }
+        if maxLen < 4 { throw EmbryoError.usage("'--max-len' must be at least 4, got \(maxLen)") }
+        if seed < 0 { throw EmbryoError.usage("'--seed' must be at least 0, got \(seed)") }
+    }
+}

@@ -92,6 +92,11 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         if warmup < 0 || warmup > steps { try bad("--warmup must be between 0 and --steps (\(steps))") }
         if saveEvery < 1 { try bad("--save-every must be at least 1") }
         if evalEvery < 1 { try bad("--eval-every must be at least 1") }
+        if logEvery < 1 { try bad("--log-every must be at least 1") }
+        if seed < 0 { try bad("--seed must be at least 0") }
+        if worldSeed < 0 { try bad("--world-seed must be at least 0") }
+        if corpus.isEmpty && worldTokens < 1000 { try bad("--world-tokens must be at least 1000") }
+        if threads < 1 { try bad("--threads must be at least 1") }
         if !["lamb", "adamw"].contains(optimizer) { try bad("--optimizer must be lamb or adamw") }
         if vocab == nil && vocabSize < 10 { try bad("--vocab-size must be at least 10") }
         if let n = maxNgram, n < 1 || n > 10 { try bad("--max-ngram must be between 1 and 10") }

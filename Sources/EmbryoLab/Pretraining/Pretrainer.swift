@@ -36,7 +36,8 @@ public final class Pretrainer {
     /// `apply` sets the options the user gave on the defaults, or, when resuming, on the stored settings
     /// (which must then stay unchanged).
     public init(
-        out: URL, resume: Bool, force: Bool, apply: (inout PretrainConfig) -> Void, log: @escaping (String) -> Void
+        out: URL, resume: Bool, force: Bool, apply: (inout PretrainConfig) throws -> Void,
+        log: @escaping (String) -> Void
     ) throws {
         run = Run(out)
         say = log
@@ -51,7 +52,7 @@ public final class Pretrainer {
             guard exists else { throw EmbryoError.runtime("\(out.path) holds no run to resume (no run.json)") }
             let stored = try run.manifest().config
             cfg = stored
-            apply(&cfg)
+            try apply(&cfg)
             let diff = cfg.differences(from: stored)
             if !diff.isEmpty {
                 throw EmbryoError.runtime(
@@ -61,7 +62,7 @@ public final class Pretrainer {
             }
             cfg = stored
         } else if exists || fm.fileExists(atPath: run.checkpoints.path) {
-            apply(&cfg)
+            try apply(&cfg)
             guard force else {
                 throw EmbryoError.runtime(
                     "\(out.path) already holds a run; use --resume to continue it or --force to start over")
@@ -71,7 +72,7 @@ public final class Pretrainer {
                 try? fm.removeItem(at: out.appendingPathComponent(name))
             }
         } else {
-            apply(&cfg)
+            try apply(&cfg)
         }
         if !resume {
             // absolute corpus paths, so the run can be resumed from any working directory

@@ -29,7 +29,7 @@ extension Run {
         let cfg = try readConfig()
         guard steps.lowerBound >= 1, steps.upperBound <= cfg.steps else {
             throw EmbryoError.usage(
-                "--steps \(steps.lowerBound)-\(steps.upperBound) is outside the run's steps 1-\(cfg.steps)")
+                "steps \(steps.lowerBound)-\(steps.upperBound) are outside the run's steps 1-\(cfg.steps)")
         }
         guard let maker = try exampleMaker() else {
             throw EmbryoError.runtime(
