@@ -135,6 +135,26 @@ public final class DataParallel {
         }
     }
 
+    /// The encoder alone over `batch`, shard by shard (hidden states, no heads): the inference pass of
+    /// consumers that read hidden states.
+    public func encode(_ batch: AlbertBatch) throws {
+        guard batch.B == B, batch.T == T else {
+            throw EmbryoError.runtime("batch shape \(batch.B)x\(batch.T) != data-parallel shape \(B)x\(T)")
+        }
+        try forEachShard { s in
+            let sb = copyRows(s, of: batch)
+            Profiler.phase = .forward
+            try model.encode(acts[s], sb)
+        }
+    }
+
+    /// After `encode` or `run`: the hidden states of the batch's row b at layer l, (T, H) (layer 0 is the
+    /// embedding output after the projection).
+    public func hiddenState(_ l: Int, row b: Int) -> UnsafePointer<Float> {
+        let s = rows.firstIndex { $0.contains(b) }!
+        return UnsafePointer(acts[s].hiddenState(l) + (b - rows[s].lowerBound) * T * model.config.hiddenSize)
+    }
+
     /// Runs body(s) for every shard at the same time, each on its own thread with serial kernels; rethrows
     /// the first shard's error.
     private func forEachShard(_ body: (Int) throws -> Void) throws {

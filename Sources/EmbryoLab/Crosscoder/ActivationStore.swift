@@ -170,7 +170,7 @@ public enum ActivationStore {
                     "activations: interrupted after \(ci) of \(checkpoints.count) snapshots; the store in \(out.path) "
                         + "is incomplete (no store.json): run the command again to rebuild it")
             }
-            let model = try Albert.load(from: ck.dir)
+            let model = try ck.loadModel()
             let name = "\(Run.checkpointName(ck.step)).f16"
             let url = out.appendingPathComponent(name)
             let tmp = out.appendingPathComponent(".\(name).tmp")
@@ -179,31 +179,15 @@ public enum ActivationStore {
             }
             let fh = try FileHandle(forWritingTo: tmp)
             var normSum = 0.0, normCount = 0
-            var k = 0
-            while k < sents.count {
-                // sentences in order, about 4,096 positions per batch
-                var end = k, T = 0
-                while end < sents.count && (end == k || (end - k + 1) * max(T, sents[end].ids.count) <= 4096) {
-                    T = max(T, sents[end].ids.count)
-                    end += 1
-                }
-                let B = end - k
-                let batch = AlbertBatch(B: B, T: T)
-                for b in 0..<B {
-                    let ids = sents[k + b].ids
-                    for t in 0..<T {
-                        batch.ids[b * T + t] = t < ids.count ? ids[t] : 0
-                        batch.attentionMask[b * T + t] = t < ids.count ? 1 : 0
-                    }
-                }
-                let a = Activations(config: model.config, B: B, T: T, maxPredictions: 0, training: false)
-                try model.encode(a, batch)
-                let h = a.hiddenState(layer)
+            // sentences in their own order, about 4,096 positions per batch
+            let runner = RowRunner(model: model, rows: sents.map(\.ids), batching: .inOrder)
+            try runner.forEachPass { pass in
                 var half = [Float16]()
-                half.reserveCapacity(sents[k..<end].map(\.ids.count).reduce(0, +) * d)
-                for b in 0..<B {
-                    for t in 0..<sents[k + b].ids.count {
-                        let row = h + (b * T + t) * d
+                half.reserveCapacity(pass.rows.map { sents[$0].ids.count }.reduce(0, +) * d)
+                for (b, si) in pass.rows.enumerated() {
+                    let h = pass.hidden(layer, row: b)
+                    for t in 0..<sents[si].ids.count {
+                        let row = h + t * d
                         if normCount < 8192 {
                             var s: Double = 0
                             for j in 0..<d { s += Double(row[j]) * Double(row[j]) }
@@ -216,7 +200,6 @@ public enum ActivationStore {
                 do { try half.withUnsafeBytes { try fh.write(contentsOf: Data($0)) } } catch {
                     throw EmbryoError.io(tmp.path, "write failed (disk full?): \(error.localizedDescription)")
                 }
-                k = end
             }
             try fh.synchronize()
             try fh.close()

@@ -63,27 +63,17 @@ public enum LayerProbe {
         var wordOffset = [Int](repeating: 0, count: sentences.count + 1)
         for (i, s) in sentences.enumerated() { wordOffset[i + 1] = wordOffset[i] + s.words.count }
         var out = layers.map { _ in [Float](repeating: 0, count: wordOffset.last! * H) }
-        for (chunk, maxT) in lengthBatches(sentences.map(\.ids.count), tokensPerBatch: tokensPerBatch) {
-            let rows = chunk.count
-            let batch = AlbertBatch(B: rows, T: maxT)
-            for (b, si) in chunk.enumerated() {
-                let ids = sentences[si].ids
-                for t in 0..<maxT {
-                    batch.ids[b * maxT + t] = t < ids.count ? ids[t] : 0
-                    batch.attentionMask[b * maxT + t] = t < ids.count ? 1 : 0
-                }
-            }
-            let acts = Activations(config: model.config, B: rows, T: maxT, maxPredictions: 0, training: false)
-            try ForwardMeter.shared.time(tokens: rows * maxT) { try model.encode(acts, batch) }
+        let runner = RowRunner(model: model, rows: sentences.map(\.ids), tokensPerBatch: tokensPerBatch)
+        try runner.forEachPass { pass in
             for (li, l) in layers.enumerated() {
-                let h = acts.hiddenState(l)
                 out[li].withUnsafeMutableBufferPointer { o in
-                    for (b, si) in chunk.enumerated() {
+                    for (b, si) in pass.rows.enumerated() {
+                        let h = pass.hidden(l, row: b)
                         for (wi, span) in sentences[si].words.enumerated() {
                             let dst = o.baseAddress! + (wordOffset[si] + wi) * H
                             let scale = 1 / Float(span.count)
                             for t in span {
-                                let src = h + (b * maxT + t) * H
+                                let src = h + t * H
                                 for j in 0..<H { dst[j] += src[j] * scale }
                             }
                         }
@@ -180,7 +170,9 @@ public enum LayerProbe {
         }
         let xs = standardised(train.x, train.count)
 
-        let bs = 128, lr: Float = 1e-2, b1: Float = 0.9, b2: Float = 0.999, eps: Float = 1e-8
+        let bs = 128, lr: Float = 1e-2
+        var hyper = OptimizerHyper()
+        hyper.eps = 1e-8
         let maxEpochs = 60, patience = 5
         let P = C * D + C  // weights (C, D) then biases
         var w = [Float](repeating: 0, count: P), g = w, m = w, v = w, best = w
@@ -224,12 +216,7 @@ public enum LayerProbe {
                     }
                 }
                 t += 1
-                let c1 = 1 / (1 - powf(b1, Float(t))), c2 = 1 / (1 - powf(b2, Float(t)))
-                for i in 0..<P {
-                    m[i] = b1 * m[i] + (1 - b1) * g[i]
-                    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                    w[i] -= lr * (m[i] * c1) / (sqrtf(v[i] * c2) + eps)
-                }
+                adamwUpdate(params: &w, grads: g, m: &m, v: &v, count: P, lr: lr, step: t, hyper: hyper, weightDecay: 0)
                 start += n
             }
             if nDev == 0 {
