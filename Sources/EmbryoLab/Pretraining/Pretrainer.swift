@@ -175,7 +175,41 @@ public final class Pretrainer {
         defer { lock = nil }
         Threads.configure(config.threads)
         try FileManager.default.createDirectory(at: run.root, withIntermediateDirectories: true)
-        // Ctrl-C during data preparation stops between its phases (nothing is trained yet)
+        let data = try prepareData()
+        let loop = try TrainingLoop(self, data)
+        let start = try loop.restoreOrInitialize()
+        try writeRunJSON(data)
+        let log = try LogWriter(run.log)
+        if start == 0 { try loop.save(0) }
+        var step = start
+        while step < config.steps {
+            step += 1
+            try loop.step(step)
+            try loop.record(step, log: log)
+            report?(loop.report(step))
+            if loop.saveSteps.contains(step) { try loop.save(step) }
+            if stopRequested != 0 && step < config.steps {
+                if !loop.saveSteps.contains(step) { try loop.save(step, interrupted: true) }
+                return loop.result(step, interrupted: true)
+            }
+        }
+        return loop.result(step, interrupted: false)
+    }
+
+    /// What training needs from the corpus: its files, the vocabulary, the tokens and the example maker.
+    struct PreparedData {
+        var sources: [CorpusSource]
+        var world: RunManifest.WorldInfo?
+        var tokenizer: WordPieceTokenizer
+        var corpus: TokenizedCorpus
+        var cachePath: String
+        var maker: ExampleMaker
+        var modelConfig: AlbertConfig
+    }
+
+    /// The corpus (the built-in world generated if needed), the vocabulary and the token cache. Ctrl-C
+    /// stops between these phases (nothing is trained yet).
+    func prepareData() throws -> PreparedData {
         func stopIfRequested(_ phase: String) throws {
             if stopRequested != 0 {
                 throw EmbryoError.interrupted("pretrain: interrupted during \(phase), before training started")
@@ -195,119 +229,9 @@ public final class Pretrainer {
         }
         let modelCfg = try modelConfig(vocabSize: tok.vocab.count)
         let maker = try ExampleMaker(corpus: corpus, vocab: tok.vocab, config: config)
-        let model = try Albert(config: modelCfg)
-        let optimizer = Optimizer(kind: OptimizerKind(rawValue: config.optimizer)!, layout: model.layout)
-        let schedule = LinearSchedule(peak: Float(config.lr), warmup: config.warmup, total: config.steps)
-        let B = config.batchSize, T = config.seqLen
-        let batch = AlbertBatch(B: B, T: T)
-        let shards = DataParallel(model: model, B: B, T: T, predictionsPerSequence: maker.maxPredictions)
-        let saveSteps = Set(config.checkpointSteps())
-
-        var start = 0, tokensSeen = 0, elapsedBefore = 0.0
-        if resume, FileManager.default.fileExists(atPath: run.state.appendingPathComponent("state.json").path) {
-            let st = try run.readState(into: optimizer)
-            try model.loadWeights(
-                SafetensorsFile(url: run.checkpoint(st.step).appendingPathComponent("model.safetensors")))
-            start = st.step
-            tokensSeen = st.tokensSeen
-            elapsedBefore = st.elapsed
-            try run.truncateLog(after: start)
-            say("resuming at step \(start) of \(config.steps)")
-        } else {
-            model.initializeWeights(seed: UInt64(config.seed))
-            if config.positionInit == "sinusoidal" { model.initializeSinusoidalPositions() }
-            if config.outputBias == "unigram" { model.setOutputBias(logPrior: maker.trainingLogUnigram()) }
-        }
-        try writeRunJSON(
-            modelCfg, sources: sources, world: world, tok: tok, cachePath: cachePath, corpus: corpus, maker: maker)
-        let log = try LogWriter(run.log)
-        let t0 = Date()
-        var last = PretrainingOutput(), lastLR: Float = 0, lastNorm: Float = 0
-        var lastEval: (loss: Float, acc: Float, sop: Float)? = nil
-        func elapsed() -> Double { elapsedBefore + Date().timeIntervalSince(t0) }
-        var lastSaved = start
-        func save(_ step: Int, interrupted: Bool = false) throws {
-            var st: [String: Any] = [
-                "step": step, "tokens_seen": tokensSeen, "max_steps": config.steps,
-                "learning_rate": Double(lastLR), "embryo_version": "0.1.0",
-            ]
-            if step > 0 {
-                st["loss"] = Double(last.loss)
-                st["mlm_loss"] = Double(last.mlmLoss)
-                st["sop_loss"] = Double(last.sopLoss)
-                st["mlm_accuracy"] = Double(last.mlmAccuracy)
-                st["grad_norm"] = Double(lastNorm)
-            }
-            if let e = lastEval {
-                st["eval"] = ["mlm_loss": Double(e.loss), "mlm_accuracy": Double(e.acc), "sop_accuracy": Double(e.sop)]
-            }
-            if interrupted { st["interrupted"] = true }
-            try run.writeCheckpoint(step: step, model: model, tokenizer: tok, trainerState: st)
-            try run.writeState(step: step, tokensSeen: tokensSeen, optimizer: optimizer, elapsed: elapsed())
-            lastSaved = step
-        }
-        if start == 0 { try save(0) }
-        var windowTokens = 0, windowStart = Date()
-        var throughput: [Double] = []
-        var step = start
-        while step < config.steps {
-            step += 1
-            let stepStart = Date()
-            maker.fill(batch, step: step)
-            func requireFinite(_ x: Float, _ what: String) throws {
-                guard !x.isFinite else { return }
-                throw EmbryoError.runtime(
-                    "the \(what) is not finite at step \(step) (learning rate \(config.lr) too high?); the last good "
-                        + "snapshot, step \(lastSaved), and its state are kept in \(run.root.path)")
-            }
-            last = try shards.run(batch)
-            try requireFinite(last.loss, "loss")
-            lastNorm = clipGradients(model.grads, maxNorm: 1)
-            try requireFinite(lastNorm, "gradient")
-            lastLR = schedule.lr(step: step)
-            optimizer.step(params: model.params, grads: model.grads, lr: lastLR)
-            var n = 0
-            for i in 0..<(B * T) where batch.attentionMask[i] != 0 { n += 1 }
-            tokensSeen += n
-            windowTokens += B * T
-            throughput.append(Double(B * T) / Date().timeIntervalSince(stepStart))
-            if step % config.logEvery == 0 || step == config.steps {
-                let secs = Date().timeIntervalSince(windowStart)
-                try log.write(
-                    jsonLine([
-                        ("step", step), ("loss", last.loss), ("mlm_loss", last.mlmLoss), ("sop_loss", last.sopLoss),
-                        ("mlm_accuracy", last.mlmAccuracy), ("sop_accuracy", last.sopAccuracy), ("lr", lastLR),
-                        ("grad_norm", lastNorm), ("tokens_per_s", Double(windowTokens) / max(secs, 1e-9)),
-                        ("tokens_seen", tokensSeen), ("elapsed_s", elapsed()),
-                    ]))
-                windowTokens = 0
-                windowStart = Date()
-            }
-            if step % config.evalEvery == 0 || step == config.steps {
-                let e = try HeldOutText.evaluate(model, maker, shards, batches: config.evalBatches)
-                lastEval = (e.loss, e.acc, e.sop)
-                try log.write(
-                    jsonLine([
-                        ("step", step), ("eval_mlm_loss", e.loss), ("eval_mlm_accuracy", e.acc),
-                        ("eval_sop_accuracy", e.sop), ("elapsed_s", elapsed()),
-                    ]))
-            }
-            report?(
-                StepReport(
-                    step: step, steps: config.steps, loss: last.loss, mlmAccuracy: last.mlmAccuracy, lr: lastLR,
-                    tokensPerSecond: throughput.last ?? 0))
-            if saveSteps.contains(step) { try save(step) }
-            if stopRequested != 0 && step < config.steps {
-                if !saveSteps.contains(step) { try save(step, interrupted: true) }
-                return PretrainResult(
-                    lastStep: step, interrupted: true, evalMLMAccuracy: lastEval?.acc, evalMLMLoss: lastEval?.loss,
-                    trainTokensPerSecond: medianOf(throughput),
-                    checkpoints: config.checkpointSteps().filter { $0 <= step })
-            }
-        }
-        return PretrainResult(
-            lastStep: step, interrupted: false, evalMLMAccuracy: lastEval?.acc, evalMLMLoss: lastEval?.loss,
-            trainTokensPerSecond: medianOf(throughput), checkpoints: config.checkpointSteps())
+        return PreparedData(
+            sources: sources, world: world, tokenizer: tok, corpus: corpus, cachePath: cachePath, maker: maker,
+            modelConfig: modelCfg)
     }
 
     /// On --resume: the corpus files must be the ones the run started from (same hashes as run.json).
@@ -325,10 +249,9 @@ public final class Pretrainer {
         }
     }
 
-    func writeRunJSON(
-        _ m: AlbertConfig, sources: [CorpusSource], world: RunManifest.WorldInfo?, tok: WordPieceTokenizer,
-        cachePath: String, corpus: TokenizedCorpus, maker: ExampleMaker
-    ) throws {
+    func writeRunJSON(_ d: PreparedData) throws {
+        let m = d.modelConfig, sources = d.sources, world = d.world, tok = d.tokenizer
+        let cachePath = d.cachePath, corpus = d.corpus, maker = d.maker
         let (_, vocabHash) = try hashFile(run.tokenizerDir.appendingPathComponent("vocab.txt").path)
         let manifest = RunManifest(
             embryoVersion: "0.1.0", config: config, model: m, seed: config.seed,
