@@ -61,66 +61,85 @@ extension Albert {
     public func encoderBackward(
         _ a: Activations, _ batch: AlbertBatch, stopAtLayer: Int = 0, into target: FloatBuffer? = nil
     ) -> UnsafeMutablePointer<Float>? {
-        let c = config, p = params.pointer, gr = (target ?? grads).pointer, o = layout
-        let B = a.B, T = a.T, BT = B * T, E = a.E, H = a.H, I = a.I
+        let gr = (target ?? grads).pointer
         // layer applications, last to first; a.dh holds dLoss/d(output of layer l)
         var dh = a.dh, dx = a.dx
-        let perRow = 4 * Double(BT)  // FLOPs of a linear layer's backward per weight
-        for l in stride(from: c.numHiddenLayers - 1, through: stopAtLayer, by: -1) {
-            let gi = c.group(ofLayer: l), g = o.groups[gi]
-            let x = a.hiddenState(l)
-            let qkv = a.qkv + l * BT * 3 * H, ctx = a.ctx + l * BT * H
-            let attnRes = a.attnRes + l * BT * H, attnOut = a.attnOut + l * BT * H
-            let ffnPre = a.ffnPre + l * BT * I, ffnAct = a.ffnAct + l * BT * I, ffnRes = a.ffnRes + l * BT * H
-            // full_layer_layer_norm(attnOut + ffn_output(gelu(ffn(attnOut))))
-            Profiler.span(.layerNorm) {
-                layerNormBackward(
-                    dinp: a.dres, dweight: gr + g.ffnLnWeight, dbias: gr + g.ffnLnBias, dout: dh, inp: ffnRes,
-                    weight: p + g.ffnLnWeight, mean: a.ffnMean + l * BT, rstd: a.ffnRstd + l * BT, rows: BT,
-                    dim: H, accumulate: false)
-                dx.update(from: a.dres, count: BT * H)  // residual branch: d(attnOut)
-            }
-            Profiler.span(.ffnOut, flops: perRow * Double(H * I)) {
-                linearBackward(
-                    dinp: a.dffn, dweight: gr + g.ffnOutWeight, dbias: gr + g.ffnOutBias, dout: a.dres,
-                    inp: ffnAct, weight: p + g.ffnOutWeight, rows: BT, inDim: I, outDim: H, accumulateDinp: false)
-            }
-            Profiler.span(.gelu) {
-                geluBackward(dinp: a.dffn, inp: ffnPre, dout: a.dffn, count: BT * I, accumulate: false)
-            }
-            Profiler.span(.ffnIn, flops: perRow * Double(H * I)) {
-                linearBackward(
-                    dinp: dx, dweight: gr + g.ffnWeight, dbias: gr + g.ffnBias, dout: a.dffn, inp: attnOut,
-                    weight: p + g.ffnWeight, rows: BT, inDim: H, outDim: I)
-            }
-            // attention.LayerNorm(x + dense(ctx))
-            Profiler.span(.layerNorm) {
-                layerNormBackward(
-                    dinp: a.dres, dweight: gr + g.attnLnWeight, dbias: gr + g.attnLnBias, dout: dx, inp: attnRes,
-                    weight: p + g.attnLnWeight, mean: a.attnMean + l * BT, rstd: a.attnRstd + l * BT, rows: BT,
-                    dim: H, accumulate: false)
-                dx.update(from: a.dres, count: BT * H)  // residual branch: d(x)
-            }
-            Profiler.span(.attentionDense, flops: perRow * Double(H * H)) {
-                linearBackward(
-                    dinp: a.dctx, dweight: gr + g.attnDenseWeight, dbias: gr + g.attnDenseBias, dout: a.dres,
-                    inp: ctx, weight: p + g.attnDenseWeight, rows: BT, inDim: H, outDim: H, accumulateDinp: false)
-            }
-            Profiler.span(.attentionProducts, flops: 8 * Double(BT * T * H)) {
-                attentionBackward(
-                    dqkv: a.dqkv, dprobs: a.dprobs, dctx: a.dctx, qkv: qkv, probs: a.probs + l * B * a.NH * T * T,
-                    B: B, T: T, H: H, NH: a.NH)
-            }
-            Profiler.span(.qkv, flops: perRow * Double(H * 3 * H)) {
-                linearBackward(
-                    dinp: dx, dweight: gr + g.qkvWeight, dbias: gr + g.qkvBias, dout: a.dqkv, inp: x,
-                    weight: p + g.qkvWeight, rows: BT, inDim: H, outDim: 3 * H)
-            }
+        for l in stride(from: config.numHiddenLayers - 1, through: stopAtLayer, by: -1) {
+            layerBackward(a, layer: l, dh: dh, dx: dx, grads: gr)
             swap(&dh, &dx)
         }
         if stopAtLayer > 0 { return dh }
+        embeddingsBackward(a, batch, dh: dh, grads: gr)
+        return nil
+    }
 
-        // projection and embeddings
+    /// One layer application backward: from dh = dLoss/d(its output) to dx = dLoss/d(its input), weight
+    /// gradients accumulated into its group's slots of `gr`.
+    func layerBackward(
+        _ a: Activations, layer l: Int, dh: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>,
+        grads gr: UnsafeMutablePointer<Float>
+    ) {
+        let c = config, p = params.pointer, o = layout
+        let B = a.B, T = a.T, BT = B * T, H = a.H, I = a.I
+        let perRow = 4 * Double(BT)  // FLOPs of a linear layer's backward per weight
+        let gi = c.group(ofLayer: l), g = o.groups[gi]
+        let x = a.hiddenState(l)
+        let qkv = a.qkv + l * BT * 3 * H, ctx = a.ctx + l * BT * H
+        let attnRes = a.attnRes + l * BT * H, attnOut = a.attnOut + l * BT * H
+        let ffnPre = a.ffnPre + l * BT * I, ffnAct = a.ffnAct + l * BT * I, ffnRes = a.ffnRes + l * BT * H
+        // full_layer_layer_norm(attnOut + ffn_output(gelu(ffn(attnOut))))
+        Profiler.span(.layerNorm) {
+            layerNormBackward(
+                dinp: a.dres, dweight: gr + g.ffnLnWeight, dbias: gr + g.ffnLnBias, dout: dh, inp: ffnRes,
+                weight: p + g.ffnLnWeight, mean: a.ffnMean + l * BT, rstd: a.ffnRstd + l * BT, rows: BT,
+                dim: H, accumulate: false)
+            dx.update(from: a.dres, count: BT * H)  // residual branch: d(attnOut)
+        }
+        Profiler.span(.ffnOut, flops: perRow * Double(H * I)) {
+            linearBackward(
+                dinp: a.dffn, dweight: gr + g.ffnOutWeight, dbias: gr + g.ffnOutBias, dout: a.dres,
+                inp: ffnAct, weight: p + g.ffnOutWeight, rows: BT, inDim: I, outDim: H, accumulateDinp: false)
+        }
+        Profiler.span(.gelu) {
+            geluBackward(dinp: a.dffn, inp: ffnPre, dout: a.dffn, count: BT * I, accumulate: false)
+        }
+        Profiler.span(.ffnIn, flops: perRow * Double(H * I)) {
+            linearBackward(
+                dinp: dx, dweight: gr + g.ffnWeight, dbias: gr + g.ffnBias, dout: a.dffn, inp: attnOut,
+                weight: p + g.ffnWeight, rows: BT, inDim: H, outDim: I)
+        }
+        // attention.LayerNorm(x + dense(ctx))
+        Profiler.span(.layerNorm) {
+            layerNormBackward(
+                dinp: a.dres, dweight: gr + g.attnLnWeight, dbias: gr + g.attnLnBias, dout: dx, inp: attnRes,
+                weight: p + g.attnLnWeight, mean: a.attnMean + l * BT, rstd: a.attnRstd + l * BT, rows: BT,
+                dim: H, accumulate: false)
+            dx.update(from: a.dres, count: BT * H)  // residual branch: d(x)
+        }
+        Profiler.span(.attentionDense, flops: perRow * Double(H * H)) {
+            linearBackward(
+                dinp: a.dctx, dweight: gr + g.attnDenseWeight, dbias: gr + g.attnDenseBias, dout: a.dres,
+                inp: ctx, weight: p + g.attnDenseWeight, rows: BT, inDim: H, outDim: H, accumulateDinp: false)
+        }
+        Profiler.span(.attentionProducts, flops: 8 * Double(BT * T * H)) {
+            attentionBackward(
+                dqkv: a.dqkv, dprobs: a.dprobs, dctx: a.dctx, qkv: qkv, probs: a.probs + l * B * a.NH * T * T,
+                B: B, T: T, H: H, NH: a.NH)
+        }
+        Profiler.span(.qkv, flops: perRow * Double(H * 3 * H)) {
+            linearBackward(
+                dinp: dx, dweight: gr + g.qkvWeight, dbias: gr + g.qkvBias, dout: a.dqkv, inp: x,
+                weight: p + g.qkvWeight, rows: BT, inDim: H, outDim: 3 * H)
+        }
+    }
+
+    /// The E->H projection, the embedding LayerNorm and the three embedding tables, backward from dh.
+    func embeddingsBackward(
+        _ a: Activations, _ batch: AlbertBatch, dh: UnsafeMutablePointer<Float>, grads gr: UnsafeMutablePointer<Float>
+    ) {
+        let c = config, p = params.pointer, o = layout
+        let B = a.B, T = a.T, BT = B * T, E = a.E, H = a.H
+        let perRow = 4 * Double(BT)
         Profiler.span(.projection, flops: perRow * Double(E * H)) {
             linearBackward(
                 dinp: a.dembOut, dweight: gr + o.mapWeight, dbias: gr + o.mapBias, dout: dh, inp: a.embOut,
@@ -138,6 +157,5 @@ extension Albert {
                 dtokenType: gr + o.tokenTypeEmbeddings, dout: a.dembSum, ids: batch.ids.pointer,
                 tokenTypes: batch.tokenTypes.pointer, B: B, T: T, E: E, padId: Int32(c.padTokenId))
         }
-        return nil
     }
 }

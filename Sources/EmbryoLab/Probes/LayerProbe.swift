@@ -153,22 +153,9 @@ public enum LayerProbe {
         let nFit = train.count - nDev
         guard nFit > 0 else { return nil }
         // standardisation from the fitting part
-        var mean = [Float](repeating: 0, count: D), inv = [Float](repeating: 0, count: D)
-        for i in 0..<nFit { for j in 0..<D { mean[j] += train.x[i * D + j] } }
-        for j in 0..<D { mean[j] /= Float(nFit) }
-        for i in 0..<nFit {
-            for j in 0..<D {
-                let d = train.x[i * D + j] - mean[j]
-                inv[j] += d * d
-            }
-        }
-        for j in 0..<D { inv[j] = 1 / max(sqrtf(inv[j] / Float(nFit)), 1e-6) }
-        func standardised(_ x: [Float], _ n: Int) -> [Float] {
-            var o = x
-            for i in 0..<n { for j in 0..<D { o[i * D + j] = (x[i * D + j] - mean[j]) * inv[j] } }
-            return o
-        }
-        let xs = standardised(train.x, train.count)
+        let (mean, inv) = standardisation(train, rows: nFit)
+        var xs = train.x
+        for i in 0..<train.count { for j in 0..<D { xs[i * D + j] = (train.x[i * D + j] - mean[j]) * inv[j] } }
 
         let bs = 128, lr: Float = 1e-2
         var hyper = OptimizerHyper()
@@ -194,27 +181,8 @@ public enum LayerProbe {
                         }
                     }
                 }
-                forwardLogits(w, xb, n, D, C, &logits)
-                // softmax cross-entropy gradient, mean over the batch
-                for r in 0..<n {
-                    softmaxRow(&logits, r * C, C)
-                    logits[r * C + Int(train.y[order[start + r]])] -= 1
-                }
-                let scale = 1 / Float(n)
-                g.withUnsafeMutableBufferPointer { gp in
-                    logits.withUnsafeBufferPointer { lp in
-                        xb.withUnsafeBufferPointer { xp in
-                            sgemmSerial(
-                                transA: true, transB: false, M: C, N: D, K: n, alpha: scale, A: lp.baseAddress!,
-                                lda: C, B: xp.baseAddress!, ldb: D, beta: 0, C: gp.baseAddress!, ldc: D)
-                        }
-                    }
-                    for c in 0..<C {
-                        var s: Float = 0
-                        for r in 0..<n { s += logits[r * C + c] }
-                        gp[C * D + c] = s * scale
-                    }
-                }
+                let labels = (0..<n).map { train.y[order[start + $0]] }
+                gradient(w, xb, labels, D, C, logits: &logits, into: &g)
                 t += 1
                 adamwUpdate(params: &w, grads: g, m: &m, v: &v, count: P, lr: lr, step: t, hyper: hyper, weightDecay: 0)
                 start += n
@@ -243,6 +211,50 @@ public enum LayerProbe {
             }
         }
         return (LinearClassifier(weights: best, mean: mean, inv: inv, dim: D, classes: C), epoch)
+    }
+
+    /// Per-feature mean and inverse deviation of the first `rows` rows (deviations floored at 1e-6).
+    static func standardisation(_ d: ProbeDataset, rows n: Int) -> (mean: [Float], inv: [Float]) {
+        let D = d.dim
+        var mean = [Float](repeating: 0, count: D), inv = [Float](repeating: 0, count: D)
+        for i in 0..<n { for j in 0..<D { mean[j] += d.x[i * D + j] } }
+        for j in 0..<D { mean[j] /= Float(n) }
+        for i in 0..<n {
+            for j in 0..<D {
+                let dev = d.x[i * D + j] - mean[j]
+                inv[j] += dev * dev
+            }
+        }
+        for j in 0..<D { inv[j] = 1 / max(sqrtf(inv[j] / Float(n)), 1e-6) }
+        return (mean, inv)
+    }
+
+    /// The gradient of the mean softmax cross-entropy of a minibatch (the first labels.count rows of xb)
+    /// with respect to the weights (C, D) and biases, into g; `logits` is scratch.
+    static func gradient(
+        _ w: [Float], _ xb: [Float], _ labels: [Int32], _ D: Int, _ C: Int, logits: inout [Float], into g: inout [Float]
+    ) {
+        let n = labels.count
+        forwardLogits(w, xb, n, D, C, &logits)
+        for r in 0..<n {
+            softmaxRow(&logits, r * C, C)
+            logits[r * C + Int(labels[r])] -= 1
+        }
+        let scale = 1 / Float(n)
+        g.withUnsafeMutableBufferPointer { gp in
+            logits.withUnsafeBufferPointer { lp in
+                xb.withUnsafeBufferPointer { xp in
+                    sgemmSerial(
+                        transA: true, transB: false, M: C, N: D, K: n, alpha: scale, A: lp.baseAddress!,
+                        lda: C, B: xp.baseAddress!, ldb: D, beta: 0, C: gp.baseAddress!, ldc: D)
+                }
+            }
+            for c in 0..<C {
+                var s: Float = 0
+                for r in 0..<n { s += logits[r * C + c] }
+                gp[C * D + c] = s * scale
+            }
+        }
     }
 
     /// Accuracy of always predicting the most frequent training class, and its macro-F1.

@@ -79,16 +79,13 @@ public final class VocabTrainer {
         vocab += symbols
         var seen = Set(vocab.map(ExactString.init))
 
+        // every word as a sequence of single-character symbols, and the counts of adjacent pairs
         var seqs: [[Int32]] = []
-        var freq: [Int] = []
+        let freq = words.map(\.1)
         seqs.reserveCapacity(words.count)
-        for (w, n) in words {
-            var seq: [Int32] = []
-            for (k, c) in w.unicodeScalars.enumerated() {
-                seq.append(symbolId[ExactString((k == 0 ? "" : "##") + String(c))]!)
-            }
-            seqs.append(seq)
-            freq.append(n)
+        for (w, _) in words {
+            seqs.append(
+                w.unicodeScalars.enumerated().map { symbolId[ExactString(($0 == 0 ? "" : "##") + String($1))]! })
         }
         var pairs = PairTable()
         for (i, seq) in seqs.enumerated() where seq.count > 1 {
@@ -118,28 +115,9 @@ public final class VocabTrainer {
                 stamp[Int(w)] = merges
                 let f = freq[Int(w)]
                 var seq = seqs[Int(w)]
-                var k = 0
-                var changed = false
-                while k < seq.count - 1 {
-                    if seq[k] == a && seq[k + 1] == b {
-                        if k > 0 {
-                            pairs.add(seq[k - 1], a, -f, word: w)
-                            pairs.add(seq[k - 1], m, f, word: w)
-                            touched.insert(PairTable.key(seq[k - 1], m))
-                        }
-                        if k + 2 < seq.count {
-                            pairs.add(b, seq[k + 2], -f, word: w)
-                            pairs.add(m, seq[k + 2], f, word: w)
-                            touched.insert(PairTable.key(m, seq[k + 2]))
-                        }
-                        pairs.add(a, b, -f, word: w)
-                        seq[k] = m
-                        seq.remove(at: k + 1)
-                        changed = true
-                    }
-                    k += 1
+                if Self.merge(&seq, a, b, into: m, word: w, frequency: f, pairs: &pairs, touched: &touched) {
+                    seqs[Int(w)] = seq
                 }
-                if changed { seqs[Int(w)] = seq }
             }
             for key in touched.sorted() {
                 let c = pairs.counts[key] ?? 0
@@ -148,6 +126,36 @@ public final class VocabTrainer {
             progress?(vocab.count, size)
         }
         return vocab
+    }
+
+    /// Replaces every adjacent (a, b) in word w's symbols by m, moving the pair counts of its neighbours
+    /// (weighted by the word's frequency) and noting the new pairs in `touched`. Returns whether it changed.
+    static func merge(
+        _ seq: inout [Int32], _ a: Int32, _ b: Int32, into m: Int32, word w: Int32, frequency f: Int,
+        pairs: inout PairTable, touched: inout Set<UInt64>
+    ) -> Bool {
+        var k = 0
+        var changed = false
+        while k < seq.count - 1 {
+            if seq[k] == a && seq[k + 1] == b {
+                if k > 0 {
+                    pairs.add(seq[k - 1], a, -f, word: w)
+                    pairs.add(seq[k - 1], m, f, word: w)
+                    touched.insert(PairTable.key(seq[k - 1], m))
+                }
+                if k + 2 < seq.count {
+                    pairs.add(b, seq[k + 2], -f, word: w)
+                    pairs.add(m, seq[k + 2], f, word: w)
+                    touched.insert(PairTable.key(m, seq[k + 2]))
+                }
+                pairs.add(a, b, -f, word: w)
+                seq[k] = m
+                seq.remove(at: k + 1)
+                changed = true
+            }
+            k += 1
+        }
+        return changed
     }
 }
 

@@ -86,8 +86,17 @@ public struct Lexicon: Sendable {
     public var intransitiveBySubjectClass: [[Int]] = []
 
     public init(rng: inout Rng, sizes: WorldSizes) {
-        var used = Set(Lexicon.functionWords)
-        func fresh(_ make: (inout Rng) -> String) -> String {
+        var names = FreshWords(used: Set(Lexicon.functionWords))
+        makeWords(&names, &rng, sizes)
+        assignVerbPreferences(&rng, sizes)
+        makeNamesAndAdverbs(&names, &rng, sizes)
+    }
+
+    /// Words of at least three letters that no other word of the lexicon has.
+    struct FreshWords {
+        var used: Set<String>
+
+        mutating func fresh(_ rng: inout Rng, _ make: (inout Rng) -> String) -> String {
             while true {
                 let w = make(&rng)
                 if w.count >= 3 && !used.contains(w) {
@@ -96,20 +105,24 @@ public struct Lexicon: Sendable {
                 }
             }
         }
+    }
+
+    /// Verbs (a tenth of their stems also nouns), nouns with their classes, adjectives with theirs.
+    mutating func makeWords(_ names: inout FreshWords, _ rng: inout Rng, _ sizes: WorldSizes) {
         let ambiguousCount = sizes.verbs / 10
         for i in 0..<sizes.verbs {
-            let stem = fresh { Lexicon.stem(&$0, syllables: 1 + $0.below(2)) }
+            let stem = names.fresh(&rng) { Lexicon.stem(&$0, syllables: 1 + $0.below(2)) }
             let v = Lexicon.inflectVerb(stem, transitive: i % 3 != 2)
-            for f in [v.third, v.past, v.ing] { used.insert(f) }
+            for f in [v.third, v.past, v.ing] { names.used.insert(f) }
             verbs.append(v)
             if i < ambiguousCount { nouns.append(Noun(singular: stem, plural: v.third)) }
         }
         ambiguous = ambiguousCount
         while nouns.count < sizes.nouns {
-            let s = fresh { Lexicon.stem(&$0, syllables: 1 + $0.below(3)) }
+            let s = names.fresh(&rng) { Lexicon.stem(&$0, syllables: 1 + $0.below(3)) }
             let p = Lexicon.plural(s)
-            if used.contains(p) { continue }
-            used.insert(p)
+            if names.used.contains(p) { continue }
+            names.used.insert(p)
             nouns.append(Noun(singular: s, plural: p))
         }
         // nouns drawn with Zipf ranks: shuffle so the ambiguous stems are spread over the ranks and classes
@@ -121,10 +134,14 @@ public struct Lexicon: Sendable {
             nounsByClass[i % classes].append(i)
         }
         for i in 0..<sizes.adjectives {
-            adjectives.append(fresh { Lexicon.stem(&$0, syllables: 1) + $0.pick(Lexicon.adjSuffixes) })
+            adjectives.append(names.fresh(&rng) { Lexicon.stem(&$0, syllables: 1) + $0.pick(Lexicon.adjSuffixes) })
             adjectiveClass.append(i % classes)
         }
         adjectivesByClass = (0..<classes).map { c in adjectives.indices.filter { adjectiveClass[$0] == c } }
+    }
+
+    /// Each verb's selectional preferences (noun classes of subject and object), adverb and preposition.
+    mutating func assignVerbPreferences(_ rng: inout Rng, _ sizes: WorldSizes) {
         // verbs: transitive ones select their object's class, intransitive ones their subject's; each also
         // selects a subject class for common-noun subjects, an adverb and a preposition
         transitiveByObjectClass = Array(repeating: [], count: classes)
@@ -146,22 +163,26 @@ public struct Lexicon: Sendable {
             verbs[i].adverb = rng.below(max(1, sizes.adverbs))
             verbs[i].preposition = rng.below(Lexicon.prepositions.count)
         }
+    }
+
+    /// Adverbs from adjectives, occupations, people (with genders), cities, countries and languages.
+    mutating func makeNamesAndAdverbs(_ names: inout FreshWords, _ rng: inout Rng, _ sizes: WorldSizes) {
         for a in adjectives.prefix(sizes.adverbs) {
             let adv = a.hasSuffix("y") ? String(a.dropLast()) + "ily" : a + "ly"
-            if !used.contains(adv) {
-                used.insert(adv)
+            if !names.used.contains(adv) {
+                names.used.insert(adv)
                 adverbs.append(adv)
             }
         }
         for _ in 0..<sizes.occupations {
-            let s = fresh { Lexicon.stem(&$0, syllables: 1) + $0.pick(["er", "ist", "or", "man"]) }
+            let s = names.fresh(&rng) { Lexicon.stem(&$0, syllables: 1) + $0.pick(["er", "ist", "or", "man"]) }
             let p = Lexicon.plural(s)
-            used.insert(p)
+            names.used.insert(p)
             occupations.append(Noun(singular: s, plural: p))
         }
         for _ in 0..<sizes.people {
             people.append(
-                fresh {
+                names.fresh(&rng) {
                     Lexicon.capitalized(
                         Lexicon.stem(&$0, syllables: 1 + $0.below(2))
                             + $0.pick(["a", "o", "en", "el", "ia", "us", "in", "ra"]))
@@ -170,18 +191,18 @@ public struct Lexicon: Sendable {
         }
         for _ in 0..<sizes.cities {
             cities.append(
-                fresh {
+                names.fresh(&rng) {
                     Lexicon.capitalized(
                         Lexicon.stem(&$0, syllables: 1 + $0.below(2))
                             + $0.pick(["mar", "ven", "dor", "holm", "ford", "ton", "grad"]))
                 })
         }
         for _ in 0..<sizes.countries {
-            let root = fresh { Lexicon.capitalized(Lexicon.stem(&$0, syllables: 1 + $0.below(2))) }
+            let root = names.fresh(&rng) { Lexicon.capitalized(Lexicon.stem(&$0, syllables: 1 + $0.below(2))) }
             let country = root + rng.pick(["ia", "land", "ova", "istan"])
             let language = root + rng.pick(["ish", "ian", "ese", "ic"])
-            used.insert(country)
-            used.insert(language)
+            names.used.insert(country)
+            names.used.insert(language)
             countries.append(country)
             languages.append(language)
         }
