@@ -13,7 +13,7 @@ enum ActivationsCommand {
             Runs the same sentences through each selected snapshot and stores the hidden state after --layer
             (0 = the embedding output after the projection) at every position, as float16, with token ids,
             sentence and position indices and, from CoNLL-U, each position's word, UPOS and DEPREL. Also records
-            each snapshot's scale (mean activation norm sqrt(d)). Layout: see store.json and the README.
+            each snapshot's scale (mean activation norm sqrt(d)). Layout: see store.json and docs/crosscoders.md.
             """,
         options: [Shared.run, snapshots, layer, text, world, tokens, Shared.threads, out]
     )

@@ -1,5 +1,5 @@
 // `embryo findings`: the run's figures against the lab's targets for the default run, as a Markdown
-// table read from the run's own files (the README's findings table is this command's output).
+// table read from the run's own files (docs/results.md quotes this command's output).
 
 import EmbryoCore
 import EmbryoLab

@@ -196,17 +196,35 @@ public final class Crosscoder {
     public func forwardBackward(
         _ x: UnsafePointer<Float>, B: Int, lambda: Float, _ buf: CrosscoderBuffers, gradients: Bool
     ) -> CrosscoderStats {
-        let S = self.S, d = self.d, F = self.F, Sd = self.Sd
         encode(x, B: B, buf)
         buf.gather(B: B, F: F)
         let sparse = Double(buf.nnz) < sparseBelow * Double(B * F)
         decode(B: B, buf, sparse: sparse)
         decoderNorms(buf.norms.pointer)
-        let f = buf.f.pointer, xhat = buf.xhat.pointer, dxhat = buf.dxhat.pointer, norms = buf.norms.pointer
+        var st = reconstructionError(x, B: B, buf)
+        let penalty = sparsityPenalty(buf)
+        st.reconstruction = st.sse.reduce(0, +) / Double(B)
+        st.sparsity = penalty / Double(B)
+        st.loss = st.reconstruction + Double(lambda) * st.sparsity
+        st.l0 = Double(buf.nnz) / Double(B)
+        guard gradients else { return st }
+        decoderBackward(B: B, lambda: lambda, buf, sparse: sparse)
+        codesBackward(B: B, lambda: lambda, buf, sparse: sparse)
+        let g = grads.pointer, df = buf.df.pointer
+        // encoder: dW_enc = x^T df, db_enc = sum_b df
+        gemm(transA: true, transB: false, M: Sd, N: F, K: B, A: x, lda: Sd, B: df, ldb: F, beta: 0, C: g + wEnc, ldc: F)
+        columnSums(df, rows: B, cols: F, into: g + bEnc)
+        return st
+    }
+
+    /// Per snapshot, the summed squared error and the total sum of squares of the batch, and the error's
+    /// gradient 2 (x_hat - x) / B into buf.dxhat; one snapshot per task.
+    func reconstructionError(_ x: UnsafePointer<Float>, B: Int, _ buf: CrosscoderBuffers) -> CrosscoderStats {
+        let S = self.S, d = self.d, Sd = self.Sd
+        let xhat = buf.xhat.pointer, dxhat = buf.dxhat.pointer
         var st = CrosscoderStats()
         st.sse = [Double](repeating: 0, count: S)
         st.sst = [Double](repeating: 0, count: S)
-        // reconstruction error and its gradient 2 (x_hat - x) / B, one snapshot per task
         let inv = 1 / Float(B)
         let sums = buf.sums
         parallelFor(S, grain: 1) { lo, hi in
@@ -234,6 +252,13 @@ public final class Crosscoder {
             st.sse[s] = sums[2 * s]
             st.sst[s] = sums[2 * s + 1]
         }
+        return st
+    }
+
+    /// The sparsity penalty summed over the batch: per nonzero code, the code times its feature's total
+    /// decoder norm (kept in buf.total; buf.fsum gets each feature's summed codes).
+    func sparsityPenalty(_ buf: CrosscoderBuffers) -> Double {
+        let S = self.S, F = self.F, norms = buf.norms.pointer
         // sparsity penalty: per feature, its total decoder norm, over the nonzero codes gathered above
         let total = buf.total.pointer
         for i in 0..<F {
@@ -248,14 +273,14 @@ public final class Crosscoder {
             penalty += Double(v * total[i])
             fsum[i] += v
         }
-        st.reconstruction = st.sse.reduce(0, +) / Double(B)
-        st.sparsity = penalty / Double(B)
-        st.loss = st.reconstruction + Double(lambda) * st.sparsity
-        st.l0 = Double(buf.nnz) / Double(B)
-        guard gradients else { return st }
+        return penalty
+    }
 
-        let p = params.pointer, g = grads.pointer, pre = buf.pre.pointer, df = buf.df.pointer
-        // decoder: dW_dec = f^T dxhat, plus lambda * mean_b f_bi * W_dec,i^s / ||W_dec,i^s||
+    /// dW_dec = f^T dxhat, plus the penalty's lambda * mean_b f_bi * W_dec,i^s / ||W_dec,i^s||, and db_dec.
+    func decoderBackward(B: Int, lambda: Float, _ buf: CrosscoderBuffers, sparse: Bool) {
+        let S = self.S, d = self.d, F = self.F, Sd = self.Sd, inv = 1 / Float(B)
+        let f = buf.f.pointer, dxhat = buf.dxhat.pointer, norms = buf.norms.pointer, fsum = buf.fsum.pointer
+        let p = params.pointer, g = grads.pointer
         if sparse {
             let cs = buf.colStart.pointer, rows = buf.cscRow.pointer, vals = buf.cscVal.pointer
             parallelFor(F, grain: 16) { lo, hi in
@@ -280,7 +305,13 @@ public final class Crosscoder {
             }
         }
         columnSums(dxhat, rows: B, cols: Sd, into: g + bDec)
-        // codes: df = dxhat W_dec^T + lambda / B * total_i, through the ReLU
+    }
+
+    /// df = dxhat W_dec^T + lambda / B * total_i, through the ReLU.
+    func codesBackward(B: Int, lambda: Float, _ buf: CrosscoderBuffers, sparse: Bool) {
+        let F = self.F, Sd = self.Sd, inv = 1 / Float(B)
+        let p = params.pointer, pre = buf.pre.pointer, df = buf.df.pointer, dxhat = buf.dxhat.pointer
+        let total = buf.total.pointer
         if sparse {
             let start = buf.rowStart.pointer, col = buf.csrCol.pointer
             parallelFor(B, grain: 8) { lo, hi in
@@ -306,10 +337,6 @@ public final class Crosscoder {
                 }
             }
         }
-        // encoder: dW_enc = x^T df, db_enc = sum_b df
-        gemm(transA: true, transB: false, M: Sd, N: F, K: B, A: x, lda: Sd, B: df, ldb: F, beta: 0, C: g + wEnc, ldc: F)
-        columnSums(df, rows: B, cols: F, into: g + bEnc)
-        return st
     }
 
     /// out[j] = sum over rows of m[r, j] (a bias gradient), each column summed in row order.

@@ -27,24 +27,52 @@ public enum ReinitReport {
     )
         -> String
     {
-        let split = task.evals[0].name, metric = task.metrics[0]
-        let st = stats(rows, split: split, metric: metric)
-        let sizes = Array(Set(rows.map(\.trainSize))).sorted(by: sizeOrder)
-        let seeds = Set(rows.map(\.seed)).count
-        func sizeName(_ s: String) -> String { s == "full" ? "full data" : "\(s) examples" }
-        func line(_ scheme: String, _ size: String, x: (ReinitRow) -> Double?, style: Int, dashed: Bool, name: String)
-            -> XYSeries
-        {
-            var seen = Set<String>()
-            var pts: [(x: Double, y: Double, err: Double)] = []
-            let schemes = Set(scheme.split(separator: "+").map(String.init))
-            for r in rows where schemes.contains(r.scheme) && r.trainSize == size && seen.insert(r.setting).inserted {
-                guard let xv = x(r), let s = st["\(r.scheme)|\(r.setting)|\(size)"] else { continue }
-                pts.append((xv, s.mean, s.std))
-            }
-            return XYSeries(name: name, points: pts.sorted { $0.x < $1.x }, style: style, dashed: dashed)
+        let page = ReinitPage(rows: rows, task: task, L: L, options: o)
+        return page.header(checkpoint: checkpoint) + page.charts() + page.table() + "</body></html>\n"
+    }
+}
+
+/// reinit.html's parts, drawn from the sweep's rows.
+struct ReinitPage {
+    let rows: [ReinitRow]
+    let task: TaskData
+    let L: Int
+    let o: ReinitOptions
+    let split: String, metric: String
+    let st: [String: SeedSummary]
+    let sizes: [String]
+
+    init(rows: [ReinitRow], task: TaskData, L: Int, options: ReinitOptions) {
+        self.rows = rows
+        self.task = task
+        self.L = L
+        o = options
+        split = task.evals[0].name
+        metric = task.metrics[0]
+        st = ReinitReport.stats(rows, split: split, metric: metric)
+        sizes = Array(Set(rows.map(\.trainSize))).sorted(by: ReinitReport.sizeOrder)
+    }
+
+    func sizeName(_ s: String) -> String { s == "full" ? "full data" : "\(s) examples" }
+
+    /// One line of a chart: the mean (and deviation over seeds) of each setting of `scheme` (several joined
+    /// by "+") at data size `size`, placed at x(row).
+    func line(_ scheme: String, _ size: String, x: (ReinitRow) -> Double?, style: Int, dashed: Bool, name: String)
+        -> XYSeries
+    {
+        var seen = Set<String>()
+        var pts: [(x: Double, y: Double, err: Double)] = []
+        let schemes = Set(scheme.split(separator: "+").map(String.init))
+        for r in rows where schemes.contains(r.scheme) && r.trainSize == size && seen.insert(r.setting).inserted {
+            guard let xv = x(r), let s = st["\(r.scheme)|\(r.setting)|\(size)"] else { continue }
+            pts.append((xv, s.mean, s.std))
         }
-        var h = """
+        return XYSeries(name: name, points: pts.sorted { $0.x < $1.x }, style: style, dashed: dashed)
+    }
+
+    func header(checkpoint: String) -> String {
+        let seeds = Set(rows.map(\.seed)).count
+        return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>embryo reinit: \(esc(task.name))</title>
             <style>
@@ -66,6 +94,11 @@ public enum ReinitReport {
             <div class=charts>
 
             """
+    }
+
+    /// The scheme's figures.
+    func charts() -> String {
+        var h = ""
         let layerTicks = (0...L).map { (Double($0), String($0)) }
         switch o.scheme {
         case .progressive:
@@ -124,6 +157,12 @@ public enum ReinitReport {
                 xLabel: "permutation (0 = pretrained order)", yLabel: metric, series: series,
                 xTicks: [(0, "0")] + perms.map { (Double($0), String($0)) })
         }
+        return h
+    }
+
+    /// Every setting's mean and deviation at every data size.
+    func table() -> String {
+        var h = ""
         h += "</div>\n<h2>Every setting</h2>\n<table><tr><th>scheme</th><th>setting</th><th>layers kept</th>"
         for size in sizes { h += "<th>\(esc(sizeName(size)))</th>" }
         h += "</tr>\n"
@@ -139,7 +178,7 @@ public enum ReinitReport {
         let secs = rows.map(\.seconds).reduce(0, +)
         h +=
             "</table>\n<p class=note>\(rows.count) runs, \(String(format: "%.0f", secs)) s of fine-tuning and probing.</p>\n"
-        return h + "</body></html>\n"
+        return h
     }
 }
 
