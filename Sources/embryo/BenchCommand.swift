@@ -63,37 +63,12 @@ enum BenchCommand {
             "bench \(name): \(model.parameterCount) parameters, batch \(B)x\(T), \(threads) threads, OpenBLAS \(BlasRuntime.coreName)"
         )
 
-        var trainTimes: [Double] = [], losses: [Float] = []
-        let progress = Progress("bench \(name) train step", total: warmup + steps)
-        for i in 0..<(warmup + steps) {
-            Profiler.isOn = profile && i >= warmup
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            let out = try shards.run(batches[i % batches.count])
-            Profiler.phase = .update
-            Profiler.span(.clipping) { clipGradients(model.grads, maxNorm: 1) }
-            Profiler.span(.optimizer) { optimizer.step(params: model.params, grads: model.grads, lr: 1e-3) }
-            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            losses.append(out.loss)
-            if i >= warmup { trainTimes.append(dt) }
-            progress.update(i + 1, String(format: "loss %.3f, %.0f tok/s", out.loss, Double(B * T) / dt))
-        }
-        Profiler.isOn = false
+        let timing = Timing(name: name, warmup: warmup, steps: steps, profile: profile, batches: batches)
+        let (trainTimes, losses) = try timing.training(shards, optimizer: optimizer)
         let ceilingBefore = profile ? sgemmCeiling(threads: threads) : 0
         let trainProfile = Profiler.snapshot()
         Profiler.reset()
-        Profiler.phase = .forward
-        let logits = FloatBuffer(count: B * T * config.vocabSize)
-        var inferTimes: [Double] = []
-        let inferProgress = Progress("bench \(name) inference batch", total: warmup + steps)
-        for i in 0..<(warmup + steps) {
-            Profiler.isOn = profile && i >= warmup
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            try shards.predictionLogits(batches[i % batches.count], out: logits.pointer)
-            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            if i >= warmup { inferTimes.append(dt) }
-            inferProgress.update(i + 1, String(format: "%.0f tok/s", Double(B * T) / dt))
-        }
-        Profiler.isOn = false
+        let inferTimes = try timing.inference(shards)
         let inferProfile = Profiler.snapshot()
         let tokens = Double(B * T)
         let train = median(trainTimes), infer = median(inferTimes)
@@ -110,30 +85,85 @@ enum BenchCommand {
             ("loss_first_last", [round3(Double(losses.first!)), round3(Double(losses.last!))]),
             ("train_step_ms", trainTimes.map { round3($0 * 1000) }),
         ]
-        var extra: [(String, Any)] = []
-        if profile {
-            let ceiling = max(ceilingBefore, sgemmCeiling(threads: threads))
-            log(
-                String(
-                    format: "sgemm ceiling: %.1f GFLOP/s (1024x1024x1024 through the engine's gemm, %d threads; "
-                        + "the best of 16 products in two rounds)", ceiling, threads))
-            let train = ProfileTable(
-                title: "training step", snapshot: trainProfile, steps: steps, wall: trainTimes.reduce(0, +),
-                ceiling: ceiling)
-            let infer = ProfileTable(
-                title: "inference batch", snapshot: inferProfile, steps: steps, wall: inferTimes.reduce(0, +),
-                ceiling: ceiling)
-            log(train.text(phases: ProfilePhase.allCases))
-            log(infer.text(phases: [.forward]))
-            extra = [
-                (
-                    "profile",
-                    [("sgemm_ceiling_gflops", round1(ceiling)), ("train", train.json), ("infer", infer.json)]
-                        as [(String, Any)]
-                )
-            ]
-        }
+        let extra =
+            profile
+            ? profileOutput(
+                threads: threads, ceilingBefore: ceilingBefore, steps: steps, train: (trainProfile, trainTimes),
+                infer: (inferProfile, inferTimes)) : []
         print(jsonLine(result + extra))
+    }
+
+    /// The timed loops: `warmup` untimed then `steps` timed passes over the batches in turn.
+    struct Timing {
+        let name: String, warmup: Int, steps: Int, profile: Bool
+        let batches: [AlbertBatch]
+
+        /// Training steps (forward, backward, clipping, update): the timed steps' seconds and every loss.
+        func training(_ shards: DataParallel, optimizer: Optimizer) throws -> ([Double], [Float]) {
+            let model = shards.model, tokens = Double(shards.B * shards.T)
+            var times: [Double] = [], losses: [Float] = []
+            let progress = Progress("bench \(name) train step", total: warmup + steps)
+            for i in 0..<(warmup + steps) {
+                Profiler.isOn = profile && i >= warmup
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let out = try shards.run(batches[i % batches.count])
+                Profiler.phase = .update
+                Profiler.span(.clipping) { clipGradients(model.grads, maxNorm: 1) }
+                Profiler.span(.optimizer) { optimizer.step(params: model.params, grads: model.grads, lr: 1e-3) }
+                let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                losses.append(out.loss)
+                if i >= warmup { times.append(dt) }
+                progress.update(i + 1, String(format: "loss %.3f, %.0f tok/s", out.loss, tokens / dt))
+            }
+            Profiler.isOn = false
+            return (times, losses)
+        }
+
+        /// Inference passes with MLM logits at every position: the timed passes' seconds.
+        func inference(_ shards: DataParallel) throws -> [Double] {
+            Profiler.phase = .forward
+            let logits = FloatBuffer(count: shards.B * shards.T * shards.model.config.vocabSize)
+            let tokens = Double(shards.B * shards.T)
+            var times: [Double] = []
+            let progress = Progress("bench \(name) inference batch", total: warmup + steps)
+            for i in 0..<(warmup + steps) {
+                Profiler.isOn = profile && i >= warmup
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try shards.predictionLogits(batches[i % batches.count], out: logits.pointer)
+                let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                if i >= warmup { times.append(dt) }
+                progress.update(i + 1, String(format: "%.0f tok/s", tokens / dt))
+            }
+            Profiler.isOn = false
+            return times
+        }
+    }
+
+    typealias ProfileSnapshot = [KernelClass: [ProfilePhase: (seconds: Double, flops: Double)]]
+
+    /// With --profile: the sgemm ceiling and both tables on stderr, and their figures for the JSON line.
+    static func profileOutput(
+        threads: Int, ceilingBefore: Double, steps: Int, train: (ProfileSnapshot, [Double]),
+        infer: (ProfileSnapshot, [Double])
+    ) -> [(String, Any)] {
+        let ceiling = max(ceilingBefore, sgemmCeiling(threads: threads))
+        log(
+            String(
+                format: "sgemm ceiling: %.1f GFLOP/s (1024x1024x1024 through the engine's gemm, %d threads; "
+                    + "the best of 16 products in two rounds)", ceiling, threads))
+        let trainTable = ProfileTable(
+            title: "training step", snapshot: train.0, steps: steps, wall: train.1.reduce(0, +), ceiling: ceiling)
+        let inferTable = ProfileTable(
+            title: "inference batch", snapshot: infer.0, steps: steps, wall: infer.1.reduce(0, +), ceiling: ceiling)
+        log(trainTable.text(phases: ProfilePhase.allCases))
+        log(inferTable.text(phases: [.forward]))
+        return [
+            (
+                "profile",
+                [("sgemm_ceiling_gflops", round1(ceiling)), ("train", trainTable.json), ("infer", inferTable.json)]
+                    as [(String, Any)]
+            )
+        ]
     }
 
     /// GFLOP/s of a large square product through the engine's gemm (the best of 8 after 2 untimed, so that

@@ -109,11 +109,9 @@ public enum ActivationStore {
     }
 
     /// Runs `text` through every checkpoint and writes the store into `out`.
-    public static func build(
-        run: Run, checkpoints: [Snapshot], layer: Int, text: URL, tokens: Int, out: URL, sourceDescription: String,
-        progress: (Int, Int, Int) -> Void
-    ) throws -> StoreManifest {
-        guard let first = checkpoints.first else { throw EmbryoError.usage("no snapshots selected") }
+    /// The first snapshot's configuration and vocabulary hash, checked to be every snapshot's.
+    static func checkSameShape(_ checkpoints: [Snapshot]) throws -> (AlbertConfig, String) {
+        let first = checkpoints[0]
         let config0 = try AlbertConfig.load(first.dir.appendingPathComponent("config.json"))
         let vocabHash = try hashFile(first.dir.appendingPathComponent("vocab.txt").path).1
         for c in checkpoints.dropFirst() {
@@ -131,22 +129,12 @@ public enum ActivationStore {
                     "mismatched snapshots: a different vocabulary from step \(first.step)'s")
             }
         }
-        guard layer >= 0 && layer <= config0.numHiddenLayers else {
-            throw EmbryoError.usage(
-                "--layer \(layer) is out of range; the model has layers 0...\(config0.numHiddenLayers) "
-                    + "(0 = the embedding output after the projection)")
-        }
-        let tok = try WordPieceTokenizer.load(vocab: first.dir.appendingPathComponent("vocab.txt"))
-        let sents = try sentences(
-            text, tokenizer: tok, maxLen: min(128, config0.maxPositionEmbeddings), tokens: tokens)
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let lock = try DirectoryLock(out, purpose: "writing an activation store")
-        defer { withExtendedLifetime(lock) {} }
-        removeStaleTemporaries(in: out)
-        // the manifest goes last: while the store is rebuilt, no reader may take old and new files together
-        try? FileManager.default.removeItem(at: out.appendingPathComponent("store.json"))
-        let rows = sents.map(\.ids.count).reduce(0, +), d = config0.hiddenSize
-        // row metadata
+        return (config0, vocabHash)
+    }
+
+    /// tokens.i32, where.i32 (sentence, position), words.tsv (word, UPOS, DEPREL) and sentences.txt.
+    static func writeRowMetadata(_ sents: [StoreSentence], to out: URL) throws {
+        let rows = sents.map(\.ids.count).reduce(0, +)
         var tokensData = Data(capacity: rows * 4), whereData = Data(capacity: rows * 8)
         var words = ""
         for (si, s) in sents.enumerated() {
@@ -163,6 +151,30 @@ public enum ActivationStore {
         try writeAtomically(
             Data(sents.map { $0.text.replacingOccurrences(of: "\n", with: " ") + "\n" }.joined().utf8),
             to: out.appendingPathComponent("sentences.txt"))
+    }
+
+    public static func build(
+        run: Run, checkpoints: [Snapshot], layer: Int, text: URL, tokens: Int, out: URL, sourceDescription: String,
+        progress: (Int, Int, Int) -> Void
+    ) throws -> StoreManifest {
+        guard let first = checkpoints.first else { throw EmbryoError.usage("no snapshots selected") }
+        let (config0, vocabHash) = try checkSameShape(checkpoints)
+        guard layer >= 0 && layer <= config0.numHiddenLayers else {
+            throw EmbryoError.usage(
+                "--layer \(layer) is out of range; the model has layers 0...\(config0.numHiddenLayers) "
+                    + "(0 = the embedding output after the projection)")
+        }
+        let tok = try WordPieceTokenizer.load(vocab: first.dir.appendingPathComponent("vocab.txt"))
+        let sents = try sentences(
+            text, tokenizer: tok, maxLen: min(128, config0.maxPositionEmbeddings), tokens: tokens)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let lock = try DirectoryLock(out, purpose: "writing an activation store")
+        defer { withExtendedLifetime(lock) {} }
+        removeStaleTemporaries(in: out)
+        // the manifest goes last: while the store is rebuilt, no reader may take old and new files together
+        try? FileManager.default.removeItem(at: out.appendingPathComponent("store.json"))
+        let rows = sents.map(\.ids.count).reduce(0, +), d = config0.hiddenSize
+        try writeRowMetadata(sents, to: out)
         var snaps: [StoreSnapshot] = []
         for (ci, ck) in checkpoints.enumerated() {
             if stopRequested != 0 {

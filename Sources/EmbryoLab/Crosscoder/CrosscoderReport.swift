@@ -127,10 +127,18 @@ public enum CrosscoderReport {
 
     /// The section (headings, figures, tables) shared by features.html and the run's report.
     public static func section(_ input: FeatureReportInput) -> String {
-        let ps = input.profiles, steps = input.steps, S = steps.count
-        let alive = alive(ps)
         var h = "<h2>Crosscoder features (layer \(input.layer))</h2>\n<p class=note>"
         h += summary(input).map(esc).joined(separator: ".<br>\n") + ".</p>\n<div class=charts>\n"
+        h += charts(input) + "</div>\n"
+        h += tagTable(input) + attributionTable(input) + featureTable(input)
+        return h
+    }
+
+    /// Emergence histogram, reconstruction per snapshot, and representative features' strength.
+    static func charts(_ input: FeatureReportInput) -> String {
+        let ps = input.profiles, steps = input.steps, S = steps.count
+        let alive = alive(ps)
+        var h = ""
         // emergence histogram, as a series of counts per snapshot
         var hist = [Double](repeating: 0, count: S)
         for p in alive { hist[p.trajectory.emergenceIndex] += 1 }
@@ -163,10 +171,14 @@ public enum CrosscoderReport {
         h += SVGChart.line(
             title: "strength of representative features", yLabel: "decoder norm / its maximum", series: lines,
             yRange: (0, 1))
-        h += "</div>\n"
-        // tags
+        return h
+    }
+
+    /// Features grouped by the UPOS tag they are most associated with.
+    static func tagTable(_ input: FeatureReportInput) -> String {
+        var h = ""
         var byTag: [String: [FeatureProfile]] = [:]
-        for p in alive { if let t = p.topUpos?.tag { byTag[t, default: []].append(p) } }
+        for p in alive(input.profiles) { if let t = p.topUpos?.tag { byTag[t, default: []].append(p) } }
         if !byTag.isEmpty {
             h += "<table><tr><th>UPOS most associated</th><th>features</th><th>median emergence step</th>"
             h += "<th>median token-identity R²</th></tr>\n"
@@ -177,6 +189,13 @@ public enum CrosscoderReport {
             }
             h += "</table>\n"
         }
+        return h
+    }
+
+    /// The features that the last snapshot's loss on one tag relies on most, when attribution ran.
+    static func attributionTable(_ input: FeatureReportInput) -> String {
+        let ps = input.profiles
+        var h = ""
         if let r = input.attribution {
             h +=
                 "<h3>Attribution: \(esc(r.tag)) reconstruction loss at the last snapshot</h3>\n<table><tr><th>feature</th>"
@@ -193,7 +212,13 @@ public enum CrosscoderReport {
             }
             h += "</table>\n"
         }
-        // feature table
+        return h
+    }
+
+    /// The 40 most frequent features.
+    static func featureTable(_ input: FeatureReportInput) -> String {
+        let ps = input.profiles
+        var h = ""
         h += "<table><tr><th>feature</th><th>emerges</th><th>init only</th><th>fires on</th><th>UPOS (lift)</th>"
         h += "<th>DEPREL (lift)</th><th>token R²</th><th>cos(step 0, last)</th><th>top contexts</th></tr>\n"
         for p in ps.filter({ $0.frequency > 0 }).sorted(by: { $0.frequency > $1.frequency }).prefix(40) {

@@ -88,12 +88,8 @@ public final class CrosscoderTrainer {
 
     /// Trains to `settings.steps` (or only until step `until`, saving there, so that a later call with
     /// `resume` continues exactly).
-    public func train(resume: Bool, until: Int? = nil, log: (String) -> Void) throws -> CrosscoderResult {
-        // one writer per crosscoder directory, for the whole of training
-        let lock = try DirectoryLock(out, purpose: "training a crosscoder")
-        defer { withExtendedLifetime(lock) {} }
-        for dir in [out, out.appendingPathComponent("state")] { removeStaleTemporaries(in: dir) }
-        var start = 0
+    /// The saved state's step when resuming from one, else a fresh initialisation (step 0).
+    func restoreOrInitialize(resume: Bool, log: (String) -> Void) throws -> Int {
         let saved = resume ? savedState() : nil
         if resume && saved == nil
             && FileManager.default.fileExists(atPath: out.appendingPathComponent("state/state.json").path)
@@ -102,12 +98,21 @@ public final class CrosscoderTrainer {
                 "cannot resume \(out.path): its state was saved in an older layout; start over without --resume")
         }
         if let saved {
-            start = try readState(from: saved)
+            let start = try readState(from: saved)
             log("crosscode: resuming at step \(start) of \(settings.steps)")
-        } else {
-            if resume { log("crosscode: \(out.path) has no saved state; starting at step 0") }
-            crosscoder.initialize(seed: UInt64(settings.seed), decoderNorm: Float(settings.decoderInitNorm))
+            return start
         }
+        if resume { log("crosscode: \(out.path) has no saved state; starting at step 0") }
+        crosscoder.initialize(seed: UInt64(settings.seed), decoderNorm: Float(settings.decoderInitNorm))
+        return 0
+    }
+
+    public func train(resume: Bool, until: Int? = nil, log: (String) -> Void) throws -> CrosscoderResult {
+        // one writer per crosscoder directory, for the whole of training
+        let lock = try DirectoryLock(out, purpose: "training a crosscoder")
+        defer { withExtendedLifetime(lock) {} }
+        for dir in [out, out.appendingPathComponent("state")] { removeStaleTemporaries(in: dir) }
+        let start = try restoreOrInitialize(resume: resume, log: log)
         let S = reader.S, B = settings.batchSize, F = crosscoder.F
         let x = FloatBuffer(count: B * crosscoder.Sd)
         let buf = CrosscoderBuffers(B: B, S: S, d: reader.d, F: F)
