@@ -143,7 +143,7 @@ public final class Pretrainer {
         let (_, vocabHash) = try hashFile(run.tokenizerDir.appendingPathComponent("vocab.txt").path)
         let key = String(
             stableHash(sources.map(\.hash).joined(separator: ",") + "|" + vocabHash + "|\(tok.lowercase)"), radix: 16)
-        let cacheDir = run.root.deletingLastPathComponent().appendingPathComponent(".cache")
+        let cacheDir = run.tokenCacheDir
         let url = cacheDir.appendingPathComponent("tokens-\(key).bin")
         if FileManager.default.fileExists(atPath: url.path), let c = try? TokenizedCorpus.load(url) {
             say("token cache: \(url.path) (\(c.tokens.count) tokens)")

@@ -35,6 +35,8 @@ public struct Run: Sendable {
     public var runJSON: URL { root.appendingPathComponent("run.json") }
     public var tokenizerDir: URL { root.appendingPathComponent("tokenizer") }
     public var worldDir: URL { root.appendingPathComponent("world") }
+    /// Tokenized corpora, shared by the runs beside this one (keyed by corpus and vocabulary hashes).
+    public var tokenCacheDir: URL { root.deletingLastPathComponent().appendingPathComponent(".cache") }
 
     // MARK: where measurements go
 
