@@ -51,6 +51,56 @@ final class DataParallelTests: XCTestCase {
         XCTAssertThrowsError(try frozen.run(randomBatch(B: 2, T: T, vocab: 40, seed: 1), gradients: false))
     }
 
+    /// The data-parallel classifier step (fine-tuning) against one pass: the same mean loss, encoder and head
+    /// gradients, for classification and regression, on shards reshaped from a larger capacity.
+    func testClassifierShardsGiveTheWholeBatchsGradients() throws {
+        let config = tinyConfig(vocab: 40)
+        let B = 5, T = 12
+        let batch = randomBatch(B: B, T: T, vocab: config.vocabSize, seed: 4)
+        for labels in [3, 1] {
+            let model = try Albert(config: config)
+            model.initializeWeights(seed: 6)
+            let head = SequenceClassifier(labels: labels, hidden: config.hiddenSize)
+            var rng = Rng(seed: 2)
+            head.initialize(std: 0.02, rng: &rng)
+            let cls: [Int32] = [0, 2, 1, 1, 0].map { $0 % Int32(labels) }
+            let tgt: [Float] = [0.5, -1, 2, 0.25, 1]
+            // one pass
+            let acts = Activations(config: config, B: B, T: T, maxPredictions: 0)
+            let out = ClassifierBuffers(B: B, labels: labels)
+            model.zeroGrad()
+            head.grads.zero()
+            let whole = try cls.withUnsafeBufferPointer { c in
+                try tgt.withUnsafeBufferPointer { t in
+                    try model.classifierForward(
+                        acts, batch, head: head, out: out, classLabels: labels > 1 ? c.baseAddress! : nil,
+                        targets: labels == 1 ? t.baseAddress! : nil)
+                }
+            }
+            model.classifierBackward(acts, batch, head: head, out: out)
+            let encoder = Array(UnsafeBufferPointer(start: model.grads.pointer, count: model.grads.count))
+            let headReference = Array(UnsafeBufferPointer(start: head.grads.pointer, count: head.grads.count))
+            // three shards with room for 8 rows of 16 tokens, reshaped to this batch
+            let shards = DataParallel(
+                model: model, maxTokens: 8 * 16, maxSequences: 8, maxT: 16, maxPredictions: 1, threads: 3,
+                training: true)
+            let state = ClassifierShards(shards, head: head, maxRows: 8)
+            try shards.reshape(B: B, T: T)
+            model.grads.pointer.update(repeating: 7, count: model.grads.count)  // overwritten, not accumulated
+            let loss = try shards.classifierStep(
+                batch, head: head, state: state, classLabels: labels > 1 ? cls : nil, targets: labels == 1 ? tgt : nil)
+            XCTAssertEqual(loss, whole, accuracy: 1e-5)
+            let scale = encoder.map { abs($0) }.max()!
+            XCTAssertGreaterThan(scale, 0)
+            for i in 0..<encoder.count {
+                XCTAssertEqual(model.grads[i], encoder[i], accuracy: 1e-5 * scale, "encoder gradient \(i)")
+            }
+            for i in 0..<headReference.count {
+                XCTAssertEqual(head.grads[i], headReference[i], accuracy: 1e-5, "head gradient \(i)")
+            }
+        }
+    }
+
     /// Activations reshaped within their capacity give the bits a fresh allocation of that shape gives.
     func testReshapedActivationsMatchFreshOnes() throws {
         let config = tinyConfig(vocab: 40)

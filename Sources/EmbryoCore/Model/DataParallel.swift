@@ -37,11 +37,12 @@ public final class DataParallel {
         grads = training ? [model.grads] + (1..<n).map { _ in FloatBuffer(count: model.layout.total) } : []
     }
 
-    /// Inference shards with room for any batch of at most `maxTokens` positions, `maxSequences` sequences of
-    /// at most `maxT` tokens and `maxPredictions` MLM labels; `reshape` picks the shape of each batch.
+    /// Shards with room for any batch of at most `maxTokens` positions, `maxSequences` sequences of at most
+    /// `maxT` tokens and `maxPredictions` MLM labels; `reshape` picks the shape of each batch. Inference only
+    /// unless `training`.
     public init(
         model: Albert, maxTokens: Int, maxSequences: Int, maxT: Int, maxPredictions: Int,
-        threads: Int = Threads.configuredCount
+        threads: Int = Threads.configuredCount, training: Bool = false
     ) {
         self.model = model
         let n = max(1, min(threads, maxSequences))
@@ -54,11 +55,11 @@ public final class DataParallel {
         let tokens = min(maxTokens, sequences * maxT, (maxTokens + n - 1) / n + maxT)
         acts = (0..<n).map { _ in
             Activations(
-                config: model.config, B: 1, T: maxT, maxPredictions: maxPredictions, training: false,
+                config: model.config, B: 1, T: maxT, maxPredictions: maxPredictions, training: training,
                 maxSequences: sequences, maxTokens: tokens)
         }
         shardBatches = [AlbertBatch(B: 1, T: maxT)]
-        grads = []
+        grads = training ? [model.grads] + (1..<n).map { _ in FloatBuffer(count: model.layout.total) } : []
     }
 
     /// Uses the shards for a batch of shape (B, T) within the capacity they were made with.
@@ -157,7 +158,7 @@ public final class DataParallel {
 
     /// Runs body(s) for every shard at the same time, each on its own thread with serial kernels; rethrows
     /// the first shard's error.
-    private func forEachShard(_ body: (Int) throws -> Void) throws {
+    func forEachShard(_ body: (Int) throws -> Void) throws {
         let n = rows.count
         if n == 1 { return try body(0) }
         var errors = [Error?](repeating: nil, count: n)
@@ -174,7 +175,7 @@ public final class DataParallel {
     }
 
     /// Shard s's rows of `batch`, copied into the shard's own batch (the batch itself when there is one shard).
-    private func copyRows(_ s: Int, of batch: AlbertBatch) -> AlbertBatch {
+    func copyRows(_ s: Int, of batch: AlbertBatch) -> AlbertBatch {
         if rows.count == 1 { return batch }
         let r = rows[s], sb = shardBatches[s]
         let from = r.lowerBound * T, count = r.count * T
@@ -206,7 +207,7 @@ public final class DataParallel {
     }
 
     /// model.grads += shard 1's + shard 2's + ..., in that order for every element.
-    private func reduceGradients() {
+    func reduceGradients() {
         let total = model.layout.total
         let target = grads[0].pointer
         for g in grads.dropFirst() {

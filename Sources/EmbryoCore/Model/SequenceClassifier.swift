@@ -61,10 +61,12 @@ extension Albert {
 
     /// Encoder, pooler and classifier logits; with `labels` also the mean loss (and dlogits for backward).
     /// Regression labels are the float bit patterns in `targets`; classification uses `classLabels`.
+    /// dlogits are of the loss summed over the rows divided by `denominator` (default: the rows, i.e. of
+    /// the mean; a data-parallel shard passes the whole batch's count).
     @discardableResult
     public func classifierForward(
         _ a: Activations, _ batch: AlbertBatch, head: SequenceClassifier, out: ClassifierBuffers,
-        classLabels: UnsafePointer<Int32>? = nil, targets: UnsafePointer<Float>? = nil
+        classLabels: UnsafePointer<Int32>? = nil, targets: UnsafePointer<Float>? = nil, denominator: Int? = nil
     ) throws -> Float {
         try encode(a, batch)
         poolerForward(a)
@@ -77,7 +79,8 @@ extension Albert {
             }
             _ = crossEntropyForwardBackward(
                 losses: out.losses.pointer, dlogits: out.dlogits.pointer, correct: out.correct.pointer,
-                logits: out.logits.pointer, labels: classLabels, rows: B, classes: C, scale: 1 / Float(B))
+                logits: out.logits.pointer, labels: classLabels, rows: B, classes: C,
+                scale: 1 / Float(denominator ?? B))
             var s: Double = 0
             for b in 0..<B { s += Double(out.losses[b]) }
             return Float(s / Double(B))
@@ -87,7 +90,7 @@ extension Albert {
             for b in 0..<B {
                 let d = out.logits[b] - targets[b]
                 out.losses[b] = d * d
-                out.dlogits[b] = 2 * d / Float(B)
+                out.dlogits[b] = 2 * d / Float(denominator ?? B)
                 s += Double(d * d)
             }
             return Float(s / Double(B))
@@ -95,15 +98,17 @@ extension Albert {
         return 0
     }
 
-    /// Gradients of the last classifierForward's loss: the head's into head.grads, the encoder's and the
-    /// pooler's into grads (accumulating; zero both first).
+    /// Gradients of the last classifierForward's loss: the head's into head.grads (or `headGrads`), the
+    /// encoder's and the pooler's into grads (or `target`), accumulating; zero both first.
     public func classifierBackward(
-        _ a: Activations, _ batch: AlbertBatch, head: SequenceClassifier, out: ClassifierBuffers
+        _ a: Activations, _ batch: AlbertBatch, head: SequenceClassifier, out: ClassifierBuffers,
+        into target: FloatBuffer? = nil, headGrads: UnsafeMutablePointer<Float>? = nil
     ) {
-        let p = params.pointer, gr = grads.pointer, o = layout, B = a.B, T = a.T, H = a.H
+        let p = params.pointer, gr = (target ?? grads).pointer, o = layout, B = a.B, T = a.T, H = a.H
+        let hg = headGrads ?? head.grads.pointer
         a.dh.update(repeating: 0, count: B * T * H)
         linearBackward(
-            dinp: a.dpooled, dweight: head.grads.pointer, dbias: head.grads.pointer + head.labels * H,
+            dinp: a.dpooled, dweight: hg, dbias: hg + head.labels * H,
             dout: out.dlogits.pointer, inp: a.pooled, weight: head.weight, rows: B, inDim: H, outDim: head.labels,
             accumulateDinp: false)
         tanhBackward(dinp: a.dpooledPre, out: a.pooled, dout: a.dpooled, count: B * H, accumulate: false)
@@ -111,7 +116,7 @@ extension Albert {
             dinp: a.dh, dweight: gr + o.poolerWeight, dbias: gr + o.poolerBias, dout: a.dpooledPre,
             inp: a.hiddenState(config.numHiddenLayers), weight: p + o.poolerWeight, rows: B, inDim: H, outDim: H,
             ldInp: T * H, ldDinp: T * H)
-        encoderBackward(a, batch)
+        encoderBackward(a, batch, into: target)
     }
 
     /// Loads the encoder and pooler of a checkpoint that may lack the pretraining heads (as transformers'

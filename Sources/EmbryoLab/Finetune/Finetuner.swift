@@ -131,6 +131,11 @@ public final class Finetuner {
         opt.lrScale = s.lrScale
         let headM = FloatBuffer(count: head.params.count), headV = FloatBuffer(count: head.params.count)
         var step = 0, positions = 0, trainTime = 0.0, lastLoss: Float = 0
+        // the batch's rows split over the threads, one allocation for every batch shape
+        let shards = DataParallel(
+            model: model, maxTokens: s.batchSize * maxLen, maxSequences: s.batchSize, maxT: maxLen, maxPredictions: 1,
+            training: true)
+        let state = ClassifierShards(shards, head: head, maxRows: s.batchSize)
         let t0 = Date()
         for epoch in 0..<s.epochs {
             var order = Array(train.indices)
@@ -142,21 +147,12 @@ public final class Finetuner {
                 k += rows.count
                 let B = rows.count, T = paddedLength(rows, maxLen: maxLen)
                 let ts = Date()
-                let a = activations(model.config, B: B, T: T, training: true)
+                try shards.reshape(B: B, T: T)
                 let batch = self.batch(B: B, T: T)
                 Finetuner.fill(batch, rows)
-                let out = outputs(B: B, labels: labels)
-                let cls = rows.map(\.label), tgt = rows.map(\.target)
-                model.zeroGrad()
-                head.grads.zero()
-                lastLoss = try cls.withUnsafeBufferPointer { c in
-                    try tgt.withUnsafeBufferPointer { g in
-                        try model.classifierForward(
-                            a, batch, head: head, out: out, classLabels: task.regression ? nil : c.baseAddress!,
-                            targets: task.regression ? g.baseAddress! : nil)
-                    }
-                }
-                model.classifierBackward(a, batch, head: head, out: out)
+                lastLoss = try shards.classifierStep(
+                    batch, head: head, state: state, classLabels: task.regression ? nil : rows.map(\.label),
+                    targets: task.regression ? rows.map(\.target) : nil)
                 step += 1
                 let lr = schedule.lr(step: step)
                 clipGradients([model.grads, head.grads], maxNorm: s.clip)

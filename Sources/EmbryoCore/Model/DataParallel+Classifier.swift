@@ -1,0 +1,73 @@
+// Data-parallel fine-tuning of a sequence classifier: the batch's rows split over the shards as in
+// pretraining, each shard's forward (encoder, pooler, head) and backward on its own thread into its own
+// encoder and head gradient buffers, the gradients of the batch's mean loss summed in shard order.
+
+import Dispatch
+
+/// Per-shard classifier outputs and head gradients (shard 0 writes head.grads itself).
+public final class ClassifierShards {
+    let outs: [ClassifierBuffers]
+    let headGrads: [FloatBuffer]
+
+    /// Room for batches of at most `maxRows` rows on `shards` (made with `training: true`).
+    public init(_ shards: DataParallel, head: SequenceClassifier, maxRows: Int) {
+        let n = shards.shardCapacity
+        let rows = (maxRows + n - 1) / n
+        outs = (0..<n).map { _ in ClassifierBuffers(B: rows, labels: head.labels) }
+        headGrads = [head.grads] + (1..<n).map { _ in FloatBuffer(count: head.params.count) }
+    }
+}
+
+extension DataParallel {
+    /// How many shards the buffers were made for.
+    public var shardCapacity: Int { acts.count }
+
+    /// Forward and backward of the classifier over `batch` (shape set by `reshape`): model.grads and
+    /// head.grads then hold the gradients of the batch's mean loss (overwritten). Returns the mean loss.
+    /// Labels per row: `classLabels` for classification, `targets` for regression.
+    public func classifierStep(
+        _ batch: AlbertBatch, head: SequenceClassifier, state: ClassifierShards, classLabels: [Int32]?,
+        targets: [Float]?
+    ) throws -> Float {
+        guard batch.B == B, batch.T == T, !grads.isEmpty else {
+            throw EmbryoError.runtime("batch shape \(batch.B)x\(batch.T) != data-parallel shape \(B)x\(T)")
+        }
+        var losses = [Float](repeating: 0, count: rows.count)
+        try losses.withUnsafeMutableBufferPointer { losses in
+            try forEachShard { s in
+                let r = rows[s], sb = copyRows(s, of: batch)
+                grads[s].zero()
+                state.headGrads[s].zero()
+                let cls = classLabels.map { Array($0[r]) }, tgt = targets.map { Array($0[r]) }
+                losses[s] = try model.classifierForward(
+                    acts[s], sb, head: head, out: state.outs[s], classLabels: cls, targets: tgt, denominator: B)
+                model.classifierBackward(
+                    acts[s], sb, head: head, out: state.outs[s], into: grads[s], headGrads: state.headGrads[s].pointer)
+            }
+        }
+        if rows.count > 1 {
+            reduceGradients()
+            let target = head.grads.pointer, count = head.params.count
+            for g in state.headGrads.dropFirst() { for i in 0..<count { target[i] += g.pointer[i] } }
+        }
+        var sum = 0.0
+        for (s, r) in rows.enumerated() { sum += Double(losses[s]) * Double(r.count) }
+        return Float(sum / Double(B))
+    }
+}
+
+extension Albert {
+    /// classifierForward with the labels as arrays.
+    func classifierForward(
+        _ a: Activations, _ batch: AlbertBatch, head: SequenceClassifier, out: ClassifierBuffers,
+        classLabels: [Int32]?, targets: [Float]?, denominator: Int
+    ) throws -> Float {
+        try (classLabels ?? []).withUnsafeBufferPointer { c in
+            try (targets ?? []).withUnsafeBufferPointer { t in
+                try classifierForward(
+                    a, batch, head: head, out: out, classLabels: classLabels == nil ? nil : c.baseAddress!,
+                    targets: targets == nil ? nil : t.baseAddress!, denominator: denominator)
+            }
+        }
+    }
+}
