@@ -2,7 +2,8 @@
 // activation store) reach it. Rows are grouped into batches of about `tokensPerBatch` padded positions,
 // either by length (shortest first, least padding) or in their own order, padded into one AlbertBatch per
 // batch, and run by data-parallel shards allocated once for the largest batch. After each batch the
-// consumer reads hidden states of chosen layers, or the MLM predictions at labelled positions.
+// consumer reads hidden states of chosen layers, the MLM predictions at labelled positions, or the MLM
+// logits at every position.
 
 import EmbryoCore
 import Foundation
@@ -62,6 +63,12 @@ public final class RowRunner {
         public let rows: [Int]
         public let T: Int
         let shards: DataParallel
+        let logitBuffer: FloatBuffer?
+
+        /// With `logits: true`: the MLM logits of batch row b, (T, V).
+        public func logits(row b: Int) -> UnsafePointer<Float> {
+            UnsafePointer(logitBuffer!.pointer + b * T * shards.model.config.vocabSize)
+        }
 
         /// Hidden states of batch row b at layer l, (T, H); positions past the row's length are padding.
         public func hidden(_ l: Int, row b: Int) -> UnsafePointer<Float> { shards.hiddenState(l, row: b) }
@@ -78,11 +85,13 @@ public final class RowRunner {
     let ids: [[Int32]]
     let labels: [[Int32]]?
     let shards: DataParallel?
+    let logitBuffer: FloatBuffer?
 
     /// Plans the batches of `rows` (token ids each, at most the model's positions) and allocates for the
-    /// largest. With `labels` (one per token, negative = none), passes also score the MLM head there.
+    /// largest. With `labels` (one per token, negative = none), passes also score the MLM head there; with
+    /// `logits`, they compute the MLM logits at every position instead.
     public init(
-        model: Albert, rows: [[Int32]], labels: [[Int32]]? = nil, batching: Batching = .byLength,
+        model: Albert, rows: [[Int32]], labels: [[Int32]]? = nil, logits: Bool = false, batching: Batching = .byLength,
         tokensPerBatch: Int = 4096
     ) {
         self.model = model
@@ -95,8 +104,11 @@ public final class RowRunner {
             : orderedBatches(lengths, tokensPerBatch: tokensPerBatch)
         guard !plan.isEmpty else {
             shards = nil
+            logitBuffer = nil
             return
         }
+        let mostTokens = plan.map { $0.rows.count * $0.T }.max()!
+        logitBuffer = logits ? FloatBuffer(count: mostTokens * model.config.vocabSize) : nil
         let labelled: [Int] = labels?.map { $0.filter { $0 >= 0 }.count } ?? []
         var mostLabels = 0
         if !labelled.isEmpty {
@@ -105,7 +117,7 @@ public final class RowRunner {
         // one allocation for every batch (the largest batch's positions, the longest row, the most rows
         // and labels), the rows of each batch split over threads
         shards = DataParallel(
-            model: model, maxTokens: plan.map { $0.rows.count * $0.T }.max()!,
+            model: model, maxTokens: mostTokens,
             maxSequences: plan.map(\.rows.count).max()!, maxT: plan.map(\.T).max()!,
             maxPredictions: max(1, mostLabels))
     }
@@ -129,13 +141,15 @@ public final class RowRunner {
                 batch.sopLabels[b] = -100
             }
             try ForwardMeter.shared.time(tokens: B * T) {
-                if labels == nil {
+                if let logitBuffer {
+                    try shards.predictionLogits(batch, out: logitBuffer.pointer)
+                } else if labels == nil {
                     try shards.encode(batch)
                 } else {
                     _ = try shards.run(batch, gradients: false)
                 }
             }
-            try body(Pass(rows: rows, T: T, shards: shards))
+            try body(Pass(rows: rows, T: T, shards: shards, logitBuffer: logitBuffer))
         }
     }
 }

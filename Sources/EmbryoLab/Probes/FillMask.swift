@@ -28,11 +28,11 @@ public enum FillMask {
             throw EmbryoError.runtime(
                 "the vocabulary has \(tok.vocab.count) tokens but the model's vocab_size is \(V)")
         }
-        var out: [FillPrediction] = []
+        var rows: [[Int32]] = [], masks: [[Int]] = []
         for (ti, text) in texts.enumerated() {
             let ids = [tok.vocab.clsId] + tok.encode(text).ids + [tok.vocab.sepId]
-            let masks = ids.indices.filter { ids[$0] == tok.vocab.maskId }
-            guard !masks.isEmpty else {
+            let m = ids.indices.filter { ids[$0] == tok.vocab.maskId }
+            guard !m.isEmpty else {
                 throw EmbryoError.usage("text \(ti) has no [MASK] token: \(text)")
             }
             guard ids.count <= model.config.maxPositionEmbeddings else {
@@ -40,35 +40,40 @@ public enum FillMask {
                     "text \(ti) is \(ids.count) tokens long; the model takes at most \(model.config.maxPositionEmbeddings)"
                 )
             }
-            let T = ids.count
-            let batch = AlbertBatch(B: 1, T: T)
-            for (t, id) in ids.enumerated() {
-                batch.ids[t] = id
-                batch.attentionMask[t] = 1
-            }
-            let acts = Activations(config: model.config, B: 1, T: T, maxPredictions: 0, training: false)
-            try model.encode(acts, batch)
-            let logits = FloatBuffer(count: T * V)
-            model.predictionLogits(acts, out: logits.pointer)
-            for (mi, pos) in masks.enumerated() {
-                let row = logits.pointer + pos * V
-                var mx = -Float.infinity
-                for v in 0..<V { mx = max(mx, row[v]) }
-                var probs = [Float](repeating: 0, count: V)
-                var sum: Float = 0
-                for v in 0..<V {
-                    probs[v] = expf(row[v] - mx)
-                    sum += probs[v]
-                }
-                let order = (0..<V).sorted { probs[$0] != probs[$1] ? probs[$0] > probs[$1] : $0 < $1 }
-                for (r, v) in order.prefix(topK).enumerated() {
-                    out.append(
-                        FillPrediction(
-                            textIndex: ti, maskIndex: mi, rank: r + 1, tokenId: Int32(v), token: tok.vocab.tokens[v],
-                            probability: probs[v] / sum))
+            rows.append(ids)
+            masks.append(m)
+        }
+        var byText = [[FillPrediction]](repeating: [], count: texts.count)
+        let runner = RowRunner(model: model, rows: rows, logits: true, batching: .inOrder)
+        try runner.forEachPass { pass in
+            for (b, ti) in pass.rows.enumerated() {
+                for (mi, pos) in masks[ti].enumerated() {
+                    byText[ti] += mostProbable(pass.logits(row: b) + pos * V, V: V, k: topK, tokens: tok.vocab.tokens)
+                        .enumerated()
+                        .map { r, p in
+                            FillPrediction(
+                                textIndex: ti, maskIndex: mi, rank: r + 1, tokenId: Int32(p.id), token: p.token,
+                                probability: p.probability)
+                        }
                 }
             }
         }
-        return out
+        return byText.flatMap { $0 }
+    }
+
+    /// The k most probable tokens of one row of logits, with their softmax probabilities (ties by id).
+    static func mostProbable(_ row: UnsafePointer<Float>, V: Int, k: Int, tokens: [String]) -> [(
+        id: Int, token: String, probability: Float
+    )] {
+        var mx = -Float.infinity
+        for v in 0..<V { mx = max(mx, row[v]) }
+        var probs = [Float](repeating: 0, count: V)
+        var sum: Float = 0
+        for v in 0..<V {
+            probs[v] = expf(row[v] - mx)
+            sum += probs[v]
+        }
+        let order = (0..<V).sorted { probs[$0] != probs[$1] ? probs[$0] > probs[$1] : $0 < $1 }
+        return order.prefix(k).map { ($0, tokens[$0], probs[$0] / sum) }
     }
 }
