@@ -56,6 +56,23 @@ extension DataParallel {
     }
 }
 
+extension DataParallel {
+    /// The classifier's logits for every row of `batch` (shape set by `reshape`) into `out` (B, labels),
+    /// shard by shard: the inference pass of fine-tuning's evaluation.
+    public func classifierLogits(
+        _ batch: AlbertBatch, head: SequenceClassifier, state: ClassifierShards, out: UnsafeMutablePointer<Float>
+    ) throws {
+        guard batch.B == B, batch.T == T else {
+            throw EmbryoError.runtime("batch shape \(batch.B)x\(batch.T) != data-parallel shape \(B)x\(T)")
+        }
+        try forEachShard { s in
+            let r = rows[s], sb = copyRows(s, of: batch)
+            try model.classifierForward(acts[s], sb, head: head, out: state.outs[s])
+            (out + r.lowerBound * head.labels).update(from: state.outs[s].logits.pointer, count: r.count * head.labels)
+        }
+    }
+}
+
 extension Albert {
     /// classifierForward with the labels as arrays.
     func classifierForward(

@@ -43,7 +43,6 @@ public final class Finetuner {
     public let tokenizer: WordPieceTokenizer
     var actsCache: [Int: Activations] = [:]
     var batchCache: [Int: AlbertBatch] = [:]
-    var outCache: [Int: ClassifierBuffers] = [:]
 
     public init(tokenizer: WordPieceTokenizer) { self.tokenizer = tokenizer }
 
@@ -83,11 +82,6 @@ public final class Finetuner {
 
     /// A batch of shape (B, T) (fill overwrites every position).
     func batch(B: Int, T: Int) -> AlbertBatch { Self.cached(&batchCache, B * 4096 + T) { AlbertBatch(B: B, T: T) } }
-
-    /// Classifier outputs for B rows.
-    func outputs(B: Int, labels: Int) -> ClassifierBuffers {
-        Self.cached(&outCache, B * 4096 + labels) { ClassifierBuffers(B: B, labels: labels) }
-    }
 
     static func fill(_ batch: AlbertBatch, _ rows: [EncodedExample]) {
         let T = batch.T
@@ -188,20 +182,27 @@ public final class Finetuner {
         var logits = [[Float]](repeating: [], count: examples.count)
         let enc = examples.map { encode($0, maxLen: maxLen) }
         var predClass = [Int32](repeating: 0, count: enc.count), predValue = [Double](repeating: 0, count: enc.count)
-        try forEachBatch(model, enc, maxLen: maxLen) { idx, a, batch in
-            let B = idx.count
-            let out = outputs(B: B, labels: head.labels)
-            try model.classifierForward(a, batch, head: head, out: out)
+        // batches of up to 64 examples of similar length, split over the threads, one allocation for all
+        let C = head.labels
+        let shards = DataParallel(
+            model: model, maxTokens: 64 * maxLen, maxSequences: 64, maxT: maxLen, maxPredictions: 1)
+        let state = ClassifierShards(shards, head: head, maxRows: 64)
+        let out = FloatBuffer(count: 64 * C)
+        for idx in lengthBatches(enc.map(\.ids.count), tokensPerBatch: Int.max).flatMap({ chunk in
+            stride(from: 0, to: chunk.rows.count, by: 64).map { Array(chunk.rows[$0..<min($0 + 64, chunk.rows.count)]) }
+        }) {
+            let rows = idx.map { enc[$0] }, T = paddedLength(rows, maxLen: maxLen)
+            try shards.reshape(B: rows.count, T: T)
+            let batch = self.batch(B: rows.count, T: T)
+            Finetuner.fill(batch, rows)
+            try shards.classifierLogits(batch, head: head, state: state, out: out.pointer)
             for (b, i) in idx.enumerated() {
-                logits[i] = Array(UnsafeBufferPointer(start: out.logits.pointer + b * head.labels, count: head.labels))
+                logits[i] = Array(UnsafeBufferPointer(start: out.pointer + b * C, count: C))
                 if head.regression {
-                    predValue[i] = Double(out.logits[b])
+                    predValue[i] = Double(out[b])
                 } else {
                     var best = 0
-                    for c in 1..<head.labels where out.logits[b * head.labels + c] > out.logits[b * head.labels + best]
-                    {
-                        best = c
-                    }
+                    for c in 1..<C where out[b * C + c] > out[b * C + best] { best = c }
                     predClass[i] = Int32(best)
                 }
             }
