@@ -187,8 +187,11 @@ enum FeaturesCommand {
         let profiles = try FeatureAnalysis.profiles(cc, reader: reader)
         let (ev, l0) = try Crosscoder.evaluate(cc, reader: reader, batchSize: 512)
         // contexts, rendered with the snapshots' vocabulary when it is still there
-        let source = try? Run.open(reader.manifest.checkpoints)
-        let vocab = (try? source?.snapshots(steps: [steps[0]]).first?.vocabURL).flatMap { try? Vocabulary.load($0) }
+        // the snapshots the store was made from: their vocabulary when still there; attribution needs them
+        let source = Result { try Run.open(reader.manifest.checkpoints) }
+        let vocab = (try? source.get().snapshots(steps: [steps[0]]).first?.vocabURL).flatMap {
+            try? Vocabulary.load($0)
+        }
         let tokens = try reader.tokens(), positions = try reader.positions()
         var contexts: [Int: [String]] = [:]
         for p in profiles where p.frequency > 0 {
@@ -202,7 +205,7 @@ enum FeaturesCommand {
         let tag = a.string(Self.attribute)!
         let tagged = try reader.words().contains { $0.upos == tag }
         if tag != "none" && reader.manifest.layer >= 1 && tagged {
-            let model = try Run.open(reader.manifest.checkpoints).snapshots(steps: [steps.last!])[0].loadModel()
+            let model = try source.get().snapshots(steps: [steps.last!])[0].loadModel()
             let t0 = Date()
             let r = try Attribution.run(cc, reader: reader, model: model, tag: tag)
             input.attribution = r

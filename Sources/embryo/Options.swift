@@ -25,52 +25,49 @@ struct Binding<S: CommandSettings> {
     var keyPath: PartialKeyPath<S>
     let apply: (inout S, ParsedArguments) throws -> Void
 
-    static func int(_ name: String, _ kp: WritableKeyPath<S, Int>, _ help: String, value: String = "n") -> Binding {
-        Binding(option: .option(name, value, help, default: String(S()[keyPath: kp])), keyPath: kp) { s, a in
-            if a.given(name) { s[keyPath: kp] = try a.int(name)! }
+    /// The common case: help shows the field's default, and the option's value, read by `read`, replaces the
+    /// field when the option is given.
+    static func bound<V>(
+        _ name: String, _ kp: WritableKeyPath<S, V>, _ help: String, value: String, shown: (V) -> String?,
+        read: @escaping (ParsedArguments) throws -> V
+    ) -> Binding {
+        Binding(option: .option(name, value, help, default: shown(S()[keyPath: kp])), keyPath: kp) { s, a in
+            if a.given(name) { s[keyPath: kp] = try read(a) }
         }
     }
 
+    static func int(_ name: String, _ kp: WritableKeyPath<S, Int>, _ help: String, value: String = "n") -> Binding {
+        bound(name, kp, help, value: value, shown: { String($0) }) { try $0.int(name)! }
+    }
+
     static func int(_ name: String, _ kp: WritableKeyPath<S, Int?>, _ help: String, value: String = "n") -> Binding {
-        Binding(option: .option(name, value, help, default: S()[keyPath: kp].map(String.init)), keyPath: kp) { s, a in
-            if a.given(name) { s[keyPath: kp] = try a.int(name)! }
-        }
+        bound(name, kp, help, value: value, shown: { $0.map(String.init) }) { try $0.int(name) }
     }
 
     static func double(_ name: String, _ kp: WritableKeyPath<S, Double>, _ help: String, value: String = "f")
         -> Binding
     {
-        Binding(option: .option(name, value, help, default: "\(S()[keyPath: kp])"), keyPath: kp) { s, a in
-            if a.given(name) { s[keyPath: kp] = try a.double(name)! }
-        }
+        bound(name, kp, help, value: value, shown: { "\($0)" }) { try $0.double(name)! }
     }
 
     static func string(_ name: String, _ kp: WritableKeyPath<S, String>, _ help: String, value: String) -> Binding {
-        Binding(option: .option(name, value, help, default: S()[keyPath: kp]), keyPath: kp) { s, a in
-            if a.given(name) { s[keyPath: kp] = a.string(name)! }
-        }
+        bound(name, kp, help, value: value, shown: { $0 }) { $0.string(name)! }
     }
 
     static func string(_ name: String, _ kp: WritableKeyPath<S, String?>, _ help: String, value: String) -> Binding {
-        Binding(option: .option(name, value, help, default: S()[keyPath: kp]), keyPath: kp) { s, a in
-            if a.given(name) { s[keyPath: kp] = a.string(name)! }
-        }
+        bound(name, kp, help, value: value, shown: { $0 }) { $0.string(name) }
     }
 
     static func choice(
         _ name: String, _ kp: WritableKeyPath<S, String>, _ allowed: [String], _ help: String, value: String = "name"
     ) -> Binding {
-        Binding(option: .option(name, value, help, default: S()[keyPath: kp]), keyPath: kp) { s, a in
-            if a.given(name) { s[keyPath: kp] = try a.choice(name, allowed)! }
-        }
+        bound(name, kp, help, value: value, shown: { $0 }) { try $0.choice(name, allowed)! }
     }
 
     static func choice(
         _ name: String, _ kp: WritableKeyPath<S, String?>, _ allowed: [String], _ help: String, value: String
     ) -> Binding {
-        Binding(option: .option(name, value, help, default: S()[keyPath: kp]), keyPath: kp) { s, a in
-            if a.given(name) { s[keyPath: kp] = try a.choice(name, allowed)! }
-        }
+        bound(name, kp, help, value: value, shown: { $0 }) { try $0.choice(name, allowed) }
     }
 
     static func flag(_ name: String, _ kp: WritableKeyPath<S, Bool>, sets value: Bool = true, _ help: String) -> Binding
@@ -79,9 +76,7 @@ struct Binding<S: CommandSettings> {
     }
 
     static func list(_ name: String, _ kp: WritableKeyPath<S, [String]>, _ help: String, value: String) -> Binding {
-        Binding(option: .option(name, value, help, default: nil), keyPath: kp) { s, a in
-            if a.given(name) { s[keyPath: kp] = a.strings(name) }
-        }
+        bound(name, kp, help, value: value, shown: { _ in nil }) { $0.strings(name) }
     }
 
     /// A field with its own parser (e.g. a number or a word such as "full").

@@ -70,7 +70,7 @@ enum ReinitCommand {
         let t0 = Date()
         let rows = try ReinitJob.run(checkpoint: ckpt, task: task, options: o, out: out, log: log)
         log("reinit: \(rows.count) runs in \(formatDuration(Date().timeIntervalSince(t0)))")
-        if a.string(Self.out) == nil && run.root != run.checkpoints {
+        if a.string(Self.out) == nil && run.isRunDirectory {
             // the sweep joins the run's report
             try FileManager.default.createDirectory(at: run.probes, withIntermediateDirectories: true)
             try RunReport.write(folder: run.probes, run: run, fallback: RunReport.fallbackInfo(run))

@@ -8,6 +8,8 @@ import Dispatch
 public final class ClassifierShards {
     let outs: [ClassifierBuffers]
     let headGrads: [FloatBuffer]
+    /// Each shard's mean loss of the last step.
+    let losses: FloatBuffer
 
     /// Room for batches of at most `maxRows` rows on `shards` (made with `training: true`).
     public init(_ shards: DataParallel, head: SequenceClassifier, maxRows: Int) {
@@ -15,6 +17,7 @@ public final class ClassifierShards {
         let rows = (maxRows + n - 1) / n
         outs = (0..<n).map { _ in ClassifierBuffers(B: rows, labels: head.labels) }
         headGrads = [head.grads] + (1..<n).map { _ in FloatBuffer(count: head.params.count) }
+        losses = FloatBuffer(count: n)
     }
 }
 
@@ -29,20 +32,23 @@ extension DataParallel {
         _ batch: AlbertBatch, head: SequenceClassifier, state: ClassifierShards, classLabels: [Int32]?,
         targets: [Float]?
     ) throws -> Float {
-        guard batch.B == B, batch.T == T, !grads.isEmpty else {
-            throw EmbryoError.runtime("batch shape \(batch.B)x\(batch.T) != data-parallel shape \(B)x\(T)")
-        }
-        var losses = [Float](repeating: 0, count: rows.count)
-        try losses.withUnsafeMutableBufferPointer { losses in
-            try forEachShard { s in
-                let r = rows[s], sb = copyRows(s, of: batch)
-                grads[s].zero()
-                state.headGrads[s].zero()
-                let cls = classLabels.map { Array($0[r]) }, tgt = targets.map { Array($0[r]) }
-                losses[s] = try model.classifierForward(
-                    acts[s], sb, head: head, out: state.outs[s], classLabels: cls, targets: tgt, denominator: B)
-                model.classifierBackward(
-                    acts[s], sb, head: head, out: state.outs[s], into: grads[s], headGrads: state.headGrads[s].pointer)
+        try checkShape(batch)
+        precondition(!grads.isEmpty, "DataParallel made without training")
+        let losses = state.losses.pointer
+        try (classLabels ?? []).withUnsafeBufferPointer { cls in
+            try (targets ?? []).withUnsafeBufferPointer { tgt in
+                try forEachShard { s in
+                    let r = rows[s], sb = copyRows(s, of: batch)
+                    grads[s].zero()
+                    state.headGrads[s].zero()
+                    losses[s] = try model.classifierForward(
+                        acts[s], sb, head: head, out: state.outs[s],
+                        classLabels: classLabels == nil ? nil : cls.baseAddress! + r.lowerBound,
+                        targets: targets == nil ? nil : tgt.baseAddress! + r.lowerBound, denominator: B)
+                    model.classifierBackward(
+                        acts[s], sb, head: head, out: state.outs[s], into: grads[s],
+                        headGrads: state.headGrads[s].pointer)
+                }
             }
         }
         if rows.count > 1 {
@@ -62,29 +68,11 @@ extension DataParallel {
     public func classifierLogits(
         _ batch: AlbertBatch, head: SequenceClassifier, state: ClassifierShards, out: UnsafeMutablePointer<Float>
     ) throws {
-        guard batch.B == B, batch.T == T else {
-            throw EmbryoError.runtime("batch shape \(batch.B)x\(batch.T) != data-parallel shape \(B)x\(T)")
-        }
+        try checkShape(batch)
         try forEachShard { s in
             let r = rows[s], sb = copyRows(s, of: batch)
             try model.classifierForward(acts[s], sb, head: head, out: state.outs[s])
             (out + r.lowerBound * head.labels).update(from: state.outs[s].logits.pointer, count: r.count * head.labels)
-        }
-    }
-}
-
-extension Albert {
-    /// classifierForward with the labels as arrays.
-    func classifierForward(
-        _ a: Activations, _ batch: AlbertBatch, head: SequenceClassifier, out: ClassifierBuffers,
-        classLabels: [Int32]?, targets: [Float]?, denominator: Int
-    ) throws -> Float {
-        try (classLabels ?? []).withUnsafeBufferPointer { c in
-            try (targets ?? []).withUnsafeBufferPointer { t in
-                try classifierForward(
-                    a, batch, head: head, out: out, classLabels: classLabels == nil ? nil : c.baseAddress!,
-                    targets: targets == nil ? nil : t.baseAddress!, denominator: denominator)
-            }
         }
     }
 }

@@ -73,6 +73,13 @@ public final class DataParallel {
         shardBatches = parts.map { AlbertBatch(B: $0.count, T: T) }
     }
 
+    /// A batch of the shape the shards are set to.
+    func checkShape(_ batch: AlbertBatch) throws {
+        guard batch.B == B, batch.T == T else {
+            throw EmbryoError.runtime("batch shape \(batch.B)x\(batch.T) != data-parallel shape \(B)x\(T)")
+        }
+    }
+
     static func split(_ B: Int, _ n: Int) -> [Range<Int>] { (0..<n).map { (B * $0 / n)..<(B * ($0 + 1) / n) } }
 
     public var shardCount: Int { rows.count }
@@ -81,9 +88,7 @@ public final class DataParallel {
     /// batch's mean MLM loss plus mean SOP loss (overwritten, not accumulated). Returns the batch's losses.
     @discardableResult
     public func run(_ batch: AlbertBatch, gradients: Bool = true) throws -> PretrainingOutput {
-        guard batch.B == B, batch.T == T else {
-            throw EmbryoError.runtime("batch shape \(batch.B)x\(batch.T) != data-parallel shape \(B)x\(T)")
-        }
+        try checkShape(batch)
         precondition(!gradients || !grads.isEmpty, "DataParallel made with training: false")
         let n = rows.count
         var mlm = 0, sop = 0
@@ -123,9 +128,7 @@ public final class DataParallel {
     /// The encoder, then MLM logits at every position of `batch` into `out` (B*T, V) and the SOP head,
     /// shard by shard (the inference pass).
     public func predictionLogits(_ batch: AlbertBatch, out: UnsafeMutablePointer<Float>) throws {
-        guard batch.B == B, batch.T == T else {
-            throw EmbryoError.runtime("batch shape \(batch.B)x\(batch.T) != data-parallel shape \(B)x\(T)")
-        }
+        try checkShape(batch)
         let V = model.config.vocabSize
         try forEachShard { s in
             let sb = copyRows(s, of: batch)
@@ -139,9 +142,7 @@ public final class DataParallel {
     /// The encoder alone over `batch`, shard by shard (hidden states, no heads): the inference pass of
     /// consumers that read hidden states.
     public func encode(_ batch: AlbertBatch) throws {
-        guard batch.B == B, batch.T == T else {
-            throw EmbryoError.runtime("batch shape \(batch.B)x\(batch.T) != data-parallel shape \(B)x\(T)")
-        }
+        try checkShape(batch)
         try forEachShard { s in
             let sb = copyRows(s, of: batch)
             Profiler.phase = .forward

@@ -37,10 +37,7 @@ public enum FinetuneJob {
         }
         let vocab = dir.appendingPathComponent("vocab.txt")
         let tok = try WordPieceTokenizer.load(vocab: vocab)
-        guard tok.vocab.count == model.config.vocabSize else {
-            throw EmbryoError.format(
-                vocab.path, "\(tok.vocab.count) tokens, but the model's vocab_size is \(model.config.vocabSize)")
-        }
+        try Snapshot.requireAgreement(tok, model.config, vocab: vocab)
         return (model, tok)
     }
 

@@ -29,8 +29,9 @@ public final class HeldOutText {
 
     /// The run's held-out documents, when `run` was made by `embryo pretrain` and its token cache is still there.
     public static func fromRun(_ run: Run) throws -> HeldOutText? {
-        guard let maker = try run.exampleMaker() else { return nil }
-        let cfg = try run.readConfig()
+        guard run.hasManifest else { return nil }
+        let m = try run.manifest(), cfg = m.config
+        guard let maker = try run.exampleMaker(m) else { return nil }
         let vocabURL = run.tokenizerDir.appendingPathComponent("vocab.txt")
         guard !maker.evalStarts.isEmpty else { return nil }
         let (_, vh) = try hashFile(vocabURL.path)

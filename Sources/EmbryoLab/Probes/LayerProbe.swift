@@ -163,7 +163,8 @@ public enum LayerProbe {
         let maxEpochs = 60, patience = 5
         let P = C * D + C  // weights (C, D) then biases
         var w = [Float](repeating: 0, count: P), g = w, m = w, v = w, best = w
-        var xb = [Float](repeating: 0, count: bs * D), logits = [Float](repeating: 0, count: max(bs, 1) * C)
+        var xb = [Float](repeating: 0, count: bs * D), yb = [Int32](repeating: 0, count: bs),
+            logits = [Float](repeating: 0, count: max(bs, 1) * C)
         var order = Array(0..<nFit)
         var rng = Rng(seed: seed)
         var bestDev = Double.infinity, bestEpoch = 0, t = 0, epoch = 0
@@ -181,8 +182,8 @@ public enum LayerProbe {
                         }
                     }
                 }
-                let labels = (0..<n).map { train.y[order[start + $0]] }
-                gradient(w, xb, labels, D, C, logits: &logits, into: &g)
+                for r in 0..<n { yb[r] = train.y[order[start + r]] }
+                gradient(w, xb, yb, n, D, C, logits: &logits, into: &g)
                 t += 1
                 adamwUpdate(params: &w, grads: g, m: &m, v: &v, count: P, lr: lr, step: t, hyper: hyper, weightDecay: 0)
                 start += n
@@ -229,12 +230,12 @@ public enum LayerProbe {
         return (mean, inv)
     }
 
-    /// The gradient of the mean softmax cross-entropy of a minibatch (the first labels.count rows of xb)
-    /// with respect to the weights (C, D) and biases, into g; `logits` is scratch.
+    /// The gradient of the mean softmax cross-entropy of a minibatch (the first n rows of xb, labelled by
+    /// the first n of `labels`) with respect to the weights (C, D) and biases, into g; `logits` is scratch.
     static func gradient(
-        _ w: [Float], _ xb: [Float], _ labels: [Int32], _ D: Int, _ C: Int, logits: inout [Float], into g: inout [Float]
+        _ w: [Float], _ xb: [Float], _ labels: [Int32], _ n: Int, _ D: Int, _ C: Int, logits: inout [Float],
+        into g: inout [Float]
     ) {
-        let n = labels.count
         forwardLogits(w, xb, n, D, C, &logits)
         for r in 0..<n {
             softmaxRow(&logits, r * C, C)

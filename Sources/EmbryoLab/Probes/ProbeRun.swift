@@ -317,6 +317,6 @@ public final class ProbeRunner {
             heldOut: heldOutDescription, maxSentences: options.maxSentences,
             trainLog: run.log)
         try writeAtomically(try JSONEncoder().encode(info), to: out.appendingPathComponent("report-info.json"))
-        try RunReport.write(folder: out, run: run, fallback: info)
+        try RunReport.write(folder: out, run: run, probes: metrics, info: info, fallback: info)
     }
 }

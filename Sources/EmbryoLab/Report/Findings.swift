@@ -155,12 +155,15 @@ public enum Findings {
         guard let tasks = try? fm.contentsOfDirectory(atPath: root.path).sorted(), let task = tasks.first else {
             return [missing(name, target, "no finetune/ folder")]
         }
-        let dir = root.appendingPathComponent(task)
-        let steps = ((try? fm.contentsOfDirectory(atPath: dir.path)) ?? []).compactMap { n -> Int? in
-            n.hasPrefix("step-") ? Int(n.dropFirst(5)) : nil
-        }.sorted()
+        let dir = run.finetune(task: task)
+        // one folder per fine-tuned snapshot, named as the snapshot
+        var folders: [Int: String] = [:]
+        for n in (try? fm.contentsOfDirectory(atPath: dir.path)) ?? [] {
+            if let s = Snapshot.stepInName(n) { folders[s] = n }
+        }
+        let steps = folders.keys.sorted()
         func acc(_ s: Int) throws -> (Double, Double)? {
-            let url = dir.appendingPathComponent(Run.checkpointName(s)).appendingPathComponent("results.json")
+            let url = dir.appendingPathComponent(folders[s]!).appendingPathComponent("results.json")
             guard fm.fileExists(atPath: url.path),
                 let o = try JSONSerialization.jsonObject(with: readFile(url)) as? [String: Any],
                 let summary = o["summary"] as? [String: Any], let dev = summary["dev"] as? [String: Any],

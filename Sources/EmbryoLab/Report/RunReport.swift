@@ -33,16 +33,20 @@ public enum RunReport {
         Section(name: "crosscoder") { CrosscoderReport.storedSection(in: $0.folder) },
     ]
 
-    /// Writes report.html into `folder` from metrics.jsonl and downstream.jsonl there (whichever exist) and
-    /// the settings in report-info.json (else `fallback`).
-    public static func write(folder: URL, run: Run, fallback: ReportInfo) throws {
-        var ms: [ProbeMetric] = []
-        for f in ["metrics.jsonl", "downstream.jsonl"] {
+    /// Writes report.html into `folder` from the probes' metrics (`probes`, else metrics.jsonl there),
+    /// downstream.jsonl there, and the report's settings (`info`, else report-info.json there, else
+    /// `fallback`).
+    public static func write(
+        folder: URL, run: Run, probes: [ProbeMetric]? = nil, info given: ReportInfo? = nil, fallback: ReportInfo
+    ) throws {
+        var ms = probes ?? []
+        for f in (probes == nil ? ["metrics.jsonl"] : []) + ["downstream.jsonl"] {
             let url = folder.appendingPathComponent(f)
             if FileManager.default.fileExists(atPath: url.path) { ms += try MetricTables.read(url) }
         }
         let info =
-            (try? JSONDecoder().decode(
+            given
+            ?? (try? JSONDecoder().decode(
                 ReportInfo.self, from: readFile(folder.appendingPathComponent("report-info.json")))) ?? fallback
         let inputs = Inputs(metrics: ms, info: info, folder: folder, run: run)
         try writeAtomically(Data(page(inputs).utf8), to: folder.appendingPathComponent("report.html"))

@@ -7,14 +7,9 @@ import EmbryoText
 import Foundation
 
 extension Run {
-    /// The settings recorded in run.json.
-    public func readConfig() throws -> PretrainConfig { try manifest().config }
-
-    /// The example maker the run trained with, or nil when the run has no run.json or the token cache it
-    /// names is gone.
-    public func exampleMaker() throws -> ExampleMaker? {
-        guard hasManifest else { return nil }
-        let m = try manifest()
+    /// The example maker the run described by `m` (its run.json) trained with, or nil when the token cache
+    /// it names is gone.
+    public func exampleMaker(_ m: RunManifest) throws -> ExampleMaker? {
         guard FileManager.default.fileExists(atPath: m.tokenCache) else { return nil }
         let vocab = try Vocabulary.load(tokenizerDir.appendingPathComponent("vocab.txt"))
         let corpus = try TokenizedCorpus.load(URL(fileURLWithPath: m.tokenCache))
@@ -26,12 +21,12 @@ extension Run {
     /// input_ids, token_type_ids, attention_mask, labels (-100 = no target): [steps, batch, seq];
     /// sentence_order_label (0 = in order, 1 = swapped): [steps, batch].
     public func writeBatches(steps: ClosedRange<Int>, to url: URL) throws {
-        let cfg = try readConfig()
+        let m = try manifest(), cfg = m.config
         guard steps.lowerBound >= 1, steps.upperBound <= cfg.steps else {
             throw EmbryoError.usage(
                 "steps \(steps.lowerBound)-\(steps.upperBound) are outside the run's steps 1-\(cfg.steps)")
         }
-        guard let maker = try exampleMaker() else {
+        guard let maker = try exampleMaker(m) else {
             throw EmbryoError.runtime(
                 "\(runJSON.path): the token cache it names is gone; run `embryo pretrain --resume \(root.path)` once "
                     + "with the same corpus to rebuild it")

@@ -49,7 +49,7 @@ public struct Run: Sendable {
     /// Where fine-tuning one snapshot goes by default: <run>/finetune/<task>/<snapshot> for a run's snapshot,
     /// <snapshot>-finetune-<task> beside a lone checkpoint.
     public func finetuneOut(task: String, snapshot: URL) -> URL {
-        if root != checkpoints { return finetune(task: task).appendingPathComponent(snapshot.lastPathComponent) }
+        if isRunDirectory { return finetune(task: task).appendingPathComponent(snapshot.lastPathComponent) }
         return checkpoints.appendingPathComponent("\(snapshot.lastPathComponent)-finetune-\(task)")
     }
 
@@ -95,6 +95,10 @@ public struct Run: Sendable {
         }
         return folder
     }
+
+    /// Whether the snapshots sit in a run directory (not a bare folder of checkpoints, which then has no
+    /// folders of its own for measurements).
+    public var isRunDirectory: Bool { root != checkpoints }
 
     /// Whether `pretrain` wrote this run (it has a run.json).
     public var hasManifest: Bool { FileManager.default.fileExists(atPath: runJSON.path) }

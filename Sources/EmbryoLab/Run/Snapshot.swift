@@ -27,11 +27,16 @@ public struct Snapshot: Sendable {
     /// The model and its tokenizer, checked to agree on the vocabulary size.
     public func load() throws -> (Albert, WordPieceTokenizer) {
         let model = try loadModel(), tok = try loadTokenizer()
-        guard tok.vocab.count == model.config.vocabSize else {
-            throw EmbryoError.format(
-                vocabURL.path, "\(tok.vocab.count) tokens, but the model's vocab_size is \(model.config.vocabSize)")
-        }
+        try Snapshot.requireAgreement(tok, model.config, vocab: vocabURL)
         return (model, tok)
+    }
+
+    /// A tokenizer (read from `vocab`) whose vocabulary is the model's size, else an error naming the file.
+    static func requireAgreement(_ tok: WordPieceTokenizer, _ config: AlbertConfig, vocab: URL) throws {
+        guard tok.vocab.count == config.vocabSize else {
+            throw EmbryoError.format(
+                vocab.path, "\(tok.vocab.count) tokens, but the model's vocab_size is \(config.vocabSize)")
+        }
     }
 
     /// Identifies the network: the weights and the architecture (shared-layer weights are the same for any
