@@ -28,6 +28,7 @@ enum CLI {
         Subcommand(spec: CrosscodeCommand.spec, run: CrosscodeCommand.run),
         Subcommand(spec: FeaturesCommand.spec, run: FeaturesCommand.run),
         Subcommand(spec: FindingsCommand.spec, run: FindingsCommand.run),
+        Subcommand(spec: CompareCommand.spec, run: CompareCommand.run),
     ]
 
     static var rootSpec: CommandSpec {

@@ -19,7 +19,7 @@ enum FinetuneCommand {
             format; with --run every snapshot is fine-tuned and the run's report gains a downstream
             section.
             """,
-        options: [checkpoint, runOption] + Shared.taskGroup + [seeds] + Shared.finetune.options() + [
+        options: [checkpoint, runOption, suite] + Shared.taskGroup + [seeds] + Shared.finetune.options() + [
             saveModels, Shared.threads, out,
         ]
     )
@@ -28,6 +28,8 @@ enum FinetuneCommand {
     static let runOption = OptionSpec.option(
         "run", "dir", "A run (or its checkpoints/ folder): fine-tune every snapshot.", default: nil
     ).also("checkpoints")
+    static let suite = OptionSpec.option(
+        "suite", "dir", "A suite (made by 'pretrain --seeds'): fine-tune every snapshot of every run.", default: nil)
     static let saveModels = OptionSpec.flag("save-models", "With --run: also save every fine-tuned model.")
     static let out = OptionSpec.option(
         "out", "dir", "Output folder (default: <run>/finetune/<task>/ or beside the checkpoint).", default: nil)
@@ -39,14 +41,25 @@ enum FinetuneCommand {
         try Shared.configureThreads(a)
         let s: FinetuneSettings = try Shared.finetune.settings(a)
         let seeds = try a.int(Self.seeds, min: 1)!
-        guard (a.string(checkpoint) == nil) != (a.string(runOption) == nil) else {
-            throw EmbryoError.usage("give exactly one of --checkpoint DIR and --\(a.spelling(runOption.name)) DIR")
+        guard [a.given(checkpoint), a.given(runOption), a.given(suite)].filter({ $0 }).count == 1 else {
+            throw EmbryoError.usage(
+                "give exactly one of --checkpoint DIR, --\(a.spelling(runOption.name)) DIR and --suite DIR")
         }
+        if a.given(suite) && a.given(out) { throw EmbryoError.usage("--suite writes into each run: no --out") }
         let task = try Shared.loadTask(a)
         log(
             "finetune: task \(task.name): \(task.train.count) training examples, "
                 + "\(task.regression ? "regression" : "\(task.labels.count) labels"), evaluated on "
                 + task.evals.map { "\($0.name) (\($0.examples.count))" }.joined(separator: ", "))
+        if let d = a.string(suite) {
+            let runs = try Suite.open(d).runs()
+            guard !runs.isEmpty else { throw EmbryoError.runtime("the suite \(d) has no run yet") }
+            for (i, r) in runs.enumerated() {
+                log("finetune: run \(i + 1) of \(runs.count): \(r.run.root.path)")
+                try runAll(r.run, task: task, a: a, settings: s, seeds: seeds)
+            }
+            return
+        }
         switch (a.string(checkpoint), a.string(runOption)) {
         case (let c?, nil):
             let ckpt = URL(fileURLWithPath: c)

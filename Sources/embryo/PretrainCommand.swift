@@ -16,7 +16,9 @@ enum PretrainCommand {
             OUT/checkpoints/step-NNNNNN at step 0, 1, 2, 4, ... below --save-every, every --save-every steps
             and at the end. Ctrl-C finishes the current step, saves, and exits 130; --resume continues.
             """,
-        options: settings.options() + [threads, out, resume, force]
+        options: settings.options() + [
+            threads, out, resume, force, PretrainSuite.seeds, PretrainSuite.jobs, PretrainSuite.member,
+        ]
     )
 
     static let out = OptionSpec.option(
@@ -79,14 +81,32 @@ enum PretrainCommand {
 
     static let threads = Shared.threads
 
+    /// runs/<preset>-<corpus>-seed<seed>
+    static func defaultOut(_ c: PretrainConfig) -> URL {
+        let name =
+            c.corpus.isEmpty ? "world" : URL(fileURLWithPath: c.corpus[0]).deletingPathExtension().lastPathComponent
+        let preset = URL(fileURLWithPath: c.config).deletingPathExtension().lastPathComponent
+        return URL(fileURLWithPath: "runs").appendingPathComponent("\(preset)-\(name)-seed\(c.seed)")
+    }
+
     static func run(_ a: ParsedArguments) throws {
         let resume = a.string(Self.resume)
         if resume != nil && a.flag(force) { throw EmbryoError.usage("--resume and --force exclude each other") }
+        if let r = resume, Suite.isSuite(URL(fileURLWithPath: r)) {
+            let m = try Suite(URL(fileURLWithPath: r)).manifest()
+            return try PretrainSuite.run(
+                out: URL(fileURLWithPath: r), recipe: nil, seedList: m.seeds, jobs: m.jobs,
+                totalThreads: m.threadsPerRun,
+                resume: true, force: false)
+        }
+        // a run of a suite starts from the suite's recipe
+        let recipe = try a.string(PretrainSuite.member).map { try Suite(URL(fileURLWithPath: $0)).manifest().recipe }
         if settings.given(\.vocab, in: a) && settings.given(\.vocabSize, in: a) {
             throw EmbryoError.usage("--vocab and --vocab-size exclude each other")
         }
         // the options the user gave, set on the defaults or on the stored settings of the run being resumed
         let apply: (inout PretrainConfig) throws -> Void = { c in
+            if let recipe, resume == nil { c = recipe }
             try settings.apply(a, to: &c)
             if resume == nil {
                 if settings.given(\.optimizer, in: a) && !settings.given(\.lr, in: a) {
@@ -100,17 +120,29 @@ enum PretrainCommand {
         var check = PretrainConfig()
         try apply(&check)
         if resume == nil { try check.validate() }
+        if let text = a.string(PretrainSuite.seeds) {
+            guard resume == nil else { throw EmbryoError.usage("--seeds and --resume exclude each other") }
+            let jobs = try a.int(PretrainSuite.jobs, min: 1)!
+            let seedList = try parseSeeds(text, first: check.seed)
+            let name = defaultOut(check).lastPathComponent.replacingOccurrences(of: "-seed\(check.seed)", with: "")
+            let out =
+                a.string(Self.out).map { URL(fileURLWithPath: $0) }
+                ?? URL(fileURLWithPath: "runs").appendingPathComponent(
+                    "\(name)-seeds\(seedList.first!)-\(seedList.last!)")
+            var r = check
+            r.corpus = r.corpus.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            return try PretrainSuite.run(
+                out: out, recipe: r, seedList: seedList, jobs: min(jobs, seedList.count),
+                totalThreads: try Shared.threadCount(a), resume: false, force: a.flag(force))
+        }
+        if a.given(PretrainSuite.jobs) { throw EmbryoError.usage("--jobs goes with --seeds") }
         let out: URL
         if let r = resume {
             out = URL(fileURLWithPath: r)
         } else if let o = a.string(Self.out) {
             out = URL(fileURLWithPath: o)
         } else {
-            let corpus = check.corpus
-            let name =
-                corpus.isEmpty ? "world" : URL(fileURLWithPath: corpus[0]).deletingPathExtension().lastPathComponent
-            let preset = URL(fileURLWithPath: check.config).deletingPathExtension().lastPathComponent
-            out = URL(fileURLWithPath: "runs").appendingPathComponent("\(preset)-\(name)-seed\(check.seed)")
+            out = defaultOut(check)
         }
         let trainer = try Pretrainer(out: out, resume: resume != nil, force: a.flag(force), apply: apply, log: log)
         installStopHandlers()

@@ -20,12 +20,16 @@ enum ProbeCommand {
             prints a summary (when each probe reached 90% of its final value, whether it peaked earlier) and,
             last, the report's path.
             """,
-        options: [runOption, pos, posTrain, facts, probes, layers, maxSentences, Shared.threads, out, watch, poll]
+        options: [
+            runOption, suite, pos, posTrain, facts, probes, layers, maxSentences, Shared.threads, out, watch, poll,
+        ]
     )
 
-    static let runOption = OptionSpec.required(
+    static let runOption = OptionSpec.option(
         "run", "dir", "A run directory, its checkpoints/ folder, or any folder of step-N checkpoints."
     ).also("checkpoints")
+    static let suite = OptionSpec.option(
+        "suite", "dir", "Instead of --run: every run of a suite (made by 'pretrain --seeds'), each into its probes/.")
     static let pos = OptionSpec.option(
         "pos", "file", "CoNLL-U file with gold UPOS/XPOS, heads and relations (any UD treebank).", default: nil)
     static let posTrain = OptionSpec.option(
@@ -76,7 +80,26 @@ enum ProbeCommand {
             throw EmbryoError.usage(
                 "The value '\(a.string(Self.poll)!)' is invalid for '--poll <seconds>': expected 0.1 to 86400")
         }
-        let run = try Run.open(a.string(Self.runOption)!)
+        switch (a.string(runOption), a.string(suite)) {
+        case (let r?, nil):
+            try probe(try Run.open(r), options: o, poll: poll, a)
+        case (nil, let d?):
+            if a.given(out) || a.flag(watch) {
+                throw EmbryoError.usage("--suite writes into each run: no --out or --watch")
+            }
+            let runs = try Suite.open(d).runs()
+            guard !runs.isEmpty else { throw EmbryoError.runtime("the suite \(d) has no run yet") }
+            for (i, r) in runs.enumerated() {
+                log("probe: run \(i + 1) of \(runs.count): \(r.run.root.path)")
+                try probe(r.run, options: o, poll: poll, a)
+            }
+        default:
+            throw EmbryoError.usage("give exactly one of --\(a.spelling(runOption.name)) DIR and --suite DIR")
+        }
+    }
+
+    /// Probes one run's snapshots (and, with --watch, the new ones as they come).
+    static func probe(_ run: Run, options o: ProbeOptions, poll: Double, _ a: ParsedArguments) throws {
         let runner = try ProbeRunner(
             run: run, options: o, out: a.string(Self.out).map { URL(fileURLWithPath: $0) },
             warn: { log("probe: warning: \($0)") })

@@ -38,6 +38,7 @@ final class CLITests: XCTestCase {
               crosscode             Train a crosscoder shared by every snapshot of an activation store.
               features              Analyse a crosscoder's features: strength over training, emergence, contexts, tags.
               findings              Print a run's findings against the lab's targets as a Markdown table.
+              compare               Compare probed runs: per-group means with bands, final values, t90 and permutation tests.
 
               See 'embryo help <subcommand>' for detailed help.
 

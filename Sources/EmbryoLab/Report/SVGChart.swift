@@ -31,30 +31,16 @@ public enum SVGChart {
     /// Position of a step on the axis: log10(step + 1), so step 0 sits at the left edge.
     static func lx(_ step: Int) -> Double { log10(Double(step) + 1) }
 
-    public static func line(title: String, yLabel: String, series: [ChartSeries], yRange: (Double, Double)?) -> String {
-        let W = 610.0, Hh = 330.0, left = 58.0, right = 200.0, top = 30.0, bottom = 50.0
-        let pw = W - left - right, ph = Hh - top - bottom
-        let all = series.flatMap(\.points)
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(W))\" height=\"\(Int(Hh))\" "
-        svg += "viewBox=\"0 0 \(Int(W)) \(Int(Hh))\" role=\"img\" aria-label=\"\(esc(title))\">\n"
-        svg += "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n"
-        svg += "<text x=\"\(left)\" y=\"18\" font-size=\"13\" font-weight=\"600\">\(esc(title))</text>\n"
-        guard !all.isEmpty else {
-            return svg
-                + "<text x=\"\(left + 20)\" y=\"\(top + ph / 2)\" font-size=\"12\" fill=\"#777\">no data</text></svg>\n"
-        }
-        let maxStep = all.map(\.step).max()!
+    /// The plot area of a line chart against log-scaled steps: grid, ticks, axis labels, and the maps from
+    /// a step and a value to the page.
+    static func logStepFrame(maxStep: Int, y0: Double, y1: Double, yLabel: String)
+        -> (svg: String, px: (Int) -> Double, py: (Double) -> Double)
+    {
+        let Hh = 330.0, left = 58.0, top = 30.0, pw = 610.0 - left - 200, ph = Hh - top - 50
         let x1 = max(lx(maxStep), 1)
-        let spread = series.flatMap { s in zip(s.points, s.errors ?? s.points.map { _ in 0 }).map { $0.value + $1 } }
-        var (y0, y1) = yRange ?? (min(0, all.map(\.value).min()!), max(all.map(\.value).max()!, spread.max() ?? 0))
-        if yRange == nil {
-            let span = y1 - y0
-            y1 += span * 0.05
-            if y1 <= y0 { y1 = y0 + 1 }
-        }
         func px(_ s: Int) -> Double { left + lx(s) / x1 * pw }
         func py(_ v: Double) -> Double { top + ph - (min(max(v, y0), y1) - y0) / (y1 - y0) * ph }
-        // grid and axes
+        var svg = ""
         for t in niceTicks(y0, y1) {
             let y = py(t)
             svg += "<line x1=\"\(left)\" y1=\"\(f1(y))\" x2=\"\(left + pw)\" y2=\"\(f1(y))\" stroke=\"#eee\"/>\n"
@@ -77,6 +63,32 @@ public enum SVGChart {
         svg += "pretraining step (log scale)</text>\n"
         svg += "<text transform=\"translate(14,\(top + ph / 2)) rotate(-90)\" font-size=\"12\" text-anchor=\"middle\">"
         svg += "\(esc(yLabel))</text>\n"
+        return (svg, px, py)
+    }
+
+    public static func line(title: String, yLabel: String, series: [ChartSeries], yRange: (Double, Double)?) -> String {
+        let W = 610.0, Hh = 330.0, left = 58.0, right = 200.0, top = 30.0, bottom = 50.0
+        let pw = W - left - right, ph = Hh - top - bottom
+        let all = series.flatMap(\.points)
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(W))\" height=\"\(Int(Hh))\" "
+        svg += "viewBox=\"0 0 \(Int(W)) \(Int(Hh))\" role=\"img\" aria-label=\"\(esc(title))\">\n"
+        svg += "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n"
+        svg += "<text x=\"\(left)\" y=\"18\" font-size=\"13\" font-weight=\"600\">\(esc(title))</text>\n"
+        guard !all.isEmpty else {
+            return svg
+                + "<text x=\"\(left + 20)\" y=\"\(top + ph / 2)\" font-size=\"12\" fill=\"#777\">no data</text></svg>\n"
+        }
+        let maxStep = all.map(\.step).max()!
+        let spread = series.flatMap { s in zip(s.points, s.errors ?? s.points.map { _ in 0 }).map { $0.value + $1 } }
+        var (y0, y1) = yRange ?? (min(0, all.map(\.value).min()!), max(all.map(\.value).max()!, spread.max() ?? 0))
+        if yRange == nil {
+            let span = y1 - y0
+            y1 += span * 0.05
+            if y1 <= y0 { y1 = y0 + 1 }
+        }
+        let frame = logStepFrame(maxStep: maxStep, y0: y0, y1: y1, yLabel: yLabel)
+        svg += frame.svg
+        let px = frame.px, py = frame.py
         for (i, s) in series.enumerated() {
             let colour = palette[s.style % palette.count]
             let dash = s.style >= palette.count ? " stroke-dasharray=\"5,3\"" : ""

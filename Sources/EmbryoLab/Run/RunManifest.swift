@@ -70,6 +70,21 @@ public struct RunManifest: Codable, Sendable {
         }
     }
 
+    /// Where a branched run left its parent: the parent run, the snapshot step, the settings changed and the
+    /// edits of the built-in world's knowledge base applied from that step on.
+    public struct BranchInfo: Codable, Sendable, Equatable {
+        public var parent: String
+        public var step: Int
+        public var changed: [String]
+        public var worldEdits: [String]
+
+        public init(parent: String, step: Int, changed: [String], worldEdits: [String]) {
+            (self.parent, self.step, self.changed, self.worldEdits) = (parent, step, changed, worldEdits)
+        }
+
+        enum CodingKeys: String, CodingKey { case parent, step, changed, worldEdits = "world_edits" }
+    }
+
     public var embryoVersion: String
     public var config: PretrainConfig
     public var model: AlbertConfig
@@ -82,10 +97,11 @@ public struct RunManifest: Codable, Sendable {
     public var checkpointSteps: [Int]
     public var machine: Machine
     public var world: WorldInfo?
+    public var branch: BranchInfo? = nil
 
     enum CodingKeys: String, CodingKey {
         case embryoVersion = "embryo_version", config, model, seed, corpus, vocabulary, tokenCache = "token_cache"
-        case data, checkpointSteps = "checkpoint_steps", machine, world
+        case data, checkpointSteps = "checkpoint_steps", machine, world, branch
     }
 
     public init(

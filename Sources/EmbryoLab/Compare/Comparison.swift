@@ -1,0 +1,137 @@
+// A comparison of probed runs in groups (the seeds of a suite, or runs named by the user): every probe
+// metric the runs share, per run as measured and per group as a mean with its spread at the steps all of
+// the group's runs were probed at; the final value and the step reaching 90% of it per run; and, between
+// every two groups, permutation tests of both. A branched run enters from its branching step on.
+
+import EmbryoCore
+import Foundation
+
+public struct ComparedRun: Sendable {
+    public var name: String
+    public var run: Run
+    /// "probe/key" -> points in step order.
+    public var curves: [String: [(step: Int, value: Double)]]
+    /// For a branched run: the step it left its parent at, and the parent's directory.
+    public var branchedAt: Int?
+    public var parent: String?
+
+    public init(
+        name: String, run: Run, curves: [String: [(step: Int, value: Double)]], branchedAt: Int?, parent: String?
+    ) {
+        (self.name, self.run, self.curves, self.branchedAt, self.parent) = (name, run, curves, branchedAt, parent)
+    }
+
+    /// The run's probe metrics (and downstream curves when it has them); a run not probed yet is an error
+    /// that says how to probe it.
+    public static func load(_ run: Run, name: String) throws -> ComparedRun {
+        let file = run.probes.appendingPathComponent("metrics.jsonl")
+        guard FileManager.default.fileExists(atPath: file.path) else {
+            throw EmbryoError.runtime(
+                "\(run.root.path) has not been probed (no probes/metrics.jsonl); run 'embryo probe --run \(run.root.path)' first"
+            )
+        }
+        var metrics = try MetricTables.read(file)
+        let downstream = run.probes.appendingPathComponent("downstream.jsonl")
+        if FileManager.default.fileExists(atPath: downstream.path) { metrics += try MetricTables.read(downstream) }
+        let branch = run.hasManifest ? try run.manifest().branch : nil
+        var curves: [String: [(step: Int, value: Double)]] = [:]
+        for m in metrics where m.value.isFinite && m.step >= (branch?.step ?? 0) {
+            curves["\(m.probe)/\(m.key)", default: []].append((m.step, m.value))
+        }
+        for k in curves.keys { curves[k]!.sort { $0.step < $1.step } }
+        return ComparedRun(name: name, run: run, curves: curves, branchedAt: branch?.step, parent: branch?.parent)
+    }
+}
+
+public struct ComparisonGroup: Sendable {
+    public var name: String
+    public var runs: [ComparedRun]
+
+    public init(name: String, runs: [ComparedRun]) {
+        self.name = name
+        self.runs = runs
+    }
+}
+
+public struct Comparison: Sendable {
+    public var groups: [ComparisonGroup]
+    /// Metrics every run has, sorted.
+    public let shared: [String]
+    /// Metrics only some runs have, with the runs that have them.
+    public let unshared: [(metric: String, runs: [String])]
+
+    public init(groups: [ComparisonGroup]) throws {
+        let runs = groups.flatMap(\.runs)
+        guard !runs.isEmpty else { throw EmbryoError.usage("nothing to compare: give runs, --suite or --group") }
+        let names = runs.map(\.name)
+        if let dup = names.first(where: { n in names.filter { $0 == n }.count > 1 }) {
+            throw EmbryoError.usage("the run \(dup) is named twice")
+        }
+        self.groups = groups
+        let all = Set(runs.flatMap { $0.curves.keys })
+        shared = all.filter { k in runs.allSatisfy { $0.curves[k] != nil } }.sorted()
+        unshared = all.subtracting(shared).sorted().map { k in (k, runs.filter { $0.curves[k] != nil }.map(\.name)) }
+    }
+
+    public struct BandPoint: Sendable {
+        public var step: Int
+        public var n: Int
+        public var mean: Double
+        public var sd: Double
+        public var ci: SeedStatistics.Interval
+    }
+
+    /// A group's mean and spread of `metric` at every step all its runs have.
+    public func band(_ g: ComparisonGroup, _ metric: String) -> [BandPoint] {
+        let perRun = g.runs.map {
+            Dictionary($0.curves[metric]!.map { ($0.step, $0.value) }, uniquingKeysWith: { a, _ in a })
+        }
+        guard let first = perRun.first else { return [] }
+        let steps = first.keys.filter { s in perRun.allSatisfy { $0[s] != nil } }.sorted()
+        return steps.map { s in
+            let xs = perRun.map { $0[s]! }
+            return BandPoint(
+                step: s, n: xs.count, mean: SeedStatistics.mean(xs), sd: SeedStatistics.sd(xs),
+                ci: SeedStatistics.bootstrapMean(xs))
+        }
+    }
+
+    /// Per run of a group: the final value and the step reaching 90% of it.
+    public func outcomes(_ g: ComparisonGroup, _ metric: String) -> [(final: Double, t90: Double?)] {
+        g.runs.map { r in
+            let c = r.curves[metric]!
+            return (c.last!.value, SeedStatistics.stepReaching90(c).map(Double.init))
+        }
+    }
+
+    public struct Test: Sendable {
+        public var metric: String
+        public var statistic: String
+        public var a: String, b: String
+        public var meanA: Double, meanB: Double
+        public var result: SeedStatistics.Permutation
+        public var nA: Int, nB: Int
+    }
+
+    /// Between every two groups: permutation tests of the final value and of t90 (over the runs where the
+    /// curve reaches 90%).
+    public func tests(_ metric: String) -> [Test] {
+        var out: [Test] = []
+        for i in groups.indices {
+            for j in groups.indices where j > i {
+                let oa = outcomes(groups[i], metric), ob = outcomes(groups[j], metric)
+                for (stat, xa, xb) in [
+                    ("final", oa.map(\.final), ob.map(\.final)),
+                    ("t90", oa.compactMap(\.t90), ob.compactMap(\.t90)),
+                ] where !xa.isEmpty && !xb.isEmpty {
+                    out.append(
+                        Test(
+                            metric: metric, statistic: stat, a: groups[i].name, b: groups[j].name,
+                            meanA: SeedStatistics.mean(xa), meanB: SeedStatistics.mean(xb),
+                            result: SeedStatistics.permutationTest(xa, xb), nA: xa.count, nB: xb.count))
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,111 @@
+// A suite: the same pretraining recipe once per seed, each seed a normal run directory seed-N/ inside the
+// suite's folder, described by suite.json (the seeds, the recipe without its seed, how the runs were
+// scheduled). Probing, fine-tuning and comparing take the suite and go through its runs.
+
+import EmbryoCore
+import Foundation
+
+public struct SuiteManifest: Codable, Sendable, Equatable {
+    public var seeds: [Int]
+    /// The recipe every run shares (its `seed` field is the first seed's; each run's run.json has its own).
+    public var recipe: PretrainConfig
+    /// Runs trained at the same time, and the threads each had.
+    public var jobs: Int
+    public var threadsPerRun: Int
+    public var embryoVersion = "0.1.0"
+
+    public init(seeds: [Int], recipe: PretrainConfig, jobs: Int, threadsPerRun: Int) {
+        (self.seeds, self.recipe, self.jobs, self.threadsPerRun) = (seeds, recipe, jobs, threadsPerRun)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case seeds, recipe, jobs, threadsPerRun = "threads_per_run", embryoVersion = "embryo_version"
+    }
+}
+
+public struct Suite: Sendable {
+    public let root: URL
+    public var manifestURL: URL { root.appendingPathComponent("suite.json") }
+
+    public init(_ root: URL) { self.root = root.standardizedFileURL }
+
+    public static func runName(seed: Int) -> String { "seed-\(seed)" }
+
+    public func run(seed: Int) -> Run { Run(root.appendingPathComponent(Suite.runName(seed: seed))) }
+
+    public static func isSuite(_ url: URL) -> Bool {
+        FileManager.default.fileExists(atPath: url.appendingPathComponent("suite.json").path)
+    }
+
+    /// Opens the suite at `path`; a folder without suite.json is an error that says what it is instead.
+    public static func open(_ path: String) throws -> Suite {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        guard FileManager.default.fileExists(atPath: url.path) else { throw EmbryoError.io(path, "no such directory") }
+        guard isSuite(url) else {
+            let hint =
+                FileManager.default.fileExists(atPath: url.appendingPathComponent("run.json").path)
+                ? "; it is a single run: use --run" : ""
+            throw EmbryoError.io(path, "not a suite (no suite.json: made by 'embryo pretrain --seeds')\(hint)")
+        }
+        return Suite(url)
+    }
+
+    public func manifest() throws -> SuiteManifest {
+        let data = try readFile(manifestURL)
+        do { return try JSONDecoder().decode(SuiteManifest.self, from: data) } catch {
+            throw EmbryoError.format(manifestURL.path, "not a suite manifest: \(error.localizedDescription)")
+        }
+    }
+
+    public func write(_ m: SuiteManifest) throws {
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeAtomically(try enc.encode(m) + Data("\n".utf8), to: manifestURL)
+    }
+
+    /// The suite's runs in seed order, with their seeds; seeds whose run has not started yet are left out.
+    public func runs() throws -> [(seed: Int, run: Run)] {
+        try manifest().seeds.map { ($0, run(seed: $0)) }.filter {
+            FileManager.default.fileExists(atPath: $0.run.runJSON.path)
+        }
+    }
+
+    /// Where a seed's run stands: not started, started (resumable), or complete.
+    public enum Progress: Equatable, Sendable { case notStarted, started, complete }
+
+    public func progress(seed: Int, steps: Int) -> Progress {
+        let r = run(seed: seed)
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: r.runJSON.path) else { return .notStarted }
+        let last = r.checkpoint(steps).appendingPathComponent("trainer_state.json")
+        guard let data = try? readFile(last),
+            let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], o["interrupted"] == nil
+        else { return .started }
+        return .complete
+    }
+}
+
+/// Seeds from the command line: "1-5" (a range), "1,4,9" (a list), or "k" (k seeds from `first`).
+public func parseSeeds(_ text: String, first: Int) throws -> [Int] {
+    let bad = EmbryoError.usage("--seeds: expected a count (5), a range (1-5) or a list (1,4,9), got '\(text)'")
+    let t = text.trimmingCharacters(in: .whitespaces)
+    var seeds: [Int]
+    if t.contains(",") {
+        seeds = try t.split(separator: ",", omittingEmptySubsequences: false).map {
+            guard let s = Int($0.trimmingCharacters(in: .whitespaces)) else { throw bad }
+            return s
+        }
+    } else if let dash = t.dropFirst().firstIndex(of: "-") {
+        guard let lo = Int(t[..<dash]), let hi = Int(t[t.index(after: dash)...]), lo <= hi, hi - lo < 10_000 else {
+            throw bad
+        }
+        seeds = Array(lo...hi)
+    } else {
+        guard let k = Int(t), k >= 1, k <= 10_000 else { throw bad }
+        seeds = Array(first..<(first + k))
+    }
+    guard seeds.allSatisfy({ $0 >= 0 }) else { throw EmbryoError.usage("--seeds: seeds must be at least 0") }
+    guard Set(seeds).count == seeds.count else { throw EmbryoError.usage("--seeds: '\(text)' names a seed twice") }
+    return seeds
+}
