@@ -15,9 +15,14 @@ enum PretrainCommand {
             prediction, whole-word masking of 15%, single words by default). Checkpoints (Hugging Face format) go to
             OUT/checkpoints/step-NNNNNN at step 0, 1, 2, 4, ... below --save-every, every --save-every steps
             and at the end. Ctrl-C finishes the current step, saves, and exits 130; --resume continues.
+            --seeds runs the recipe once per seed into OUT/seed-N/ (a suite, with suite.json). --branch RUN --at
+            STEP starts from that snapshot of RUN and its optimizer state (RUN pretrained with --keep-state all,
+            or STEP its last state) and may change the learning rate and schedule, steps, corpus and seed, and,
+            with --world-edit, the built-in world's facts from that step on.
             """,
         options: settings.options() + [
-            threads, out, resume, force, PretrainSuite.seeds, PretrainSuite.jobs, PretrainSuite.member,
+            threads, out, resume, force, PretrainSuite.seeds, PretrainSuite.jobs, branch, at, worldEdit,
+            PretrainSuite.member,
         ]
     )
 
@@ -77,7 +82,19 @@ enum PretrainCommand {
             "MLM output bias at step 0: HF's zeros, or the log unigram distribution of the training tokens.",
             value: "zero|unigram"),
         .int("seed", \.seed, "Seed for initialisation and data order."),
+        .choice(
+            "keep-state", \.keepState, ["last", "all"],
+            "Optimizer state to keep: the last (for resuming) or every snapshot's (to branch from any).",
+            value: "last|all"),
     ]
+
+    static let branch = OptionSpec.option(
+        "branch", "run", "Start from a snapshot of this run, with its optimizer state (see --at).", default: nil)
+    static let at = OptionSpec.option("at", "step", "With --branch: the snapshot step to start from.", default: nil)
+    static let worldEdit = OptionSpec.option(
+        "world-edit", "edit",
+        "With --branch on the built-in world: remove:REL:SUBJ, object:REL:SUBJ=OBJ, frequency:REL[:SUBJ]=M or "
+            + "swap:REL:N (repeatable).", default: nil)
 
     static let threads = Shared.threads
 
@@ -104,17 +121,27 @@ enum PretrainCommand {
         if settings.given(\.vocab, in: a) && settings.given(\.vocabSize, in: a) {
             throw EmbryoError.usage("--vocab and --vocab-size exclude each other")
         }
-        // the options the user gave, set on the defaults or on the stored settings of the run being resumed
+        let source = try branchSource(a)
+        // the options the user gave, set on the defaults, on the stored settings of the run being resumed or
+        // on the parent's of a branch (whose warmup and threads stay unless given)
         let apply: (inout PretrainConfig) throws -> Void = { c in
             if let recipe, resume == nil { c = recipe }
             try settings.apply(a, to: &c)
-            if resume == nil {
+            if resume == nil && source == nil {
                 if settings.given(\.optimizer, in: a) && !settings.given(\.lr, in: a) {
                     c.lr = c.optimizer == "adamw" ? 2e-3 : 1e-2
                 }
                 if settings.given(\.steps, in: a) && !settings.given(\.warmup, in: a) { c.warmup = c.steps / 10 }
             }
-            if a.given(threads) || resume == nil { c.threads = try Shared.threadCount(a) }
+            if a.given(threads) || (resume == nil && source == nil) { c.threads = try Shared.threadCount(a) }
+        }
+        if let source {
+            let out =
+                a.string(Self.out).map { URL(fileURLWithPath: $0) }
+                ?? source.parent.root.deletingLastPathComponent().appendingPathComponent(
+                    "\(source.parent.name)-branch-\(source.step)")
+            return try train(
+                Pretrainer(out: out, resume: false, force: a.flag(force), branch: source, apply: apply, log: log), out)
         }
         // usage errors before any work
         var check = PretrainConfig()
@@ -144,7 +171,27 @@ enum PretrainCommand {
         } else {
             out = defaultOut(check)
         }
-        let trainer = try Pretrainer(out: out, resume: resume != nil, force: a.flag(force), apply: apply, log: log)
+        try train(Pretrainer(out: out, resume: resume != nil, force: a.flag(force), apply: apply, log: log), out)
+    }
+
+    /// --branch RUN --at STEP [--world-edit ...], checked against the other options.
+    static func branchSource(_ a: ParsedArguments) throws -> BranchSource? {
+        guard let parent = a.string(branch) else {
+            if a.given(at) || a.given(worldEdit) { throw EmbryoError.usage("--at and --world-edit go with --branch") }
+            return nil
+        }
+        for o in [resume, PretrainSuite.seeds] where a.given(o) {
+            throw EmbryoError.usage("--branch and --\(o.name) exclude each other")
+        }
+        guard let step = try a.int(at, min: 0) else { throw EmbryoError.usage("--branch needs --at STEP") }
+        let run = try Run.open(parent)
+        guard run.hasManifest else {
+            throw EmbryoError.runtime("\(parent) has no run.json: only a run made by embryo pretrain can be branched")
+        }
+        return BranchSource(parent: run, step: step, worldEdits: a.strings(worldEdit))
+    }
+
+    static func train(_ trainer: Pretrainer, _ out: URL) throws {
         installStopHandlers()
         let c = trainer.config
         log(

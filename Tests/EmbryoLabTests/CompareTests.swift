@@ -2,10 +2,9 @@
 // runs whose metrics differ in what they measured.
 
 import EmbryoCore
+import EmbryoLab
 import Foundation
 import XCTest
-
-import EmbryoLab
 
 final class CompareTests: XCTestCase {
     func testMeanAndSampleStandardDeviation() {

@@ -118,4 +118,71 @@ final class ExperimentTests: XCTestCase {
         let both = try runEmbryo(["probe", "--suite", path("w"), "--run", path("w")])
         XCTAssertEqual(both.code, 64)
     }
+
+    func testBranchWithNothingChangedEqualsItsParentFromTheBranchingStep() throws {
+        let r = try recipe()
+        let parent = try runEmbryo(["pretrain"] + r + ["--keep-state", "all", "--threads", "1", "--out", path("p")])
+        XCTAssertEqual(parent.code, 0, parent.err)
+        let b = try runEmbryo(["pretrain", "--branch", path("p"), "--at", "8", "--out", path("b")])
+        XCTAssertEqual(b.code, 0, b.err)
+        let pw = try weights(path("p")), bw = try weights(path("b"))
+        XCTAssertEqual(Set(bw.keys), ["step-000008", "step-000016", "step-000024"])
+        for (k, v) in bw { XCTAssertEqual(v, pw[k], k) }
+        let manifest =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("b/run.json"))))
+            as! [String: Any]
+        let branch = manifest["branch"] as! [String: Any]
+        XCTAssertEqual(branch["step"] as? Int, 8)
+        XCTAssertEqual(branch["parent"] as? String, path("p"))
+        // a changed learning rate from step 8 on: the same snapshot at 8, different ones after
+        let lr = try runEmbryo(["pretrain", "--branch", path("p"), "--at", "8", "--lr", "0.002", "--out", path("lr")])
+        XCTAssertEqual(lr.code, 0, lr.err)
+        let lw = try weights(path("lr"))
+        XCTAssertEqual(lw["step-000008"], pw["step-000008"])
+        XCTAssertNotEqual(lw["step-000016"], pw["step-000016"])
+
+        for (args, message) in [
+            (["--at", "5"], "has no snapshot of step 5 (it has 0, 1, 2, 4, 8, 16, 24)"),
+            (["--at", "8", "--seq-len", "16"], "seq_len cannot change"),
+            (["--at", "8", "--world-edit", "remove:born_in:Nobody"], "edits the parent's built-in world"),
+            (["--at", "24"], "must train past it"),
+            ([], "--branch needs --at"),
+        ] {
+            let res = try runEmbryo(["pretrain", "--branch", path("p")] + args + ["--out", path("x")])
+            XCTAssertEqual(res.code, 64, "\(args): \(res.err)")
+            XCTAssertTrue(res.err.contains(message), res.err)
+        }
+        // a parent that kept only its last state
+        let last = try runEmbryo(["pretrain"] + r + ["--threads", "1", "--out", path("q")])
+        XCTAssertEqual(last.code, 0, last.err)
+        let noState = try runEmbryo(["pretrain", "--branch", path("q"), "--at", "8", "--out", path("y")])
+        XCTAssertEqual(noState.code, 64)
+        XCTAssertTrue(noState.err.contains("--keep-state all"), noState.err)
+    }
+
+    func testBranchOnTheBuiltInWorldWithAnEditAndAnUnknownFact() throws {
+        _ = try recipe()  // writes the micro config
+        let r = [
+            "--world-tokens", "20000", "--vocab-size", "300", "--config", path("micro.json"), "--steps", "12",
+            "--batch-size", "8", "--seq-len", "32", "--save-every", "6", "--eval-every", "6", "--keep-state", "all",
+        ]
+        let p = try runEmbryo(["pretrain"] + r + ["--out", path("wp")])
+        XCTAssertEqual(p.code, 0, p.err)
+        let unknown = try runEmbryo([
+            "pretrain", "--branch", path("wp"), "--at", "6", "--world-edit", "remove:born_in:Nobody", "--out",
+            path("wx"),
+        ])
+        XCTAssertEqual(unknown.code, 64)
+        XCTAssertTrue(unknown.err.contains("no born_in fact has the subject 'Nobody'"), unknown.err)
+        let b = try runEmbryo([
+            "pretrain", "--branch", path("wp"), "--at", "6", "--world-edit", "frequency:speaks=2", "--out", path("wb"),
+        ])
+        XCTAssertEqual(b.code, 0, b.err)
+        XCTAssertTrue(b.err.contains("world edits:"), b.err)
+        let edits = try String(contentsOfFile: path("wb/world/edits.jsonl"), encoding: .utf8)
+        XCTAssertTrue(edits.contains("\"factor\":2"), edits)
+        XCTAssertNotEqual(
+            try Data(contentsOf: URL(fileURLWithPath: path("wb/world/train.txt"))),
+            try Data(contentsOf: URL(fileURLWithPath: path("wp/world/train.txt"))))
+    }
 }

@@ -38,6 +38,9 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var outputBias: String? = "unigram"
     /// Layer applications, overriding the preset's or config file's num_hidden_layers (nil: keep it).
     public var layers: Int? = nil
+    /// Optimizer state kept: "last" (for resuming; nil means the same) or "all" (every snapshot's, so the
+    /// run can be branched from any of them).
+    public var keepState: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case corpus, worldSeed = "world_seed", worldTokens = "world_tokens", config, vocab, vocabSize = "vocab_size",
@@ -45,10 +48,16 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         case steps, batchSize = "batch_size", seqLen = "seq_len", lr, warmup, optimizer, saveEvery = "save_every"
         case logSteps = "log_steps", evalEvery = "eval_every", evalBatches = "eval_batches", logEvery = "log_every"
         case unshared, seed, threads, positionInit = "position_init", maxNgram = "max_ngram", outputBias =
-            "output_bias", layers
+            "output_bias", layers, keepState = "keep_state"
     }
 
     public init() {}
+
+    /// Fields a branched run may not change: they make the model, its vocabulary or its batches' shape.
+    public static let fixedInBranch = [
+        "config", "layers", "unshared", "cased", "vocab_size", "batch_size", "seq_len", "optimizer", "position_init",
+        "output_bias",
+    ]
 
     /// Field names whose values differ (for refusing a --resume with other settings).
     public func differences(from other: PretrainConfig) -> [String] {
@@ -102,6 +111,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         if let n = maxNgram, n < 1 || n > 10 { try bad("--max-ngram must be between 1 and 10") }
         if let l = layers, l < 1 || l > 1024 { try bad("--layers must be between 1 and 1024") }
         if let b = outputBias, !["zero", "unigram"].contains(b) { try bad("--output-bias must be zero or unigram") }
+        if let k = keepState, !["last", "all"].contains(k) { try bad("--keep-state must be last or all") }
         if let p = positionInit, !["normal", "sinusoidal"].contains(p) {
             try bad("--position-init must be normal or sinusoidal")
         }

@@ -25,10 +25,26 @@ public struct PretrainResult: Sendable {
     public var checkpoints: [Int]
 }
 
+/// Where a branched run starts: a snapshot of its parent (with the optimizer state kept for it), and the
+/// edits of the built-in world applied from there on.
+public struct BranchSource: Sendable {
+    public var parent: Run
+    public var step: Int
+    public var worldEdits: [String]
+
+    public init(parent: Run, step: Int, worldEdits: [String]) {
+        (self.parent, self.step, self.worldEdits) = (parent, step, worldEdits)
+    }
+}
+
 public final class Pretrainer {
     public let config: PretrainConfig
     public let run: Run
     public let resume: Bool
+    /// Set for a branched run (also when it is resumed).
+    public private(set) var branch: BranchSource?
+    /// The branch's settings that differ from its parent's.
+    var branchChanges: [String] = []
     let say: (String) -> Void
     /// Held from init to the end of train().
     var lock: DirectoryLock?
@@ -36,12 +52,13 @@ public final class Pretrainer {
     /// `apply` sets the options the user gave on the defaults, or, when resuming, on the stored settings
     /// (which must then stay unchanged).
     public init(
-        out: URL, resume: Bool, force: Bool, apply: (inout PretrainConfig) throws -> Void,
+        out: URL, resume: Bool, force: Bool, branch: BranchSource? = nil, apply: (inout PretrainConfig) throws -> Void,
         log: @escaping (String) -> Void
     ) throws {
         run = Run(out)
         say = log
         self.resume = resume
+        self.branch = branch
         // one writer per run directory: a second pretrain on the same --out stops here, before touching it
         lock = try DirectoryLock(out, purpose: "pretraining")
         for dir in [run.root, run.state, run.checkpoints] { removeStaleTemporaries(in: dir) }
@@ -61,6 +78,10 @@ public final class Pretrainer {
                 )
             }
             cfg = stored
+            if let b = try run.manifest().branch {
+                self.branch = BranchSource(parent: try Run.open(b.parent), step: b.step, worldEdits: b.worldEdits)
+                branchChanges = b.changed
+            }
         } else if exists || fm.fileExists(atPath: run.checkpoints.path) {
             try apply(&cfg)
             guard force else {
@@ -74,12 +95,80 @@ public final class Pretrainer {
         } else {
             try apply(&cfg)
         }
+        if let b = branch, !resume { cfg = try Pretrainer.branchConfig(b, apply: apply, changes: &branchChanges) }
         if !resume {
             // absolute corpus paths, so the run can be resumed from any working directory
             cfg.corpus = cfg.corpus.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         }
         try cfg.validate()
         self.config = cfg
+    }
+
+    /// A branch's settings: the parent's, with the options given applied, the parent's vocabulary, and a
+    /// clear error for a setting a branch cannot change or a step that is not a snapshot.
+    static func branchConfig(_ b: BranchSource, apply: (inout PretrainConfig) throws -> Void, changes: inout [String])
+        throws -> PretrainConfig
+    {
+        let parent = try b.parent.manifest().config
+        var cfg = parent
+        try apply(&cfg)
+        let diff = cfg.differences(from: parent)
+        if let fixed = diff.first(where: PretrainConfig.fixedInBranch.contains) {
+            throw EmbryoError.usage(
+                "a branch keeps its parent's model, vocabulary and batch shape: \(fixed) cannot change "
+                    + "(it may change the learning rate and schedule, steps, corpus, seed and what is saved)")
+        }
+        changes = diff.filter { $0 != "threads" }
+        guard FileManager.default.fileExists(atPath: b.parent.checkpoint(b.step).path) else {
+            let steps = (try? b.parent.snapshots().map(\.step)) ?? []
+            throw EmbryoError.usage(
+                "--at \(b.step): \(b.parent.root.path) has no snapshot of step \(b.step) (it has "
+                    + "\(steps.map(String.init).joined(separator: ", ")))")
+        }
+        let kept = b.parent.keptStateSteps()
+        guard kept.contains(b.step) else {
+            throw EmbryoError.usage(
+                "--at \(b.step): \(b.parent.root.path) kept no optimizer state for step \(b.step) (only for step"
+                    + "\(kept.count == 1 ? "" : "s") \(kept.map(String.init).joined(separator: ", "))); branch from "
+                    + "one of those, or pretrain the parent with --keep-state all to keep the state of every snapshot")
+        }
+        guard b.step < cfg.steps else {
+            throw EmbryoError.usage("--at \(b.step): the branch must train past it (--steps is \(cfg.steps))")
+        }
+        if !b.worldEdits.isEmpty {
+            guard cfg.corpus.isEmpty, cfg.worldSeed == parent.worldSeed, cfg.worldTokens == parent.worldTokens else {
+                throw EmbryoError.usage("--world-edit edits the parent's built-in world: no --corpus or other world")
+            }
+            var sizes = WorldSizes()
+            sizes.tokens = cfg.worldTokens
+            _ = try WorldEdit.parse(b.worldEdits, world: World(seed: UInt64(cfg.worldSeed), sizes: sizes))
+        }
+        cfg.vocab = b.parent.tokenizerDir.appendingPathComponent("vocab.txt").path
+        return cfg
+    }
+
+    /// A branch on the built-in world starts from its parent's world, edited when edits are given.
+    func prepareBranchWorld(_ b: BranchSource) throws {
+        let fm = FileManager.default
+        guard config.corpus.isEmpty, config.worldSeed == (try b.parent.manifest().config.worldSeed),
+            !fm.fileExists(atPath: run.worldDir.appendingPathComponent("world.json").path)
+        else { return }
+        let source = b.parent.worldDir
+        guard fm.fileExists(atPath: source.appendingPathComponent("train.txt").path) else { return }
+        if b.worldEdits.isEmpty {
+            try fm.createDirectory(at: run.root, withIntermediateDirectories: true)
+            try fm.copyItem(at: source, to: run.worldDir)
+            return
+        }
+        var sizes = WorldSizes()
+        sizes.tokens = config.worldTokens
+        let world = World(seed: UInt64(config.worldSeed), sizes: sizes)
+        let edits = try WorldEdit.parse(b.worldEdits, world: world)
+        let (before, after) = try world.writeEdited(from: source, to: run.worldDir, edits: edits)
+        let edited = Set(edits.map(\.fact))
+        say(
+            "world edits: \(edited.count) facts, stated \(edited.map { before[$0] }.reduce(0, +)) times before and "
+                + "\(edited.map { after[$0] }.reduce(0, +)) after (world/edits.jsonl)")
     }
 
     static func field(_ name: String, of c: PretrainConfig) -> String {
@@ -94,6 +183,7 @@ public final class Pretrainer {
 
     /// Corpus sources: the given paths, or the built-in world generated into (or reused from) the run.
     func corpusSources() throws -> ([CorpusSource], RunManifest.WorldInfo?) {
+        if let b = branch { try prepareBranchWorld(b) }
         if !config.corpus.isEmpty { return (try TokenizedCorpus.describe(config.corpus), nil) }
         let dir = run.worldDir
         var sizes = WorldSizes()
@@ -253,7 +343,7 @@ public final class Pretrainer {
         let m = d.modelConfig, sources = d.sources, world = d.world, tok = d.tokenizer
         let cachePath = d.cachePath, corpus = d.corpus, maker = d.maker
         let (_, vocabHash) = try hashFile(run.tokenizerDir.appendingPathComponent("vocab.txt").path)
-        let manifest = RunManifest(
+        var manifest = RunManifest(
             embryoVersion: "0.1.0", config: config, model: m, seed: config.seed,
             corpus: sources.map { .init(path: $0.path, kind: $0.kind.rawValue, bytes: $0.bytes, fnv1a64: $0.hash) },
             vocabulary: .init(
@@ -262,9 +352,13 @@ public final class Pretrainer {
             data: .init(
                 tokens: corpus.tokens.count, sentences: corpus.sentenceCount, documents: corpus.documentCount,
                 heldOutDocuments: maker.heldOutDocuments, maxPredictionsPerSeq: maker.maxPredictions),
-            checkpointSteps: config.checkpointSteps(),
+            checkpointSteps: config.checkpointSteps().filter { $0 >= (branch?.step ?? 0) },
             machine: .init(threads: config.threads, cores: Threads.available, blasCore: BlasRuntime.coreName),
             world: world)
+        if let b = branch {
+            manifest.branch = .init(
+                parent: b.parent.root.path, step: b.step, changed: branchChanges, worldEdits: b.worldEdits)
+        }
         try manifest.write(to: run.runJSON)
     }
 }

@@ -52,6 +52,20 @@ final class TrainingLoop {
             trainer.say("resuming at step \(st.step) of \(config.steps)")
             return st.step
         }
+        if let b = trainer.branch {
+            // the parent's snapshot and its optimizer state, as they were at the branching step
+            let st = try b.parent.readState(into: optimizer, step: b.step)
+            try model.loadWeights(
+                SafetensorsFile(url: b.parent.checkpoint(b.step).appendingPathComponent("model.safetensors")))
+            tokensSeen = st.tokensSeen
+            lastSaved = b.step
+            try run.copyCheckpoint(b.parent.checkpoint(b.step), step: b.step)
+            try run.writeState(
+                step: b.step, tokensSeen: tokensSeen, optimizer: optimizer, elapsed: 0,
+                keepAll: config.keepState == "all")
+            trainer.say("branching from step \(b.step) of \(b.parent.root.path)")
+            return b.step
+        }
         model.initializeWeights(seed: UInt64(config.seed))
         if config.positionInit == "sinusoidal" { model.initializeSinusoidalPositions() }
         if config.outputBias == "unigram" { model.setOutputBias(logPrior: data.maker.trainingLogUnigram()) }
@@ -78,7 +92,9 @@ final class TrainingLoop {
         }
         if interrupted { st["interrupted"] = true }
         try run.writeCheckpoint(step: step, model: model, tokenizer: data.tokenizer, trainerState: st)
-        try run.writeState(step: step, tokensSeen: tokensSeen, optimizer: optimizer, elapsed: elapsed())
+        try run.writeState(
+            step: step, tokensSeen: tokensSeen, optimizer: optimizer, elapsed: elapsed(),
+            keepAll: config.keepState == "all")
         lastSaved = step
     }
 

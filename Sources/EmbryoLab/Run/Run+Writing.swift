@@ -28,8 +28,29 @@ extension Run {
         fsyncDirectory(checkpoints)
     }
 
-    /// Optimizer moments and the step, for resuming. state.json is written last and names the file.
-    public func writeState(step: Int, tokensSeen: Int, optimizer: Optimizer, elapsed: Double) throws {
+    /// Copies another run's snapshot in as this run's snapshot of `step` (a branch's first snapshot).
+    public func copyCheckpoint(_ source: URL, step: Int) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: checkpoints, withIntermediateDirectories: true)
+        let tmp = checkpoints.appendingPathComponent(".\(Run.checkpointName(step)).tmp")
+        try? fm.removeItem(at: tmp)
+        do {
+            try fm.copyItem(at: source, to: tmp)
+            if fm.fileExists(atPath: checkpoint(step).path) { try fm.removeItem(at: checkpoint(step)) }
+            try fm.moveItem(at: tmp, to: checkpoint(step))
+        } catch {
+            throw EmbryoError.io(
+                source.path, "cannot copy the snapshot into \(checkpoints.path): \(error.localizedDescription)")
+        }
+        fsyncDirectory(checkpoints)
+    }
+
+    /// Optimizer moments and the step, for resuming. state.json is written last and names the file. With
+    /// `keepAll`, the state of every snapshot stays (state-step-N.json beside its optimizer file), so that a
+    /// run can be branched from any of them; otherwise only the latest is kept.
+    public func writeState(step: Int, tokensSeen: Int, optimizer: Optimizer, elapsed: Double, keepAll: Bool = false)
+        throws
+    {
         let fm = FileManager.default
         try fm.createDirectory(at: state, withIntermediateDirectories: true)
         let name = "optimizer-\(Run.checkpointName(step)).safetensors"
@@ -45,11 +66,33 @@ extension Run {
             "elapsed_s": elapsed,
         ]
         let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+        if keepAll {
+            try writeAtomically(data + Data("\n".utf8), to: state.appendingPathComponent(Run.stateName(step)))
+        }
         try writeAtomically(data + Data("\n".utf8), to: state.appendingPathComponent("state.json"))
+        if keepAll { return }
         // only the latest state is kept
         for f in (try? fm.contentsOfDirectory(atPath: state.path)) ?? [] where f.hasPrefix("optimizer-") && f != name {
             try? fm.removeItem(at: state.appendingPathComponent(f))
         }
+    }
+
+    static func stateName(_ step: Int) -> String { "state-\(checkpointName(step)).json" }
+
+    /// The steps whose optimizer state the run has kept.
+    public func keptStateSteps() -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: state.path)) ?? []
+        var steps = Set(
+            names.compactMap { n -> Int? in
+                guard n.hasPrefix("state-step-"), n.hasSuffix(".json") else { return nil }
+                return Int(n.dropFirst("state-step-".count).dropLast(".json".count))
+            })
+        if let o = (try? JSONSerialization.jsonObject(with: readFile(state.appendingPathComponent("state.json"))))
+            as? [String: Any], let s = o["step"] as? Int
+        {
+            steps.insert(s)
+        }
+        return steps.sorted()
     }
 
     public struct SavedState {
@@ -58,12 +101,22 @@ extension Run {
         public var elapsed: Double
     }
 
-    /// Restores the optimizer from state/ and returns the step it belongs to.
-    public func readState(into optimizer: Optimizer) throws -> SavedState {
-        let url = state.appendingPathComponent("state.json")
+    /// Restores the optimizer from state/ (the latest state, or that of snapshot `step` when the run kept
+    /// it) and returns the step it belongs to.
+    public func readState(into optimizer: Optimizer, step wanted: Int? = nil) throws -> SavedState {
+        var url = state.appendingPathComponent("state.json")
+        if let w = wanted, FileManager.default.fileExists(atPath: state.appendingPathComponent(Run.stateName(w)).path) {
+            url = state.appendingPathComponent(Run.stateName(w))
+        }
         guard let obj = (try? JSONSerialization.jsonObject(with: readFile(url))) as? [String: Any],
             let step = obj["step"] as? Int, let file = obj["optimizer_file"] as? String
         else { throw EmbryoError.format(url.path, "missing or unreadable resume state") }
+        if let w = wanted, w != step {
+            throw EmbryoError.runtime(
+                "\(root.path) kept no optimizer state for step \(w) (only for step\(keptStateSteps().count == 1 ? "" : "s") "
+                    + "\(keptStateSteps().map(String.init).joined(separator: ", "))); branch from one of those, or "
+                    + "pretrain the parent with --keep-state all to keep the state of every snapshot")
+        }
         let st = try SafetensorsFile(url: state.appendingPathComponent(file))
         for t in optimizer.layout.tensors {
             try st.read("m." + t.name, into: optimizer.m.pointer + t.offset, expectShape: t.shape)

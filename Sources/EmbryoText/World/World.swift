@@ -202,8 +202,8 @@ extension World {
 
     /// facts/: LAMA's layout (relations.jsonl with each relation's template, <relation>.jsonl with
     /// sub_label and obj_label), plus per fact how often train.txt states it, the phrasings it was stated
-    /// with and the one held out for it.
-    func writeFacts(to dir: URL, counts: [Int]) throws {
+    /// with and the one held out for it. `objects` replaces the facts' objects (an edited world's).
+    func writeFacts(to dir: URL, counts: [Int], objects: [String]? = nil) throws {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var relLines: [String] = []
         for (ri, r) in worldRelations.enumerated() {
@@ -221,7 +221,7 @@ extension World {
             for (f, fact) in knowledge.facts.enumerated() where fact.relation == ri {
                 lines.append(
                     jsonLine([
-                        ("sub_label", fact.subject), ("obj_label", fact.object), ("count", counts[f]),
+                        ("sub_label", fact.subject), ("obj_label", objects?[f] ?? fact.object), ("count", counts[f]),
                         ("trained_templates", fact.trainedPhrasings.map { templates[$0] }),
                         ("heldout_template", templates[fact.heldOutPhrasing]),
                     ]))
