@@ -16,14 +16,18 @@ enum BatchesCommand {
             attention_mask and labels (-100 where there is no MLM target) of shape [steps, batch, seq],
             and sentence_order_label (0 = in order, 1 = swapped) of shape [steps, batch].
             """,
-        options: [runDir, range, out]
+        options: [runDir, range, out, decode]
     )
 
     static let runDir = OptionSpec.required("run", "dir", "Run directory (holds run.json).")
     static let range = OptionSpec.required(
         "range", "A-B", "Steps to write: one step N, or a range A-B (1-based, inclusive)."
     ).formerly("steps")
-    static let out = OptionSpec.required("out", "file", "Output .safetensors file.")
+    static let out = OptionSpec.option("out", "file", "Output .safetensors file.", default: nil)
+    static let decode = OptionSpec.flag(
+        "decode",
+        "Print the batches as text instead, one example per line: [MASK:word], [random:word] and "
+            + "[kept:word] at the targets.")
 
     static func run(_ a: ParsedArguments) throws {
         let text = a.string(range)!
@@ -34,8 +38,14 @@ enum BatchesCommand {
                 "The value '\(text)' is invalid for '--\(a.spelling(range.name)) <A-B>': expected N or A-B with 1 <= A <= B"
             )
         }
-        let out = URL(fileURLWithPath: a.string(Self.out)!)
         let run = Run(URL(fileURLWithPath: a.string(runDir)!))
+        if a.flag(decode) {
+            if a.given(out) { throw EmbryoError.usage("--decode prints the batches: no --out") }
+            for line in try run.decodedBatches(steps: lo...hi) { print(line) }
+            return
+        }
+        guard let path = a.string(Self.out) else { throw EmbryoError.usage("give --out FILE, or --decode") }
+        let out = URL(fileURLWithPath: path)
         try run.writeBatches(steps: lo...hi, to: out)
         log("batches: steps \(lo)-\(hi) of \(run.root.path) -> \(out.path)")
         print(out.path)

@@ -29,6 +29,7 @@ enum CLI {
         Subcommand(spec: FeaturesCommand.spec, run: FeaturesCommand.run),
         Subcommand(spec: FindingsCommand.spec, run: FindingsCommand.run),
         Subcommand(spec: CompareCommand.spec, run: CompareCommand.run),
+        Subcommand(spec: ExposureCommand.spec, run: ExposureCommand.run),
     ]
 
     static var rootSpec: CommandSpec {

@@ -17,7 +17,7 @@ enum CompareCommand {
             Writes report.html and compare.jsonl into --out, prints a line per headline metric and, last, the
             report's path.
             """,
-        options: [suite, group, out],
+        options: [suite, group, from, out, markdown],
         arguments: [ArgumentSpec(name: "run", help: "A probed run directory (each its own group).", repeated: true)]
     )
 
@@ -26,8 +26,19 @@ enum CompareCommand {
     static let group = OptionSpec.option(
         "group", "name=paths", "A named group of runs or suites, comma-separated (repeat for more).", default: nil)
     static let out = OptionSpec.required("out", "dir", "Where report.html and compare.jsonl go.")
+    static let from = OptionSpec.option(
+        "from", "name", "The folder of each run that holds metrics.jsonl.", default: "probes")
+    static let markdown = OptionSpec.flag(
+        "markdown", "Print the headline metrics as a Markdown table (final and t90 per group, tests).")
 
     static func run(_ a: ParsedArguments) throws {
+        let folder = a.string(from)!
+        func load(_ r: Run, _ name: String) throws -> ComparedRun { try ComparedRun.load(r, name: name, from: folder) }
+        func suiteRuns(_ s: Suite) throws -> [ComparedRun] {
+            let runs = try s.runs()
+            guard !runs.isEmpty else { throw EmbryoError.runtime("the suite \(s.root.path) has no run yet") }
+            return try runs.map { try load($0.run, "\(s.root.lastPathComponent)/\($0.run.name)") }
+        }
         var groups: [ComparisonGroup] = []
         for d in a.strings(suite) {
             let s = try Suite.open(d)
@@ -45,14 +56,14 @@ enum CompareCommand {
                     runs += try suiteRuns(Suite.open(p))
                 } else {
                     let r = try Run.open(p)
-                    runs.append(try ComparedRun.load(r, name: r.name))
+                    runs.append(try load(r, r.name))
                 }
             }
             groups.append(ComparisonGroup(name: String(spec[..<eq]), runs: runs))
         }
         for p in a.arguments {
             let r = try Run.open(p)
-            groups.append(ComparisonGroup(name: r.name, runs: [try ComparedRun.load(r, name: r.name)]))
+            groups.append(ComparisonGroup(name: r.name, runs: [try load(r, r.name)]))
         }
         guard !groups.isEmpty else { throw EmbryoError.usage("nothing to compare: give runs, --suite or --group") }
         if let dup = groups.map(\.name).first(where: { n in groups.filter { $0.name == n }.count > 1 }) {
@@ -69,24 +80,11 @@ enum CompareCommand {
         }
         let out = URL(fileURLWithPath: a.string(Self.out)!)
         try CompareReport.write(c, to: out)
-        for m in ["mlm/mask_prediction/all", "loss/mlm_loss", "knowledge/p_at_1/mean"] where c.shared.contains(m) {
-            let parts = c.groups.map { g -> String in
-                let finals = c.outcomes(g, m).map(\.final)
-                return
-                    "\(g.name) \(String(format: "%.3f ± %.3f", SeedStatistics.mean(finals), SeedStatistics.sd(finals)))"
-            }
-            var line = "\(m): " + parts.joined(separator: ", ")
-            if let t = c.tests(m).first(where: { $0.statistic == "final" }), c.groups.count == 2 {
-                line += String(format: "; permutation p = %.3f (%d vs %d runs)", t.result.p, t.nA, t.nB)
-            }
-            print(line)
+        if a.flag(markdown) {
+            print(CompareReport.markdown(c), terminator: "")
+        } else {
+            for line in CompareReport.headlines(c) { print(line) }
         }
         print(out.appendingPathComponent("report.html").path)
-    }
-
-    static func suiteRuns(_ s: Suite) throws -> [ComparedRun] {
-        let runs = try s.runs()
-        guard !runs.isEmpty else { throw EmbryoError.runtime("the suite \(s.root.path) has no run yet") }
-        return try runs.map { try ComparedRun.load($0.run, name: "\(s.root.lastPathComponent)/\($0.run.name)") }
     }
 }

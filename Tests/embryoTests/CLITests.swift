@@ -39,6 +39,7 @@ final class CLITests: XCTestCase {
               features              Analyse a crosscoder's features: strength over training, emergence, contexts, tags.
               findings              Print a run's findings against the lab's targets as a Markdown table.
               compare               Compare probed runs: per-group means with bands, final values, t90 and permutation tests.
+              exposure              Count what a run's model had seen by each snapshot: tokens, masked targets and, on the world, facts.
 
               See 'embryo help <subcommand>' for detailed help.
 
@@ -270,7 +271,8 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.err.contains("dev.tsv:3: label 'maybe' is not one of the declared labels (0, 1)"), r.err)
         let r2 = try run(["finetune", "--checkpoint", ckpt.path, "--checkpoints", dir.path, "--task", task.path])
         XCTAssertEqual(r2.code, 64)
-        XCTAssertTrue(r2.err.contains("give exactly one of --checkpoint DIR and --checkpoints DIR"), r2.err)
+        XCTAssertTrue(
+            r2.err.contains("give exactly one of --checkpoint DIR, --checkpoints DIR and --suite DIR"), r2.err)
         try "sentence\tlabel\ngood w3\t1\nbad w4\t0\n".write(
             to: task.appendingPathComponent("dev.tsv"), atomically: true, encoding: .utf8)
         let r3 = try run([

@@ -76,6 +76,29 @@ final class ExperimentTests: XCTestCase {
         for seed in [3, 4] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: path("s/seed-\(seed)/probes/metrics.jsonl")))
         }
+        // the suite as one group against a run probed on fewer metrics: the shared ones are compared
+        let partial = try runEmbryo([
+            "probe", "--run", path("single3"), "--probes", "loss", "--facts", path("w/facts"),
+        ])
+        XCTAssertEqual(partial.code, 0, partial.err)
+        let cmp = try runEmbryo(["compare", "--suite", path("s"), path("single3"), "--out", path("cmp"), "--markdown"])
+        XCTAssertEqual(cmp.code, 0, cmp.err)
+        XCTAssertTrue(cmp.out.hasPrefix("| metric | s: final | s: t90 | single3: final | single3: t90 |"), cmp.out)
+        XCTAssertTrue(cmp.out.contains("| loss/mlm_loss |"), cmp.out)
+        XCTAssertTrue(cmp.err.contains("not measured on every run are left out"), cmp.err)
+        let jsonl = try String(contentsOfFile: path("cmp/compare.jsonl"), encoding: .utf8)
+        XCTAssertTrue(jsonl.contains("\"kind\":\"unshared\",\"metric\":\"knowledge/"), jsonl.prefix(500).description)
+        XCTAssertTrue(jsonl.contains("\"kind\":\"test\",\"metric\":\"loss/mlm_loss\""))
+        let missing = try runEmbryo(["compare", "--suite", path("s"), "--from", "elsewhere", "--out", path("cmp2")])
+        XCTAssertEqual(missing.code, 1)
+        XCTAssertTrue(missing.err.contains("no elsewhere/metrics.jsonl"), missing.err)
+        // the batch of a step, for a person to read
+        let decoded = try runEmbryo(["batches", "--run", path("s/seed-3"), "--range", "2", "--decode"])
+        XCTAssertEqual(decoded.code, 0, decoded.err)
+        let lines = decoded.out.split(separator: "\n")
+        XCTAssertEqual(lines.count, 8)
+        XCTAssertTrue(lines[0].hasPrefix("step 2 row 0 ("), String(lines[0]))
+        XCTAssertTrue(decoded.out.contains("[MASK:"), decoded.out)
     }
 
     func testSuiteInterruptedThenResumedMatchesUninterrupted() throws {

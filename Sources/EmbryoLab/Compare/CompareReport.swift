@@ -65,6 +65,57 @@ public enum CompareReport {
         return lines.map { $0 + "\n" }.joined()
     }
 
+    /// The headline metrics the runs share, in the order of the report.
+    static func headlineMetrics(_ c: Comparison) -> [String] {
+        [
+            "loss/mlm_loss", "loss/mlm_accuracy", "mlm/mask_prediction/all", "mlm/reconstruction/all",
+            "mlm/mask_prediction/upos/NOUN", "mlm/mask_prediction/upos/VERB", "knowledge/p_at_1/mean",
+            "knowledge/p_at_1/trained/mean", "knowledge/p_at_1/heldout/mean", "loss/sop_accuracy",
+            "layers/upos/layer_2/accuracy", "layers/upos_ambiguous/layer_2",
+        ].filter(c.shared.contains)
+    }
+
+    /// One line per headline metric: each group's final value, and the test when there are two groups.
+    public static func headlines(_ c: Comparison) -> [String] {
+        headlineMetrics(c).map { m in
+            let parts = c.groups.map { g -> String in
+                let finals = c.outcomes(g, m).map(\.final)
+                return "\(g.name) \(f(SeedStatistics.mean(finals))) ± \(f(SeedStatistics.sd(finals)))"
+            }
+            var line = "\(m): " + parts.joined(separator: ", ")
+            if c.groups.count == 2, let t = c.tests(m).first(where: { $0.statistic == "final" }) {
+                line += "; permutation p = \(f(t.result.p)) (\(t.nA) vs \(t.nB) runs)"
+            }
+            return line
+        }
+    }
+
+    /// The headline metrics as a Markdown table: per group the final value and t90 (mean ± sd, runs), and
+    /// with two groups the permutation tests' p-values.
+    public static func markdown(_ c: Comparison) -> String {
+        let two = c.groups.count == 2
+        var s = "| metric | " + c.groups.map { "\($0.name): final | \($0.name): t90" }.joined(separator: " | ")
+        s += two ? " | p (final) | p (t90) |\n" : " |\n"
+        s += "| --- |" + String(repeating: " ---: | ---: |", count: c.groups.count) + (two ? " ---: | ---: |\n" : "\n")
+        for m in headlineMetrics(c) {
+            s += "| \(m) |"
+            for g in c.groups {
+                let o = c.outcomes(g, m)
+                let finals = o.map(\.final), t90s = o.compactMap(\.t90)
+                s += " \(f(SeedStatistics.mean(finals))) ± \(f(SeedStatistics.sd(finals))) |"
+                s += t90s.isEmpty ? " – |" : " \(f(SeedStatistics.mean(t90s), 0)) ± \(f(SeedStatistics.sd(t90s), 0)) |"
+            }
+            if two {
+                let tests = c.tests(m)
+                for stat in ["final", "t90"] {
+                    s += tests.first { $0.statistic == stat }.map { " \(f($0.result.p)) |" } ?? " – |"
+                }
+            }
+            s += "\n"
+        }
+        return s
+    }
+
     static func f(_ x: Double, _ digits: Int = 3) -> String {
         x.isFinite ? String(format: "%.\(digits)f", x) : "–"
     }

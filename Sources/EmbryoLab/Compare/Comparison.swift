@@ -23,15 +23,16 @@ public struct ComparedRun: Sendable {
 
     /// The run's probe metrics (and downstream curves when it has them); a run not probed yet is an error
     /// that says how to probe it.
-    public static func load(_ run: Run, name: String) throws -> ComparedRun {
-        let file = run.probes.appendingPathComponent("metrics.jsonl")
+    public static func load(_ run: Run, name: String, from folder: String = "probes") throws -> ComparedRun {
+        let probes = run.root.appendingPathComponent(folder)
+        let file = probes.appendingPathComponent("metrics.jsonl")
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw EmbryoError.runtime(
-                "\(run.root.path) has not been probed (no probes/metrics.jsonl); run 'embryo probe --run \(run.root.path)' first"
+                "\(run.root.path) has not been probed (no \(folder)/metrics.jsonl); run 'embryo probe --run \(run.root.path)' first"
             )
         }
         var metrics = try MetricTables.read(file)
-        let downstream = run.probes.appendingPathComponent("downstream.jsonl")
+        let downstream = probes.appendingPathComponent("downstream.jsonl")
         if FileManager.default.fileExists(atPath: downstream.path) { metrics += try MetricTables.read(downstream) }
         let branch = run.hasManifest ? try run.manifest().branch : nil
         var curves: [String: [(step: Int, value: Double)]] = [:]

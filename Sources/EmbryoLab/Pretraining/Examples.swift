@@ -19,6 +19,17 @@ public struct Example: Equatable {
     /// Lengths (in words) of the n-grams masked, and the lengths drawn before fitting the budget.
     public var ngrams: [Int] = []
     public var ngramsDrawn: [Int] = []
+    /// Where segments A and B (in the order the example holds them) came from: the corpus position of their
+    /// first token and their length. Example position 1 + i is corpus position segments.0.start + i; after
+    /// the first [SEP], the second segment.
+    public var segments: [(start: Int, count: Int)] = []
+
+    public static func == (l: Example, r: Example) -> Bool {
+        l.ids == r.ids && l.tokenTypes == r.tokenTypes && l.labels == r.labels && l.sopLabel == r.sopLabel
+            && l.masked == r.masked && l.randomized == r.randomized && l.kept == r.kept && l.ngrams == r.ngrams
+            && l.ngramsDrawn == r.ngramsDrawn && l.segments.map(\.start) == r.segments.map(\.start)
+            && l.segments.map(\.count) == r.segments.map(\.count)
+    }
 }
 
 public final class ExampleMaker {
@@ -94,6 +105,12 @@ public final class ExampleMaker {
         }
     }
 
+    /// The example of row `row` of training step `step`, as `fill` puts it in the batch.
+    public func example(step: Int, row: Int) -> Example {
+        var r = rng(step: step, row: row, eval: false)
+        return example(&r)
+    }
+
     /// One example from a random start sentence.
     public func example(_ rng: inout Rng, eval: Bool = false) -> Example {
         let starts = eval ? evalStarts : trainStarts
@@ -114,15 +131,17 @@ public final class ExampleMaker {
             first -= 1
             length += corpus.sentence(first).count
         }
-        let chunk = (first...last).map { corpus.sentence($0) }
+        // segments as corpus positions (the tokens are looked up once they are cut)
+        let bounds = corpus.sentenceStarts
+        func span(_ from: Int, _ to: Int) -> [Int32] { Array(bounds[from]..<bounds[to + 1]) }
         var a: [Int32] = [], b: [Int32] = []
-        if chunk.count >= 2 {
-            let aEnd = 1 + rng.below(chunk.count - 1)
-            for c in chunk[..<aEnd] { a += c }
-            for c in chunk[aEnd...] { b += c }
+        if last > first {
+            let aEnd = first + 1 + rng.below(last - first)
+            a = span(first, aEnd - 1)
+            b = span(aEnd, last)
         } else {
             // one sentence: split it so A and B are still consecutive segments
-            let only = Array(chunk[0])
+            let only = span(first, first)
             let cut = only.count >= 2 ? 1 + rng.below(only.count - 1) : only.count
             a = Array(only[..<cut])
             b = Array(only[cut...])
@@ -133,6 +152,10 @@ public final class ExampleMaker {
             ex.sopLabel = 1
         }
         truncatePair(&a, &b, maxTokens, &rng)
+        ex.segments = [(Int(a.first ?? 0), a.count), (Int(b.first ?? 0), b.count)]
+        let tokens = corpus.tokens
+        a = a.map { tokens[Int($0)] }
+        b = b.map { tokens[Int($0)] }
         ex.ids = [clsId] + a + [sepId] + b + [sepId]
         ex.tokenTypes = Array(repeating: 0, count: a.count + 2) + Array(repeating: 1, count: b.count + 1)
         ex.labels = Array(repeating: -100, count: ex.ids.count)

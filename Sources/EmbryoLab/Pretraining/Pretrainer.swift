@@ -43,6 +43,8 @@ public final class Pretrainer {
     public let resume: Bool
     /// Set for a branched run (also when it is resumed).
     public private(set) var branch: BranchSource?
+    /// Called with each step's batch as the model receives it (for instrumenting a run).
+    public var onBatch: ((Int, AlbertBatch) -> Void)?
     /// The branch's settings that differ from its parent's.
     var branchChanges: [String] = []
     let say: (String) -> Void

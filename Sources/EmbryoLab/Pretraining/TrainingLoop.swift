@@ -103,6 +103,7 @@ final class TrainingLoop {
         let stepStart = Date()
         let B = config.batchSize, T = config.seqLen
         data.maker.fill(batch, step: step)
+        trainer.onBatch?(step, batch)
         func requireFinite(_ x: Float, _ what: String) throws {
             guard !x.isFinite else { return }
             throw EmbryoError.runtime(

@@ -17,6 +17,8 @@ public struct KnowledgeItem: Sendable {
     public var maskPosition: Int
     public var object: Int32
     public var count: Int?
+    public var subject = ""
+    public var objectLabel = ""
 }
 
 public struct KnowledgeSet: Sendable {
@@ -58,7 +60,8 @@ public enum KnowledgeProbe {
                     guard masks.count == 1, ids.count <= maxLen else { return false }
                     set.items.append(
                         KnowledgeItem(
-                            kind: kind, relation: ri, ids: ids, maskPosition: masks[0], object: obj[0], count: f.count))
+                            kind: kind, relation: ri, ids: ids, maskPosition: masks[0], object: obj[0], count: f.count,
+                            subject: f.subject, objectLabel: f.object))
                     return true
                 }
                 func cloze(_ t: String) -> String {
@@ -86,6 +89,22 @@ public enum KnowledgeProbe {
     /// per-fact phrasings, p_at_1/trained/... and p_at_1/heldout/... (mean, relation/NAME, frequency/BUCKET)
     /// over every (fact, trained phrasing) pair and over the held-out phrasings.
     public static func run(model: Albert, set: KnowledgeSet, step: Int) throws -> [ProbeMetric] {
+        try evaluate(model: model, set: set, step: step).metrics
+    }
+
+    /// One fact through its relation's template: whether the snapshot's top prediction is the object.
+    public struct FactResult: Codable, Sendable, Equatable {
+        public var relation: String
+        public var subject: String
+        public var object: String
+        public var count: Int?
+        public var known: Bool
+    }
+
+    /// The metrics of `run`, and every fact's result through the relation's template.
+    public static func evaluate(model: Albert, set: KnowledgeSet, step: Int) throws
+        -> (metrics: [ProbeMetric], facts: [FactResult])
+    {
         let rows = set.items.map { it -> LabelledRow in
             var labels = [Int32](repeating: -100, count: it.ids.count)
             labels[it.maskPosition] = it.object
@@ -98,8 +117,15 @@ public enum KnowledgeProbe {
         // per phrasing kind (trained / heldout): right and total per relation and per bucket
         var kRight: [String: [Int]] = [:], kN: [String: [Int]] = [:]
         var kBucketRight: [String: Int] = [:], kBucketN: [String: Int] = [:]
+        var facts: [FactResult] = []
         for (it, s) in zip(set.items, scored) {
             let ok = s.correct.first ?? false
+            if it.kind == .lama {
+                facts.append(
+                    FactResult(
+                        relation: set.relations[it.relation].name, subject: it.subject, object: it.objectLabel,
+                        count: it.count, known: ok))
+            }
             if it.kind != .lama {
                 let k = it.kind.rawValue
                 kN[k, default: Array(repeating: 0, count: R)][it.relation] += 1
@@ -162,6 +188,6 @@ public enum KnowledgeProbe {
                 add("p_at_1/\(k)/frequency/\(b.name)", Double(kBucketRight["\(k)/\(b.name)"] ?? 0) / Double(c), c)
             }
         }
-        return out
+        return (out, facts)
     }
 }

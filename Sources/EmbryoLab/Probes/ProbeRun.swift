@@ -32,6 +32,8 @@ public final class ProbeRunner {
     var prepared: [String: Prepared] = [:]
     var warned = Set<String>()
     var firstVocab: (step: Int, hash: String)?
+    /// The knowledge probe's per-fact results, by snapshot step.
+    var factResults: [Int: [KnowledgeProbe.FactResult]] = [:]
     /// Seconds spent in each probe (cache misses only), for the throughput report.
     public private(set) var seconds: [ProbeKind: Double] = [:]
 
@@ -91,7 +93,7 @@ public final class ProbeRunner {
         settings[.mlm] = "mlm v2|pos \(posHash)|max \(n)"
         let layers = self.options.layers.map { $0.map(String.init).joined(separator: ",") } ?? "all"
         settings[.layers] = "layers v2|pos \(posHash)|train \(trainHash)|max \(n)|layers \(layers)"
-        settings[.knowledge] = "knowledge v2|facts \(try self.options.facts.map(ProbeRunner.hashPath) ?? "-")"
+        settings[.knowledge] = "knowledge v3|facts \(try self.options.facts.map(ProbeRunner.hashPath) ?? "-")"
         settings[.loss] = "loss v1|" + (runHeldOut?.description ?? "pos \(posHash)|max \(n)")
     }
 
@@ -140,6 +142,8 @@ public final class ProbeRunner {
     struct CacheEntry: Codable {
         var settings: String
         var metrics: [ProbeMetric]
+        /// The knowledge probe's per-fact results.
+        var facts: [KnowledgeProbe.FactResult]? = nil
     }
 
     func probe(_ ck: Snapshot, cache: URL) throws -> ([ProbeMetric], Bool) {
@@ -155,6 +159,7 @@ public final class ProbeRunner {
                 e.settings == settings[kind]
             {
                 out += e.metrics
+                if let f = e.facts { factResults[ck.step] = f }
             } else {
                 todo.append(kind)
             }
@@ -180,6 +185,7 @@ public final class ProbeRunner {
             let t0 = Date()
             defer { seconds[kind, default: 0] += Date().timeIntervalSince(t0) }
             var m: [ProbeMetric]
+            var facts: [KnowledgeProbe.FactResult]? = nil
             switch kind {
             case .mlm:
                 let r = try MaskPredictionProbe.run(model: model, sentences: data.mlm, maskId: tok.vocab.maskId)
@@ -187,7 +193,8 @@ public final class ProbeRunner {
             case .layers:
                 m = try layerProbes(model, data, step: ck.step)
             case .knowledge:
-                m = try KnowledgeProbe.run(model: model, set: data.knowledge, step: ck.step)
+                (m, facts) = try KnowledgeProbe.evaluate(model: model, set: data.knowledge, step: ck.step)
+                factResults[ck.step] = facts
             case .loss:
                 if let h = runHeldOut, h.fits(vocabHash: vocabHash) {
                     m = try h.run(model: model, step: ck.step)
@@ -205,7 +212,8 @@ public final class ProbeRunner {
             enc.outputFormatting = [.sortedKeys]
             let url = cache.appendingPathComponent(
                 "\(kind.rawValue)-\(Run.checkpointName(ck.step))-\(weights).json")
-            try writeAtomically(try enc.encode(CacheEntry(settings: settings[kind]!, metrics: m)), to: url)
+            try writeAtomically(
+                try enc.encode(CacheEntry(settings: settings[kind]!, metrics: m, facts: facts)), to: url)
             out += m
         }
         return (out, false)
@@ -309,6 +317,10 @@ public final class ProbeRunner {
 
     func writeOutputs(_ metrics: [ProbeMetric]) throws {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        if !factResults.isEmpty {
+            try writeAtomically(
+                Data(FactTable.jsonl(factResults).utf8), to: out.appendingPathComponent(FactTable.fileName))
+        }
         try writeAtomically(Data(MetricTables.jsonl(metrics).utf8), to: out.appendingPathComponent("metrics.jsonl"))
         try writeAtomically(Data(MetricTables.csv(metrics).utf8), to: out.appendingPathComponent("metrics.csv"))
         let info = ReportInfo(

@@ -60,3 +60,41 @@ extension Run {
             ], to: url)
     }
 }
+
+extension Run {
+    /// The batches of `steps` as text for a person to read: a line per example, "step S row R (in order |
+    /// swapped):" and its tokens, WordPiece continuations joined, each target shown as [MASK:word],
+    /// [random:word] or [kept:word] with the word it stands for.
+    public func decodedBatches(steps: ClosedRange<Int>) throws -> [String] {
+        let m = try manifest(), cfg = m.config
+        guard steps.lowerBound >= 1, steps.upperBound <= cfg.steps else {
+            throw EmbryoError.usage(
+                "steps \(steps.lowerBound)-\(steps.upperBound) are outside the run's steps 1-\(cfg.steps)")
+        }
+        guard let maker = try exampleMaker(m) else {
+            throw EmbryoError.runtime(
+                "\(runJSON.path): the token cache it names is gone; run `embryo pretrain --resume \(root.path)` once "
+                    + "with the same corpus to rebuild it")
+        }
+        let vocab = try Vocabulary.load(tokenizerDir.appendingPathComponent("vocab.txt"))
+        var lines: [String] = []
+        for step in steps {
+            for row in 0..<cfg.batchSize {
+                let ex = maker.example(step: step, row: row)
+                var text = ""
+                for (id, label) in zip(ex.ids, ex.labels) {
+                    var piece = vocab.tokens[Int(label >= 0 ? label : id)]
+                    let joined = Vocabulary.isContinuation(piece)
+                    if joined { piece = String(piece.dropFirst(2)) }
+                    if label >= 0 {
+                        let how = id == vocab.maskId ? "MASK" : id == label ? "kept" : "random"
+                        piece = "[\(how):\(piece)]"
+                    }
+                    text += (joined || text.isEmpty ? "" : " ") + piece
+                }
+                lines.append("step \(step) row \(row) (\(ex.sopLabel == 0 ? "in order" : "swapped")): \(text)")
+            }
+        }
+        return lines
+    }
+}

@@ -41,6 +41,7 @@ public struct Run: Sendable {
     // MARK: where measurements go
 
     public var probes: URL { root.appendingPathComponent("probes") }
+    public var exposure: URL { root.appendingPathComponent("exposure") }
     public var report: URL { probes.appendingPathComponent("report.html") }
     public func finetune(task: String) -> URL { root.appendingPathComponent("finetune").appendingPathComponent(task) }
     public func reinit(task: String, scheme: String) -> URL {
@@ -54,7 +55,7 @@ public struct Run: Sendable {
     }
 
     /// What `pretrain --force` removes besides the run itself: everything measured on its snapshots.
-    public static let measurementFolders = ["probes", "finetune", "reinit", "activations", "crosscoder"]
+    public static let measurementFolders = ["probes", "finetune", "reinit", "activations", "crosscoder", "exposure"]
 
     /// The run's name (its folder's).
     public var name: String { root.lastPathComponent }

@@ -203,7 +203,7 @@ extension World {
     /// facts/: LAMA's layout (relations.jsonl with each relation's template, <relation>.jsonl with
     /// sub_label and obj_label), plus per fact how often train.txt states it, the phrasings it was stated
     /// with and the one held out for it. `objects` replaces the facts' objects (an edited world's).
-    func writeFacts(to dir: URL, counts: [Int], objects: [String]? = nil) throws {
+    func writeFacts(to dir: URL, counts: [Int], objects: [String]? = nil, only: Set<Int>? = nil) throws {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var relLines: [String] = []
         for (ri, r) in worldRelations.enumerated() {
@@ -218,13 +218,17 @@ extension World {
                     ),
                 ]))
             var lines: [String] = []
-            for (f, fact) in knowledge.facts.enumerated() where fact.relation == ri {
+            for (f, fact) in knowledge.facts.enumerated() where fact.relation == ri && only?.contains(f) != false {
                 lines.append(
                     jsonLine([
                         ("sub_label", fact.subject), ("obj_label", objects?[f] ?? fact.object), ("count", counts[f]),
                         ("trained_templates", fact.trainedPhrasings.map { templates[$0] }),
                         ("heldout_template", templates[fact.heldOutPhrasing]),
                     ]))
+            }
+            if lines.isEmpty && only != nil {
+                relLines.removeLast()  // a subset without this relation
+                continue
             }
             try writeAtomically(
                 Data((lines.joined(separator: "\n") + "\n").utf8), to: dir.appendingPathComponent("\(r.name).jsonl"))

@@ -202,7 +202,8 @@ extension World {
 
     /// A copy of the world in `parent` with `edits` applied, into `dir`: the edited train.txt, facts/ with
     /// the edited objects and the new counts (removed facts stay, with count 0, so their forgetting can be
-    /// probed), facts-before-edit/ (the parent's), edits.jsonl (each edited fact before and after), and the
+    /// probed), facts-before-edit/ (the parent's), facts-edited/ and facts-edited-before/ (the edited facts
+    /// alone, with the new and with the old objects), edits.jsonl (each edited fact before and after), and the
     /// parent's probe set, tasks and world.json (with the edits listed).
     public func writeEdited(from parent: URL, to dir: URL, edits: [WorldEdit]) throws -> (before: [Int], after: [Int]) {
         let fm = FileManager.default
@@ -222,6 +223,10 @@ extension World {
         var objects = knowledge.facts.map(\.object)
         for (f, o) in outcome { objects[f] = o.object }
         try writeFacts(to: dir.appendingPathComponent("facts"), counts: r.after, objects: objects)
+        // the edited facts alone, with their new and their old objects, to probe acquisition and forgetting
+        let edited = Set(outcome.keys)
+        try writeFacts(to: dir.appendingPathComponent("facts-edited"), counts: r.after, objects: objects, only: edited)
+        try writeFacts(to: dir.appendingPathComponent("facts-edited-before"), counts: r.before, only: edited)
         var lines: [String] = []
         for f in outcome.keys.sorted() {
             let fact = knowledge.facts[f], o = outcome[f]!
