@@ -226,7 +226,7 @@ public enum CompareReport {
         svg += "<text x=\"58\" y=\"18\" font-size=\"13\" font-weight=\"600\">\(esc(m))</text>\n"
         let frame = SVGChart.logStepFrame(
             maxStep: maxStep, y0: y0, y1: y1 > y0 ? y1 : y0 + 1,
-            yLabel: m.split(separator: "/").last.map(String.init) ?? m)
+            yLabel: m.split(separator: "/").dropFirst().joined(separator: "/"))
         svg += frame.svg
         let px = frame.px, py = frame.py
         func path(_ pts: [(Int, Double)]) -> String {

@@ -7,7 +7,8 @@ import EmbryoCore
 import Foundation
 
 /// probes/facts.jsonl: a line with the snapshot steps, then a line per fact with whether it was known at
-/// each of them (through its relation's template).
+/// each of them (through its relation's template), the step it was acquired at (the first snapshot from
+/// which it stays known; null when it is not known at the last) and its forgetting events.
 public enum FactTable {
     public static let fileName = "facts.jsonl"
 
@@ -42,6 +43,8 @@ public enum FactTable {
                 jsonLine([
                     ("kind", "fact"), ("relation", r.relation), ("sub_label", r.subject), ("obj_label", r.object),
                     ("count", r.count ?? NSNull()), ("known", r.known.map { $0 ? 1 : 0 }),
+                    ("acquired_step", acquisition(r.known).map { steps[$0] } ?? NSNull()),
+                    ("forgetting_events", forgettingEvents(r.known).count),
                 ]))
         }
         return lines.map { $0 + "\n" }.joined()
@@ -139,15 +142,14 @@ enum ExposureReport {
                     points: n.indices.filter { n[$0] > 0 }.map { (Double($0), Double(r[$0]) / Double(n[$0]), 0) },
                     style: style, dashed: false)
             }
-            h += "<div class=charts>"
             h += SVGChart.xy(
                 title: "P@1 by exposures so far", xLabel: "statements seen in training examples by the snapshot",
                 yLabel: "P@1",
                 series: [
                     series("every snapshot", right, n, 0), series("last snapshot", lastRight, lastN, 1),
                 ], xTicks: KnowledgeProbe.buckets.enumerated().map { (Double($0.offset), $0.element.name) })
-            h += "</div>\n"
         }
+        h += "</div>\n"
         h += acquisitionTable(table, seen: seen)
         return h
     }

@@ -40,11 +40,7 @@ public struct ExposureLedger {
         -> ExposureLedger
     {
         let m = try run.manifest()
-        guard let maker = try run.exampleMaker(m) else {
-            throw EmbryoError.runtime(
-                "\(run.runJSON.path): the token cache it names is gone; run `embryo pretrain --resume \(run.root.path)` "
-                    + "once with the same corpus to rebuild it")
-        }
+        let maker = try run.requireExampleMaker(m)
         let steps = try wanted ?? run.snapshots(warn: warn).map(\.step)
         guard let last = steps.max() else { throw EmbryoError.runtime("\(run.root.path) has no snapshot") }
         var ledger = ExposureLedger(

@@ -16,21 +16,33 @@ extension Run {
         return try ExampleMaker(corpus: corpus, vocab: vocab, config: m.config)
     }
 
-    /// The exact training batches of `steps` (step s is the batch that turned checkpoint s-1 into s), as
-    /// int64 tensors named after the arguments of transformers' AlbertForPreTraining.forward:
-    /// input_ids, token_type_ids, attention_mask, labels (-100 = no target): [steps, batch, seq];
-    /// sentence_order_label (0 = in order, 1 = swapped): [steps, batch].
-    public func writeBatches(steps: ClosedRange<Int>, to url: URL) throws {
+    /// The example maker and settings that replay `steps` of this run (an error for steps outside the run,
+    /// or when its token cache is gone).
+    func replay(_ steps: ClosedRange<Int>) throws -> (ExampleMaker, PretrainConfig) {
         let m = try manifest(), cfg = m.config
         guard steps.lowerBound >= 1, steps.upperBound <= cfg.steps else {
             throw EmbryoError.usage(
                 "steps \(steps.lowerBound)-\(steps.upperBound) are outside the run's steps 1-\(cfg.steps)")
         }
+        return (try requireExampleMaker(m), cfg)
+    }
+
+    /// The example maker of the run described by `m`, or an error saying how to rebuild its token cache.
+    public func requireExampleMaker(_ m: RunManifest) throws -> ExampleMaker {
         guard let maker = try exampleMaker(m) else {
             throw EmbryoError.runtime(
                 "\(runJSON.path): the token cache it names is gone; run `embryo pretrain --resume \(root.path)` once "
                     + "with the same corpus to rebuild it")
         }
+        return maker
+    }
+
+    /// The exact training batches of `steps` (step s is the batch that turned checkpoint s-1 into s), as
+    /// int64 tensors named after the arguments of transformers' AlbertForPreTraining.forward:
+    /// input_ids, token_type_ids, attention_mask, labels (-100 = no target): [steps, batch, seq];
+    /// sentence_order_label (0 = in order, 1 = swapped): [steps, batch].
+    public func writeBatches(steps: ClosedRange<Int>, to url: URL) throws {
+        let (maker, cfg) = try replay(steps)
         let B = cfg.batchSize, T = cfg.seqLen, S = steps.count
         let batch = AlbertBatch(B: B, T: T)
         var ids = [Int64](), types = [Int64](), mask = [Int64](), labels = [Int64](), sop = [Int64]()
@@ -66,16 +78,7 @@ extension Run {
     /// swapped):" and its tokens, WordPiece continuations joined, each target shown as [MASK:word],
     /// [random:word] or [kept:word] with the word it stands for.
     public func decodedBatches(steps: ClosedRange<Int>) throws -> [String] {
-        let m = try manifest(), cfg = m.config
-        guard steps.lowerBound >= 1, steps.upperBound <= cfg.steps else {
-            throw EmbryoError.usage(
-                "steps \(steps.lowerBound)-\(steps.upperBound) are outside the run's steps 1-\(cfg.steps)")
-        }
-        guard let maker = try exampleMaker(m) else {
-            throw EmbryoError.runtime(
-                "\(runJSON.path): the token cache it names is gone; run `embryo pretrain --resume \(root.path)` once "
-                    + "with the same corpus to rebuild it")
-        }
+        let (maker, cfg) = try replay(steps)
         let vocab = try Vocabulary.load(tokenizerDir.appendingPathComponent("vocab.txt"))
         var lines: [String] = []
         for step in steps {
