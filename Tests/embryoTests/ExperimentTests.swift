@@ -76,6 +76,14 @@ final class ExperimentTests: XCTestCase {
         for seed in [3, 4] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: path("s/seed-\(seed)/probes/metrics.jsonl")))
         }
+        // fine-tuning the suite fine-tunes every snapshot of each run into that run
+        let ft = try runEmbryo([
+            "finetune", "--suite", path("s"), "--task", path("w/tasks/grammar"), "--epochs", "1",
+        ])
+        XCTAssertEqual(ft.code, 0, ft.err)
+        for seed in [3, 4] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: path("s/seed-\(seed)/probes/downstream.jsonl")))
+        }
         // the suite as one group against a run probed on fewer metrics: the shared ones are compared
         let partial = try runEmbryo([
             "probe", "--run", path("single3"), "--probes", "loss", "--facts", path("w/facts"),
