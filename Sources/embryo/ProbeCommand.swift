@@ -14,6 +14,8 @@ enum ProbeCommand {
               layers     linear probes on every layer's frozen word vectors: UPOS and dependency relations
               knowledge  LAMA cloze P@1 per relation, relation type and fact frequency
               loss       held-out MLM loss and accuracy on a fixed masking
+              similarity (when named) linear CKA and SVCCA of every layer with the last snapshot, CKA with the
+                         snapshot before, on the same probe tokens
             Results are cached per checkpoint (weights hash + settings): re-running after more training only
             probes the new snapshots. For a run on the built-in world, --pos and --facts default to the
             world's probe.conllu and facts/. Writes metrics.jsonl, metrics.csv and report.html into --out, then

@@ -76,6 +76,18 @@ final class ExperimentTests: XCTestCase {
         for seed in [3, 4] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: path("s/seed-\(seed)/probes/metrics.jsonl")))
         }
+        // the similarity probe: every layer of the last snapshot is identical to itself
+        let sim = try runEmbryo([
+            "probe", "--run", path("s/seed-3"), "--probes", "similarity", "--pos", path("w/probe.conllu"), "--out",
+            path("sim"),
+        ])
+        XCTAssertEqual(sim.code, 0, sim.err)
+        let simLines = try String(contentsOfFile: path("sim/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        let last = simLines.filter { $0.contains("\"step\":24,") && $0.contains("cka_to_final/layer_2") }
+        XCTAssertEqual(last.count, 1)
+        XCTAssertTrue(last[0].contains("\"value\":1") || last[0].contains("\"value\":0.99999"), String(last[0]))
+        XCTAssertEqual(simLines.filter { $0.contains("cka_to_previous/layer_0") }.count, 6)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("sim/similarity-matrix.json")))
         // fine-tuning the suite fine-tunes every snapshot of each run into that run
         let ft = try runEmbryo([
             "finetune", "--suite", path("s"), "--task", path("w/tasks/grammar"), "--epochs", "1",

@@ -7,11 +7,14 @@ import EmbryoText
 import Foundation
 
 public enum ProbeKind: String, CaseIterable, Sendable {
-    case mlm, layers, knowledge, loss
+    case mlm, layers, knowledge, loss, similarity
+
+    /// The probes run when none are named.
+    public static let defaults: [ProbeKind] = [.mlm, .layers, .knowledge, .loss]
 }
 
 public struct ProbeOptions: Sendable {
-    public var probes: [ProbeKind] = ProbeKind.allCases
+    public var probes: [ProbeKind] = ProbeKind.defaults
     public var pos: URL?
     public var posTrain: URL?
     public var facts: String?
@@ -32,6 +35,8 @@ public final class ProbeRunner {
     var prepared: [String: Prepared] = [:]
     var warned = Set<String>()
     var firstVocab: (step: Int, hash: String)?
+    /// Each snapshot's cached representations for the similarity probe, by step.
+    var similarityFiles: [Int: URL] = [:]
     /// The knowledge probe's per-fact results, by snapshot step.
     var factResults: [Int: [KnowledgeProbe.FactResult]] = [:]
     /// Seconds spent in each probe (cache misses only), for the throughput report.
@@ -61,9 +66,10 @@ public final class ProbeRunner {
         }
         let want = Set(options.probes)
         let world = run.world
-        if want.contains(.mlm) || want.contains(.layers) || (want.contains(.loss) && options.pos == nil) {
+        let needsPos = want.contains(.mlm) || want.contains(.layers) || want.contains(.similarity)
+        if needsPos || (want.contains(.loss) && options.pos == nil) {
             if self.options.pos == nil, let w = world { self.options.pos = w.appendingPathComponent("probe.conllu") }
-            if self.options.pos == nil && (want.contains(.mlm) || want.contains(.layers)) {
+            if self.options.pos == nil && needsPos {
                 throw EmbryoError.usage(
                     "\(checkpoints.path) is not a run on the built-in world, so there is no default probe set: "
                         + "pass --pos FILE.conllu (any UD treebank)")
@@ -95,6 +101,7 @@ public final class ProbeRunner {
         settings[.layers] = "layers v2|pos \(posHash)|train \(trainHash)|max \(n)|layers \(layers)"
         settings[.knowledge] = "knowledge v3|facts \(try self.options.facts.map(ProbeRunner.hashPath) ?? "-")"
         settings[.loss] = "loss v1|" + (runHeldOut?.description ?? "pos \(posHash)|max \(n)")
+        settings[.similarity] = "similarity v1|pos \(posHash)|max \(n)|tokens \(SimilarityProbe.tokens)"
     }
 
     static func hashPath(_ path: String) throws -> String {
@@ -134,6 +141,23 @@ public final class ProbeRunner {
             try writeOutputs(all)
         }
         if refs.isEmpty { try writeOutputs(all) }
+        if options.probes.contains(.similarity) {
+            let files = refs.compactMap { r in similarityFiles[r.step].map { (step: r.step, file: $0) } }
+            let t0 = Date()
+            let (metrics, matrix) = try SimilarityProbe.compare(files)
+            seconds[.similarity, default: 0] += Date().timeIntervalSince(t0)
+            all += metrics
+            if !matrix.isEmpty,
+                let layer = metrics.compactMap({ m -> Int? in
+                    m.key.split(separator: "_").last.flatMap { Int($0) }
+                }).max()
+            {
+                try SimilarityProbe.writeMatrix(
+                    matrix, steps: files.map(\.step), layer: layer,
+                    to: out.appendingPathComponent(SimilarityProbe.matrixFile))
+            }
+            try writeOutputs(all)
+        }
         return all
     }
 
@@ -156,10 +180,16 @@ public final class ProbeRunner {
             let url = cache.appendingPathComponent(
                 "\(kind.rawValue)-\(Run.checkpointName(ck.step))-\(weights).json")
             if let data = try? readFile(url), let e = try? JSONDecoder().decode(CacheEntry.self, from: data),
-                e.settings == settings[kind]
+                e.settings == settings[kind],
+                kind != .similarity
+                    || FileManager.default.fileExists(
+                        atPath: SimilarityProbe.cacheFile(cache, step: ck.step, weights: weights).path)
             {
                 out += e.metrics
                 if let f = e.facts { factResults[ck.step] = f }
+                if kind == .similarity {
+                    similarityFiles[ck.step] = SimilarityProbe.cacheFile(cache, step: ck.step, weights: weights)
+                }
             } else {
                 todo.append(kind)
             }
@@ -195,6 +225,13 @@ public final class ProbeRunner {
             case .knowledge:
                 (m, facts) = try KnowledgeProbe.evaluate(model: model, set: data.knowledge, step: ck.step)
                 factResults[ck.step] = facts
+            case .similarity:
+                let reps = try SimilarityProbe.representations(model: model, sentences: data.mlm)
+                try SimilarityProbe.save(
+                    reps, hidden: model.config.hiddenSize,
+                    to: SimilarityProbe.cacheFile(cache, step: ck.step, weights: weights))
+                similarityFiles[ck.step] = SimilarityProbe.cacheFile(cache, step: ck.step, weights: weights)
+                m = []
             case .loss:
                 if let h = runHeldOut, h.fits(vocabHash: vocabHash) {
                     m = try h.run(model: model, step: ck.step)
