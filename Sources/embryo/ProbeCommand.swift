@@ -16,6 +16,8 @@ enum ProbeCommand {
               loss       held-out MLM loss and accuracy on a fixed masking
               similarity (when named) linear CKA and SVCCA of every layer with the last snapshot, CKA with the
                          snapshot before, on the same probe tokens
+              lens       (when named) every layer through the snapshot's MLM head at masked words: accuracy
+                         and loss per layer, by UPOS, and the first layer holding the final prediction
             Results are cached per checkpoint (weights hash + settings): re-running after more training only
             probes the new snapshots. For a run on the built-in world, --pos and --facts default to the
             world's probe.conllu and facts/. Writes metrics.jsonl, metrics.csv and report.html into --out, then

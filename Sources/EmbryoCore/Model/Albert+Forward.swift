@@ -219,15 +219,22 @@ extension Albert {
     /// MLM logits at every position of the last forward's hidden state, written to `out` (B*T, V).
     /// Runs the head in chunks so only the logits themselves scale with the vocabulary.
     public func predictionLogits(_ a: Activations, out: UnsafeMutablePointer<Float>) {
-        let BT = a.B * a.T, H = a.H, V = a.V
-        let last = a.hiddenState(config.numHiddenLayers)
+        headLogits(a, hidden: a.hiddenState(config.numHiddenLayers), rows: a.B * a.T, out: out)
+    }
+
+    /// The MLM head on any `rows` hidden vectors (rows, H), e.g. an earlier layer's (a logit lens), written to
+    /// `out` (rows, V); `a` lends its decoder and chunk buffers.
+    public func headLogits(
+        _ a: Activations, hidden: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>
+    ) {
+        let H = a.H, V = a.V
         prepareDecoder(a)
         var r = 0
-        while r < BT {
-            let n = min(a.headChunk, BT - r)
+        while r < rows {
+            let n = min(a.headChunk, rows - r)
             mlmHeadForward(
                 a, logits: out + r * V, dense: a.chunkDense, act: a.chunkAct, out: a.chunkOut, mean: a.chunkMean,
-                rstd: a.chunkRstd, inp: last + r * H, rows: n)
+                rstd: a.chunkRstd, inp: hidden + r * H, rows: n)
             r += n
         }
     }

@@ -7,7 +7,7 @@ import EmbryoText
 import Foundation
 
 public enum ProbeKind: String, CaseIterable, Sendable {
-    case mlm, layers, knowledge, loss, similarity
+    case mlm, layers, knowledge, loss, similarity, lens
 
     /// The probes run when none are named.
     public static let defaults: [ProbeKind] = [.mlm, .layers, .knowledge, .loss]
@@ -66,7 +66,8 @@ public final class ProbeRunner {
         }
         let want = Set(options.probes)
         let world = run.world
-        let needsPos = want.contains(.mlm) || want.contains(.layers) || want.contains(.similarity)
+        let needsPos =
+            want.contains(.mlm) || want.contains(.layers) || want.contains(.similarity) || want.contains(.lens)
         if needsPos || (want.contains(.loss) && options.pos == nil) {
             if self.options.pos == nil, let w = world { self.options.pos = w.appendingPathComponent("probe.conllu") }
             if self.options.pos == nil && needsPos {
@@ -101,6 +102,7 @@ public final class ProbeRunner {
         settings[.layers] = "layers v2|pos \(posHash)|train \(trainHash)|max \(n)|layers \(layers)"
         settings[.knowledge] = "knowledge v3|facts \(try self.options.facts.map(ProbeRunner.hashPath) ?? "-")"
         settings[.loss] = "loss v1|" + (runHeldOut?.description ?? "pos \(posHash)|max \(n)")
+        settings[.lens] = "lens v1|pos \(posHash)|max \(n)"
         settings[.similarity] = "similarity v1|pos \(posHash)|max \(n)|tokens \(SimilarityProbe.tokens)"
     }
 
@@ -225,6 +227,8 @@ public final class ProbeRunner {
             case .knowledge:
                 (m, facts) = try KnowledgeProbe.evaluate(model: model, set: data.knowledge, step: ck.step)
                 factResults[ck.step] = facts
+            case .lens:
+                m = try LensProbe.run(model: model, sentences: data.mlm, maskId: tok.vocab.maskId, step: ck.step)
             case .similarity:
                 let reps = try SimilarityProbe.representations(model: model, sentences: data.mlm)
                 try SimilarityProbe.save(
