@@ -49,4 +49,28 @@ final class LensTests: XCTestCase {
         }
         XCTAssertEqual(k, targets.count)
     }
+
+    func testPerExampleDynamicsOnASyntheticSequenceOfSnapshots() {
+        let targets = [
+            ExamplesProbe.Target(row: 0, position: 1, label: 7, upos: "NOUN", words: 5),
+            ExamplesProbe.Target(row: 0, position: 3, label: 9, upos: "DET", words: 5),
+        ]
+        let steps = [0, 10, 20, 40, 80]
+        // target 0: learned at 10, forgotten at 40 (one event), learned again from 80; target 1: learned at 20
+        let correct = [[false, false], [true, false], [true, true], [false, true], [true, true]]
+        let loss: [[Float]] = [[3, 3], [1, 2], [0.5, 0.2], [2, 0.1], [0.1, 0.1]]
+        let rows = ExamplesProbe.rows(
+            targets: targets, steps: steps, loss: loss, correct: correct, frequency: { Int($0) * 100 })
+        XCTAssertEqual(rows.map(\.learnedStep), [80, 20])
+        XCTAssertEqual(rows.map(\.forgetting), [1, 0])
+        XCTAssertEqual(rows.map(\.frequency), [700, 900])
+        let p0 = [3.0, 1, 0.5, 2, 0.1].map { exp(-$0) }
+        let mean = p0.reduce(0, +) / 5
+        XCTAssertEqual(rows[0].confidence, mean, accuracy: 1e-6)
+        let sd = (p0.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 5).squareRoot()
+        XCTAssertEqual(rows[0].variability, sd, accuracy: 1e-6)
+        // results of another shape are not mixed in
+        XCTAssertTrue(
+            ExamplesProbe.rows(targets: targets, steps: [0], loss: [[1]], correct: [[true]], frequency: nil).isEmpty)
+    }
 }

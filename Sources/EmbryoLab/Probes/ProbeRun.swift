@@ -7,7 +7,7 @@ import EmbryoText
 import Foundation
 
 public enum ProbeKind: String, CaseIterable, Sendable {
-    case mlm, layers, knowledge, loss, similarity, lens
+    case mlm, layers, knowledge, loss, similarity, lens, examples
 
     /// The probes run when none are named.
     public static let defaults: [ProbeKind] = [.mlm, .layers, .knowledge, .loss]
@@ -35,6 +35,8 @@ public final class ProbeRunner {
     var prepared: [String: Prepared] = [:]
     var warned = Set<String>()
     var firstVocab: (step: Int, hash: String)?
+    /// The examples probe's per-target results, by snapshot step.
+    var exampleResults: [Int: ExampleResults] = [:]
     /// Each snapshot's cached representations for the similarity probe, by step.
     var similarityFiles: [Int: URL] = [:]
     /// The knowledge probe's per-fact results, by snapshot step.
@@ -68,6 +70,7 @@ public final class ProbeRunner {
         let world = run.world
         let needsPos =
             want.contains(.mlm) || want.contains(.layers) || want.contains(.similarity) || want.contains(.lens)
+            || want.contains(.examples)
         if needsPos || (want.contains(.loss) && options.pos == nil) {
             if self.options.pos == nil, let w = world { self.options.pos = w.appendingPathComponent("probe.conllu") }
             if self.options.pos == nil && needsPos {
@@ -103,6 +106,7 @@ public final class ProbeRunner {
         settings[.knowledge] = "knowledge v3|facts \(try self.options.facts.map(ProbeRunner.hashPath) ?? "-")"
         settings[.loss] = "loss v1|" + (runHeldOut?.description ?? "pos \(posHash)|max \(n)")
         settings[.lens] = "lens v1|pos \(posHash)|max \(n)"
+        settings[.examples] = "examples v1|pos \(posHash)|max \(n)"
         settings[.similarity] = "similarity v1|pos \(posHash)|max \(n)|tokens \(SimilarityProbe.tokens)"
     }
 
@@ -143,6 +147,7 @@ public final class ProbeRunner {
             try writeOutputs(all)
         }
         if refs.isEmpty { try writeOutputs(all) }
+        if options.probes.contains(.examples) { try writeExamples(refs.map(\.step)) }
         if options.probes.contains(.similarity) {
             let files = refs.compactMap { r in similarityFiles[r.step].map { (step: r.step, file: $0) } }
             let t0 = Date()
@@ -158,8 +163,9 @@ public final class ProbeRunner {
                     matrix, steps: files.map(\.step), layer: layer,
                     to: out.appendingPathComponent(SimilarityProbe.matrixFile))
             }
-            try writeOutputs(all)
         }
+        // the cross-snapshot probes' outputs, then the tables and report with them
+        if options.probes.contains(.examples) || options.probes.contains(.similarity) { try writeOutputs(all) }
         return all
     }
 
@@ -170,6 +176,14 @@ public final class ProbeRunner {
         var metrics: [ProbeMetric]
         /// The knowledge probe's per-fact results.
         var facts: [KnowledgeProbe.FactResult]? = nil
+        /// The examples probe's targets and per-target results.
+        var examples: ExampleResults? = nil
+    }
+
+    struct ExampleResults: Codable {
+        var targets: [ExamplesProbe.Target]
+        var loss: [Float]
+        var correct: [Bool]
     }
 
     func probe(_ ck: Snapshot, cache: URL) throws -> ([ProbeMetric], Bool) {
@@ -189,6 +203,7 @@ public final class ProbeRunner {
             {
                 out += e.metrics
                 if let f = e.facts { factResults[ck.step] = f }
+                if let x = e.examples { exampleResults[ck.step] = x }
                 if kind == .similarity {
                     similarityFiles[ck.step] = SimilarityProbe.cacheFile(cache, step: ck.step, weights: weights)
                 }
@@ -218,6 +233,7 @@ public final class ProbeRunner {
             defer { seconds[kind, default: 0] += Date().timeIntervalSince(t0) }
             var m: [ProbeMetric]
             var facts: [KnowledgeProbe.FactResult]? = nil
+            var examples: ExampleResults? = nil
             switch kind {
             case .mlm:
                 let r = try MaskPredictionProbe.run(model: model, sentences: data.mlm, maskId: tok.vocab.maskId)
@@ -227,6 +243,12 @@ public final class ProbeRunner {
             case .knowledge:
                 (m, facts) = try KnowledgeProbe.evaluate(model: model, set: data.knowledge, step: ck.step)
                 factResults[ck.step] = facts
+            case .examples:
+                let r = try ExamplesProbe.run(
+                    model: model, sentences: data.mlm, maskId: tok.vocab.maskId, step: ck.step)
+                m = r.metrics
+                examples = ExampleResults(targets: r.targets, loss: r.loss, correct: r.correct)
+                exampleResults[ck.step] = examples
             case .lens:
                 m = try LensProbe.run(model: model, sentences: data.mlm, maskId: tok.vocab.maskId, step: ck.step)
             case .similarity:
@@ -254,7 +276,8 @@ public final class ProbeRunner {
             let url = cache.appendingPathComponent(
                 "\(kind.rawValue)-\(Run.checkpointName(ck.step))-\(weights).json")
             try writeAtomically(
-                try enc.encode(CacheEntry(settings: settings[kind]!, metrics: m, facts: facts)), to: url)
+                try enc.encode(CacheEntry(settings: settings[kind]!, metrics: m, facts: facts, examples: examples)),
+                to: url)
             out += m
         }
         return (out, false)
@@ -354,6 +377,24 @@ public final class ProbeRunner {
         out.append(("upos_control/layer_\(l)", c.accuracy, c.testCount))
         out.append(("upos_selectivity/layer_\(l)", upos - c.accuracy, c.testCount))
         return out
+    }
+
+    /// examples.jsonl from every snapshot's results (the snapshots whose targets match the last one's).
+    func writeExamples(_ steps: [Int]) throws {
+        guard let last = steps.last, let final = exampleResults[last] else { return }
+        let used = steps.filter { exampleResults[$0]?.targets == final.targets }
+        var frequency: ((Int32) -> Int)? = nil
+        if let m = try? run.manifest(), let maker = try? run.exampleMaker(m) {
+            var counts: [Int32: Int] = [:]
+            let wanted = Set(final.targets.map(\.label))
+            for t in maker.corpus.tokens where wanted.contains(t) { counts[t, default: 0] += 1 }
+            frequency = { counts[$0] ?? 0 }
+        }
+        let rows = ExamplesProbe.rows(
+            targets: final.targets, steps: used, loss: used.map { exampleResults[$0]!.loss },
+            correct: used.map { exampleResults[$0]!.correct }, frequency: frequency)
+        try writeAtomically(
+            Data(ExamplesProbe.jsonl(rows, steps: used).utf8), to: out.appendingPathComponent(ExamplesProbe.fileName))
     }
 
     func writeOutputs(_ metrics: [ProbeMetric]) throws {
