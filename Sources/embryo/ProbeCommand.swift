@@ -18,6 +18,8 @@ enum ProbeCommand {
                          snapshot before, on the same probe tokens
               lens       (when named) every layer through the snapshot's MLM head at masked words: accuracy
                          and loss per layer, by UPOS, and the first layer holding the final prediction
+              attention  (when named) per layer and head: entropy, shares on the previous and next token,
+                         [CLS], [SEP] and punctuation, on the gold syntactic head, best head per relation
               examples   (when named) the lens's masked words scored by every snapshot: per word its loss
                          at each snapshot, learning step, forgetting events, confidence and variability
             Results are cached per checkpoint (weights hash + settings): re-running after more training only

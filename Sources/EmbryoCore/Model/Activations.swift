@@ -155,6 +155,9 @@ public final class Activations {
     /// Output of layer application l (0 = embedding projection, L = last layer): (B, T, H).
     public func hiddenState(_ l: Int) -> UnsafeMutablePointer<Float> { hidden + l * B * T * H }
 
+    /// Attention probabilities of layer application l (0-based), (B, NH, T, T): query rows, key columns.
+    public func attention(_ l: Int) -> UnsafeMutablePointer<Float> { probs + l * B * NH * T * T }
+
     /// Collects the labelled positions of `batch` (label >= 0) in row-major order.
     func gatherPredictions(_ batch: AlbertBatch) throws {
         var n = 0

@@ -152,6 +152,13 @@ public final class DataParallel {
 
     /// After `encode` or `run`: the hidden states of the batch's row b at layer l, (T, H) (layer 0 is the
     /// embedding output after the projection).
+    /// Row b's attention probabilities in layer application l: (NH, T, T).
+    public func attention(_ l: Int, row b: Int) -> UnsafePointer<Float> {
+        let s = rows.firstIndex { $0.contains(b) }!
+        let NH = model.config.numAttentionHeads
+        return UnsafePointer(acts[s].attention(l) + (b - rows[s].lowerBound) * NH * T * T)
+    }
+
     public func hiddenState(_ l: Int, row b: Int) -> UnsafePointer<Float> {
         let s = rows.firstIndex { $0.contains(b) }!
         return UnsafePointer(acts[s].hiddenState(l) + (b - rows[s].lowerBound) * T * model.config.hiddenSize)

@@ -72,6 +72,8 @@ public final class RowRunner {
 
         /// Hidden states of batch row b at layer l, (T, H); positions past the row's length are padding.
         public func hidden(_ l: Int, row b: Int) -> UnsafePointer<Float> { shards.hiddenState(l, row: b) }
+        /// Row b's attention probabilities in layer application l (0-based): (heads, T, T).
+        public func attention(_ l: Int, row b: Int) -> UnsafePointer<Float> { shards.attention(l, row: b) }
 
         /// After a scoring pass: body(batch row, whether the top prediction is the label, cross-entropy) for
         /// every labelled position, in row-major order.

@@ -7,7 +7,7 @@ import EmbryoText
 import Foundation
 
 public enum ProbeKind: String, CaseIterable, Sendable {
-    case mlm, layers, knowledge, loss, similarity, lens, examples
+    case mlm, layers, knowledge, loss, similarity, lens, examples, attention
 
     /// The probes run when none are named.
     public static let defaults: [ProbeKind] = [.mlm, .layers, .knowledge, .loss]
@@ -70,7 +70,7 @@ public final class ProbeRunner {
         let world = run.world
         let needsPos =
             want.contains(.mlm) || want.contains(.layers) || want.contains(.similarity) || want.contains(.lens)
-            || want.contains(.examples)
+            || want.contains(.examples) || want.contains(.attention)
         if needsPos || (want.contains(.loss) && options.pos == nil) {
             if self.options.pos == nil, let w = world { self.options.pos = w.appendingPathComponent("probe.conllu") }
             if self.options.pos == nil && needsPos {
@@ -107,6 +107,7 @@ public final class ProbeRunner {
         settings[.loss] = "loss v1|" + (runHeldOut?.description ?? "pos \(posHash)|max \(n)")
         settings[.lens] = "lens v1|pos \(posHash)|max \(n)"
         settings[.examples] = "examples v1|pos \(posHash)|max \(n)"
+        settings[.attention] = "attention v1|pos \(posHash)|sentences \(min(n, AttentionProbe.sentences))"
         settings[.similarity] = "similarity v1|pos \(posHash)|max \(n)|tokens \(SimilarityProbe.tokens)"
     }
 
@@ -249,6 +250,8 @@ public final class ProbeRunner {
                 m = r.metrics
                 examples = ExampleResults(targets: r.targets, loss: r.loss, correct: r.correct)
                 exampleResults[ck.step] = examples
+            case .attention:
+                m = try AttentionProbe.run(model: model, sentences: data.mlm, sepId: tok.vocab.sepId, step: ck.step)
             case .lens:
                 m = try LensProbe.run(model: model, sentences: data.mlm, maskId: tok.vocab.maskId, step: ck.step)
             case .similarity:

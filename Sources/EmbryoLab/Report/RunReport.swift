@@ -30,6 +30,7 @@ public enum RunReport {
         Section(name: "exposure") { ExposureReport.section($0.run, folder: $0.folder) },
         Section(name: "loss") { ProbeReport.lossSection($0.metrics, trainLog: $0.info.trainLog) },
         Section(name: "lens") { LensProbe.section($0.metrics) },
+        Section(name: "attention") { AttentionProbe.section($0.metrics) },
         Section(name: "examples") { ExamplesProbe.section(folder: $0.folder) },
         Section(name: "similarity") { SimilarityProbe.section($0.metrics, folder: $0.folder) },
         Section(name: "downstream") { DownstreamReport.section($0.metrics) },
