@@ -122,14 +122,15 @@ public enum AttentionProbe {
             shared-layer model, with different patterns). Rows: layer/head; columns: snapshots. Gold head: the
             share of a word's attention (first subword) on its syntactic head's first subword. Best head: per
             dependency relation, the best head's accuracy at attending most to the gold head (Clark et al. 2019).
-            Every statistic (also next token, [CLS], [SEP], punctuation) is in metrics.csv.
+            Every number is in metrics.csv.
             """, hasData: true)
         let steps = Array(Set(am.map(\.step))).sorted()
         let names = Array(Set(am.filter { $0.key.hasPrefix("entropy/") }.map { String($0.key.dropFirst(8)) })).sorted()
         for (stat, title) in [
             ("entropy", "attention entropy (nats)"), ("previous", "share on the previous token"),
-            ("gold_head", "share on the gold syntactic head"),
-        ] {
+            ("next", "share on the next token"), ("cls", "share on [CLS]"), ("sep", "share on [SEP]"),
+            ("punctuation", "share on punctuation"), ("gold_head", "share on the gold syntactic head"),
+        ] where names.contains(where: { n in am.contains { $0.key == "\(stat)/\(n)" } }) {
             h += SVGChart.heatmap(
                 title: title, rows: names.map { $0.replacingOccurrences(of: "_", with: " ") },
                 columns: steps.map(String.init),

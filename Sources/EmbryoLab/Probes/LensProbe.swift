@@ -81,10 +81,10 @@ public enum LensProbe {
                         m = row[v]
                         best = v
                     }
-                    var sum = 0.0
-                    for v in 0..<V { sum += Foundation.exp(Double(row[v] - m)) }
+                    var sum: Float = 0
+                    for v in 0..<V { sum += expf(row[v] - m) }
                     let label = Int(targets[r + i].label)
-                    loss.append(Float(Foundation.log(sum) - Double(row[label] - m)))
+                    loss.append(logf(sum) - (row[label] - m))
                     correct.append(best == label)
                     predicted.append(Int32(best))
                 }
