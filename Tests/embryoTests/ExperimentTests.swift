@@ -88,6 +88,20 @@ final class ExperimentTests: XCTestCase {
         XCTAssertTrue(last[0].contains("\"value\":1") || last[0].contains("\"value\":0.99999"), String(last[0]))
         XCTAssertEqual(simLines.filter { $0.contains("cka_to_previous/layer_0") }.count, 6)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("sim/similarity-matrix.json")))
+        // both runs of the suite probed with similarity: compare adds the similarity between them
+        for seed in [3, 4] {
+            let r = try runEmbryo([
+                "probe", "--run", path("s/seed-\(seed)"), "--probes", "loss,similarity", "--pos",
+                path("w/probe.conllu"),
+            ])
+            XCTAssertEqual(r.code, 0, r.err)
+        }
+        let cross = try runEmbryo(["compare", "--suite", path("s"), "--out", path("cmp-sim")])
+        XCTAssertEqual(cross.code, 0, cross.err)
+        let crossLines = try String(contentsOfFile: path("cmp-sim/compare.jsonl"), encoding: .utf8)
+            .split(separator: "\n").filter { $0.contains("cross_run_similarity") }
+        XCTAssertEqual(crossLines.count, 7 * 3, "7 snapshots x 3 layers")
+        XCTAssertTrue(crossLines.allSatisfy { $0.contains("\"pairs\":1") })
         // fine-tuning the suite fine-tunes every snapshot of each run into that run
         let ft = try runEmbryo([
             "finetune", "--suite", path("s"), "--task", path("w/tasks/grammar"), "--epochs", "1",
@@ -107,7 +121,7 @@ final class ExperimentTests: XCTestCase {
         XCTAssertTrue(cmp.out.contains("| loss/mlm_loss |"), cmp.out)
         XCTAssertTrue(cmp.err.contains("not measured on every run are left out"), cmp.err)
         let jsonl = try String(contentsOfFile: path("cmp/compare.jsonl"), encoding: .utf8)
-        XCTAssertTrue(jsonl.contains("\"kind\":\"unshared\",\"metric\":\"knowledge/"), jsonl.prefix(500).description)
+        XCTAssertTrue(jsonl.contains("\"kind\":\"unshared\",\"metric\":\"similarity/"), "metrics of the suite only")
         XCTAssertTrue(jsonl.contains("\"kind\":\"test\",\"metric\":\"loss/mlm_loss\""))
         let missing = try runEmbryo(["compare", "--suite", path("s"), "--from", "elsewhere", "--out", path("cmp2")])
         XCTAssertEqual(missing.code, 1)

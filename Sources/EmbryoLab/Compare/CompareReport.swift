@@ -9,8 +9,40 @@ import Foundation
 public enum CompareReport {
     public static func write(_ c: Comparison, to out: URL) throws {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        try writeAtomically(Data(jsonl(c).utf8), to: out.appendingPathComponent("compare.jsonl"))
-        try writeAtomically(Data(page(c).utf8), to: out.appendingPathComponent("report.html"))
+        let cross = try c.crossRunSimilarity()
+        var lines = jsonl(c)
+        for p in cross {
+            lines +=
+                jsonLine([
+                    ("kind", "cross_run_similarity"), ("group", p.group), ("layer", p.layer), ("step", p.step),
+                    ("cka", num(p.cka)), ("pairs", p.pairs),
+                ]) + "\n"
+        }
+        try writeAtomically(Data(lines.utf8), to: out.appendingPathComponent("compare.jsonl"))
+        var html = page(c)
+        if !cross.isEmpty, let end = html.range(of: "<h2>Metrics</h2>") {
+            html.insert(contentsOf: crossRunSection(cross), at: end.lowerBound)
+        }
+        try writeAtomically(Data(html.utf8), to: out.appendingPathComponent("report.html"))
+    }
+
+    /// Per group: the mean CKA between its runs' same layer against the step, one line per layer.
+    static func crossRunSection(_ cross: [Comparison.CrossRunPoint]) -> String {
+        var h = "<h2>Similarity between runs</h2>\n<p class=note>Linear CKA between the same layer of two runs "
+        h += "of a group at the same step (mean over pairs of runs), on the probe tokens of their similarity "
+        h += "probe.</p>\n<div class=metric>\n"
+        for g in Array(Set(cross.map(\.group))).sorted() {
+            let mine = cross.filter { $0.group == g }
+            let layers = Array(Set(mine.map(\.layer))).sorted()
+            let series = layers.enumerated().map { i, l in
+                ChartSeries(
+                    name: "layer \(l)", points: mine.filter { $0.layer == l }.map { ($0.step, $0.cka) }, style: i)
+            }
+            h += SVGChart.line(
+                title: "\(g): CKA between runs (\(mine.first?.pairs ?? 0) pairs)", yLabel: "linear CKA",
+                series: series, yRange: (0, 1))
+        }
+        return h + "</div>\n"
     }
 
     static func num(_ x: Double?) -> Any { x.flatMap { $0.isFinite ? $0 : nil } ?? NSNull() }

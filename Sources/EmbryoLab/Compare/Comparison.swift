@@ -14,11 +14,15 @@ public struct ComparedRun: Sendable {
     /// For a branched run: the step it left its parent at, and the parent's directory.
     public var branchedAt: Int?
     public var parent: String?
+    /// The folder its metrics came from (probes/ unless compare was given --from).
+    public var folder: URL
 
     public init(
-        name: String, run: Run, curves: [String: [(step: Int, value: Double)]], branchedAt: Int?, parent: String?
+        name: String, run: Run, curves: [String: [(step: Int, value: Double)]], branchedAt: Int?, parent: String?,
+        folder: URL? = nil
     ) {
         (self.name, self.run, self.curves, self.branchedAt, self.parent) = (name, run, curves, branchedAt, parent)
+        self.folder = folder ?? run.probes
     }
 
     /// The run's probe metrics (and downstream curves when it has them); a run not probed yet is an error
@@ -40,7 +44,8 @@ public struct ComparedRun: Sendable {
             curves["\(m.probe)/\(m.key)", default: []].append((m.step, m.value))
         }
         for k in curves.keys { curves[k]!.sort { $0.step < $1.step } }
-        return ComparedRun(name: name, run: run, curves: curves, branchedAt: branch?.step, parent: branch?.parent)
+        return ComparedRun(
+            name: name, run: run, curves: curves, branchedAt: branch?.step, parent: branch?.parent, folder: probes)
     }
 }
 
@@ -130,6 +135,61 @@ public struct Comparison: Sendable {
                             metric: metric, statistic: stat, a: groups[i].name, b: groups[j].name,
                             meanA: SeedStatistics.mean(xa), meanB: SeedStatistics.mean(xb),
                             result: SeedStatistics.permutationTest(xa, xb), nA: xa.count, nB: xb.count))
+                }
+            }
+        }
+        return out
+    }
+}
+
+extension Comparison {
+    /// One point of the similarity between runs: the mean linear CKA, over every pair of a group's runs, of
+    /// the same layer at the same step (from the runs' cached `similarity` probe representations).
+    public struct CrossRunPoint: Sendable {
+        public var group: String
+        public var layer: Int
+        public var step: Int
+        public var cka: Double
+        public var pairs: Int
+    }
+
+    /// The cached representations of a run's snapshots, by step (none when it was not probed with
+    /// `similarity`).
+    static func similarityCaches(_ r: ComparedRun) -> [Int: URL] {
+        let cache = r.folder.appendingPathComponent("cache")
+        var out: [Int: URL] = [:]
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: cache.path)) ?? []).sorted()
+        where name.hasPrefix("similarity-step-") && name.hasSuffix(".safetensors") {
+            let digits = name.dropFirst("similarity-step-".count).prefix(while: \.isNumber)
+            if let step = Int(digits), out[step] == nil { out[step] = cache.appendingPathComponent(name) }
+        }
+        return out
+    }
+
+    /// Per group with at least two runs probed with `similarity`: per step every run has and per layer, the
+    /// mean CKA over pairs of runs.
+    public func crossRunSimilarity() throws -> [CrossRunPoint] {
+        var out: [CrossRunPoint] = []
+        for g in groups where g.runs.count >= 2 {
+            let caches = g.runs.map(Comparison.similarityCaches)
+            guard caches.allSatisfy({ !$0.isEmpty }) else { continue }
+            let steps = caches[0].keys.filter { s in caches.allSatisfy { $0[s] != nil } }.sorted()
+            for step in steps {
+                let reps = try caches.map { try SimilarityProbe.load($0[step]!) }
+                guard let H = reps.first?.hidden,
+                    reps.allSatisfy({ $0.hidden == H && $0.reps.count == reps[0].reps.count })
+                else { continue }
+                for l in reps[0].reps.indices {
+                    var sum = 0.0, pairs = 0
+                    for i in reps.indices {
+                        for j in reps.indices where j > i {
+                            let n = min(reps[i].reps[l].count, reps[j].reps[l].count) / H
+                            sum += Similarity.linearCKA(reps[i].reps[l], dx: H, reps[j].reps[l], dy: H, n: n)
+                            pairs += 1
+                        }
+                    }
+                    out.append(
+                        CrossRunPoint(group: g.name, layer: l, step: step, cka: sum / Double(pairs), pairs: pairs))
                 }
             }
         }
