@@ -132,7 +132,10 @@ public enum AttentionProbe {
             ("punctuation", "share on punctuation"), ("gold_head", "share on the gold syntactic head"),
         ] where names.contains(where: { n in am.contains { $0.key == "\(stat)/\(n)" } }) {
             h += SVGChart.heatmap(
-                title: title, rows: names.map { $0.replacingOccurrences(of: "_", with: " ") },
+                title: title,
+                rows: names.map {
+                    $0.replacingOccurrences(of: "layer_", with: "L").replacingOccurrences(of: "head_", with: "h")
+                },
                 columns: steps.map(String.init),
                 values: names.map { n in steps.map { s in am.first { $0.step == s && $0.key == "\(stat)/\(n)" }?.value }
                 })
