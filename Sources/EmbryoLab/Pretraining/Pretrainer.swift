@@ -127,12 +127,8 @@ public final class Pretrainer {
                 "--at \(b.step): \(b.parent.root.path) has no snapshot of step \(b.step) (it has "
                     + "\(steps.map(String.init).joined(separator: ", ")))")
         }
-        let kept = b.parent.keptStateSteps()
-        guard kept.contains(b.step) else {
-            throw EmbryoError.usage(
-                "--at \(b.step): \(b.parent.root.path) kept no optimizer state for step \(b.step) (only for step"
-                    + "\(kept.count == 1 ? "" : "s") \(kept.map(String.init).joined(separator: ", "))); branch from "
-                    + "one of those, or pretrain the parent with --keep-state all to keep the state of every snapshot")
+        guard b.parent.keptStateSteps().contains(b.step) else {
+            throw EmbryoError.usage("--at \(b.step): " + b.parent.missingState(b.step))
         }
         guard b.step < cfg.steps else {
             throw EmbryoError.usage("--at \(b.step): the branch must train past it (--steps is \(cfg.steps))")

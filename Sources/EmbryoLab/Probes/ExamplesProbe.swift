@@ -29,14 +29,12 @@ public enum ExamplesProbe {
     public static func run(model: Albert, sentences: [ProbeSentence], maskId: Int32, step: Int) throws
         -> (metrics: [ProbeMetric], targets: [Target], loss: [Float], correct: [Bool])
     {
-        let (rows, targets) = LensProbe.mask(sentences, maskId: maskId)
+        let (rows, targets, sentenceOfRow) = LensProbe.mask(sentences, maskId: maskId)
         guard !targets.isEmpty else { return ([], [], [], []) }
-        var rowSentence: [Int] = []  // mask() skips sentences without a single-subword word
-        for (i, s) in sentences.enumerated() where s.words.contains(where: { $0.count == 1 }) { rowSentence.append(i) }
         let meta = targets.map {
             Target(
                 row: $0.row, position: $0.position, label: $0.label, upos: $0.upos,
-                words: sentences[rowSentence[$0.row]].words.count)
+                words: sentences[sentenceOfRow[$0.row]].words.count)
         }
         let labelled = rows.enumerated().map { r, ids -> LabelledRow in
             var labels = [Int32](repeating: -100, count: ids.count)

@@ -20,9 +20,12 @@ public enum LensProbe {
         }
     }
 
-    /// The masked rows of `sentences` and their targets.
-    public static func mask(_ sentences: [ProbeSentence], maskId: Int32) -> (rows: [[Int32]], targets: [Target]) {
-        var rows: [[Int32]] = [], targets: [Target] = []
+    /// The masked rows of `sentences` (sentences without a single-subword word are left out), their targets,
+    /// and the sentence each row came from.
+    public static func mask(_ sentences: [ProbeSentence], maskId: Int32)
+        -> (rows: [[Int32]], targets: [Target], sentenceOfRow: [Int])
+    {
+        var rows: [[Int32]] = [], targets: [Target] = [], sentenceOfRow: [Int] = []
         for (i, s) in sentences.enumerated() {
             let single = s.words.indices.filter { s.words[$0].count == 1 }
             guard !single.isEmpty else { continue }
@@ -36,8 +39,9 @@ public enum LensProbe {
                 ids[p] = maskId
             }
             rows.append(ids)
+            sentenceOfRow.append(i)
         }
-        return (rows, targets)
+        return (rows, targets, sentenceOfRow)
     }
 
     /// Per layer 0...L: at each target, whether the head's top prediction is the word, its loss, and the
@@ -100,7 +104,7 @@ public enum LensProbe {
     /// the last layer's).
     public static func run(model: Albert, sentences: [ProbeSentence], maskId: Int32, step: Int) throws -> [ProbeMetric]
     {
-        let (rows, targets) = mask(sentences, maskId: maskId)
+        let (rows, targets, _) = mask(sentences, maskId: maskId)
         guard !targets.isEmpty else { return [] }
         let layers = try evaluate(model: model, rows: rows, targets: targets)
         var out: [ProbeMetric] = []

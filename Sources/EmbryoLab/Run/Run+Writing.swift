@@ -79,6 +79,15 @@ extension Run {
 
     static func stateName(_ step: Int) -> String { "state-\(checkpointName(step)).json" }
 
+    /// Why a branch cannot start at `step`: the run kept no optimizer state for it (the steps it has, and the
+    /// option that keeps them all).
+    public func missingState(_ step: Int) -> String {
+        let kept = keptStateSteps()
+        return "\(root.path) kept no optimizer state for step \(step) (only for step\(kept.count == 1 ? "" : "s") "
+            + "\(kept.map(String.init).joined(separator: ", "))); branch from one of those, or pretrain the parent "
+            + "with --keep-state all to keep the state of every snapshot"
+    }
+
     /// The steps whose optimizer state the run has kept.
     public func keptStateSteps() -> [Int] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: state.path)) ?? []
@@ -111,12 +120,7 @@ extension Run {
         guard let obj = (try? JSONSerialization.jsonObject(with: readFile(url))) as? [String: Any],
             let step = obj["step"] as? Int, let file = obj["optimizer_file"] as? String
         else { throw EmbryoError.format(url.path, "missing or unreadable resume state") }
-        if let w = wanted, w != step {
-            throw EmbryoError.runtime(
-                "\(root.path) kept no optimizer state for step \(w) (only for step\(keptStateSteps().count == 1 ? "" : "s") "
-                    + "\(keptStateSteps().map(String.init).joined(separator: ", "))); branch from one of those, or "
-                    + "pretrain the parent with --keep-state all to keep the state of every snapshot")
-        }
+        if let w = wanted, w != step { throw EmbryoError.runtime(missingState(w)) }
         let st = try SafetensorsFile(url: state.appendingPathComponent(file))
         for t in optimizer.layout.tensors {
             try st.read("m." + t.name, into: optimizer.m.pointer + t.offset, expectShape: t.shape)
