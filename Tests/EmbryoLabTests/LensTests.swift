@@ -8,13 +8,16 @@ import XCTest
 
 final class LensTests: XCTestCase {
     func testLastLayerEqualsTheModelsOwnPredictions() throws {
+        // enough targets for the head to score them on both threads, several chunks each
+        Threads.configure(2)
+        defer { Threads.configure(1) }
         var c = AlbertConfig.preset("tiny", vocabSize: 300)!
         c.numHiddenLayers = 3
         let model = try Albert(config: c)
         model.initializeWeights(seed: 7)
         var rng = Rng(seed: 3)
         var rows: [[Int32]] = [], targets: [LensProbe.Target] = []
-        for r in 0..<9 {
+        for r in 0..<40 {
             let n = 6 + rng.below(20)
             var ids = (0..<n).map { _ in Int32(5 + rng.below(295)) }
             ids[0] = 2
@@ -26,6 +29,7 @@ final class LensTests: XCTestCase {
             rows.append(ids)
         }
         let layers = try LensProbe.evaluate(model: model, rows: rows, targets: targets)
+        XCTAssertGreaterThan(targets.count, 4 * 32)
         XCTAssertEqual(layers.count, 4)
         for l in layers { XCTAssertEqual(l.correct.count, targets.count) }
         // the model's own scoring of the same targets
@@ -43,6 +47,7 @@ final class LensTests: XCTestCase {
             XCTAssertEqual(s.correct.count, mine.count)
             for (j, t) in mine.enumerated() {
                 XCTAssertEqual(layers[3].correct[t], s.correct[j], "row \(r) target \(j)")
+                XCTAssertEqual(layers[3].predicted[t] == targets[t].label, s.correct[j])
                 XCTAssertEqual(layers[3].loss[t], s.loss[j], accuracy: 1e-4 * max(1, abs(s.loss[j])))
                 k += 1
             }

@@ -3,13 +3,15 @@
 
 import Foundation
 
-/// Per-row loss (0 for ignored rows, label < 0) and, when dlogits is given, its gradient times `scale`.
+/// Per-row loss (0 for ignored rows, label < 0) and, when dlogits is given, its gradient times `scale`;
+/// `predicted` gets each counted row's first index of the maximum logit.
 /// Returns the number of counted rows. Rows are independent, so the result is thread-count invariant.
 @inline(__always)
 @discardableResult
 public func crossEntropyForwardBackward(
     losses: UnsafeMutablePointer<Float>, dlogits: UnsafeMutablePointer<Float>?, correct: UnsafeMutablePointer<Float>?,
-    logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, rows: Int, classes V: Int, scale: Float
+    logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, rows: Int, classes V: Int, scale: Float,
+    predicted: UnsafeMutablePointer<Int32>? = nil
 ) -> Int {
     parallelFor(rows, grain: 16) { lo, hi in
         for r in lo..<hi {
@@ -18,6 +20,7 @@ public func crossEntropyForwardBackward(
             if label < 0 {
                 losses[r] = 0
                 correct?[r] = 0
+                predicted?[r] = -1
                 if let d = dlogits { (d + r * V).update(repeating: 0, count: V) }
                 continue
             }
@@ -51,6 +54,7 @@ public func crossEntropyForwardBackward(
             let logZ = Double(mx) + _logD(sumD)
             losses[r] = Float(logZ - Double(x[label]))
             correct?[r] = arg == label ? 1 : 0
+            predicted?[r] = Int32(arg)
             if let d = dlogits {
                 let row = d + r * V
                 let inv = Float(1 / sumD) * scale

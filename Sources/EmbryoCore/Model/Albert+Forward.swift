@@ -216,6 +216,46 @@ extension Albert {
         return out
     }
 
+    /// The MLM head's loss, correctness and top prediction for `rows` hidden vectors (rows, H) against
+    /// `labels`, e.g. an earlier layer's at masked positions (a logit lens). The logits are never kept whole:
+    /// each thread scores its share of the rows a few at a time, so they stay in cache. Values equal the
+    /// pretraining forward's scoring of the same rows; `a` lends its decoder.
+    public func headScores(
+        _ a: Activations, hidden: UnsafePointer<Float>, labels: UnsafePointer<Int32>, rows: Int,
+        losses: UnsafeMutablePointer<Float>, correct: UnsafeMutablePointer<Float>,
+        predicted: UnsafeMutablePointer<Int32>
+    ) {
+        guard rows > 0 else { return }
+        let H = a.H, E = a.E, V = a.V, chunk = 32
+        prepareDecoder(a)
+        let threads = max(1, min(Threads.count, rows / chunk))
+        // per thread: dense, act (chunk, E), out (chunk, E+1), mean, rstd (chunk), logits (chunk, V)
+        let stride = chunk * (3 * E + 3 + V)
+        let work = FloatBuffer(count: threads * stride)
+        parallelFor(threads, threads: threads) { lo, hi in
+            for t in lo..<hi {
+                let base = work.pointer + t * stride
+                let dense = base, act = dense + chunk * E, out = act + chunk * E
+                let mean = out + chunk * (E + 1), rstd = mean + chunk, logits = rstd + chunk
+                for r in 0..<chunk { out[r * (E + 1) + E] = 1 }
+                let first = rows * t / threads, end = rows * (t + 1) / threads
+                Threads.serially {
+                    var r = first
+                    while r < end {
+                        let n = min(chunk, end - r)
+                        mlmHeadForward(
+                            a, logits: logits, dense: dense, act: act, out: out, mean: mean, rstd: rstd,
+                            inp: hidden + r * H, rows: n)
+                        crossEntropyForwardBackward(
+                            losses: losses + r, dlogits: nil, correct: correct + r, logits: logits,
+                            labels: labels + r, rows: n, classes: V, scale: 1, predicted: predicted + r)
+                        r += n
+                    }
+                }
+            }
+        }
+    }
+
     /// MLM logits at every position of the last forward's hidden state, written to `out` (B*T, V).
     /// Runs the head in chunks so only the logits themselves scale with the vocabulary.
     public func predictionLogits(_ a: Activations, out: UnsafeMutablePointer<Float>) {

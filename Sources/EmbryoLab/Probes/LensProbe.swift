@@ -66,35 +66,18 @@ public enum LensProbe {
                 }
             }
         }
-        let scratch = Activations(config: model.config, B: 1, T: 256, training: false)
-        let chunk = 256
-        let logits = FloatBuffer(count: chunk * V)
+        let scratch = Activations(config: model.config, B: 1, T: 1, training: false)
+        let labels = targets.map(\.label)
         var out: [(correct: [Bool], loss: [Float], predicted: [Int32])] = []
         for l in 0...L {
-            var correct: [Bool] = [], loss: [Float] = [], predicted: [Int32] = []
-            var r = 0
-            while r < P {
-                let n = min(chunk, P - r)
-                gathered[l].withUnsafeBufferPointer { g in
-                    model.headLogits(scratch, hidden: g.baseAddress! + r * H, rows: n, out: logits.pointer)
-                }
-                for i in 0..<n {
-                    let row = logits.pointer + i * V
-                    var best = 0, m = row[0]
-                    for v in 1..<V where row[v] > m {
-                        m = row[v]
-                        best = v
-                    }
-                    var sum: Float = 0
-                    for v in 0..<V { sum += expf(row[v] - m) }
-                    let label = Int(targets[r + i].label)
-                    loss.append(logf(sum) - (row[label] - m))
-                    correct.append(best == label)
-                    predicted.append(Int32(best))
-                }
-                r += n
+            var loss = [Float](repeating: 0, count: P), right = [Float](repeating: 0, count: P)
+            var predicted = [Int32](repeating: 0, count: P)
+            gathered[l].withUnsafeBufferPointer { g in
+                model.headScores(
+                    scratch, hidden: g.baseAddress!, labels: labels, rows: P, losses: &loss, correct: &right,
+                    predicted: &predicted)
             }
-            out.append((correct, loss, predicted))
+            out.append((right.map { $0 > 0 }, loss, predicted))
         }
         return out
     }
