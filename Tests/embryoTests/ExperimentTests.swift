@@ -17,7 +17,7 @@ final class ExperimentTests: XCTestCase {
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     /// A small world and a micro model, so each run takes a second or two.
-    func recipe(steps: Int = 24) throws -> [String] {
+    func recipe(steps: Int = 24, saveEvery: Int = 8) throws -> [String] {
         if !FileManager.default.fileExists(atPath: path("w/train.txt")) {
             let w = try runEmbryo(["world", "--out", path("w"), "--tokens", "30000", "--task-examples", "10"])
             XCTAssertEqual(w.code, 0, w.err)
@@ -27,7 +27,8 @@ final class ExperimentTests: XCTestCase {
         }
         return [
             "--corpus", path("w/train.txt"), "--config", path("micro.json"), "--vocab-size", "300", "--steps",
-            String(steps), "--batch-size", "8", "--seq-len", "32", "--save-every", "8", "--eval-every", "8",
+            String(steps), "--batch-size", "8", "--seq-len", "32", "--save-every", String(saveEvery), "--eval-every",
+            String(saveEvery),
         ]
     }
 
@@ -155,6 +156,47 @@ final class ExperimentTests: XCTestCase {
         XCTAssertEqual(single.code, 0, single.err)
         XCTAssertEqual(try weights(path("cut/seed-2")), try weights(path("single2")))
         XCTAssertGreaterThanOrEqual(try weights(path("cut/seed-1")).count, 54)  // plus the step it was stopped at
+    }
+
+    func testWatchingALiveRunWithTheDynamicsProbesEqualsProbingItAfterwards() throws {
+        let r = try recipe(steps: 2400, saveEvery: 400)
+        let training = Process()
+        training.executableURL = embryoBinary
+        training.arguments = ["pretrain"] + r + ["--threads", "1", "--out", path("live")]
+        training.environment = ["EMBRYO_NO_REEXEC": "1"]
+        training.standardOutput = FileHandle.nullDevice
+        training.standardError = FileHandle.nullDevice
+        try training.run()
+        defer { if training.isRunning { training.terminate() } }
+        waitFor(path("live/checkpoints/step-000000"), while: training)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("live/checkpoints/step-002400")))
+        let probes = "mlm,loss,similarity,lens,attention,examples"
+        let probe = [
+            "probe", "--run", path("live"), "--pos", path("w/probe.conllu"), "--probes", probes, "--threads", "1",
+        ]
+        let watched = try runEmbryo(probe + ["--watch", "--poll", "0.5"])
+        XCTAssertEqual(watched.code, 0, watched.err)
+        training.waitUntilExit()
+        XCTAssertEqual(training.terminationStatus, 0)
+        // it probed while the run was training: more than one round, the first on fewer snapshots
+        let rounds = watched.err.split(separator: "\n").filter { $0.hasPrefix("probe: checkpoint 1/") }
+        XCTAssertGreaterThan(rounds.count, 1, watched.err)
+        XCTAssertNotEqual(rounds.first, rounds.last, watched.err)
+        // the metrics that depend on the last snapshot (similarity to it, the examples' learning steps) were
+        // brought up to date: every file equals a probe of the finished run
+        let after = try runEmbryo(probe + ["--out", path("after")])
+        XCTAssertEqual(after.code, 0, after.err)
+        for name in ["metrics.jsonl", "metrics.csv", "examples.jsonl", "similarity-matrix.json", "report.html"] {
+            let a = try Data(contentsOf: URL(fileURLWithPath: path("live/probes/\(name)")))
+            XCTAssertEqual(a, try Data(contentsOf: URL(fileURLWithPath: path("after/\(name)"))), name)
+        }
+        let metrics = try String(contentsOfFile: path("after/metrics.jsonl"), encoding: .utf8)
+        for key in [
+            #""probe":"similarity","key":"cka_to_final/layer_2""#, #""probe":"lens","key":"accuracy/layer_1""#,
+            #""probe":"attention","key":"entropy/layer_1"#, #""probe":"examples""#,
+        ] {
+            XCTAssertTrue(metrics.contains(key), key)
+        }
     }
 
     func testSuiteUsageErrors() throws {

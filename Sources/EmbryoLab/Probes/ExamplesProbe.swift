@@ -132,7 +132,13 @@ public enum ExamplesProbe {
             probability (dataset cartography). Learned: predicted from some snapshot to the last. Forgetting
             event: predicted at one snapshot, missed at the next. Every number per word: examples.jsonl.
             """, hasData: true)
-        let tags = Dictionary(grouping: pts, by: \.upos).sorted { $0.value.count > $1.value.count }.prefix(8).map(\.key)
+        // most frequent tags first, ties by name: the report must not depend on hashing order
+        var tagCounts: [String: Int] = [:]
+        for p in pts { tagCounts[p.upos, default: 0] += 1 }
+        let byCount = tagCounts.sorted { (a: (key: String, value: Int), b: (key: String, value: Int)) -> Bool in
+            a.value != b.value ? a.value > b.value : a.key < b.key
+        }
+        let tags = byCount.prefix(8).map(\.key)
         h += scatter(
             title: "confidence against variability across snapshots",
             groups: tags.map { t in (t, pts.filter { $0.upos == t }.map { ($0.x, $0.y) }) })
