@@ -29,7 +29,8 @@ enum ProbeCommand {
             last, the report's path.
             """,
         options: [
-            runOption, suite, pos, posTrain, facts, probes, layers, maxSentences, Shared.threads, out, watch, poll,
+            runOption, suite, pos, posTrain, facts, patterns, probes, layers, maxSentences, Shared.threads, out, watch,
+            poll,
         ]
     )
 
@@ -44,7 +45,13 @@ enum ProbeCommand {
         "pos-train", "file", "CoNLL-U file to train the linear probes on (default: first 80% of --pos).",
         default: nil)
     static let facts = OptionSpec.option(
-        "facts", "path", "LAMA data: a directory with relations.jsonl, or a flat jsonl file.", default: nil)
+        "facts", "path",
+        "LAMA data: LAMA's data/ folder as distributed (or one subset folder of it), a folder with relations.jsonl "
+            + "and the relations' files, or a flat jsonl file.", default: nil)
+    static let patterns = OptionSpec.option(
+        "patterns", "dir",
+        "ParaRel-style paraphrases: <relation>.jsonl files with a \"pattern\" ([X], [Y]) per line. P@1 per "
+            + "pattern and consistency across patterns.", default: nil)
     static let probes = OptionSpec.option(
         "probes", "list", "Probes to run, comma-separated.", default: "mlm,layers,knowledge,loss")
     static let layers = OptionSpec.option(
@@ -65,6 +72,7 @@ enum ProbeCommand {
         o.pos = a.string(Self.pos).map { URL(fileURLWithPath: $0) }
         o.posTrain = a.string(Self.posTrain).map { URL(fileURLWithPath: $0) }
         o.facts = a.string(Self.facts)
+        o.patterns = a.string(Self.patterns)
         o.probes = try a.string(Self.probes)!.split(separator: ",").map {
             guard let k = ProbeKind(rawValue: $0.trimmingCharacters(in: .whitespaces)) else {
                 throw EmbryoError.usage(

@@ -138,7 +138,9 @@ final class DataParallelTests: XCTestCase {
             XCTAssertEqual(split.mlmCount, whole.mlmCount)
             XCTAssertEqual(split.mlmLoss, whole.mlmLoss, accuracy: 1e-5)
             var seen: [(Int, Bool, Float)] = []
-            shards.forEachPrediction { seen.append(($0, $1, $2)) }
+            shards.forEachPrediction {
+                seen.append(($0, $1, $2)); _ = $3
+            }
             XCTAssertEqual(seen.map(\.0), (0..<fresh.predictionCount).map { Int(fresh.positions[$0]) })
             XCTAssertEqual(seen.map(\.1), (0..<fresh.predictionCount).map { fresh.mlmCorrect[$0] > 0 })
             for (k, p) in seen.enumerated() { XCTAssertEqual(p.2, fresh.mlmLosses[k], accuracy: 1e-5) }

@@ -248,6 +248,54 @@ final class ProbeTests: XCTestCase {
         XCTAssertEqual(fset.unusable, [1])
     }
 
+    func testParaphrasesSubsetsAndMissingRelations() throws {
+        let tok = try tokenizer()
+        let facts = [
+            LamaFact(subject: "alice", object: "paris", count: nil, maskedSentences: []),
+            LamaFact(subject: "the cat", object: "bird", count: nil, maskedSentences: []),
+        ]
+        let relations = [
+            LamaRelation(
+                name: "TREx/r1", template: "[X] lives in [Y] .", label: nil, type: nil, facts: facts, subset: "TREx"),
+            LamaRelation(
+                name: "Squad/test", template: nil, label: nil, type: nil,
+                facts: [LamaFact(subject: "", object: "paris", count: nil, maskedSentences: ["a dog sees [MASK] ."])],
+                subset: "Squad"),
+        ]
+        // patterns are matched by the relation's name after its subset
+        let patterns = ["r1": ["[X] lives in [Y] .", "[Y] sees [X] .", "in [Y] , [X] walked ."]]
+        let set = KnowledgeProbe.prepare(
+            relations, patterns: patterns, missing: ["TREx/r9"], tokenizer: tok, maxLen: 64)
+        XCTAssertEqual(set.patternCounts, [3, 0])
+        XCTAssertEqual(set.items.filter { $0.kind == .paraphrase }.count, 6)
+        // a model that always says "paris": every pattern agrees on every fact, and is right for alice only
+        let paris = tok.vocab.ids[ExactString("paris")]!
+        let m = try KnowledgeProbe.run(model: try copyModel(vocab: tok.vocab.count, favour: paris), set: set, step: 1)
+        func v(_ k: String) -> ProbeMetric? { m.first { $0.key == k } }
+        for k in 1...3 { XCTAssertEqual(v("paraphrase/p_at_1/relation/TREx/r1/pattern_\(k)")?.value, 0.5) }
+        XCTAssertEqual(v("paraphrase/p_at_1/relation/TREx/r1")?.count, 6)
+        XCTAssertEqual(v("paraphrase/consistency/relation/TREx/r1")?.value, 1)
+        XCTAssertEqual(v("paraphrase/consistency/relation/TREx/r1")?.count, 6, "3 pattern pairs for each of 2 facts")
+        XCTAssertNil(v("paraphrase/consistency/relation/Squad/test"))
+        XCTAssertEqual(v("p_at_1/subset/TREx")?.value, 0.5)
+        XCTAssertEqual(v("p_at_1/subset/Squad")?.value, 1)
+        XCTAssertEqual(v("p_at_1/mean")?.value, 0.75)
+        XCTAssertEqual(v("missing/relation/TREx/r9")?.value, 1)
+        // consistency counts agreeing pairs of top predictions: fact 0 says a, a, b (1 of 3 pairs agree),
+        // fact 1 says c, c (1 of 1): 2 of 4 pairs
+        var two = KnowledgeSet()
+        two.relations = [(name: "r", type: String?.none)]
+        two.patternCounts = [3]
+        let c = KnowledgeProbe.paraphraseMetrics(
+            set: two, right: [0: [1, 0, 1]], n: [0: [2, 2, 1]],
+            topByFact: [0: [(0, 7), (1, 7), (2, 9)], 1: [(0, 4), (1, 4)]], relationOfFact: [0: 0, 1: 0], step: 0)
+        func cv(_ k: String) -> Double? { c.first { $0.key == k }?.value }
+        XCTAssertEqual(cv("paraphrase/consistency/relation/r"), 0.5)
+        XCTAssertEqual(cv("paraphrase/p_at_1/relation/r/pattern_1"), 0.5)
+        XCTAssertEqual(cv("paraphrase/p_at_1/relation/r/pattern_3"), 1)
+        XCTAssertEqual(cv("paraphrase/p_at_1/relation/r")!, 2.0 / 5, accuracy: 1e-12)
+    }
+
     func testEndToEndOnTheBuiltInWorld() throws {
         let micro = try microConfig(tmp)
         let run = tmp.appendingPathComponent("runs/w")

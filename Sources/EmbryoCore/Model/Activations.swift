@@ -50,6 +50,7 @@ public final class Activations {
     // MLM head on labelled positions
     public let positions: IntBuffer  // (P) flat index b*T+t
     public let labels: IntBuffer  // (P)
+    public let mlmPredicted: IntBuffer  // (P): the top prediction at each labelled position
     public private(set) var predictionCount = 0
     public let mlmIn: UnsafeMutablePointer<Float>  // (P, H)
     public let mlmDense, mlmAct: UnsafeMutablePointer<Float>  // (P, E)
@@ -121,6 +122,7 @@ public final class Activations {
         ffnPre = buf(L * BT * I); ffnAct = buf(L * BT * I); ffnRes = buf(L * BT * H)
         positions = IntBuffer(count: P)
         labels = IntBuffer(count: P)
+        mlmPredicted = IntBuffer(count: P)
         mlmIn = buf(P * H); mlmDense = buf(P * E); mlmAct = buf(P * E); mlmOut = buf(P * (E + 1))
         mlmMean = buf(P); mlmRstd = buf(P); mlmLosses = buf(P); mlmCorrect = buf(P)
         logits = buf(P * V)

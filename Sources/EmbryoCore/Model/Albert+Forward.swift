@@ -181,7 +181,7 @@ extension Albert {
                 crossEntropyForwardBackward(
                     losses: a.mlmLosses, dlogits: gradients ? a.dlogits : nil, correct: a.mlmCorrect,
                     logits: a.logits, labels: a.labels.pointer, rows: P, classes: V,
-                    scale: 1 / Float(denominators?.mlm ?? P))
+                    scale: 1 / Float(denominators?.mlm ?? P), predicted: a.mlmPredicted.pointer)
             }
             var s: Double = 0, right = 0
             for k in 0..<P { s += Double(a.mlmLosses[k]); right += a.mlmCorrect[k] > 0 ? 1 : 0 }

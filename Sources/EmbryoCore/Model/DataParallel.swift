@@ -116,12 +116,14 @@ public final class DataParallel {
         return out
     }
 
-    /// After `run`: body(position in the batch (b * T + t), top prediction right, cross-entropy) for every
-    /// labelled position, in row-major order.
-    public func forEachPrediction(_ body: (Int, Bool, Float) -> Void) {
+    /// After `run`: body(position in the batch (b * T + t), top prediction right, cross-entropy, top
+    /// prediction) for every labelled position, in row-major order.
+    public func forEachPrediction(_ body: (Int, Bool, Float, Int32) -> Void) {
         for s in rows.indices {
             let a = acts[s], offset = rows[s].lowerBound * T
-            for p in 0..<a.predictionCount { body(offset + Int(a.positions[p]), a.mlmCorrect[p] > 0, a.mlmLosses[p]) }
+            for p in 0..<a.predictionCount {
+                body(offset + Int(a.positions[p]), a.mlmCorrect[p] > 0, a.mlmLosses[p], a.mlmPredicted[p])
+            }
         }
     }
 

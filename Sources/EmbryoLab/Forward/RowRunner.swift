@@ -21,6 +21,8 @@ public struct LabelledRow: Sendable {
 public struct RowPredictions: Sendable {
     public var correct: [Bool] = []
     public var loss: [Float] = []
+    /// The top prediction at each labelled position.
+    public var predicted: [Int32] = []
 }
 
 /// Row indices in batches of similar length, shortest first, each about `tokensPerBatch` padded positions
@@ -75,10 +77,10 @@ public final class RowRunner {
         /// Row b's attention probabilities in layer application l (0-based): (heads, T, T).
         public func attention(_ l: Int, row b: Int) -> UnsafePointer<Float> { shards.attention(l, row: b) }
 
-        /// After a scoring pass: body(batch row, whether the top prediction is the label, cross-entropy) for
-        /// every labelled position, in row-major order.
-        public func forEachPrediction(_ body: (Int, Bool, Float) -> Void) {
-            shards.forEachPrediction { flat, correct, loss in body(flat / T, correct, loss) }
+        /// After a scoring pass: body(batch row, whether the top prediction is the label, cross-entropy, the
+        /// top prediction) for every labelled position, in row-major order.
+        public func forEachPrediction(_ body: (Int, Bool, Float, Int32) -> Void) {
+            shards.forEachPrediction { flat, correct, loss, top in body(flat / T, correct, loss, top) }
         }
     }
 
@@ -165,10 +167,11 @@ public enum MLMScoring {
         let runner = RowRunner(
             model: model, rows: rows.map(\.ids), labels: rows.map(\.labels), tokensPerBatch: tokensPerBatch)
         try runner.forEachPass { pass in
-            pass.forEachPrediction { b, correct, loss in
+            pass.forEachPrediction { b, correct, loss, top in
                 let r = pass.rows[b]
                 out[r].correct.append(correct)
                 out[r].loss.append(loss)
+                out[r].predicted.append(top)
             }
         }
         return out

@@ -10,7 +10,8 @@ import Foundation
 public struct KnowledgeItem: Sendable {
     /// lama: the relation's template (or masked sentence); trained / heldout: a phrasing the training
     /// text stated the fact with, or the one it held out for it.
-    public enum Kind: String, Sendable { case lama, trained, heldout }
+    /// paraphrase: one of the relation's ParaRel patterns.
+    public enum Kind: String, Sendable { case lama, trained, heldout, paraphrase }
     public var kind: Kind = .lama
     public var relation: Int
     public var ids: [Int32]
@@ -19,10 +20,21 @@ public struct KnowledgeItem: Sendable {
     public var count: Int?
     public var subject = ""
     public var objectLabel = ""
+    /// For paraphrases: the pattern's index in its relation's list, and the fact's index in the set.
+    public var pattern = -1
+    public var fact = -1
 }
 
 public struct KnowledgeSet: Sendable {
     public var relations: [(name: String, type: String?)] = []
+    /// Per relation: its LAMA subset, when read from LAMA's data folder.
+    public var subsets: [String?] = []
+    /// Per relation: how many paraphrase patterns it has (0 without --patterns).
+    public var patternCounts: [Int] = []
+    /// Relations named by the facts but missing their facts file.
+    public var missing: [String] = []
+
+    public init() {}
     public var items: [KnowledgeItem] = []
     public var facts: [Int] = []  // per relation
     public var multiSubwordObjects: [Int] = []  // per relation: skipped
@@ -38,13 +50,21 @@ public enum KnowledgeProbe {
 
     public static func bucket(_ count: Int) -> String { buckets.first { $0.range.contains(count) }!.name }
 
-    public static func prepare(_ relations: [LamaRelation], tokenizer tok: WordPieceTokenizer, maxLen: Int)
-        -> KnowledgeSet
-    {
+    /// The cloze items of `relations`; with `patterns` (ParaRel's, by relation name, or by the name after
+    /// the subset: P19 for TREx/P19), every fact also through every pattern of its relation.
+    public static func prepare(
+        _ relations: [LamaRelation], patterns: [String: [String]] = [:], missing: [String] = [],
+        tokenizer tok: WordPieceTokenizer, maxLen: Int
+    ) -> KnowledgeSet {
         var set = KnowledgeSet()
+        set.missing = missing
         let v = tok.vocab
+        var factIndex = 0
         for (ri, r) in relations.enumerated() {
+            let paraphrases = patterns[r.name] ?? patterns[String(r.name.split(separator: "/").last ?? "")] ?? []
             set.relations.append((r.name, r.type))
+            set.subsets.append(r.subset)
+            set.patternCounts.append(paraphrases.count)
             set.facts.append(r.facts.count)
             set.multiSubwordObjects.append(0)
             set.unusable.append(0)
@@ -54,16 +74,17 @@ public enum KnowledgeProbe {
                     set.multiSubwordObjects[ri] += 1
                     continue
                 }
-                func item(_ kind: KnowledgeItem.Kind, _ text: String) -> Bool {
+                func item(_ kind: KnowledgeItem.Kind, _ text: String, pattern: Int = -1) -> Bool {
                     let ids = [v.clsId] + tok.encode(text).ids + [v.sepId]
                     let masks = ids.indices.filter { ids[$0] == v.maskId }
                     guard masks.count == 1, ids.count <= maxLen else { return false }
                     set.items.append(
                         KnowledgeItem(
                             kind: kind, relation: ri, ids: ids, maskPosition: masks[0], object: obj[0], count: f.count,
-                            subject: f.subject, objectLabel: f.object))
+                            subject: f.subject, objectLabel: f.object, pattern: pattern, fact: factIndex))
                     return true
                 }
+                defer { factIndex += 1 }
                 func cloze(_ t: String) -> String {
                     t.replacingOccurrences(of: "[X]", with: f.subject).replacingOccurrences(of: "[Y]", with: "[MASK]")
                 }
@@ -79,6 +100,7 @@ public enum KnowledgeProbe {
                 if !item(.lama, text) { set.unusable[ri] += 1 }
                 for t in f.trainedTemplates { _ = item(.trained, cloze(t)) }
                 if let h = f.heldOutTemplate { _ = item(.heldout, cloze(h)) }
+                for (k, p) in paraphrases.enumerated() { _ = item(.paraphrase, cloze(p), pattern: k) }
             }
         }
         return set
@@ -118,8 +140,19 @@ public enum KnowledgeProbe {
         var kRight: [String: [Int]] = [:], kN: [String: [Int]] = [:]
         var kBucketRight: [String: Int] = [:], kBucketN: [String: Int] = [:]
         var facts: [FactResult] = []
+        // paraphrases: right and total per (relation, pattern); each fact's top predictions by pattern
+        var pRight: [Int: [Int]] = [:], pN: [Int: [Int]] = [:]
+        var topByFact: [Int: [(pattern: Int, top: Int32)]] = [:], relationOfFact: [Int: Int] = [:]
         for (it, s) in zip(set.items, scored) {
             let ok = s.correct.first ?? false
+            if it.kind == .paraphrase {
+                let k = set.patternCounts[it.relation]
+                pN[it.relation, default: Array(repeating: 0, count: k)][it.pattern] += 1
+                pRight[it.relation, default: Array(repeating: 0, count: k)][it.pattern] += ok ? 1 : 0
+                if let top = s.predicted.first { topByFact[it.fact, default: []].append((it.pattern, top)) }
+                relationOfFact[it.fact] = it.relation
+                continue
+            }
             if it.kind == .lama {
                 facts.append(
                     FactResult(
@@ -149,6 +182,8 @@ public enum KnowledgeProbe {
         }
         var perRelation: [Double] = []
         var byType: [String: [Double]] = [:], typeFacts: [String: Int] = [:]
+        var bySubset: [String: [Double]] = [:], subsetFacts: [String: Int] = [:]
+        for name in set.missing { add("missing/relation/\(name)", 1, 0) }
         for r in 0..<R {
             add("skipped/relation/\(set.relations[r].name)", Double(set.multiSubwordObjects[r]), set.facts[r])
             guard n[r] > 0 else { continue }
@@ -159,6 +194,13 @@ public enum KnowledgeProbe {
                 byType[t, default: []].append(p)
                 typeFacts[t, default: 0] += n[r]
             }
+            if let sub = set.subsets[r] {
+                bySubset[sub, default: []].append(p)
+                subsetFacts[sub, default: 0] += n[r]
+            }
+        }
+        for sub in bySubset.keys.sorted() {
+            add("p_at_1/subset/\(sub)", bySubset[sub]!.reduce(0, +) / Double(bySubset[sub]!.count), subsetFacts[sub]!)
         }
         let total = n.reduce(0, +)
         if !perRelation.isEmpty {
@@ -188,6 +230,56 @@ public enum KnowledgeProbe {
                 add("p_at_1/\(k)/frequency/\(b.name)", Double(kBucketRight["\(k)/\(b.name)"] ?? 0) / Double(c), c)
             }
         }
+        out += paraphraseMetrics(
+            set: set, right: pRight, n: pN, topByFact: topByFact, relationOfFact: relationOfFact, step: step)
         return (out, facts)
+    }
+
+    /// Keys: paraphrase/p_at_1/relation/NAME/pattern_K (K from 1, in the patterns file's order),
+    /// paraphrase/p_at_1/relation/NAME (over every fact and pattern), paraphrase/consistency/relation/NAME
+    /// (over facts, the share of pattern pairs whose top predictions agree, as in ParaRel), and the means
+    /// over relations paraphrase/p_at_1/mean and paraphrase/consistency/mean.
+    public static func paraphraseMetrics(
+        set: KnowledgeSet, right: [Int: [Int]], n: [Int: [Int]], topByFact: [Int: [(pattern: Int, top: Int32)]],
+        relationOfFact: [Int: Int], step: Int
+    ) -> [ProbeMetric] {
+        var out: [ProbeMetric] = []
+        func add(_ key: String, _ v: Double, _ c: Int) {
+            out.append(ProbeMetric(step: step, probe: "knowledge", key: "paraphrase/" + key, value: v, count: c))
+        }
+        // per relation: agreeing pairs and pairs, over its facts
+        var agree: [Int: Int] = [:], pairs: [Int: Int] = [:]
+        for (f, tops) in topByFact {
+            let r = relationOfFact[f]!
+            for i in tops.indices {
+                for j in (i + 1)..<tops.count {
+                    pairs[r, default: 0] += 1
+                    if tops[i].top == tops[j].top { agree[r, default: 0] += 1 }
+                }
+            }
+        }
+        var meanP: [Double] = [], meanC: [Double] = []
+        for r in n.keys.sorted() {
+            let name = set.relations[r].name, rn = n[r]!, rr = right[r]!
+            for k in rn.indices where rn[k] > 0 {
+                add("p_at_1/relation/\(name)/pattern_\(k + 1)", Double(rr[k]) / Double(rn[k]), rn[k])
+            }
+            let total = rn.reduce(0, +)
+            guard total > 0 else { continue }
+            let p = Double(rr.reduce(0, +)) / Double(total)
+            add("p_at_1/relation/\(name)", p, total)
+            meanP.append(p)
+            if let pc = pairs[r], pc > 0 {
+                let c = Double(agree[r] ?? 0) / Double(pc)
+                add("consistency/relation/\(name)", c, pc)
+                meanC.append(c)
+            }
+        }
+        let total = n.values.reduce(0) { $0 + $1.reduce(0, +) }
+        if !meanP.isEmpty { add("p_at_1/mean", meanP.reduce(0, +) / Double(meanP.count), total) }
+        if !meanC.isEmpty {
+            add("consistency/mean", meanC.reduce(0, +) / Double(meanC.count), pairs.values.reduce(0, +))
+        }
+        return out
     }
 }

@@ -210,12 +210,50 @@ public enum ProbeReport {
                 (String($0.key.dropFirst(prefix.count)), $0.count)
             }
         }
-        let rel = keys("p_at_1/relation/").map { r in
-            ChartSeries(
-                name: "\(r.0) (\(r.1))", points: series(km, probe: "knowledge", key: "p_at_1/relation/\(r.0)"), style: 0
-            )
+        let missing = keys("missing/relation/").map(\.0)
+        if !missing.isEmpty {
+            h += "<p>\(missing.count) relation\(missing.count == 1 ? "" : "s") skipped, facts file missing: "
+            h += esc(missing.prefix(12).joined(separator: ", ")) + (missing.count > 12 ? ", ..." : "") + ".</p>\n"
         }
-        h += SVGChart.line(title: "P@1 per relation", yLabel: "P@1", series: styled(rel), yRange: (0, 1))
+        let subsets = keys("p_at_1/subset/")
+        let relations = keys("p_at_1/relation/")
+        if relations.count > 12 && !subsets.isEmpty {
+            // LAMA's own data: one line per subset (the table below has every relation)
+            let s = subsets.map { r in
+                ChartSeries(
+                    name: "\(r.0), mean over relations (\(r.1))",
+                    points: series(km, probe: "knowledge", key: "p_at_1/subset/\(r.0)"), style: 0)
+            }
+            h += SVGChart.line(title: "P@1 per LAMA subset", yLabel: "P@1", series: styled(s), yRange: (0, 1))
+        } else {
+            let rel = relations.map { r in
+                ChartSeries(
+                    name: "\(r.0) (\(r.1))", points: series(km, probe: "knowledge", key: "p_at_1/relation/\(r.0)"),
+                    style: 0)
+            }
+            h += SVGChart.line(title: "P@1 per relation", yLabel: "P@1", series: styled(rel), yRange: (0, 1))
+        }
+        let consistency = keys("paraphrase/consistency/relation/")
+        if !consistency.isEmpty {
+            var s = [
+                ChartSeries(
+                    name: "consistency, mean over relations",
+                    points: series(km, probe: "knowledge", key: "paraphrase/consistency/mean"), style: 0),
+                ChartSeries(
+                    name: "P@1 over every pattern, mean over relations",
+                    points: series(km, probe: "knowledge", key: "paraphrase/p_at_1/mean"), style: 0),
+            ]
+            if consistency.count <= 8 {
+                s += consistency.map { r in
+                    ChartSeries(
+                        name: "consistency, \(r.0) (\(r.1) pattern pairs)",
+                        points: series(km, probe: "knowledge", key: "paraphrase/consistency/relation/\(r.0)"), style: 0)
+                }
+            }
+            h += SVGChart.line(
+                title: "Paraphrases: consistency (pattern pairs with the same top prediction) and P@1", yLabel: "share",
+                series: styled(s), yRange: (0, 1))
+        }
         let buckets = KnowledgeProbe.buckets.map(\.name).compactMap { b in
             keys("p_at_1/frequency/").first { $0.0 == b }
         }

@@ -18,6 +18,8 @@ public struct ProbeOptions: Sendable {
     public var pos: URL?
     public var posTrain: URL?
     public var facts: String?
+    /// ParaRel-style paraphrase patterns: a folder of <relation>.jsonl with a "pattern" per line.
+    public var patterns: String?
     public var layers: [Int]?  // nil: every layer
     public var maxSentences = 1000
     public init() {}
@@ -31,6 +33,8 @@ public final class ProbeRunner {
     let warn: (String) -> Void
     var settings: [ProbeKind: String] = [:]
     var relations: [LamaRelation] = []
+    var missingRelations: [String] = []
+    var patterns: [String: [String]] = [:]
     var runHeldOut: HeldOutText?
     var prepared: [String: Prepared] = [:]
     var warned = Set<String>()
@@ -86,7 +90,24 @@ public final class ProbeRunner {
                     "\(checkpoints.path) is not a run on the built-in world, so there are no default facts: "
                         + "pass --facts PATH (LAMA data) or leave knowledge out of --probes")
             }
-            relations = try Lama.load(facts)
+            if let p = self.options.patterns { patterns = try ParaRel.loadPatterns(p) }
+            let data = try Lama.read(facts, patterns: self.options.patterns == nil ? nil : patterns)
+            relations = data.relations
+            missingRelations = data.missing.map(\.name)
+            if !data.missing.isEmpty {
+                let shown = data.missing.prefix(5).map(\.file).joined(separator: ", ")
+                warn(
+                    "\(data.missing.count) relation\(data.missing.count == 1 ? "" : "s") skipped, facts file missing: "
+                        + shown + (data.missing.count > 5 ? ", ..." : ""))
+            }
+            let matched = relations.filter {
+                patterns[$0.name] != nil || patterns[String($0.name.split(separator: "/").last ?? "")] != nil
+            }
+            if self.options.patterns != nil && matched.isEmpty {
+                throw EmbryoError.usage(
+                    "--patterns: no pattern file matches a relation of --facts (relations: "
+                        + relations.prefix(5).map(\.name).joined(separator: ", ") + ")")
+            }
         }
         if let pos = self.options.pos { _ = try ConllU.read(pos) }  // errors (file:line) before any probing
         if let t = self.options.posTrain { _ = try ConllU.read(t) }
@@ -103,7 +124,9 @@ public final class ProbeRunner {
         settings[.mlm] = "mlm v2|pos \(posHash)|max \(n)"
         let layers = self.options.layers.map { $0.map(String.init).joined(separator: ",") } ?? "all"
         settings[.layers] = "layers v2|pos \(posHash)|train \(trainHash)|max \(n)|layers \(layers)"
-        settings[.knowledge] = "knowledge v3|facts \(try self.options.facts.map(ProbeRunner.hashPath) ?? "-")"
+        settings[.knowledge] =
+            "knowledge v4|facts \(try self.options.facts.map(ProbeRunner.hashPath) ?? "-")"
+            + "|patterns \(try self.options.patterns.map(ProbeRunner.hashPath) ?? "-")"
         settings[.loss] = "loss v1|" + (runHeldOut?.description ?? "pos \(posHash)|max \(n)")
         settings[.lens] = "lens v1|pos \(posHash)|max \(n)"
         settings[.examples] = "examples v1|pos \(posHash)|max \(n)"
@@ -117,8 +140,19 @@ public final class ProbeRunner {
             throw EmbryoError.io(path, "no such file or directory")
         }
         guard isDir.boolValue else { return try hashFile(path).1 }
-        let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".jsonl") }.sorted()
-        let parts = try names.map { "\($0)=\(try hashFile(path + "/" + $0).1)" }
+        // every .jsonl in the folder and in its subfolders (LAMA's data folder keeps each subset in one)
+        var names: [String] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: path).sorted() {
+            var sub: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: path + "/" + name, isDirectory: &sub)
+            if sub.boolValue {
+                names += try FileManager.default.contentsOfDirectory(atPath: path + "/" + name)
+                    .filter { $0.hasSuffix(".jsonl") }.map { name + "/" + $0 }
+            } else if name.hasSuffix(".jsonl") {
+                names.append(name)
+            }
+        }
+        let parts = try names.sorted().map { "\($0)=\(try hashFile(path + "/" + $0).1)" }
         return String(stableHash(parts.joined(separator: ",")), radix: 16)
     }
 
@@ -310,7 +344,10 @@ public final class ProbeRunner {
             }
             p.wordTypes = WordTypeTasks(sentences: p.layerTrain + p.layerTest, seed: 0xC0_47_00_1)
         }
-        if want.contains(.knowledge) { p.knowledge = KnowledgeProbe.prepare(relations, tokenizer: tok, maxLen: maxLen) }
+        if want.contains(.knowledge) {
+            p.knowledge = KnowledgeProbe.prepare(
+                relations, patterns: patterns, missing: missingRelations, tokenizer: tok, maxLen: maxLen)
+        }
         if want.contains(.loss) {
             let test = options.posTrain == nil ? Array(posSentences[(posSentences.count * 4 / 5)...]) : posSentences
             p.heldOut = HeldOutText.fromSentences(

@@ -1,7 +1,8 @@
-// LAMA-format facts (github.com/facebookresearch/LAMA): a directory with relations.jsonl (relation,
-// template with [X] and [Y], label, type) and one <relation>.jsonl of facts (sub_label, obj_label), or
-// one flat jsonl whose lines carry their own `template`, or Google-RE/SQuAD style lines with
-// `masked_sentences`. Optional per-fact `count`, `trained_templates` and `heldout_template` (the built-in
+// LAMA-format facts (github.com/facebookresearch/LAMA): LAMA's data folder as distributed (relations.jsonl
+// with the T-REx templates, TREx/P*.jsonl, Google_RE/*_test.jsonl, ConceptNet/test.jsonl, Squad/test.jsonl)
+// or one of its subset folders; a directory with relations.jsonl (relation, template with [X] and [Y],
+// label, type) and one <relation>.jsonl of facts (sub_label, obj_label) next to it; or one flat jsonl whose
+// lines carry their own `template`, or Google-RE/SQuAD style lines with `masked_sentences`. Optional per-fact `count`, `trained_templates` and `heldout_template` (the built-in
 // world writes them).
 
 import EmbryoCore
@@ -37,22 +38,128 @@ public struct LamaRelation: Sendable {
     public var label: String?
     public var type: String?
     public var facts: [LamaFact]
+    /// The LAMA subset it came from (TREx, Google_RE, ConceptNet, Squad), when read from LAMA's data folder.
+    public var subset: String? = nil
+
+    public init(
+        name: String, template: String?, label: String?, type: String?, facts: [LamaFact], subset: String? = nil
+    ) {
+        (self.name, self.template, self.label, self.type, self.facts) = (name, template, label, type, facts)
+        self.subset = subset
+    }
+}
+
+/// What a facts path held: the relations read, and those named but without their facts file.
+public struct LamaData: Sendable {
+    public var relations: [LamaRelation] = []
+    /// Relations whose facts file is missing, by name (subset/relation in LAMA's layout), with the file.
+    public var missing: [(name: String, file: String)] = []
 }
 
 public enum Lama {
-    /// Reads a LAMA directory or a flat jsonl file.
-    public static func load(_ path: String) throws -> [LamaRelation] {
+    /// LAMA's subsets, as folders of its data folder.
+    public static let subsets = ["TREx", "Google_RE", "ConceptNet", "Squad"]
+
+    /// Reads facts and returns the relations; see `read` for what is accepted.
+    public static func load(_ path: String) throws -> [LamaRelation] { try read(path).relations }
+
+    /// Reads a facts path:
+    /// - LAMA's `data/` folder as distributed (`relations.jsonl`, `TREx/P*.jsonl`, `Google_RE/*_test.jsonl`,
+    ///   `ConceptNet/test.jsonl`, `Squad/test.jsonl`), every subset it finds;
+    /// - one subset folder of it (`TREx/` takes its templates from `../relations.jsonl`);
+    /// - a folder with `relations.jsonl` and each relation's facts next to it (as the built-in world writes);
+    /// - one flat jsonl file.
+    /// Relations whose facts file is missing are left out and listed in `missing`; none found is an error.
+    /// With `patterns` (ParaRel's, by relation), a folder of <relation>.jsonl facts without relations.jsonl is
+    /// read too, each relation's first pattern standing as its template.
+    public static func read(_ path: String, patterns: [String: [String]]? = nil) throws -> LamaData {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw EmbryoError.io(path, "no such file or directory")
         }
-        return isDir.boolValue
-            ? try loadDirectory(URL(fileURLWithPath: path)) : try loadFlat(URL(fileURLWithPath: path))
+        let url = URL(fileURLWithPath: path)
+        guard isDir.boolValue else { return LamaData(relations: try loadFlat(url)) }
+        func exists(_ u: URL) -> Bool { FileManager.default.fileExists(atPath: u.path) }
+        let present = subsets.filter { exists(url.appendingPathComponent($0)) }
+        let relations = url.appendingPathComponent("relations.jsonl")
+        var data = LamaData()
+        if !present.isEmpty && !sideBySide(url) {
+            for s in present { try readSubset(s, folder: url.appendingPathComponent(s), data: &data) }
+        } else if subsets.contains(url.lastPathComponent) && !exists(relations) {
+            try readSubset(url.lastPathComponent, folder: url, data: &data)
+        } else if exists(relations) {
+            try readTemplated(relations: relations, facts: url, subset: nil, data: &data)
+        } else if let patterns {
+            for name in patterns.keys.sorted() {
+                let file = url.appendingPathComponent("\(name).jsonl")
+                guard exists(file) else {
+                    data.missing.append((name, file.path))
+                    continue
+                }
+                var facts: [LamaFact] = []
+                for (fl, f) in try jsonLines(file) { facts.append(try fact(f, at: "\(file.path):\(fl)")) }
+                data.relations.append(
+                    LamaRelation(name: name, template: patterns[name]![0], label: nil, type: nil, facts: facts))
+            }
+        } else {
+            throw EmbryoError.format(
+                path,
+                "not LAMA data: expected relations.jsonl with each relation's facts next to it, LAMA's data "
+                    + "folder (with \(subsets.joined(separator: ", ")) folders) or one of those folders")
+        }
+        if data.relations.isEmpty {
+            let files = data.missing.map(\.file)
+            throw EmbryoError.io(
+                files.first ?? path,
+                files.count > 1 ? "no such file, nor any other relation's (\(files.count) missing)" : "no such file")
+        }
+        return data
     }
 
-    static func loadDirectory(_ dir: URL) throws -> [LamaRelation] {
-        let relFile = dir.appendingPathComponent("relations.jsonl")
-        var out: [LamaRelation] = []
+    /// Whether a folder's relations.jsonl has its relations' files next to it (not LAMA's subset layout).
+    static func sideBySide(_ dir: URL) -> Bool {
+        let rel = dir.appendingPathComponent("relations.jsonl")
+        guard let lines = try? jsonLines(rel) else { return false }
+        return lines.contains { _, o in
+            (o["relation"] as? String).map {
+                FileManager.default.fileExists(atPath: dir.appendingPathComponent("\($0).jsonl").path)
+            } ?? false
+        }
+    }
+
+    static func readSubset(_ subset: String, folder: URL, data: inout LamaData) throws {
+        switch subset {
+        case "TREx":
+            let rel = folder.deletingLastPathComponent().appendingPathComponent("relations.jsonl")
+            guard FileManager.default.fileExists(atPath: rel.path) else {
+                throw EmbryoError.io(
+                    rel.path, "no such file: T-REx's templates come from relations.jsonl in LAMA's data folder")
+            }
+            try readTemplated(relations: rel, facts: folder, subset: subset, data: &data)
+        case "Google_RE":
+            // one relation per <relation>_test.jsonl, each fact with its own masked sentences
+            let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+                .filter { $0.hasSuffix("_test.jsonl") }.sorted()
+            for n in names {
+                let rel = String(n.dropLast("_test.jsonl".count))
+                data.relations.append(
+                    try maskedRelation(folder.appendingPathComponent(n), name: "\(subset)/\(rel)", subset: subset))
+            }
+            if names.isEmpty {
+                data.missing.append(("\(subset)/*", folder.appendingPathComponent("*_test.jsonl").path))
+            }
+        default:
+            let file = folder.appendingPathComponent("test.jsonl")
+            if FileManager.default.fileExists(atPath: file.path) {
+                data.relations.append(try maskedRelation(file, name: "\(subset)/test", subset: subset))
+            } else {
+                data.missing.append(("\(subset)/test", file.path))
+            }
+        }
+    }
+
+    /// relations.jsonl (relation, template, label, type) and each relation's facts in `<facts>/<relation>.jsonl`.
+    static func readTemplated(relations relFile: URL, facts dir: URL, subset: String?, data: inout LamaData) throws {
         for (line, obj) in try jsonLines(relFile) {
             guard let name = obj["relation"] as? String else {
                 throw EmbryoError.format("\(relFile.path):\(line)", "missing \"relation\"")
@@ -64,14 +171,31 @@ public enum Lama {
                 throw EmbryoError.format("\(relFile.path):\(line)", "template must contain [X] and [Y]: \(template)")
             }
             let factsFile = dir.appendingPathComponent("\(name).jsonl")
+            let full = subset.map { "\($0)/\(name)" } ?? name
+            guard FileManager.default.fileExists(atPath: factsFile.path) else {
+                data.missing.append((full, factsFile.path))
+                continue
+            }
             var facts: [LamaFact] = []
             for (fl, f) in try jsonLines(factsFile) { facts.append(try fact(f, at: "\(factsFile.path):\(fl)")) }
-            out.append(
+            data.relations.append(
                 LamaRelation(
-                    name: name, template: template, label: obj["label"] as? String, type: obj["type"] as? String,
-                    facts: facts))
+                    name: full, template: template, label: obj["label"] as? String, type: obj["type"] as? String,
+                    facts: facts, subset: subset))
         }
-        return out
+    }
+
+    /// A file of facts that carry their own masked sentences (Google-RE, ConceptNet, SQuAD).
+    static func maskedRelation(_ file: URL, name: String, subset: String) throws -> LamaRelation {
+        var facts: [LamaFact] = []
+        for (line, o) in try jsonLines(file) {
+            let f = try fact(o, at: "\(file.path):\(line)")
+            guard !f.maskedSentences.isEmpty else {
+                throw EmbryoError.format("\(file.path):\(line)", "missing \"masked_sentences\"")
+            }
+            facts.append(f)
+        }
+        return LamaRelation(name: name, template: nil, label: nil, type: nil, facts: facts, subset: subset)
     }
 
     /// Flat jsonl: facts grouped by `relation` / `predicate_id`, or by template when neither is given.
@@ -100,7 +224,6 @@ public enum Lama {
     }
 
     static func fact(_ o: [String: Any], at place: String) throws -> LamaFact {
-        guard let s = o["sub_label"] as? String else { throw EmbryoError.format(place, "missing \"sub_label\"") }
         guard let ob = o["obj_label"] as? String else { throw EmbryoError.format(place, "missing \"obj_label\"") }
         var masked: [String] = []
         if let m = o["masked_sentences"] {
@@ -109,6 +232,9 @@ public enum Lama {
             }
             masked = arr
         }
+        // ConceptNet's lines name the subject "sub"; a fact with masked sentences does not need it
+        let subject = (o["sub_label"] as? String) ?? (masked.isEmpty ? nil : (o["sub"] as? String) ?? "")
+        guard let s = subject else { throw EmbryoError.format(place, "missing \"sub_label\"") }
         var trained: [String] = []
         if let t = o["trained_templates"] {
             guard let arr = t as? [String], arr.allSatisfy({ $0.contains("[X]") && $0.contains("[Y]") }) else {
