@@ -89,6 +89,16 @@ final class RunTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("holds no complete step-N checkpoint directories"), "\(e)")
             XCTAssertTrue("\(e)".contains("found final-model, logs"), "\(e)")
         }
+        // weights as a PyTorch pickle: an error that says how to convert, not a skipped snapshot
+        let pickled = hf.appendingPathComponent("checkpoint-1500")
+        try writeSnapshot(pickled)
+        try FileManager.default.moveItem(
+            at: pickled.appendingPathComponent("model.safetensors"),
+            to: pickled.appendingPathComponent("pytorch_model.bin"))
+        XCTAssertThrowsError(try run.snapshots()) { e in
+            XCTAssertTrue("\(e)".contains("checkpoint-1500/pytorch_model.bin: PyTorch pickle weights"), "\(e)")
+            XCTAssertTrue("\(e)".contains("save_pretrained("), "\(e)")
+        }
         XCTAssertThrowsError(try Run.open(tmp.appendingPathComponent("missing").path)) { e in
             XCTAssertTrue("\(e)".contains("no such directory"), "\(e)")
         }

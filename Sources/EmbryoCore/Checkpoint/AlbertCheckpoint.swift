@@ -23,12 +23,29 @@ extension Albert {
     /// checked against the config before anything is allocated, so a config asking for absurd sizes fails
     /// with a message instead of exhausting memory.
     public static func load(from dir: URL) throws -> Albert {
+        try requireSafetensors(dir)
         let config = try AlbertConfig.load(dir.appendingPathComponent("config.json"))
         let file = try SafetensorsFile(url: dir.appendingPathComponent("model.safetensors"))
         try check(file, against: ParameterLayout(config: config))
         let model = try Albert(config: config)
         try model.loadWeights(file)
         return model
+    }
+
+    /// A checkpoint saved as PyTorch's pickle (pytorch_model.bin) and not as safetensors is an error that
+    /// says how to convert it; embryo never unpickles.
+    public static func requireSafetensors(_ dir: URL) throws {
+        let fm = FileManager.default
+        guard !fm.fileExists(atPath: dir.appendingPathComponent("model.safetensors").path) else { return }
+        for pickle in ["pytorch_model.bin", "pytorch_model.bin.index.json"]
+        where fm.fileExists(atPath: dir.appendingPathComponent(pickle).path) {
+            throw EmbryoError.format(
+                dir.appendingPathComponent(pickle).path,
+                "PyTorch pickle weights, which embryo does not read; convert the folder to safetensors once with "
+                    + "python -c \"from transformers import AutoModelForPreTraining as M; "
+                    + "M.from_pretrained('\(dir.path)').save_pretrained('\(dir.path)', safe_serialization=True)\" "
+                    + "(pip install torch transformers)")
+        }
     }
 
     /// Every layout tensor present as F32 with its shape; nothing else but HF's tied decoder copies.

@@ -144,6 +144,7 @@ public struct Run: Sendable {
         for n in try fm.contentsOfDirectory(atPath: checkpoints.path).sorted() {
             let d = checkpoints.appendingPathComponent(n)
             guard Snapshot.stepInName(n) != nil, let step = Snapshot.step(of: d) else { continue }
+            try Albert.requireSafetensors(d)
             let missing = Snapshot.missingFiles(d)
             if !missing.isEmpty {
                 warn("skipping \(d.path): no \(missing.joined(separator: ", ")) (empty or half-written)")
