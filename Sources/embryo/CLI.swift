@@ -30,6 +30,7 @@ enum CLI {
         Subcommand(spec: FindingsCommand.spec, run: FindingsCommand.run),
         Subcommand(spec: CompareCommand.spec, run: CompareCommand.run),
         Subcommand(spec: ExposureCommand.spec, run: ExposureCommand.run),
+        Subcommand(spec: ExportCommand.spec, run: ExportCommand.run),
     ]
 
     static var rootSpec: CommandSpec {

@@ -40,6 +40,7 @@ final class CLITests: XCTestCase {
               findings              Print a run's findings against the lab's targets as a Markdown table.
               compare               Compare probed runs: per-group means with bands, final values, t90 and permutation tests.
               exposure              Count what a run's model had seen by each snapshot: tokens, masked targets and, on the world, facts.
+              export                Export a run's training log and probe metrics for other tools (TensorBoard event files).
 
               See 'embryo help <subcommand>' for detailed help.
 
