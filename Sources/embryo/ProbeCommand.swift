@@ -27,10 +27,13 @@ enum ProbeCommand {
             world's probe.conllu and facts/. Writes metrics.jsonl, metrics.csv and report.html into --out, then
             prints a summary (when each probe reached 90% of its final value, whether it peaked earlier) and,
             last, the report's path.
+            On a cluster, a job array shares the snapshots: job i of n runs probe --shard i/n, which fills the
+            cache with its share only; one probe without --shard afterwards writes the tables and report and
+            probes nothing that is cached (Scripts/slurm/probe-array.sbatch is an example for Slurm).
             """,
         options: [
             runOption, suite, pos, posTrain, facts, patterns, probes, layers, maxSentences, Shared.threads, out, watch,
-            poll,
+            poll, shard,
         ]
     )
 
@@ -64,6 +67,10 @@ enum ProbeCommand {
         "watch", "Keep probing new snapshots as a running pretrain writes them (until it finishes or Ctrl-C).")
     static let poll = OptionSpec.option(
         "poll", "seconds", "With --watch: how often to look for new snapshots.", default: "20")
+    static let shard = OptionSpec.option(
+        "shard", "i/n",
+        "Job i (from 0) of n: probe the snapshots at positions i, i+n, ... into the shared cache and write "
+            + "nothing else; a final probe without --shard assembles the tables and report.", default: nil)
 
     static func run(_ a: ParsedArguments) throws {
         try Shared.configureThreads(a)
@@ -91,6 +98,8 @@ enum ProbeCommand {
                 return l
             }
         }
+        let shard = try a.string(Self.shard).map { try Shard.parse($0) }
+        if shard != nil && a.flag(watch) { throw EmbryoError.usage("--shard probes a fixed share: no --watch") }
         let poll = try a.double(Self.poll) ?? 20
         guard poll >= 0.1 && poll <= 86_400 else {
             throw EmbryoError.usage(
@@ -119,6 +128,19 @@ enum ProbeCommand {
         let runner = try ProbeRunner(
             run: run, options: o, out: a.string(Self.out).map { URL(fileURLWithPath: $0) },
             warn: { log("probe: warning: \($0)") })
+        if let shard = try a.string(Self.shard).map({ try Shard.parse($0) }) {
+            let all = try run.requireSnapshots(warn: { log("probe: warning: \($0)") })
+            let mine = shard.share(all)
+            let progress = Progress("probe: shard \(shard), checkpoint", total: mine.count, interval: 10)
+            let (probed, cached) = try runner.fillCache(mine) { done, _, step, wasCached in
+                progress.update(done, "step \(step)\(wasCached ? " (cached)" : "")")
+            }
+            log(
+                "probe: shard \(shard): \(mine.count) of \(all.count) snapshots (\(probed) probed, \(cached) already "
+                    + "cached); run probe without --shard once every shard is done to write the tables and report")
+            print(runner.out.appendingPathComponent("cache").path)
+            return
+        }
         var metrics: [ProbeMetric] = []
         var probedSteps = Set<Int>()
         if a.flag(Self.watch) { installStopHandlers() }

@@ -199,6 +199,51 @@ final class ExperimentTests: XCTestCase {
         }
     }
 
+    func testConcurrentShardsFillOneCacheThatTheFinalProbeAssembles() throws {
+        let r = try recipe(steps: 48)
+        let trained = try runEmbryo(["pretrain"] + r + ["--threads", "1", "--out", path("run")])
+        XCTAssertEqual(trained.code, 0, trained.err)
+        let probe = [
+            "probe", "--run", path("run"), "--pos", path("w/probe.conllu"), "--threads", "1", "--probes",
+            "mlm,layers,loss,similarity,lens,attention,examples",
+        ]
+        // two jobs per shard at once: each cache file has two writers racing to put it in place
+        var jobs: [Process] = []
+        for i in [0, 1, 0, 1] {
+            let p = Process()
+            p.executableURL = embryoBinary
+            p.arguments = probe + ["--shard", "\(i)/2", "--out", path("sharded")]
+            p.environment = ["EMBRYO_NO_REEXEC": "1"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            jobs.append(p)
+        }
+        for p in jobs {
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+        }
+        let cache = try FileManager.default.contentsOfDirectory(atPath: path("sharded/cache"))
+        XCTAssertFalse(cache.contains { $0.hasPrefix(".") }, "no temporary file left: \(cache)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("sharded/metrics.jsonl")), "shards write no tables")
+        // the final probe probes nothing and equals a probe without shards
+        let final = try runEmbryo(probe + ["--out", path("sharded")])
+        XCTAssertEqual(final.code, 0, final.err)
+        XCTAssertFalse(final.err.contains("forward passes"), final.err)
+        let plain = try runEmbryo(probe + ["--out", path("plain")])
+        XCTAssertEqual(plain.code, 0, plain.err)
+        for name in ["metrics.jsonl", "examples.jsonl", "similarity-matrix.json", "report.html"] {
+            XCTAssertEqual(
+                try Data(contentsOf: URL(fileURLWithPath: path("sharded/\(name)"))),
+                try Data(contentsOf: URL(fileURLWithPath: path("plain/\(name)"))), name)
+        }
+        let watch = try runEmbryo(probe + ["--shard", "0/2", "--watch"])
+        XCTAssertEqual(watch.code, 64)
+        let bad = try runEmbryo(probe + ["--shard", "2/2"])
+        XCTAssertEqual(bad.code, 64)
+        XCTAssertTrue(bad.err.contains("--shard: i counts from 0 and must be below n"), bad.err)
+    }
+
     func testSuiteUsageErrors() throws {
         let r = try recipe()
         for (args, message) in [

@@ -44,7 +44,8 @@ public func describe(_ error: Error) -> String {
 /// reader never sees a half-written file.
 public func writeAtomically(_ data: Data, to url: URL) throws {
     let dir = url.deletingLastPathComponent()
-    let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+    // unique per writer, also across machines sharing a file system (job-array shards writing one cache)
+    let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(writerTag())")
     guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
         throw EmbryoError.io(tmp.path, "cannot create file")
     }
@@ -63,6 +64,14 @@ public func writeAtomically(_ data: Data, to url: URL) throws {
         try? FileManager.default.removeItem(at: tmp)
         throw EmbryoError.io(url.path, "write failed: \(error.localizedDescription)")
     }
+}
+
+/// Host name, process id and a random number: a temporary file name no other writer uses.
+public func writerTag() -> String {
+    var host = [CChar](repeating: 0, count: 256)
+    let name = gethostname(&host, host.count - 1) == 0 ? String(cString: host) : "host"
+    let safe = name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
+    return "\(String(safe))-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
 }
 
 /// Reads a whole file, with errors that say what is wrong with the path.

@@ -204,6 +204,28 @@ public final class ProbeRunner {
         return all
     }
 
+    /// For a job-array shard: probes `refs` into the per-snapshot cache and writes nothing else (no tables,
+    /// no report, no cross-snapshot results: the run's final `probe` assembles them from the cache).
+    /// Returns how many snapshots were probed and how many were already cached.
+    public func fillCache(_ refs: [Snapshot], progress: (Int, Int, Int, Bool) -> Void) throws -> (
+        probed: Int, cached: Int
+    ) {
+        let cache = out.appendingPathComponent("cache")
+        try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+        var probed = 0, cached = 0
+        for (i, ck) in refs.enumerated() {
+            var wasCached = true
+            do {
+                wasCached = try probe(ck, cache: cache).1
+                if wasCached { cached += 1 } else { probed += 1 }
+            } catch let e as SkipCheckpoint {
+                warnOnce("skipping \(ck.dir.path): \(e.reason)")
+            }
+            progress(i + 1, refs.count, ck.step, wasCached)
+        }
+        return (probed, cached)
+    }
+
     struct SkipCheckpoint: Error { var reason: String }
 
     struct CacheEntry: Codable {

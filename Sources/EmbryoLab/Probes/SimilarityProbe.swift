@@ -53,7 +53,7 @@ public enum SimilarityProbe {
         for (l, r) in reps.enumerated() {
             tensors.append(("layer_\(l)", [r.count / hidden, hidden], UnsafePointer(buffers[l])))
         }
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(writerTag())")
         try writeSafetensors(tensors, metadata: ["format": "embryo similarity"], to: tmp)
         guard rename(tmp.path, url.path) == 0 else { throw EmbryoError.io(url.path, "cannot rename into place") }
     }
