@@ -218,7 +218,8 @@ extension Albert {
 
     /// The MLM head's loss, correctness and top prediction for `rows` hidden vectors (rows, H) against
     /// `labels`, e.g. an earlier layer's at masked positions (a logit lens). The logits are never kept whole:
-    /// each thread scores its share of the rows a few at a time, so they stay in cache. Values equal the
+    /// the rows go through in blocks of 32 (the same blocks for any thread count, so results do not depend
+    /// on it), each thread taking a contiguous run of blocks, so the logits stay in cache. Values equal the
     /// pretraining forward's scoring of the same rows; `a` lends its decoder.
     public func headScores(
         _ a: Activations, hidden: UnsafePointer<Float>, labels: UnsafePointer<Int32>, rows: Int,
@@ -226,30 +227,28 @@ extension Albert {
         predicted: UnsafeMutablePointer<Int32>
     ) {
         guard rows > 0 else { return }
-        let H = a.H, E = a.E, V = a.V, chunk = 32
+        let H = a.H, E = a.E, V = a.V, block = 32
         prepareDecoder(a)
-        let threads = max(1, min(Threads.count, rows / chunk))
-        // per thread: dense, act (chunk, E), out (chunk, E+1), mean, rstd (chunk), logits (chunk, V)
-        let stride = chunk * (3 * E + 3 + V)
+        let blocks = (rows + block - 1) / block
+        let threads = max(1, min(Threads.count, blocks))
+        // per thread: dense, act (block, E), out (block, E+1), mean, rstd (block), logits (block, V)
+        let stride = block * (3 * E + 3 + V)
         let work = FloatBuffer(count: threads * stride)
         parallelFor(threads, threads: threads) { lo, hi in
             for t in lo..<hi {
                 let base = work.pointer + t * stride
-                let dense = base, act = dense + chunk * E, out = act + chunk * E
-                let mean = out + chunk * (E + 1), rstd = mean + chunk, logits = rstd + chunk
-                for r in 0..<chunk { out[r * (E + 1) + E] = 1 }
-                let first = rows * t / threads, end = rows * (t + 1) / threads
+                let dense = base, act = dense + block * E, out = act + block * E
+                let mean = out + block * (E + 1), rstd = mean + block, logits = rstd + block
+                for r in 0..<block { out[r * (E + 1) + E] = 1 }
                 Threads.serially {
-                    var r = first
-                    while r < end {
-                        let n = min(chunk, end - r)
+                    for b in (blocks * t / threads)..<(blocks * (t + 1) / threads) {
+                        let r = b * block, n = min(block, rows - r)
                         mlmHeadForward(
                             a, logits: logits, dense: dense, act: act, out: out, mean: mean, rstd: rstd,
                             inp: hidden + r * H, rows: n)
                         crossEntropyForwardBackward(
                             losses: losses + r, dlogits: nil, correct: correct + r, logits: logits,
                             labels: labels + r, rows: n, classes: V, scale: 1, predicted: predicted + r)
-                        r += n
                     }
                 }
             }
