@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // embryo: a command-line training-dynamics lab for ALBERT-style language models.
-// No package dependencies: the Swift toolchain plus OpenBLAS through the CBLAS system-library target.
+// No package dependencies: the Swift toolchain plus OpenBLAS and zlib through the CBLAS and CZlib system-library
+// targets.
 import PackageDescription
 
 // Kernels are written with SIMD8 vectors; on x86-64 hosts they are compiled for the Haswell feature set (AVX2, FMA,
@@ -33,9 +34,14 @@ let package = Package(
             dependencies: ["CBLAS"],
             swiftSettings: cpuFlags
         ),
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "EmbryoText",
-            dependencies: ["EmbryoCore"]
+            dependencies: ["EmbryoCore", "CZlib"]
         ),
         .target(
             name: "EmbryoLab",

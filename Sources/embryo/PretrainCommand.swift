@@ -37,8 +37,12 @@ enum PretrainCommand {
     static let settings: [Binding<PretrainConfig>] = [
         .list(
             "corpus", \.corpus,
-            "Text file, directory of .txt files or .conllu file; repeat for more (default: the built-in world).",
+            "Text (.txt), JSON Lines (.jsonl, a record per document) or CoNLL-U (.conllu) file, gzip-compressed "
+                + "too (.txt.gz, .jsonl.gz), or a directory of them; repeat for more (default: the built-in world).",
             value: "path"),
+        .string(
+            "text-field", \.textField, "JSON Lines corpora: the field that holds each record's text (default: text).",
+            value: "name"),
         .int("world-tokens", \.worldTokens, "Size of the built-in world when no corpus is given."),
         .int("world-seed", \.worldSeed, "Seed of the built-in world."),
         .string("config", \.config, "tiny, small, base, or a config.json.", value: "preset|file"),

@@ -41,6 +41,8 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     /// Optimizer state kept: "last" (for resuming; nil means the same) or "all" (every snapshot's, so the
     /// run can be branched from any of them).
     public var keepState: String? = nil
+    /// JSON Lines corpora: the field holding each record's text (nil: "text").
+    public var textField: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case corpus, worldSeed = "world_seed", worldTokens = "world_tokens", config, vocab, vocabSize = "vocab_size",
@@ -48,7 +50,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         case steps, batchSize = "batch_size", seqLen = "seq_len", lr, warmup, optimizer, saveEvery = "save_every"
         case logSteps = "log_steps", evalEvery = "eval_every", evalBatches = "eval_batches", logEvery = "log_every"
         case unshared, seed, threads, positionInit = "position_init", maxNgram = "max_ngram", outputBias =
-            "output_bias", layers, keepState = "keep_state"
+            "output_bias", layers, keepState = "keep_state", textField = "text_field"
     }
 
     public init() {}

@@ -182,7 +182,9 @@ public final class Pretrainer {
     /// Corpus sources: the given paths, or the built-in world generated into (or reused from) the run.
     func corpusSources() throws -> ([CorpusSource], RunManifest.WorldInfo?) {
         if let b = branch { try prepareBranchWorld(b) }
-        if !config.corpus.isEmpty { return (try TokenizedCorpus.describe(config.corpus), nil) }
+        if !config.corpus.isEmpty {
+            return (try TokenizedCorpus.describe(config.corpus, textField: config.textField), nil)
+        }
         let dir = run.worldDir
         var sizes = WorldSizes()
         sizes.tokens = config.worldTokens
@@ -230,7 +232,7 @@ public final class Pretrainer {
     func tokenized(_ sources: [CorpusSource], _ tok: WordPieceTokenizer) throws -> (TokenizedCorpus, String) {
         let (_, vocabHash) = try hashFile(run.tokenizerDir.appendingPathComponent("vocab.txt").path)
         let key = String(
-            stableHash(sources.map(\.hash).joined(separator: ",") + "|" + vocabHash + "|\(tok.lowercase)"), radix: 16)
+            stableHash(sources.map(\.key).joined(separator: ",") + "|" + vocabHash + "|\(tok.lowercase)"), radix: 16)
         let cacheDir = run.tokenCacheDir
         let url = cacheDir.appendingPathComponent("tokens-\(key).bin")
         if FileManager.default.fileExists(atPath: url.path), let c = try? TokenizedCorpus.load(url) {

@@ -7,11 +7,32 @@ import EmbryoText
 import Foundation
 
 public struct CorpusSource: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case text, conllu }
+    /// text: a sentence per line, blank lines between documents; jsonl: a JSON object per line, one document
+    /// each, its text field split into sentences at line breaks; conllu: UD sentences. Text and JSON Lines
+    /// may be gzip-compressed (.gz).
+    public enum Kind: String, Codable, Sendable { case text, conllu, jsonl }
     public var path: String
     public var kind: Kind
     public var bytes: Int
     public var hash: String
+    /// JSON Lines: the field holding the text (nil: "text").
+    public var textField: String? = nil
+
+    public init(path: String, kind: Kind, bytes: Int, hash: String, textField: String? = nil) {
+        (self.path, self.kind, self.bytes, self.hash, self.textField) = (path, kind, bytes, hash, textField)
+    }
+
+    /// What identifies the source's tokens: its content, and for JSON Lines the field read.
+    public var key: String { kind == .jsonl ? "\(hash):\(textField ?? "text")" : hash }
+
+    /// The kind a file name says: .conllu, .jsonl/.json (JSON Lines), else text; a .gz suffix is looked through.
+    public static func kind(of path: String) -> Kind {
+        var name = path.lowercased()
+        if name.hasSuffix(".gz") { name.removeLast(3) }
+        if name.hasSuffix(".conllu") { return .conllu }
+        if name.hasSuffix(".jsonl") || name.hasSuffix(".json") { return .jsonl }
+        return .text
+    }
 }
 
 public final class TokenizedCorpus {
@@ -44,13 +65,18 @@ public final class TokenizedCorpus {
 
     // MARK: building
 
-    /// Describes the sources (kind by extension, byte size, content hash); directories expand to .txt files.
-    public static func describe(_ paths: [String]) throws -> [CorpusSource] {
-        try expandCorpusPaths(paths, extensions: ["txt", "conllu"]).map { p in
-            let kind: CorpusSource.Kind = p.lowercased().hasSuffix(".conllu") ? .conllu : .text
+    /// Describes the sources (kind by extension, byte size, content hash); directories expand to their
+    /// .txt, .jsonl, .json, .conllu and .gz files.
+    public static func describe(_ paths: [String], textField: String? = nil) throws -> [CorpusSource] {
+        try expandCorpusPaths(paths, extensions: ["txt", "conllu", "jsonl", "json", "gz"]).map { p in
+            let kind = CorpusSource.kind(of: p)
+            if kind == .conllu && p.lowercased().hasSuffix(".gz") {
+                throw EmbryoError.format(p, "CoNLL-U is read uncompressed: gunzip it first")
+            }
             let (bytes, hash) = try hashFile(p)
             guard bytes > 0 else { throw EmbryoError.format(p, "the corpus file is empty") }
-            return CorpusSource(path: p, kind: kind, bytes: bytes, hash: hash)
+            return CorpusSource(
+                path: p, kind: kind, bytes: bytes, hash: hash, textField: kind == .jsonl ? textField ?? "text" : nil)
         }
     }
 
@@ -67,6 +93,8 @@ public final class TokenizedCorpus {
                     any = true
                 }
                 try body(nil)
+            case .jsonl:
+                try forEachRecord(s, body)
             case .text:
                 let reader = try LineReader(path: s.path)
                 var lineNo = 0
@@ -82,6 +110,38 @@ public final class TokenizedCorpus {
                 }
                 try body(nil)
             }
+        }
+    }
+
+    /// JSON Lines: each record is a document; its text field is split into sentences at line breaks.
+    static func forEachRecord(_ s: CorpusSource, _ body: (String?) throws -> Void) throws {
+        let field = s.textField ?? "text"
+        let reader = try LineReader(path: s.path)
+        var lineNo = 0
+        try reader.forEachLine { line in
+            lineNo += 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return true }
+            let place = "\(s.path):\(lineNo)"
+            guard let o = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else {
+                throw EmbryoError.format(place, "not a JSON object (a JSON Lines corpus has one record per line)")
+            }
+            guard let value = o[field] else {
+                throw EmbryoError.format(
+                    place,
+                    "no field '\(field)' (the record has \(o.keys.sorted().prefix(8).joined(separator: ", "))); "
+                        + "choose the text field with --text-field")
+            }
+            guard let text = value as? String else {
+                throw EmbryoError.format(place, "field '\(field)' is not a string")
+            }
+            var any = false
+            for sentence in text.split(separator: "\n", omittingEmptySubsequences: true)
+            where !sentence.allSatisfy({ $0.isWhitespace }) {
+                try body(String(sentence))
+                any = true
+            }
+            if any { try body(nil) }
+            return true
         }
     }
 

@@ -1,12 +1,14 @@
 // LineReader: streams a file (or standard input) as lines of raw bytes, split on "\n" (a "\r" before
-// it stays in the line: BERT's cleaning treats it as whitespace). Memory stays at one read buffer plus
-// the longest line.
+// it stays in the line: BERT's cleaning treats it as whitespace). A path ending in .gz is decompressed on
+// the fly through the system's zlib. Memory stays at one read buffer plus the longest line.
 
+import CZlib
 import EmbryoCore
 import Foundation
 
 public final class LineReader {
-    private let handle: FileHandle
+    private let handle: FileHandle?
+    private let gz: gzFile?
     private let path: String
     private var buffer: [UInt8] = []
     private var start = 0
@@ -20,6 +22,7 @@ public final class LineReader {
         chunk = chunkSize
         if path == "-" {
             handle = FileHandle.standardInput
+            gz = nil
             return
         }
         var isDir: ObjCBool = false
@@ -27,11 +30,48 @@ public final class LineReader {
             throw EmbryoError.io(path, "no such file")
         }
         guard !isDir.boolValue else { throw EmbryoError.io(path, "is a directory, expected a file") }
+        if path.lowercased().hasSuffix(".gz") {
+            guard let g = gzopen(path, "rb") else { throw EmbryoError.io(path, "cannot open for reading") }
+            gzbuffer(g, 1 << 17)
+            gz = g
+            handle = nil
+            return
+        }
         guard let h = FileHandle(forReadingAtPath: path) else { throw EmbryoError.io(path, "cannot open for reading") }
         handle = h
+        gz = nil
     }
 
-    deinit { if path != "-" { try? handle.close() } }
+    deinit {
+        if let gz { gzclose(gz) }
+        if path != "-" { try? handle?.close() }
+    }
+
+    /// The next chunk of (decompressed) bytes; empty at the end.
+    private func readChunk() throws -> [UInt8] {
+        if let gz {
+            var out = [UInt8](repeating: 0, count: chunk)
+            let n = out.withUnsafeMutableBytes { gzread(gz, $0.baseAddress, UInt32($0.count)) }
+            var code: Int32 = 0
+            let message = gzerror(gz, &code).map { String(cString: $0) } ?? ""
+            // a truncated stream reads as a short end with Z_BUF_ERROR
+            if n < 0 || (code != Z_OK && code != Z_STREAM_END) {
+                throw EmbryoError.format(
+                    path,
+                    "not a valid gzip file (\(message.isEmpty ? "zlib error \(code)" : message)) after \(bytesRead) "
+                        + "decompressed bytes")
+            }
+            // zlib reads a file without a gzip header as it is; a .gz name promises compression
+            if bytesRead == 0 && n > 0 && gzdirect(gz) == 1 {
+                throw EmbryoError.format(path, "not a gzip file (no gzip header), though its name ends in .gz")
+            }
+            out.removeSubrange(Int(n)...)
+            return out
+        }
+        do { return [UInt8](try handle!.read(upToCount: chunk) ?? Data()) } catch {
+            throw EmbryoError.io(path, "read failed: \(error.localizedDescription)")
+        }
+    }
 
     /// Calls body with each line's bytes (without the "\n"); stops early when body returns false.
     public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>) throws -> Bool) throws {
@@ -57,11 +97,8 @@ public final class LineReader {
             // keep the partial line, read more
             buffer.removeSubrange(0..<start)
             start = 0
-            let data: Data?
-            do { data = try handle.read(upToCount: chunk) } catch {
-                throw EmbryoError.io(path, "read failed: \(error.localizedDescription)")
-            }
-            if let data, !data.isEmpty { buffer.append(contentsOf: data) } else { eof = true }
+            let data = try readChunk()
+            if !data.isEmpty { buffer.append(contentsOf: data) } else { eof = true }
         }
     }
 }
