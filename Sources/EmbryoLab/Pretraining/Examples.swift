@@ -44,7 +44,7 @@ public final class ExampleMaker {
     let vocabSize: Int
     let continuation: [Bool]
     /// Sentences examples may start from, for training and for held-out evaluation.
-    public let trainStarts: [Int32], evalStarts: [Int32]
+    public let trainStarts: SentenceSpans, evalStarts: SentenceSpans
     /// Documents kept out of training (every 50th), or none when the corpus has a single document.
     public let heldOutDocuments: Int
 
@@ -66,20 +66,22 @@ public final class ExampleMaker {
                 "the vocabulary has only special tokens ([PAD], [UNK], [CLS], [SEP], [MASK]): nothing to train on")
         }
         continuation = vocab.tokens.map { Vocabulary.isContinuation($0) }
-        var train: [Int32] = [], eval: [Int32] = []
+        // held-out documents: every 50th (the last when there are fewer than 50, none with a single one);
+        // the sentences are kept as runs of consecutive indices, so a corpus of any size costs a few spans
+        var train = SentenceSpans(), eval = SentenceSpans()
         let docs = corpus.documentCount
         var held = 0
         for d in 0..<docs {
             let isEval = docs >= 2 && (d % 50 == 49 || (docs < 50 && d == docs - 1))
             if isEval { held += 1 }
-            for s in corpus.sentences(ofDocument: d) {
-                if isEval { eval.append(Int32(s)) } else { train.append(Int32(s)) }
-            }
+            let r = corpus.sentences(ofDocument: d)
+            if isEval { eval.append(r) } else { train.append(r) }
         }
         guard !train.isEmpty else { throw EmbryoError.runtime("the corpus has no sentences to train on") }
         trainStarts = train
         evalStarts = eval.isEmpty ? train : eval
         heldOutDocuments = held
+        corpus.releasePages()
     }
 
     /// The stream for (step, row); eval rows use a separate space.
@@ -103,6 +105,8 @@ public final class ExampleMaker {
             }
             batch.sopLabels[b] = ex.sopLabel
         }
+        // a mapped corpus keeps only what the next batch maps again
+        corpus.releasePages()
     }
 
     /// The example of row `row` of training step `step`, as `fill` puts it in the batch.
@@ -133,7 +137,7 @@ public final class ExampleMaker {
         }
         // segments as corpus positions (the tokens are looked up once they are cut)
         let bounds = corpus.sentenceStarts
-        func span(_ from: Int, _ to: Int) -> [Int32] { Array(bounds[from]..<bounds[to + 1]) }
+        func span(_ from: Int, _ to: Int) -> [Int32] { Array(Int32(bounds[from])..<Int32(bounds[to + 1])) }
         var a: [Int32] = [], b: [Int32] = []
         if last > first {
             let aEnd = first + 1 + rng.below(last - first)
@@ -284,13 +288,54 @@ extension ExampleMaker {
     /// Log of the add-one-smoothed unigram distribution of the tokens of the training sentences (held-out
     /// documents excluded), centred to mean 0 over the vocabulary.
     public func trainingLogUnigram() -> [Float] {
-        var counts = [Double](repeating: 1, count: vocabSize)
-        for s in trainStarts {
-            for t in corpus.sentence(Int(s)) { counts[Int(t)] += 1 }
+        // every token in one pass over the corpus (a mapped corpus's pages are let go behind it), then the
+        // held-out sentences taken back out
+        var counts = [Int](repeating: 0, count: vocabSize)
+        corpus.forEachTokenBlock { block in for t in block { counts[Int(t)] += 1 } }
+        if evalStarts.spans != trainStarts.spans {
+            corpus.forEachTokens(inSentences: evalStarts.spans) { held in for t in held { counts[Int(t)] -= 1 } }
         }
-        let total = counts.reduce(0, +)
-        let logs = counts.map { Foundation.log($0 / total) }
+        corpus.releasePages()
+        let counted = counts.map { Double($0) + 1 }
+        let total = counted.reduce(0, +)
+        let logs = counted.map { Foundation.log($0 / total) }
         let mean = logs.reduce(0, +) / Double(logs.count)
         return logs.map { Float($0 - mean) }
     }
+}
+
+/// Sentence indices as runs of consecutive ones, indexed like the flat list they stand for.
+public struct SentenceSpans: RandomAccessCollection, Equatable, Sendable {
+    public private(set) var spans: [Range<Int>] = []
+    /// Sentences in the spans before each span.
+    var before: [Int] = []
+    public private(set) var count = 0
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { count }
+
+    public init() {}
+
+    /// Adds the sentences of `r` (after every sentence already in).
+    public mutating func append(_ r: Range<Int>) {
+        guard !r.isEmpty else { return }
+        if let last = spans.last, last.upperBound == r.lowerBound {
+            spans[spans.count - 1] = last.lowerBound..<r.upperBound
+        } else {
+            spans.append(r)
+            before.append(count)
+        }
+        count += r.count
+    }
+
+    /// The i-th sentence index.
+    public subscript(i: Int) -> Int32 {
+        var lo = 0, hi = spans.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if before[mid] <= i { lo = mid } else { hi = mid - 1 }
+        }
+        return Int32(spans[lo].lowerBound + (i - before[lo]))
+    }
+
+    public static func == (a: SentenceSpans, b: SentenceSpans) -> Bool { a.spans == b.spans }
 }

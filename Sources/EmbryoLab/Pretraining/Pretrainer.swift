@@ -239,10 +239,20 @@ public final class Pretrainer {
             say("token cache: \(url.path) (\(c.tokens.count) tokens)")
             return (c, url.path)
         }
-        say("tokenizing the corpus")
-        let c = try TokenizedCorpus.build(sources, tokenizer: tok)
+        say("tokenizing the corpus into \(url.path)")
         try FileManager.default.createDirectory(at: cacheDir, withIntermediateDirectories: true)
-        try c.save(url)
+        let t0 = Date()
+        let bytes = sources.reduce(0) { $0 + $1.bytes }
+        try TokenizedCorpus.write(sources, tokenizer: tok, to: url) { tokens, _ in
+            if bytes > 100_000_000 {
+                self.say("tokenizing: \(tokens) tokens, \(Int(Date().timeIntervalSince(t0))) s")
+            }
+        }
+        let c = try TokenizedCorpus.load(url)
+        let seconds = max(Date().timeIntervalSince(t0), 1e-9)
+        say(
+            "tokenized \(c.tokens.count) tokens from \(String(format: "%.1f", Double(bytes) / 1e6)) MB in \(String(format: "%.1f", seconds)) s "
+                + "(\(String(format: "%.1f", Double(bytes) / 1e6 / seconds)) MB/s)")
         return (c, url.path)
     }
 
