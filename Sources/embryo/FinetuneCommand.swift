@@ -17,10 +17,12 @@ enum FinetuneCommand {
             or GLUE's SST-2, CoLA, QNLI, RTE, MRPC, STS-B, MNLI, recognised by header and folder name.
             With --checkpoint the fine-tuned models are saved in transformers' AlbertForSequenceClassification
             format; with --run every snapshot is fine-tuned and the run's report gains a downstream
-            section.
+            section. Each snapshot's results.json is reused when its weights, task files and settings are
+            unchanged, so re-running after more training fine-tunes only the new snapshots, and a job array
+            can share the snapshots with --shard i/n before one plain run assembles the report.
             """,
         options: [checkpoint, runOption, suite] + Shared.taskGroup + [seeds] + Shared.finetune.options() + [
-            saveModels, Shared.threads, out,
+            saveModels, Shared.threads, out, shard,
         ]
     )
 
@@ -31,6 +33,10 @@ enum FinetuneCommand {
     static let suite = OptionSpec.option(
         "suite", "dir", "A suite (made by 'pretrain --seeds'): fine-tune every snapshot of every run.", default: nil)
     static let saveModels = OptionSpec.flag("save-models", "With --run: also save every fine-tuned model.")
+    static let shard = OptionSpec.option(
+        "shard", "i/n",
+        "With --run: job i (from 0) of n fine-tunes the snapshots at positions i, i+n, ... and writes their "
+            + "results only; a final run without --shard reuses them and writes the report.", default: nil)
     static let out = OptionSpec.option(
         "out", "dir", "Output folder (default: <run>/finetune/<task>/ or beside the checkpoint).", default: nil)
 
@@ -46,6 +52,7 @@ enum FinetuneCommand {
                 "give exactly one of --checkpoint DIR, --\(a.spelling(runOption.name)) DIR and --suite DIR")
         }
         if a.given(suite) && a.given(out) { throw EmbryoError.usage("--suite writes into each run: no --out") }
+        if a.given(shard) && !a.given(runOption) { throw EmbryoError.usage("--shard goes with --run") }
         let task = try Shared.loadTask(a)
         log(
             "finetune: task \(task.name): \(task.train.count) training examples, "
@@ -87,15 +94,27 @@ enum FinetuneCommand {
 
     static func runAll(_ run: Run, task: TaskData, a: ParsedArguments, settings s: FinetuneSettings, seeds: Int) throws
     {
-        let refs = try run.requireSnapshots(warn: { log("finetune: warning: \($0)") })
+        let all = try run.requireSnapshots(warn: { log("finetune: warning: \($0)") })
+        let sharded = try a.string(shard).map { try Shard.parse($0) }
+        let refs = sharded.map { $0.share(all) } ?? all
         let base = a.string(out).map { URL(fileURLWithPath: $0) } ?? run.finetune(task: task.name)
         var downstream: [ProbeMetric] = []
         let progress = Progress("finetune: checkpoint", total: refs.count, interval: 10)
+        var reused = 0
         for (i, ref) in refs.enumerated() {
-            let outcomes = try FinetuneJob.run(
-                checkpoint: ref.dir, task: task, taskPath: a.string(Shared.task)!, settings: s, seeds: seeds,
-                out: base.appendingPathComponent(ref.dir.lastPathComponent), saveModels: a.flag(saveModels),
-                log: { _ in })
+            let dir = base.appendingPathComponent(ref.dir.lastPathComponent)
+            let key = try FinetuneJob.cacheKey(
+                snapshot: ref, taskPath: a.string(Shared.task)!, settings: s, seeds: seeds,
+                saveModels: a.flag(saveModels))
+            let outcomes: [FinetuneOutcome]
+            if let done = FinetuneJob.cached(out: dir, key: key) {
+                outcomes = done
+                reused += 1
+            } else {
+                outcomes = try FinetuneJob.run(
+                    checkpoint: ref.dir, task: task, taskPath: a.string(Shared.task)!, settings: s, seeds: seeds,
+                    out: dir, saveModels: a.flag(saveModels), cacheKey: key, log: { _ in })
+            }
             downstream += FinetuneJob.downstreamMetrics(task: task, step: ref.step, outcomes: outcomes)
             let m = task.metrics[0], split = task.evals[0].name
             let st = SeedSummary(outcomes.compactMap { $0.metrics[split]?[m] })
@@ -104,6 +123,14 @@ enum FinetuneCommand {
                 "\(ref.step)\t\(task.name)\t\(split)\t\(m)\t\(String(format: "%.4f", st.mean))\t\(String(format: "%.4f", st.std))"
             )
         }
+        if let sharded {
+            log(
+                "finetune: shard \(sharded): \(refs.count) of \(all.count) snapshots (\(reused) already done); run "
+                    + "finetune without --shard once every shard is done to write the report")
+            print(base.path)
+            return
+        }
+        if reused > 0 { log("finetune: \(reused) of \(refs.count) snapshots reused from earlier results") }
         // the run's report gains (or refreshes) this task's downstream curve
         let probes = run.probes
         try FileManager.default.createDirectory(at: probes, withIntermediateDirectories: true)

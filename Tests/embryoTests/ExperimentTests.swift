@@ -244,6 +244,49 @@ final class ExperimentTests: XCTestCase {
         XCTAssertTrue(bad.err.contains("--shard: i counts from 0 and must be below n"), bad.err)
     }
 
+    func testFinetuneShardsThenOneRunEqualAPlainRun() throws {
+        let r = try recipe()
+        let trained = try runEmbryo(["pretrain"] + r + ["--threads", "1", "--out", path("run")])
+        XCTAssertEqual(trained.code, 0, trained.err)
+        try FileManager.default.copyItem(atPath: path("run"), toPath: path("copy"))
+        let ft = [
+            "--task", path("w/tasks/grammar"), "--epochs", "1", "--train-size", "32", "--seeds", "2", "--threads", "1",
+        ]
+        var jobs: [Process] = []
+        for i in 0..<2 {
+            let p = Process()
+            p.executableURL = embryoBinary
+            p.arguments = ["finetune", "--run", path("run")] + ft + ["--shard", "\(i)/2"]
+            p.environment = ["EMBRYO_NO_REEXEC": "1"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            jobs.append(p)
+        }
+        for p in jobs {
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+        }
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: path("run/probes/downstream.jsonl")), "shards write no report")
+        let assembled = try runEmbryo(["finetune", "--run", path("run")] + ft)
+        XCTAssertEqual(assembled.code, 0, assembled.err)
+        XCTAssertTrue(assembled.err.contains("snapshots reused from earlier results"), assembled.err)
+        let plain = try runEmbryo(["finetune", "--run", path("copy")] + ft)
+        XCTAssertEqual(plain.code, 0, plain.err)
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: path("run/probes/downstream.jsonl"))),
+            try Data(contentsOf: URL(fileURLWithPath: path("copy/probes/downstream.jsonl"))))
+        // other settings are not reused
+        let other = try runEmbryo(["finetune", "--run", path("run")] + ft + ["--lr", "1e-4"])
+        XCTAssertEqual(other.code, 0, other.err)
+        XCTAssertFalse(other.err.contains("reused"), other.err)
+        let bad = try runEmbryo(
+            ["finetune", "--checkpoint", path("run/checkpoints/step-000008")] + ft + ["--shard", "0/2"])
+        XCTAssertEqual(bad.code, 64)
+        XCTAssertTrue(bad.err.contains("--shard goes with --run"), bad.err)
+    }
+
     func testSuiteUsageErrors() throws {
         let r = try recipe()
         for (args, message) in [

@@ -41,10 +41,43 @@ public enum FinetuneJob {
         return (model, tok)
     }
 
+    /// What makes one checkpoint's fine-tuning results: its weights, the task's files, the settings, the
+    /// seeds and whether models are saved. A results.json with the same key is reused.
+    public static func cacheKey(
+        snapshot: Snapshot, taskPath: String, settings: FinetuneSettings, seeds: Int, saveModels: Bool
+    ) throws -> String {
+        let taskHash = try ProbeRunner.hashPath(taskPath, extensions: ["tsv", "jsonl", "json"])
+        let parts = [
+            "finetune v1", try snapshot.weightsHash(), taskHash, String(describing: settings), "\(seeds)",
+            "\(saveModels)",
+        ]
+        return String(stableHash(parts.joined(separator: "|")), radix: 16)
+    }
+
+    /// The outcomes in `out`/results.json when it was written with `key`.
+    public static func cached(out: URL, key: String) -> [FinetuneOutcome]? {
+        guard let data = try? readFile(out.appendingPathComponent("results.json")),
+            let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], o["cache_key"] as? String == key,
+            let runs = o["runs"] as? [[String: Any]]
+        else { return nil }
+        var out: [FinetuneOutcome] = []
+        for r in runs {
+            guard let seed = r["seed"] as? Int, let n = r["train_examples"] as? Int, let steps = r["steps"] as? Int,
+                let seconds = r["seconds"] as? Double, let tps = r["train_tokens_per_s"] as? Double,
+                let loss = r["last_loss"] as? Double, let metrics = r["metrics"] as? [String: [String: Double]]
+            else { return nil }
+            out.append(
+                FinetuneOutcome(
+                    seed: seed, trainExamples: n, steps: steps, seconds: seconds, trainTokensPerSecond: tps,
+                    lastLoss: Float(loss), metrics: metrics))
+        }
+        return out
+    }
+
     /// Fine-tunes one checkpoint with each seed; writes results.json (and the models when `saveModels`).
     public static func run(
         checkpoint: URL, task: TaskData, taskPath: String, settings: FinetuneSettings, seeds: Int, out: URL,
-        saveModels: Bool, log: (String) -> Void
+        saveModels: Bool, cacheKey: String? = nil, log: (String) -> Void
     ) throws -> [FinetuneOutcome] {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         var outcomes: [FinetuneOutcome] = []
@@ -85,13 +118,15 @@ public enum FinetuneJob {
                     Data(lines.joined().utf8), to: dir.appendingPathComponent("logits-\(split.name).tsv"))
             }
         }
-        try writeResults(outcomes, task: task, taskPath: taskPath, checkpoint: checkpoint, settings: recorded, out: out)
+        try writeResults(
+            outcomes, task: task, taskPath: taskPath, checkpoint: checkpoint, settings: recorded, out: out,
+            cacheKey: cacheKey)
         return outcomes
     }
 
     static func writeResults(
         _ outcomes: [FinetuneOutcome], task: TaskData, taskPath: String, checkpoint: URL, settings s: FinetuneSettings,
-        out: URL
+        out: URL, cacheKey: String? = nil
     ) throws {
         var summary: [String: Any] = [:]
         for split in task.evals.map(\.name) {
@@ -102,7 +137,7 @@ public enum FinetuneJob {
             }
             summary[split] = m
         }
-        let obj: [String: Any] = [
+        var obj: [String: Any] = [
             "task": task.name, "task_path": taskPath, "checkpoint": checkpoint.path,
             "labels": task.labels, "metrics": task.metrics,
             "settings": [
@@ -119,6 +154,7 @@ public enum FinetuneJob {
             },
             "summary": summary,
         ]
+        if let cacheKey { obj["cache_key"] = cacheKey }
         try writeAtomically(
             try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]),
             to: out.appendingPathComponent("results.json"))

@@ -125,8 +125,8 @@ public final class ProbeRunner {
         let layers = self.options.layers.map { $0.map(String.init).joined(separator: ",") } ?? "all"
         settings[.layers] = "layers v2|pos \(posHash)|train \(trainHash)|max \(n)|layers \(layers)"
         settings[.knowledge] =
-            "knowledge v4|facts \(try self.options.facts.map(ProbeRunner.hashPath) ?? "-")"
-            + "|patterns \(try self.options.patterns.map(ProbeRunner.hashPath) ?? "-")"
+            "knowledge v4|facts \(try self.options.facts.map { try ProbeRunner.hashPath($0) } ?? "-")"
+            + "|patterns \(try self.options.patterns.map { try ProbeRunner.hashPath($0) } ?? "-")"
         settings[.loss] = "loss v1|" + (runHeldOut?.description ?? "pos \(posHash)|max \(n)")
         settings[.lens] = "lens v1|pos \(posHash)|max \(n)"
         settings[.examples] = "examples v1|pos \(posHash)|max \(n)"
@@ -134,7 +134,8 @@ public final class ProbeRunner {
         settings[.similarity] = "similarity v1|pos \(posHash)|max \(n)|tokens \(SimilarityProbe.tokens)"
     }
 
-    static func hashPath(_ path: String) throws -> String {
+    /// A hash of a file, or of a folder's files with these extensions and those of its subfolders.
+    public static func hashPath(_ path: String, extensions: Set<String> = ["jsonl"]) throws -> String {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw EmbryoError.io(path, "no such file or directory")
@@ -147,8 +148,8 @@ public final class ProbeRunner {
             _ = FileManager.default.fileExists(atPath: path + "/" + name, isDirectory: &sub)
             if sub.boolValue {
                 names += try FileManager.default.contentsOfDirectory(atPath: path + "/" + name)
-                    .filter { $0.hasSuffix(".jsonl") }.map { name + "/" + $0 }
-            } else if name.hasSuffix(".jsonl") {
+                    .filter { extensions.contains(($0 as NSString).pathExtension) }.map { name + "/" + $0 }
+            } else if extensions.contains((name as NSString).pathExtension) {
                 names.append(name)
             }
         }
