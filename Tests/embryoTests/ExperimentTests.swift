@@ -32,6 +32,18 @@ final class ExperimentTests: XCTestCase {
         ]
     }
 
+    /// `embryo args` started in the background, its output discarded.
+    func startEmbryo(_ args: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = embryoBinary
+        p.arguments = args
+        p.environment = ["EMBRYO_NO_REEXEC": "1"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
     func weights(_ run: String) throws -> [String: Data] {
         let ck = URL(fileURLWithPath: run).appendingPathComponent("checkpoints")
         var out: [String: Data] = [:]
@@ -138,13 +150,7 @@ final class ExperimentTests: XCTestCase {
 
     func testSuiteInterruptedThenResumedMatchesUninterrupted() throws {
         let r = try recipe(steps: 400)
-        let p = Process()
-        p.executableURL = embryoBinary
-        p.arguments = ["pretrain"] + r + ["--seeds", "2", "--threads", "1", "--out", path("cut")]
-        p.environment = ["EMBRYO_NO_REEXEC": "1"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try startEmbryo(["pretrain"] + r + ["--seeds", "2", "--threads", "1", "--out", path("cut")])
         waitFor(path("cut/seed-1/checkpoints/step-000008"), while: p)
         kill(p.processIdentifier, SIGINT)
         p.waitUntilExit()
@@ -160,13 +166,7 @@ final class ExperimentTests: XCTestCase {
 
     func testWatchingALiveRunWithTheDynamicsProbesEqualsProbingItAfterwards() throws {
         let r = try recipe(steps: 2400, saveEvery: 400)
-        let training = Process()
-        training.executableURL = embryoBinary
-        training.arguments = ["pretrain"] + r + ["--threads", "1", "--out", path("live")]
-        training.environment = ["EMBRYO_NO_REEXEC": "1"]
-        training.standardOutput = FileHandle.nullDevice
-        training.standardError = FileHandle.nullDevice
-        try training.run()
+        let training = try startEmbryo(["pretrain"] + r + ["--threads", "1", "--out", path("live")])
         defer { if training.isRunning { training.terminate() } }
         waitFor(path("live/checkpoints/step-000000"), while: training)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("live/checkpoints/step-002400")))
@@ -210,13 +210,7 @@ final class ExperimentTests: XCTestCase {
         // two jobs per shard at once: each cache file has two writers racing to put it in place
         var jobs: [Process] = []
         for i in [0, 1, 0, 1] {
-            let p = Process()
-            p.executableURL = embryoBinary
-            p.arguments = probe + ["--shard", "\(i)/2", "--out", path("sharded")]
-            p.environment = ["EMBRYO_NO_REEXEC": "1"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
+            let p = try startEmbryo(probe + ["--shard", "\(i)/2", "--out", path("sharded")])
             jobs.append(p)
         }
         for p in jobs {
@@ -254,13 +248,7 @@ final class ExperimentTests: XCTestCase {
         ]
         var jobs: [Process] = []
         for i in 0..<2 {
-            let p = Process()
-            p.executableURL = embryoBinary
-            p.arguments = ["finetune", "--run", path("run")] + ft + ["--shard", "\(i)/2"]
-            p.environment = ["EMBRYO_NO_REEXEC": "1"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
+            let p = try startEmbryo(["finetune", "--run", path("run")] + ft + ["--shard", "\(i)/2"])
             jobs.append(p)
         }
         for p in jobs {
