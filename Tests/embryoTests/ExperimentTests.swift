@@ -32,18 +32,6 @@ final class ExperimentTests: XCTestCase {
         ]
     }
 
-    /// `embryo args` started in the background, its output discarded.
-    func startEmbryo(_ args: [String]) throws -> Process {
-        let p = Process()
-        p.executableURL = embryoBinary
-        p.arguments = args
-        p.environment = ["EMBRYO_NO_REEXEC": "1"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        return p
-    }
-
     func weights(_ run: String) throws -> [String: Data] {
         let ck = URL(fileURLWithPath: run).appendingPathComponent("checkpoints")
         var out: [String: Data] = [:]
