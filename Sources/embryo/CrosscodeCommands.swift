@@ -14,9 +14,16 @@ enum ActivationsCommand {
             (0 = the embedding output after the projection) at every position, as float16, with token ids,
             sentence and position indices and, from CoNLL-U, each position's word, UPOS and DEPREL. Also records
             each snapshot's scale (mean activation norm sqrt(d)). Layout: see store.json and docs/crosscoders.md.
+            A snapshot already stored in --out for the same weights, layer and tokens is kept. With --shard i/n,
+            job i of a job array stores the snapshots at positions i, i+n, ... and no manifest; one run without
+            --shard afterwards keeps them all and writes store.json.
             """,
-        options: [Shared.run, snapshots, layer, text, world, tokens, Shared.threads, out]
+        options: [Shared.run, snapshots, layer, text, world, tokens, Shared.threads, out, shard]
     )
+
+    static let shard = OptionSpec.option(
+        "shard", "i/n", "Job i (from 0) of n: store the snapshots at positions i, i+n, ... without the manifest.",
+        default: nil)
 
     static let layer = OptionSpec.required("layer", "l", "Layer whose output is stored (0...L).")
     static let text = OptionSpec.option(
@@ -56,13 +63,24 @@ enum ActivationsCommand {
             throw EmbryoError.usage("\(run.root.path) is not a run on the built-in world: pass --text FILE")
         }
         let out = URL(fileURLWithPath: a.string(Self.out)!)
-        let progress = Progress("activations: snapshot", total: refs.count, interval: 10)
+        let sharded = try a.string(shard).map { try Shard.parse($0) }
+        let progress = Progress(
+            "activations: snapshot", total: sharded.map { $0.share(refs).count } ?? refs.count, interval: 10)
         installStopHandlers()
-        let m = try ActivationStore.build(
+        var reused = 0
+        let built = try ActivationStore.build(
             run: run, checkpoints: refs, layer: try a.int(Self.layer, min: 0)!, text: text,
             tokens: try a.int(Self.tokens, min: 1)!,
-            out: out, sourceDescription: text.path
+            out: out, sourceDescription: text.path, shard: sharded, reused: &reused
         ) { done, _, step in progress.update(done, "step \(step)") }
+        guard let m = built else {
+            log(
+                "activations: shard \(sharded!): \(sharded!.share(refs).count) of \(refs.count) snapshots (\(reused) "
+                    + "already stored); run activations without --shard once every shard is done to write store.json")
+            print(out.path)
+            return
+        }
+        if reused > 0 { log("activations: \(reused) of \(refs.count) snapshots kept from the store") }
         log(
             "activations: \(m.rows) positions of \(m.sentences) sentences x \(m.snapshots.count) snapshots, d \(m.d), "
                 + "\(m.rows * m.d * 2 * m.snapshots.count / 1_048_576) MiB")

@@ -263,6 +263,35 @@ final class ExperimentTests: XCTestCase {
         XCTAssertTrue(bad.err.contains("--shard goes with --run"), bad.err)
     }
 
+    func testActivationShardsThenOneRunEqualAPlainStore() throws {
+        let r = try recipe()
+        let trained = try runEmbryo(["pretrain"] + r + ["--threads", "1", "--out", path("run")])
+        XCTAssertEqual(trained.code, 0, trained.err)
+        let act = [
+            "activations", "--run", path("run"), "--layer", "1", "--text", path("w/probe.conllu"), "--tokens", "1500",
+            "--threads", "1",
+        ]
+        let jobs = try (0..<2).map { try startEmbryo(act + ["--out", path("store"), "--shard", "\($0)/2"]) }
+        for p in jobs {
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("store/store.json")), "shards write no manifest")
+        let assembled = try runEmbryo(act + ["--out", path("store")])
+        XCTAssertEqual(assembled.code, 0, assembled.err)
+        XCTAssertTrue(assembled.err.contains("snapshots kept from the store"), assembled.err)
+        let plain = try runEmbryo(act + ["--out", path("plain")])
+        XCTAssertEqual(plain.code, 0, plain.err)
+        let files = try FileManager.default.contentsOfDirectory(atPath: path("plain")).filter { !$0.hasPrefix(".") }
+        XCTAssertTrue(files.contains("store.json"))
+        XCTAssertGreaterThan(files.filter { $0.hasSuffix(".f16") }.count, 3)
+        for f in files {
+            XCTAssertEqual(
+                try Data(contentsOf: URL(fileURLWithPath: path("store/\(f)"))),
+                try Data(contentsOf: URL(fileURLWithPath: path("plain/\(f)"))), f)
+        }
+    }
+
     func testSuiteUsageErrors() throws {
         let r = try recipe()
         for (args, message) in [

@@ -6,8 +6,11 @@
 //   where.i32         rows x 2 int32: sentence index, position in the sentence's input ([CLS] = 0)
 //   words.tsv         rows lines: word index in the sentence (-1 for [CLS]/[SEP]), UPOS, DEPREL ("_" unknown)
 //   sentences.txt     one input sentence per line
+//   step-NNNNNN.json  the snapshot's entry of the manifest with a key of its weights, layer and tokens
 // A snapshot's `scale` makes its mean activation norm sqrt(d) (measured once on the first 8,192 rows);
-// readers multiply by it. The store is written snapshot by snapshot, a batch of sentences at a time.
+// readers multiply by it. The store is written snapshot by snapshot, a batch of sentences at a time. A
+// snapshot whose file and entry match its key is kept when the store is built again, so job-array shards
+// (each writing its share of the snapshots, no manifest) and one final build share the work.
 
 import EmbryoCore
 import EmbryoText
@@ -153,10 +156,18 @@ public enum ActivationStore {
             to: out.appendingPathComponent("sentences.txt"))
     }
 
+    /// A snapshot's entry as written beside its file, with the key it was computed under.
+    struct Entry: Codable {
+        var snapshot: StoreSnapshot
+        var key: String
+    }
+
+    /// Builds the store (or, with `shard`, only that share of the snapshots, without the manifest: returns
+    /// nil). Snapshots already in `out` under the same key are kept; `reused` counts them.
     public static func build(
         run: Run, checkpoints: [Snapshot], layer: Int, text: URL, tokens: Int, out: URL, sourceDescription: String,
-        progress: (Int, Int, Int) -> Void
-    ) throws -> StoreManifest {
+        shard: Shard? = nil, reused: UnsafeMutablePointer<Int>? = nil, progress: (Int, Int, Int) -> Void
+    ) throws -> StoreManifest? {
         guard let first = checkpoints.first else { throw EmbryoError.usage("no snapshots selected") }
         let (config0, vocabHash) = try checkSameShape(checkpoints)
         guard layer >= 0 && layer <= config0.numHiddenLayers else {
@@ -168,24 +179,44 @@ public enum ActivationStore {
         let sents = try sentences(
             text, tokenizer: tok, maxLen: min(128, config0.maxPositionEmbeddings), tokens: tokens)
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let lock = try DirectoryLock(out, purpose: "writing an activation store")
+        // shards write side by side (each its own snapshots, temporary names unique to the writer); a whole
+        // build holds the folder
+        let lock = shard == nil ? try DirectoryLock(out, purpose: "writing an activation store") : nil
         defer { withExtendedLifetime(lock) {} }
-        removeStaleTemporaries(in: out)
-        // the manifest goes last: while the store is rebuilt, no reader may take old and new files together
-        try? FileManager.default.removeItem(at: out.appendingPathComponent("store.json"))
+        if shard == nil {
+            removeStaleTemporaries(in: out)
+            // the manifest goes last: while the store is rebuilt, no reader may take old and new files together
+            try? FileManager.default.removeItem(at: out.appendingPathComponent("store.json"))
+        }
         let rows = sents.map(\.ids.count).reduce(0, +), d = config0.hiddenSize
         try writeRowMetadata(sents, to: out)
+        let tokensKey = String(
+            stableHash(sents.map { $0.ids.map(String.init).joined(separator: " ") }.joined(separator: "\n")), radix: 16)
+        let mine = shard?.share(checkpoints) ?? checkpoints
         var snaps: [StoreSnapshot] = []
-        for (ci, ck) in checkpoints.enumerated() {
+        for (ci, ck) in mine.enumerated() {
+            let name = "\(Run.checkpointName(ck.step)).f16"
+            let key = String(
+                stableHash("activations v1|\(try ck.weightsHash())|layer \(layer)|\(tokensKey)"), radix: 16)
+            let entryURL = out.appendingPathComponent("\(Run.checkpointName(ck.step)).json")
+            if let data = try? readFile(entryURL), let e = try? JSONDecoder().decode(Entry.self, from: data),
+                e.key == key, e.snapshot.file == name,
+                (try? FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(name).path)[.size] as? Int)
+                    == rows * d * 2
+            {
+                snaps.append(e.snapshot)
+                reused?.pointee += 1
+                progress(ci + 1, mine.count, ck.step)
+                continue
+            }
             if stopRequested != 0 {
                 throw EmbryoError.interrupted(
                     "activations: interrupted after \(ci) of \(checkpoints.count) snapshots; the store in \(out.path) "
                         + "is incomplete (no store.json): run the command again to rebuild it")
             }
             let model = try ck.loadModel()
-            let name = "\(Run.checkpointName(ck.step)).f16"
             let url = out.appendingPathComponent(name)
-            let tmp = out.appendingPathComponent(".\(name).tmp")
+            let tmp = out.appendingPathComponent(".\(name).tmp-\(writerTag())")
             guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
                 throw EmbryoError.io(tmp.path, "cannot create")
             }
@@ -217,10 +248,14 @@ public enum ActivationStore {
             try fh.close()
             guard rename(tmp.path, url.path) == 0 else { throw EmbryoError.io(url.path, "cannot move into place") }
             let mean = normSum / Double(max(normCount, 1))
-            snaps.append(
-                StoreSnapshot(step: ck.step, file: name, scale: Float(Double(d).squareRoot() / max(mean, 1e-12))))
-            progress(ci + 1, checkpoints.count, ck.step)
+            let snap = StoreSnapshot(step: ck.step, file: name, scale: Float(Double(d).squareRoot() / max(mean, 1e-12)))
+            snaps.append(snap)
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys]
+            try writeAtomically(try enc.encode(Entry(snapshot: snap, key: key)), to: entryURL)
+            progress(ci + 1, mine.count, ck.step)
         }
+        if shard != nil { return nil }
         let manifest = StoreManifest(
             layer: layer, d: d, rows: rows, sentences: sents.count, snapshots: snaps,
             checkpoints: run.checkpoints.path, text: sourceDescription, vocabHash: vocabHash)
