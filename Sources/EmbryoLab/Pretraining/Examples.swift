@@ -104,9 +104,9 @@ public final class ExampleMaker {
                 batch.mlmLabels[i] = inside ? ex.labels[t] : -100
             }
             batch.sopLabels[b] = ex.sopLabel
+            // a mapped corpus keeps only what the next example maps again (a fault may map a large folio)
+            corpus.releasePages()
         }
-        // a mapped corpus keeps only what the next batch maps again
-        corpus.releasePages()
     }
 
     /// The example of row `row` of training step `step`, as `fill` puts it in the batch.
