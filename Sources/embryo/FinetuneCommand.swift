@@ -104,7 +104,7 @@ enum FinetuneCommand {
         for (i, ref) in refs.enumerated() {
             let dir = base.appendingPathComponent(ref.dir.lastPathComponent)
             let key = try FinetuneJob.cacheKey(
-                snapshot: ref, taskPath: a.string(Shared.task)!, settings: s, seeds: seeds,
+                snapshot: ref, task: task, taskPath: a.string(Shared.task)!, settings: s, seeds: seeds,
                 saveModels: a.flag(saveModels))
             let outcomes: [FinetuneOutcome]
             if let done = FinetuneJob.cached(out: dir, key: key) {

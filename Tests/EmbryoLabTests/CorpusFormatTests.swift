@@ -85,6 +85,11 @@ final class CorpusFormatTests: XCTestCase {
             ["c.jsonl", "c.jsonl.gz", "c.txt", "c.txt.gz"])
     }
 
+    func testJsonLinesSplitAtAnyLineBreak() throws {
+        let jsonl = try write("crlf.jsonl", "{\"text\": \"a cat .\\r\\nthe dog .\\ra bird .\"}\n")
+        XCTAssertEqual(try events([jsonl]), ["a cat .", "the dog .", "a bird .", nil])
+    }
+
     func testDamagedFilesAndMissingFieldsNameFileAndLine() throws {
         let jsonl = try write("r.jsonl", "{\"text\": \"a cat .\"}\n{\"title\": \"x\"}\n")
         XCTAssertThrowsError(try events([jsonl])) {

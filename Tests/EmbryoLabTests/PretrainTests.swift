@@ -91,6 +91,21 @@ final class PretrainTests: XCTestCase {
             }
         }
         XCTAssertEqual(m2.trainingLogUnigram(), inMemory.trainingLogUnigram())
+        // a cache in the first format (runs made before the token file) still loads
+        var v1 = Data("EMBRYOTC".utf8)
+        let c = inMemory.corpus
+        for v in [1, c.tokens.count, c.sentenceStarts.count, c.documentStarts.count] {
+            withUnsafeBytes(of: Int64(v).littleEndian) { v1.append(contentsOf: $0) }
+        }
+        for col in [Array(c.tokens), c.sentenceStarts.map(Int32.init), c.documentStarts.map(Int32.init)] {
+            col.withUnsafeBytes { v1.append(contentsOf: $0) }
+        }
+        let old = tmp.appendingPathComponent("v1.bin")
+        try v1.write(to: old)
+        let loaded = try TokenizedCorpus.load(old)
+        XCTAssertTrue(loaded.tokens.elementsEqual(c.tokens))
+        XCTAssertTrue(loaded.sentenceStarts.elementsEqual(c.sentenceStarts))
+        XCTAssertTrue(loaded.documentStarts.elementsEqual(c.documentStarts))
         // a cut file is refused
         let whole = try Data(contentsOf: file)
         try whole.prefix(whole.count - 8).write(to: file)

@@ -183,11 +183,10 @@ public enum ActivationStore {
         // build holds the folder
         let lock = shard == nil ? try DirectoryLock(out, purpose: "writing an activation store") : nil
         defer { withExtendedLifetime(lock) {} }
-        if shard == nil {
-            removeStaleTemporaries(in: out)
-            // the manifest goes last: while the store is rebuilt, no reader may take old and new files together
-            try? FileManager.default.removeItem(at: out.appendingPathComponent("store.json"))
-        }
+        if shard == nil { removeStaleTemporaries(in: out) }
+        // the manifest goes last: while the store is rebuilt (or a shard adds to it), no reader may take old
+        // and new files together
+        try? FileManager.default.removeItem(at: out.appendingPathComponent("store.json"))
         let rows = sents.map(\.ids.count).reduce(0, +), d = config0.hiddenSize
         try writeRowMetadata(sents, to: out)
         let tokensKey = String(
@@ -214,6 +213,8 @@ public enum ActivationStore {
                     "activations: interrupted after \(ci) of \(checkpoints.count) snapshots; the store in \(out.path) "
                         + "is incomplete (no store.json): run the command again to rebuild it")
             }
+            // the entry goes before the data it describes changes, and comes back after it is in place
+            try? FileManager.default.removeItem(at: entryURL)
             let model = try ck.loadModel()
             let url = out.appendingPathComponent(name)
             let tmp = out.appendingPathComponent(".\(name).tmp-\(writerTag())")

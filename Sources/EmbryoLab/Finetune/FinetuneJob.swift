@@ -44,11 +44,16 @@ public enum FinetuneJob {
     /// What makes one checkpoint's fine-tuning results: its weights, the task's files, the settings, the
     /// seeds and whether models are saved. A results.json with the same key is reused.
     public static func cacheKey(
-        snapshot: Snapshot, taskPath: String, settings: FinetuneSettings, seeds: Int, saveModels: Bool
+        snapshot: Snapshot, task: TaskData, taskPath: String, settings: FinetuneSettings, seeds: Int,
+        saveModels: Bool
     ) throws -> String {
         let taskHash = try ProbeRunner.hashPath(taskPath, extensions: ["tsv", "jsonl", "json"])
+        // what was read from the files: the columns and labels chosen (--text-columns, --label-column)
+        let read =
+            "\(task.name)|\(task.labels)|\(task.regression)|\(task.train.count)|\(task.metrics)|"
+            + String(describing: task.train.prefix(3))
         let parts = [
-            "finetune v1", try snapshot.weightsHash(), taskHash, String(describing: settings), "\(seeds)",
+            "finetune v1", try snapshot.weightsHash(), taskHash, read, String(describing: settings), "\(seeds)",
             "\(saveModels)",
         ]
         return String(stableHash(parts.joined(separator: "|")), radix: 16)

@@ -241,6 +241,16 @@ public final class Pretrainer {
         }
         say("tokenizing the corpus into \(url.path)")
         try FileManager.default.createDirectory(at: cacheDir, withIntermediateDirectories: true)
+        // what a killed tokenizer left (a day old: another run may be writing its own right now)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: cacheDir.path)) ?? []
+        where name.hasPrefix(".tokens-") {
+            let u = cacheDir.appendingPathComponent(name)
+            if let t = (try? FileManager.default.attributesOfItem(atPath: u.path))?[.modificationDate] as? Date,
+                Date().timeIntervalSince(t) > 86_400
+            {
+                try? FileManager.default.removeItem(at: u)
+            }
+        }
         let t0 = Date()
         let bytes = sources.reduce(0) { $0 + $1.bytes }
         try TokenizedCorpus.write(sources, tokenizer: tok, to: url) { tokens, _ in

@@ -385,7 +385,7 @@ public final class TokenizedCorpus {
                 throw EmbryoError.format(place, "field '\(field)' is not a string")
             }
             var any = false
-            for sentence in text.split(separator: "\n", omittingEmptySubsequences: true)
+            for sentence in text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline)
             where !sentence.allSatisfy({ $0.isWhitespace }) {
                 try body(String(sentence))
                 any = true
@@ -467,6 +467,9 @@ public final class TokenizedCorpus {
             sentencesInDocument += 1
             n += 1
             if n % 100_000 == 0 { progress?(nt, bytesTotal) }
+            if n % 10_000 == 0 && stopRequested != 0 {
+                throw EmbryoError.interrupted("tokenizing: stopped; the token cache was not written")
+            }
         }
         if sentencesInDocument > 0 {
             try docs.write(int64: Int64(ns - 1))
@@ -486,15 +489,23 @@ public final class TokenizedCorpus {
         }
     }
 
-    /// Maps a token file; its columns are read from the file as they are used.
+    /// Maps a token file; its columns are read from the file as they are used. A cache in the first format
+    /// (runs made before the token file) is read into memory.
     public static func load(_ url: URL) throws -> TokenizedCorpus {
         let storage = try CorpusStorage(mapping: url)
         func bad() -> EmbryoError { .format(url.path, "not a valid token cache (delete it to rebuild)") }
         let raw = UnsafeRawPointer(storage.base)
+        if (0..<8).allSatisfy({ raw.load(fromByteOffset: $0, as: UInt8.self) == Array("EMBRYOTC".utf8)[$0] }) {
+            return try loadVersion1(raw, bytes: storage.bytes, bad)
+        }
         guard (0..<8).allSatisfy({ raw.load(fromByteOffset: $0, as: UInt8.self) == magic[$0] }) else { throw bad() }
         func get(_ i: Int) -> Int { Int(Int64(littleEndian: raw.load(fromByteOffset: 8 + 8 * i, as: Int64.self))) }
         let (version, width, nt, ns, nd) = (get(0), get(1), get(2), get(3), get(4))
-        guard version == 2, width == 2 || width == 4, nt >= 0, ns >= 1, nd >= 1 else { throw bad() }
+        // counts bounded by the file before any product of them
+        let limit = storage.bytes
+        guard version == 2, width == 2 || width == 4, nt >= 0, ns >= 1, nd >= 1, nt <= limit, ns <= limit / 8,
+            nd <= limit / 8
+        else { throw bad() }
         let tb = (nt * width + 7) / 8 * 8
         guard storage.bytes == 64 + tb + 8 * (ns + nd) else { throw bad() }
         let c = TokenizedCorpus(
@@ -504,6 +515,25 @@ public final class TokenizedCorpus {
             throw bad()
         }
         return c
+    }
+
+    /// The first cache format: "EMBRYOTC", Int64 version 1, counts, then Int32 tokens, sentence starts and
+    /// document starts.
+    static func loadVersion1(_ raw: UnsafeRawPointer, bytes: Int, _ bad: () -> EmbryoError) throws -> TokenizedCorpus {
+        guard bytes >= 40 else { throw bad() }
+        func get(_ i: Int) -> Int { Int(Int64(littleEndian: raw.load(fromByteOffset: 8 + 8 * i, as: Int64.self))) }
+        let (nt, ns, nd) = (get(1), get(2), get(3))
+        guard get(0) == 1, nt >= 0, ns >= 1, nd >= 1, nt <= bytes / 4, ns <= bytes / 4, nd <= bytes / 4,
+            bytes == 40 + 4 * (nt + ns + nd)
+        else { throw bad() }
+        func column(_ at: Int, _ n: Int) -> [Int32] {
+            (0..<n).map { Int32(littleEndian: raw.load(fromByteOffset: at + 4 * $0, as: Int32.self)) }
+        }
+        var b = Builder()
+        b.tokens = column(40, nt)
+        b.sentenceStarts = column(40 + 4 * nt, ns).map(Int.init)
+        b.documentStarts = column(40 + 4 * (nt + ns), nd).map(Int.init)
+        return TokenizedCorpus(b)
     }
 
     /// Writes this corpus as a token file (the same bytes `write` makes from the sources).

@@ -153,7 +153,14 @@ public final class ProbeRunner {
                 names.append(name)
             }
         }
-        let parts = try names.sorted().map { "\($0)=\(try hashFile(path + "/" + $0).1)" }
+        var parts = try names.sorted().map { "\($0)=\(try hashFile(path + "/" + $0).1)" }
+        // a T-REx folder of LAMA's takes its templates from the relations.jsonl above it
+        let above = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("relations.jsonl")
+        if Lama.subsets.contains(URL(fileURLWithPath: path).lastPathComponent),
+            FileManager.default.fileExists(atPath: above.path)
+        {
+            parts.append("../relations.jsonl=\(try hashFile(above.path).1)")
+        }
         return String(stableHash(parts.joined(separator: ",")), radix: 16)
     }
 
