@@ -101,11 +101,11 @@ enum FinetuneCommand {
         var downstream: [ProbeMetric] = []
         let progress = Progress("finetune: checkpoint", total: refs.count, interval: 10)
         var reused = 0
+        let taskKey = FinetuneJob.fingerprint(task)
         for (i, ref) in refs.enumerated() {
             let dir = base.appendingPathComponent(ref.dir.lastPathComponent)
             let key = try FinetuneJob.cacheKey(
-                snapshot: ref, task: task, taskPath: a.string(Shared.task)!, settings: s, seeds: seeds,
-                saveModels: a.flag(saveModels))
+                snapshot: ref, task: taskKey, settings: s, seeds: seeds, saveModels: a.flag(saveModels))
             let outcomes: [FinetuneOutcome]
             if let done = FinetuneJob.cached(out: dir, key: key) {
                 outcomes = done

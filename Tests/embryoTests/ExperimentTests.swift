@@ -32,6 +32,15 @@ final class ExperimentTests: XCTestCase {
         ]
     }
 
+    /// Runs the commands at once (job-array shards) and checks that each ends with status 0.
+    func runTogether(_ commands: [[String]], line: UInt = #line) throws {
+        let jobs = try commands.map { try startEmbryo($0) }
+        for (p, args) in zip(jobs, commands) {
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, "\(args)", line: line)
+        }
+    }
+
     func weights(_ run: String) throws -> [String: Data] {
         let ck = URL(fileURLWithPath: run).appendingPathComponent("checkpoints")
         var out: [String: Data] = [:]
@@ -196,15 +205,7 @@ final class ExperimentTests: XCTestCase {
             "mlm,layers,loss,similarity,lens,attention,examples",
         ]
         // two jobs per shard at once: each cache file has two writers racing to put it in place
-        var jobs: [Process] = []
-        for i in [0, 1, 0, 1] {
-            let p = try startEmbryo(probe + ["--shard", "\(i)/2", "--out", path("sharded")])
-            jobs.append(p)
-        }
-        for p in jobs {
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 0)
-        }
+        try runTogether([0, 1, 0, 1].map { probe + ["--shard", "\($0)/2", "--out", path("sharded")] })
         let cache = try FileManager.default.contentsOfDirectory(atPath: path("sharded/cache"))
         XCTAssertFalse(cache.contains { $0.hasPrefix(".") }, "no temporary file left: \(cache)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("sharded/metrics.jsonl")), "shards write no tables")
@@ -234,15 +235,7 @@ final class ExperimentTests: XCTestCase {
         let ft = [
             "--task", path("w/tasks/grammar"), "--epochs", "1", "--train-size", "32", "--seeds", "2", "--threads", "1",
         ]
-        var jobs: [Process] = []
-        for i in 0..<2 {
-            let p = try startEmbryo(["finetune", "--run", path("run")] + ft + ["--shard", "\(i)/2"])
-            jobs.append(p)
-        }
-        for p in jobs {
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 0)
-        }
+        try runTogether((0..<2).map { ["finetune", "--run", path("run")] + ft + ["--shard", "\($0)/2"] })
         XCTAssertFalse(
             FileManager.default.fileExists(atPath: path("run/probes/downstream.jsonl")), "shards write no report")
         let assembled = try runEmbryo(["finetune", "--run", path("run")] + ft)
@@ -271,11 +264,7 @@ final class ExperimentTests: XCTestCase {
             "activations", "--run", path("run"), "--layer", "1", "--text", path("w/probe.conllu"), "--tokens", "1500",
             "--threads", "1",
         ]
-        let jobs = try (0..<2).map { try startEmbryo(act + ["--out", path("store"), "--shard", "\($0)/2"]) }
-        for p in jobs {
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 0)
-        }
+        try runTogether((0..<2).map { act + ["--out", path("store"), "--shard", "\($0)/2"] })
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("store/store.json")), "shards write no manifest")
         let assembled = try runEmbryo(act + ["--out", path("store")])
         XCTAssertEqual(assembled.code, 0, assembled.err)

@@ -41,20 +41,19 @@ public enum FinetuneJob {
         return (model, tok)
     }
 
-    /// What makes one checkpoint's fine-tuning results: its weights, the task's files, the settings, the
+    /// A hash of everything read from a task: its name, labels, metrics and every example of every split
+    /// (so a change of files, --text-columns or --label-column changes it).
+    public static func fingerprint(_ task: TaskData) -> String {
+        String(stableHash(String(describing: task)), radix: 16)
+    }
+
+    /// What makes one checkpoint's fine-tuning results: its weights, the task as read, the settings, the
     /// seeds and whether models are saved. A results.json with the same key is reused.
     public static func cacheKey(
-        snapshot: Snapshot, task: TaskData, taskPath: String, settings: FinetuneSettings, seeds: Int,
-        saveModels: Bool
+        snapshot: Snapshot, task: String, settings: FinetuneSettings, seeds: Int, saveModels: Bool
     ) throws -> String {
-        let taskHash = try ProbeRunner.hashPath(taskPath, extensions: ["tsv", "jsonl", "json"])
-        // what was read from the files: the columns and labels chosen (--text-columns, --label-column)
-        let read =
-            "\(task.name)|\(task.labels)|\(task.regression)|\(task.train.count)|\(task.metrics)|"
-            + String(describing: task.train.prefix(3))
         let parts = [
-            "finetune v1", try snapshot.weightsHash(), taskHash, read, String(describing: settings), "\(seeds)",
-            "\(saveModels)",
+            "finetune v1", try snapshot.weightsHash(), task, String(describing: settings), "\(seeds)", "\(saveModels)",
         ]
         return String(stableHash(parts.joined(separator: "|")), radix: 16)
     }

@@ -61,13 +61,6 @@ public struct TokenColumn: RandomAccessCollection, @unchecked Sendable {
     }
 }
 
-extension TokenColumn {
-    /// The column from position `from` on, as a column of its own.
-    func tail(from: Int) -> TokenColumn {
-        TokenColumn(base: base + from * (wide ? 4 : 2), wide: wide, owner: owner, count: count - from)
-    }
-}
-
 /// A read-only column of offsets (Int64 on disk).
 public struct OffsetColumn: RandomAccessCollection, @unchecked Sendable {
     let base: UnsafePointer<Int64>
@@ -186,10 +179,11 @@ public final class TokenizedCorpus {
     public func forEachTokens(inSentences spans: [Range<Int>], _ body: (TokenColumn) -> Void) {
         guard storage.mapped else {
             for r in spans {
+                let lo = sentenceStarts[r.lowerBound]
                 body(
                     TokenColumn(
-                        base: tokens.base, wide: tokens.wide, owner: storage, count: sentenceStarts[r.upperBound]
-                    ).tail(from: sentenceStarts[r.lowerBound]))
+                        base: tokens.base + lo * (tokens.wide ? 4 : 2), wide: tokens.wide, owner: storage,
+                        count: sentenceStarts[r.upperBound] - lo))
             }
             return
         }
@@ -306,19 +300,7 @@ public final class TokenizedCorpus {
             case .jsonl:
                 try forEachRecord(s, body)
             case .text:
-                let reader = try LineReader(path: s.path)
-                var lineNo = 0
-                try reader.forEachLine { line in
-                    lineNo += 1
-                    if line.contains(0) {
-                        throw EmbryoError.format(
-                            "\(s.path):\(lineNo)", "contains NUL bytes: this looks like a binary file, not text")
-                    }
-                    let text = String(decoding: line, as: UTF8.self)
-                    if text.allSatisfy({ $0.isWhitespace }) { try body(nil) } else { try body(text) }
-                    return true
-                }
-                try body(nil)
+                try forEachSentenceBytes([s]) { line in try body(line.map { String(decoding: $0, as: UTF8.self) }) }
             }
         }
     }
@@ -480,10 +462,7 @@ public final class TokenizedCorpus {
         try sents.close()
         try docs.close()
         for side in [sideS, sideD] { try out.append(contentsOf: side) }
-        var header = magic
-        for v in [2, wide ? 4 : 2, nt, ns, nd] { withUnsafeBytes(of: Int64(v).littleEndian) { header += $0 } }
-        header += [UInt8](repeating: 0, count: 64 - header.count)
-        try out.finish(header: header)
+        try out.finish(header: header(wide: wide, tokens: nt, sentences: ns, documents: nd))
         if rename(main.path, url.path) != 0 {
             throw EmbryoError.io(url.path, "cannot rename into place: \(String(cString: strerror(errno)))")
         }
@@ -536,14 +515,21 @@ public final class TokenizedCorpus {
         return TokenizedCorpus(b)
     }
 
+    /// The 64-byte header of a token file.
+    static func header(wide: Bool, tokens: Int, sentences: Int, documents: Int) -> [UInt8] {
+        var h = magic
+        for v in [2, wide ? 4 : 2, tokens, sentences, documents] {
+            withUnsafeBytes(of: Int64(v).littleEndian) { h += $0 }
+        }
+        return h + [UInt8](repeating: 0, count: 64 - h.count)
+    }
+
     /// Writes this corpus as a token file (the same bytes `write` makes from the sources).
     public func save(_ url: URL) throws {
-        var d = Data(TokenizedCorpus.magic)
         let wide = tokens.wide
-        for v in [2, wide ? 4 : 2, tokens.count, sentenceStarts.count, documentStarts.count] {
-            withUnsafeBytes(of: Int64(v).littleEndian) { d.append(contentsOf: $0) }
-        }
-        d.append(contentsOf: [UInt8](repeating: 0, count: 64 - d.count))
+        var d = Data(
+            TokenizedCorpus.header(
+                wide: wide, tokens: tokens.count, sentences: sentenceStarts.count, documents: documentStarts.count))
         d.append(Data(bytes: tokens.base, count: tokens.count * (wide ? 4 : 2)))
         d.append(contentsOf: [UInt8](repeating: 0, count: (8 - (tokens.count * (wide ? 4 : 2)) % 8) % 8))
         d.append(Data(bytes: UnsafeRawPointer(sentenceStarts.base), count: 8 * sentenceStarts.count))
@@ -582,17 +568,6 @@ final class BufferedWriter {
 
     @inline(__always) func write(raw: UnsafeRawBufferPointer) throws {
         buffer.append(contentsOf: raw)
-        if buffer.count >= 1 << 20 { try flush() }
-    }
-
-    @inline(__always) func write(uint16 v: UInt16) throws {
-        buffer.append(UInt8(v & 0xFF))
-        buffer.append(UInt8(v >> 8))
-        if buffer.count >= 1 << 20 { try flush() }
-    }
-
-    @inline(__always) func write(int32 v: Int32) throws {
-        withUnsafeBytes(of: v.littleEndian) { buffer += $0 }
         if buffer.count >= 1 << 20 { try flush() }
     }
 

@@ -124,44 +124,16 @@ public final class ProbeRunner {
         settings[.mlm] = "mlm v2|pos \(posHash)|max \(n)"
         let layers = self.options.layers.map { $0.map(String.init).joined(separator: ",") } ?? "all"
         settings[.layers] = "layers v2|pos \(posHash)|train \(trainHash)|max \(n)|layers \(layers)"
+        // what was read, not the files named: a T-REx folder takes its templates from the folder above it
+        let patternsKey = patterns.keys.sorted().map { "\($0)=\(patterns[$0]!)" }.joined(separator: "|")
         settings[.knowledge] =
-            "knowledge v4|facts \(try self.options.facts.map { try ProbeRunner.hashPath($0) } ?? "-")"
-            + "|patterns \(try self.options.patterns.map { try ProbeRunner.hashPath($0) } ?? "-")"
+            "knowledge v4|facts \(relations.isEmpty ? "-" : Lama.fingerprint(relations))"
+            + "|patterns \(patterns.isEmpty ? "-" : String(stableHash(patternsKey), radix: 16))"
         settings[.loss] = "loss v1|" + (runHeldOut?.description ?? "pos \(posHash)|max \(n)")
         settings[.lens] = "lens v1|pos \(posHash)|max \(n)"
         settings[.examples] = "examples v1|pos \(posHash)|max \(n)"
         settings[.attention] = "attention v1|pos \(posHash)|sentences \(min(n, AttentionProbe.sentences))"
         settings[.similarity] = "similarity v1|pos \(posHash)|max \(n)|tokens \(SimilarityProbe.tokens)"
-    }
-
-    /// A hash of a file, or of a folder's files with these extensions and those of its subfolders.
-    public static func hashPath(_ path: String, extensions: Set<String> = ["jsonl"]) throws -> String {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw EmbryoError.io(path, "no such file or directory")
-        }
-        guard isDir.boolValue else { return try hashFile(path).1 }
-        // every .jsonl in the folder and in its subfolders (LAMA's data folder keeps each subset in one)
-        var names: [String] = []
-        for name in try FileManager.default.contentsOfDirectory(atPath: path).sorted() {
-            var sub: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: path + "/" + name, isDirectory: &sub)
-            if sub.boolValue {
-                names += try FileManager.default.contentsOfDirectory(atPath: path + "/" + name)
-                    .filter { extensions.contains(($0 as NSString).pathExtension) }.map { name + "/" + $0 }
-            } else if extensions.contains((name as NSString).pathExtension) {
-                names.append(name)
-            }
-        }
-        var parts = try names.sorted().map { "\($0)=\(try hashFile(path + "/" + $0).1)" }
-        // a T-REx folder of LAMA's takes its templates from the relations.jsonl above it
-        let above = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("relations.jsonl")
-        if Lama.subsets.contains(URL(fileURLWithPath: path).lastPathComponent),
-            FileManager.default.fileExists(atPath: above.path)
-        {
-            parts.append("../relations.jsonl=\(try hashFile(above.path).1)")
-        }
-        return String(stableHash(parts.joined(separator: ",")), radix: 16)
     }
 
     /// The run's snapshots in step order; incomplete ones are skipped with a warning (once).

@@ -96,10 +96,9 @@ public enum Lama {
                     data.missing.append((name, file.path))
                     continue
                 }
-                var facts: [LamaFact] = []
-                for (fl, f) in try jsonLines(file) { facts.append(try fact(f, at: "\(file.path):\(fl)")) }
                 data.relations.append(
-                    LamaRelation(name: name, template: patterns[name]![0], label: nil, type: nil, facts: facts))
+                    LamaRelation(
+                        name: name, template: patterns[name]![0], label: nil, type: nil, facts: try facts(in: file)))
             }
         } else {
             throw EmbryoError.format(
@@ -176,26 +175,34 @@ public enum Lama {
                 data.missing.append((full, factsFile.path))
                 continue
             }
-            var facts: [LamaFact] = []
-            for (fl, f) in try jsonLines(factsFile) { facts.append(try fact(f, at: "\(factsFile.path):\(fl)")) }
             data.relations.append(
                 LamaRelation(
                     name: full, template: template, label: obj["label"] as? String, type: obj["type"] as? String,
-                    facts: facts, subset: subset))
+                    facts: try facts(in: factsFile), subset: subset))
+        }
+    }
+
+    /// The facts of one jsonl file; with `masked`, each must carry its own masked sentences.
+    static func facts(in file: URL, masked: Bool = false) throws -> [LamaFact] {
+        try jsonLines(file).map { line, o in
+            let f = try fact(o, at: "\(file.path):\(line)")
+            if masked && f.maskedSentences.isEmpty {
+                throw EmbryoError.format("\(file.path):\(line)", "missing \"masked_sentences\"")
+            }
+            return f
         }
     }
 
     /// A file of facts that carry their own masked sentences (Google-RE, ConceptNet, SQuAD).
     static func maskedRelation(_ file: URL, name: String, subset: String) throws -> LamaRelation {
-        var facts: [LamaFact] = []
-        for (line, o) in try jsonLines(file) {
-            let f = try fact(o, at: "\(file.path):\(line)")
-            guard !f.maskedSentences.isEmpty else {
-                throw EmbryoError.format("\(file.path):\(line)", "missing \"masked_sentences\"")
-            }
-            facts.append(f)
-        }
-        return LamaRelation(name: name, template: nil, label: nil, type: nil, facts: facts, subset: subset)
+        LamaRelation(
+            name: name, template: nil, label: nil, type: nil, facts: try facts(in: file, masked: true), subset: subset)
+    }
+
+    /// A hash of everything read: relations, templates, types, subsets and every fact's fields. Probe results
+    /// are cached under it, so it changes with any file that was read, wherever it lies.
+    public static func fingerprint(_ relations: [LamaRelation]) -> String {
+        String(stableHash(String(describing: relations)), radix: 16)
     }
 
     /// Flat jsonl: facts grouped by `relation` / `predicate_id`, or by template when neither is given.
