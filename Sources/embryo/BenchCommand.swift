@@ -23,7 +23,8 @@ enum BenchCommand {
         options: [config, Shared.threads, steps, warmup, batchSize, seqLen, optimizer, seed, profile]
     )
 
-    static let config = OptionSpec.option("config", "preset", "Model preset: tiny, small or base.", default: "tiny")
+    static let config = OptionSpec.option(
+        "config", "preset", "Model preset: tiny, small, base, or bert-tiny, bert-small, bert-base.", default: "tiny")
     static let steps = OptionSpec.option("steps", "n", "Timed steps for training and for inference.", default: "20")
     static let warmup = OptionSpec.option("warmup", "n", "Untimed steps before timing.", default: "3")
     static let batchSize = OptionSpec.option(
@@ -40,7 +41,8 @@ enum BenchCommand {
         let threads = try Shared.threadCount(a)
         let steps = try a.int(Self.steps, min: 1)!
         let warmup = try a.int(Self.warmup, min: 0)!
-        let B = try a.int(Self.batchSize, min: 1) ?? (name == "base" ? 8 : 32)
+        let size = name.hasPrefix("bert-") ? String(name.dropFirst(5)) : name  // bert-X has X's sizes
+        let B = try a.int(Self.batchSize, min: 1) ?? (size == "base" ? 8 : 32)
         let T = try a.int(Self.seqLen, min: 2)!
         let opt = OptimizerKind(rawValue: try a.choice(Self.optimizer, OptimizerKind.allCases.map(\.rawValue))!)!
         let seed = UInt64(try a.int(Self.seed, min: 0)!)
@@ -50,7 +52,7 @@ enum BenchCommand {
         }
         Threads.configure(threads)
 
-        let config = AlbertConfig.preset(name, vocabSize: vocab[name]!)!
+        let config = AlbertConfig.preset(name, vocabSize: vocab[size]!)!
         let model = try Albert(config: config)
         model.initializeWeights(seed: seed)
         let perRow = Int((0.15 * Double(T)).rounded())
@@ -216,7 +218,7 @@ enum BenchCommand {
         let H = Double(c.hiddenSize), E = Double(c.embeddingSize), I = Double(c.intermediateSize),
             L = Double(c.numHiddenLayers)
         let layer = 4 * H * H + 2 * H * I
-        let body = L * layer + E * H
+        let body = L * layer + (c.isBert ? 0 : E * H)  // BERT has no embedding projection
         let attn = L * 2 * H * Double(T)
         let head = H * E + E * Double(c.vocabSize)
         return (6 * (body + attn) + 6 * head * labelledFraction, 2 * (body + attn) + 2 * head)

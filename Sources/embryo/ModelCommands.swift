@@ -8,12 +8,13 @@ import Foundation
 enum InitCommand {
     static let spec = CommandSpec(
         name: "embryo init",
-        abstract: "Write a randomly initialised ALBERT checkpoint in Hugging Face format.",
+        abstract: "Write a randomly initialised ALBERT or BERT checkpoint in Hugging Face format.",
         options: [config, vocabSize, unshared, seed, out, force]
     )
 
     static let config = OptionSpec.option(
-        "config", "preset|file", "tiny, small, base, or a config.json path.", default: "tiny")
+        "config", "preset|file",
+        "tiny, small, base (ALBERT), bert-tiny, bert-small, bert-base (BERT), or a config.json path.", default: "tiny")
     static let vocabSize = OptionSpec.option("vocab-size", "n", "Vocabulary size (presets only).", default: "8192")
     static let unshared = OptionSpec.flag(
         "unshared", "One layer group per layer (BERT-like) instead of ALBERT's shared block.")
@@ -48,8 +49,9 @@ enum InferCommand {
         abstract: "Run a checkpoint on token ids; write hidden states and logits as safetensors.",
         discussion: """
             Id files hold one sequence per line, ids separated by spaces or commas, every line the same
-            length. The output holds hidden_states.0 (after the embedding projection) to hidden_states.L,
-            pooled, prediction_logits (B, T, V) and sop_logits (B, 2), all float32.
+            length. The output holds hidden_states.0 (after the embedding projection; BERT: the embeddings)
+            to hidden_states.L, pooled, prediction_logits (B, T, V) and sop_logits (B, 2; BERT:
+            seq_relationship_logits), all float32. Heads the checkpoint lacks (a bare BertModel's) are left out.
             """,
         options: [checkpoint, ids, tokenTypeIds, attentionMask, Shared.threads, out]
     )
@@ -97,9 +99,16 @@ enum InferCommand {
         for l in 0...model.config.numHiddenLayers {
             tensors.append(("hidden_states.\(l)", [B, T, H], UnsafePointer(acts.hiddenState(l))))
         }
-        tensors.append(("pooled", [B, H], UnsafePointer(acts.pooled)))
-        tensors.append(("prediction_logits", [B, T, V], UnsafePointer(logits.pointer)))
-        tensors.append(("sop_logits", [B, 2], UnsafePointer(acts.sopLogits)))
+        // only the heads the checkpoint holds (a bare BertModel has a pooler and nothing else)
+        let absent = model.absentParts
+        if !absent.contains(.pooler) { tensors.append(("pooled", [B, H], UnsafePointer(acts.pooled))) }
+        if !absent.contains(.mlmHead) {
+            tensors.append(("prediction_logits", [B, T, V], UnsafePointer(logits.pointer)))
+        }
+        if absent.isDisjoint(with: [.pooler, .sentenceHead]) {
+            let name = model.config.isBert ? "seq_relationship_logits" : "sop_logits"
+            tensors.append((name, [B, 2], UnsafePointer(acts.sopLogits)))
+        }
         try writeSafetensors(tensors, metadata: ["checkpoint": ckpt], to: URL(fileURLWithPath: out))
         print(out)
     }

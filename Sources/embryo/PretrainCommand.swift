@@ -45,7 +45,10 @@ enum PretrainCommand {
             value: "name"),
         .int("world-tokens", \.worldTokens, "Size of the built-in world when no corpus is given."),
         .int("world-seed", \.worldSeed, "Seed of the built-in world."),
-        .string("config", \.config, "tiny, small, base, or a config.json.", value: "preset|file"),
+        .string(
+            "config", \.config,
+            "tiny, small, base (ALBERT), bert-tiny, bert-small, bert-base (BERT), or a config.json.",
+            value: "preset|file"),
         .int("layers", \.layers, "Layer applications instead of the config's (e.g. 4 for a deeper tiny)."),
         .string("vocab", \.vocab, "Use this vocab.txt instead of learning one.", value: "file"),
         .int("vocab-size", \.vocabSize, "Size of the vocabulary learned from the corpus."),

@@ -110,7 +110,7 @@ final class CheckpointTests: XCTestCase {
         expectLoadError("has dtype I32, expected F32")
         // a config that is not JSON, and one with an impossible shape
         try Data("{ not json".utf8).write(to: dir.appendingPathComponent("config.json"))
-        expectLoadError("config.json: not a valid ALBERT config.json")
+        expectLoadError("config.json: not a valid ALBERT or BERT config.json")
         try Data("{\"hidden_size\": 12, \"num_attention_heads\": 5}".utf8).write(
             to: dir.appendingPathComponent("config.json"))
         expectLoadError("not a multiple of num_attention_heads")

@@ -96,6 +96,12 @@ final class KernelGradientTests: XCTestCase {
         let dx = FloatBuffer(count: n)
         geluBackward(dinp: dx.pointer, inp: x.pointer, dout: dout.pointer, count: n)
         assertGradient("gelu", x: x, analytic: dx.array, loss: gelu)
+        func geluErf() -> Double {
+            geluErfForward(out: out.pointer, inp: x.pointer, count: n); return weightedSum(out.pointer, dout)
+        }
+        let de = FloatBuffer(count: n)
+        geluErfBackward(dinp: de.pointer, inp: x.pointer, dout: dout.pointer, count: n)
+        assertGradient("exact gelu", x: x, analytic: de.array, loss: geluErf)
         func tanhLoss() -> Double {
             tanhForward(out: out.pointer, inp: x.pointer, count: n); return weightedSum(out.pointer, dout)
         }
@@ -173,8 +179,8 @@ final class ModelGradientTests: XCTestCase {
     override func setUp() { Threads.configure(2) }
 
     /// For each parameter tensor: d/dh loss(params + h * u) at 0, with u a random unit direction on that tensor.
-    func directional(groups: Int) throws {
-        let config = tinyConfig(groups: groups)
+    func directional(groups: Int, bert: Bool = false) throws {
+        let config = bert ? tinyConfig().bert() : tinyConfig(groups: groups)
         let model = try Albert(config: config)
         model.initializeWeights(seed: 11)
         // larger weights than the 0.02 init so every path carries visible gradient; perturb LayerNorm/biases too
@@ -207,4 +213,22 @@ final class ModelGradientTests: XCTestCase {
 
     func testDirectionalDerivativesShared() throws { try directional(groups: 1) }
     func testDirectionalDerivativesUnshared() throws { try directional(groups: 2) }
+    func testDirectionalDerivativesBert() throws { try directional(groups: 2, bert: true) }
+}
+
+final class ExactGeluTests: XCTestCase {
+    /// x * Phi(x) against erf from the C library in double precision, over the range a layer sees and the tails.
+    func testExactGeluMatchesErf() {
+        var xs: [Float] = stride(from: -12, through: 12, by: 0.01).map { Float($0) }
+        xs += [-30, -9.5, 9.5, 30, 0, -0.0, 1e-20, -1e-20]
+        let x = FloatBuffer(xs), out = FloatBuffer(count: xs.count)
+        geluErfForward(out: out.pointer, inp: x.pointer, count: xs.count)
+        for (i, v) in xs.enumerated() {
+            let d = Double(v), ref = 0.5 * d * erfc(-d / 2.0.squareRoot())
+            // relative precision, including the lower tail where x * Phi(x) is tiny; there the float exponent
+            // -x^2/2 carries a rounding of about x^2/2 ulp, so the bound grows with it
+            let bound = 3e-7 * (1 + d * d / 2) * abs(ref) + 1e-37
+            XCTAssertLessThanOrEqual(abs(Double(out[i]) - ref), bound, "gelu(\(v))")
+        }
+    }
 }

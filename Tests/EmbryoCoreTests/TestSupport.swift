@@ -25,15 +25,19 @@ func fixtureBatch(_ f: SafetensorsFile) throws -> AlbertBatch {
     let B = shape[0], T = shape[1]
     let batch = AlbertBatch(B: B, T: T)
     let ids = try f.floats("input.input_ids"), tt = try f.floats("input.token_type_ids")
-    let mask = try f.floats("input.attention_mask"), labels = try f.floats("input.labels")
-    let sop = try f.floats("input.sentence_order_label")
+    let mask = try f.floats("input.attention_mask")
+    // MLM labels and the sentence label (SOP for ALBERT, next sentence for BERT) when the fixture has them
+    let labels = f.entries["input.labels"]?.shape == shape ? try f.floats("input.labels") : nil
+    let sentence = try ["input.sentence_order_label", "input.next_sentence_label"].first {
+        f.entries[$0] != nil
+    }.map { try f.floats($0) }
     for i in 0..<(B * T) {
         batch.ids[i] = Int32(ids[i])
         batch.tokenTypes[i] = Int32(tt[i])
         batch.attentionMask[i] = mask[i]
-        batch.mlmLabels[i] = Int32(labels[i])
+        batch.mlmLabels[i] = labels.map { Int32($0[i]) } ?? -100
     }
-    for b in 0..<B { batch.sopLabels[b] = Int32(sop[b]) }
+    if let sentence { for b in 0..<B { batch.sopLabels[b] = Int32(sentence[b]) } }
     return batch
 }
 

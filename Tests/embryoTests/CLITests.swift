@@ -23,7 +23,7 @@ final class CLITests: XCTestCase {
 
             SUBCOMMANDS:
               bench                 Time training steps and inference on random tokens.
-              init                  Write a randomly initialised ALBERT checkpoint in Hugging Face format.
+              init                  Write a randomly initialised ALBERT or BERT checkpoint in Hugging Face format.
               infer                 Run a checkpoint on token ids; write hidden states and logits as safetensors.
               vocab                 Learn a WordPiece vocabulary from text files.
               tokenize              Tokenize text line by line with a WordPiece vocabulary.
@@ -55,13 +55,13 @@ final class CLITests: XCTestCase {
 
     func testSubcommandHelpSnapshot() throws {
         let expected = """
-            OVERVIEW: Write a randomly initialised ALBERT checkpoint in Hugging Face format.
+            OVERVIEW: Write a randomly initialised ALBERT or BERT checkpoint in Hugging Face format.
 
             USAGE: embryo init [--config <preset|file>] [--vocab-size <n>] [--unshared] [--seed <n>] --out <dir> [--force]
 
             OPTIONS:
               --config <preset|file>
-                                    tiny, small, base, or a config.json path. (default: tiny)
+                                    tiny, small, base (ALBERT), bert-tiny, bert-small, bert-base (BERT), or a config.json path. (default: tiny)
               --vocab-size <n>      Vocabulary size (presets only). (default: 8192)
               --unshared            One layer group per layer (BERT-like) instead of ALBERT's shared block.
               --seed <n>            Initialisation seed. (default: 0)
@@ -88,7 +88,8 @@ final class CLITests: XCTestCase {
         }
         XCTAssertTrue(
             try run(["bench", "--help"]).out.contains(
-                "--config <preset>     Model preset: tiny, small or base. (default: tiny)"))
+                "--config <preset>     Model preset: tiny, small, base, or bert-tiny, bert-small, bert-base. (default: tiny)"
+            ))
         XCTAssertEqual(try run(["--version"]).code, 0)
     }
 

@@ -29,7 +29,8 @@ extension Albert {
                     dinp: a.dmlmAct, dweight: gr + o.mlmLnWeight, dbias: gr + o.mlmLnBias, dout: a.dmlmOut,
                     inp: a.mlmAct, weight: p + o.mlmLnWeight, mean: a.mlmMean, rstd: a.mlmRstd, rows: P, dim: E,
                     accumulate: false)
-                geluBackward(dinp: a.dmlmAct, inp: a.mlmDense, dout: a.dmlmAct, count: P * E, accumulate: false)
+                activationBackward(
+                    c.activation, dinp: a.dmlmAct, inp: a.mlmDense, dout: a.dmlmAct, count: P * E, accumulate: false)
             }
             Profiler.span(.mlmDense, flops: 4 * Double(P * H * E)) {
                 linearBackward(
@@ -101,7 +102,7 @@ extension Albert {
                 inp: ffnAct, weight: p + g.ffnOutWeight, rows: BT, inDim: I, outDim: H, accumulateDinp: false)
         }
         Profiler.span(.gelu) {
-            geluBackward(dinp: a.dffn, inp: ffnPre, dout: a.dffn, count: BT * I, accumulate: false)
+            activationBackward(c.activation, dinp: a.dffn, inp: ffnPre, dout: a.dffn, count: BT * I, accumulate: false)
         }
         Profiler.span(.ffnIn, flops: perRow * Double(H * I)) {
             linearBackward(
@@ -133,21 +134,25 @@ extension Albert {
         }
     }
 
-    /// The E->H projection, the embedding LayerNorm and the three embedding tables, backward from dh.
+    /// The E->H projection (ALBERT only), the embedding LayerNorm and the three embedding tables, backward from dh.
     func embeddingsBackward(
         _ a: Activations, _ batch: AlbertBatch, dh: UnsafeMutablePointer<Float>, grads gr: UnsafeMutablePointer<Float>
     ) {
         let c = config, p = params.pointer, o = layout
         let B = a.B, T = a.T, BT = B * T, E = a.E, H = a.H
         let perRow = 4 * Double(BT)
-        Profiler.span(.projection, flops: perRow * Double(E * H)) {
-            linearBackward(
-                dinp: a.dembOut, dweight: gr + o.mapWeight, dbias: gr + o.mapBias, dout: dh, inp: a.embOut,
-                weight: p + o.mapWeight, rows: BT, inDim: E, outDim: H, accumulateDinp: false)
+        if o.hasProjection {
+            Profiler.span(.projection, flops: perRow * Double(E * H)) {
+                linearBackward(
+                    dinp: a.dembOut, dweight: gr + o.mapWeight, dbias: gr + o.mapBias, dout: dh, inp: a.embOut,
+                    weight: p + o.mapWeight, rows: BT, inDim: E, outDim: H, accumulateDinp: false)
+            }
         }
+        // BERT: the first layer's input is the LayerNorm's output, so dh is its gradient
+        let dembOut = o.hasProjection ? UnsafePointer(a.dembOut) : UnsafePointer(dh)
         Profiler.span(.embeddingLayerNorm) {
             layerNormBackward(
-                dinp: a.dembSum, dweight: gr + o.embLnWeight, dbias: gr + o.embLnBias, dout: a.dembOut,
+                dinp: a.dembSum, dweight: gr + o.embLnWeight, dbias: gr + o.embLnBias, dout: dembOut,
                 inp: a.embSum, weight: p + o.embLnWeight, mean: a.embMean, rstd: a.embRstd, rows: BT, dim: E,
                 accumulate: false)
         }

@@ -1,7 +1,9 @@
 // Forward pass of AlbertForPreTraining (transformers' modeling_albert.py, eval mode): embeddings with
 // LayerNorm, the E->H projection, L post-LN layer applications, then the MLM head (dense H->E,
 // gelu_new, LayerNorm, decoder tied to the word embeddings, own bias) and the SOP head (tanh pooler on
-// [CLS], 2-way classifier). Training computes MLM logits only at labelled positions.
+// [CLS], 2-way classifier). Training computes MLM logits only at labelled positions. BertForPreTraining
+// (modeling_bert.py) is the same pass without the projection, with unshared layers, the exact GELU and
+// its next-sentence head in the SOP head's place.
 
 extension Albert {
     /// Embeddings and every layer application; fills a.hidden (0...L).
@@ -40,10 +42,14 @@ extension Albert {
                 out: a.embOut, mean: a.embMean, rstd: a.embRstd, inp: a.embSum, weight: p + o.embLnWeight,
                 bias: p + o.embLnBias, rows: BT, dim: E, eps: eps)
         }
-        Profiler.span(.projection, flops: 2 * Double(BT * E * H)) {
-            linearForward(
-                out: a.hidden, inp: a.embOut, weight: p + o.mapWeight, bias: p + o.mapBias, rows: BT, inDim: E,
-                outDim: H)
+        if o.hasProjection {
+            Profiler.span(.projection, flops: 2 * Double(BT * E * H)) {
+                linearForward(
+                    out: a.hidden, inp: a.embOut, weight: p + o.mapWeight, bias: p + o.mapBias, rows: BT, inDim: E,
+                    outDim: H)
+            }
+        } else {
+            a.hidden.update(from: a.embOut, count: BT * H)  // BERT: the embeddings are the first layer's input
         }
         runLayers(a, batch, from: 0)
     }
@@ -85,7 +91,7 @@ extension Albert {
                     out: ffnPre, inp: attnOut, weight: p + g.ffnWeight, bias: p + g.ffnBias, rows: BT, inDim: H,
                     outDim: I)
             }
-            Profiler.span(.gelu) { geluForward(out: ffnAct, inp: ffnPre, count: BT * I) }
+            Profiler.span(.gelu) { activationForward(c.activation, out: ffnAct, inp: ffnPre, count: BT * I) }
             Profiler.span(.ffnOut, flops: perRow * Double(H * I)) {
                 linearForward(
                     out: ffnRes, inp: ffnAct, weight: p + g.ffnOutWeight, bias: p + g.ffnOutBias,
@@ -115,7 +121,7 @@ extension Albert {
             out: a.sopLogits, inp: a.pooled, weight: p + o.sopWeight, bias: p + o.sopBias, rows: B, inDim: H, outDim: 2)
     }
 
-    /// MLM head rows: dense -> gelu_new -> LayerNorm -> tied decoder, for `rows` gathered hidden vectors.
+    /// MLM head rows: dense -> GELU -> LayerNorm -> tied decoder, for `rows` gathered hidden vectors.
     /// `out` is (rows, E+1) with a last column of ones that meets the bias column of `a.decoder`.
     func mlmHeadForward(
         _ a: Activations, logits: UnsafeMutablePointer<Float>, dense: UnsafeMutablePointer<Float>,
@@ -129,7 +135,7 @@ extension Albert {
                 outDim: E)
         }
         Profiler.span(.mlmHeadNorm) {
-            geluForward(out: act, inp: dense, count: rows * E)
+            activationForward(config.activation, out: act, inp: dense, count: rows * E)
             layerNormForward(
                 out: out, mean: mean, rstd: rstd, inp: act, weight: p + o.mlmLnWeight, bias: p + o.mlmLnBias,
                 rows: rows, dim: E, eps: Float(config.layerNormEps), ldOut: E + 1)

@@ -9,6 +9,9 @@ public final class Albert {
     public let layout: ParameterLayout
     public let params: FloatBuffer
     public let grads: FloatBuffer
+    /// Parts the loaded checkpoint did not hold (transformers' BertModel saves no heads, *ForMaskedLM no
+    /// pooler); they keep HF's initialisation and commands that need them refuse to run.
+    public var absentParts: Set<ParameterPart> = []
 
     public init(config: AlbertConfig) throws {
         try config.validate()
@@ -35,7 +38,7 @@ public final class Albert {
             p.update(repeating: 0, count: t.count)
         } else {
             rng.fillNormal(p, count: t.count, std: Float(config.initializerRange))
-            if t.name == "albert.embeddings.word_embeddings.weight" {
+            if t.offset == layout.wordEmbeddings {
                 (p + config.padTokenId * config.embeddingSize).update(repeating: 0, count: config.embeddingSize)
             }
         }
@@ -46,7 +49,7 @@ public final class Albert {
     /// An offset k is then one linear map of any position's vector (a rotation per frequency), which
     /// attention can learn once for all positions instead of position by position.
     public func initializeSinusoidalPositions() {
-        guard let p = parameter("albert.embeddings.position_embeddings.weight") else { return }
+        let p = params.pointer + layout.positionEmbeddings
         let E = config.embeddingSize
         // sin and cos have a standard deviation of 1/sqrt(2)
         let scale = Float(config.initializerRange) * Float(2).squareRoot()
@@ -68,6 +71,21 @@ public final class Albert {
     }
 
     public func zeroGrad() { grads.zero() }
+
+    /// Throws when the checkpoint lacked a part `purpose` needs (e.g. the MLM head of a bare BertModel).
+    public func require(_ part: ParameterPart, for purpose: String) throws {
+        guard absentParts.contains(part) else { return }
+        let what: String
+        switch part {
+        case .mlmHead: what = "an MLM head"
+        case .sentenceHead: what = "a next-sentence or sentence-order head"
+        case .pooler: what = "a pooler"
+        default: what = "all of its encoder"
+        }
+        throw EmbryoError.runtime(
+            "\(purpose) needs \(what), and the checkpoint has none (saved as a bare encoder such as "
+                + "transformers' \(config.isBert ? "BertModel" : "AlbertModel"))")
+    }
 
     /// Pointer to a named tensor's parameters (nil for an unknown name).
     public func parameter(_ name: String) -> UnsafeMutablePointer<Float>? {

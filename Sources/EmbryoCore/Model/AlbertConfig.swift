@@ -1,6 +1,7 @@
-// AlbertConfig: the model's shape under HF's config.json keys (transformers' AlbertConfig), with the
-// presets embryo trains. num_hidden_groups = 1 shares one block across all layers (ALBERT);
-// num_hidden_groups = num_hidden_layers gives unshared, BERT-like layers.
+// AlbertConfig: the model's shape under HF's config.json keys (transformers' AlbertConfig and BertConfig),
+// with the presets embryo trains. num_hidden_groups = 1 shares one block across all layers (ALBERT);
+// num_hidden_groups = num_hidden_layers gives unshared layers. model_type "bert" is BERT (transformers'
+// BertConfig): no embedding factorisation (E = H), unshared layers, BERT's tensor names and config keys.
 
 import Foundation
 
@@ -30,6 +31,18 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
     public var tieWordEmbeddings: Bool
     public var dtype: String
 
+    /// transformers' BERT rather than ALBERT: the embeddings are H wide and feed the first layer directly.
+    public var isBert: Bool { modelType == "bert" }
+
+    /// The activation of the feed-forward layers and the MLM head.
+    public enum Activation: Sendable { case geluTanh, geluErf }
+
+    /// hidden_act names transformers maps to the two GELUs ("gelu" is the exact, erf-based one).
+    public static let activations: [String: Activation] = [
+        "gelu_new": .geluTanh, "gelu_pytorch_tanh": .geluTanh, "gelu": .geluErf,
+    ]
+    public var activation: Activation { Self.activations[hiddenAct] ?? .geluTanh }
+
     enum CodingKeys: String, CodingKey {
         case vocabSize = "vocab_size", embeddingSize = "embedding_size", hiddenSize = "hidden_size"
         case numHiddenLayers = "num_hidden_layers", numHiddenGroups = "num_hidden_groups"
@@ -42,6 +55,7 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
         case padTokenId = "pad_token_id", bosTokenId = "bos_token_id", eosTokenId = "eos_token_id"
         case positionEmbeddingType = "position_embedding_type", modelType = "model_type", architectures
         case tieWordEmbeddings = "tie_word_embeddings", dtype
+        case classifierDropout = "classifier_dropout"
     }
 
     public init(
@@ -74,40 +88,81 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
         self.dtype = "float32"
     }
 
-    /// Decodes HF's config.json; keys HF may omit take HF's AlbertConfig defaults.
+    /// Decodes HF's config.json; keys HF may omit take the defaults of transformers' AlbertConfig, or of
+    /// BertConfig when model_type is "bert" (whose embedding_size is hidden_size and whose layers are unshared).
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func opt<T: Decodable>(_ k: CodingKeys, _ d: T) throws -> T { try c.decodeIfPresent(T.self, forKey: k) ?? d }
-        vocabSize = try opt(.vocabSize, 30000)
-        embeddingSize = try opt(.embeddingSize, 128)
-        hiddenSize = try opt(.hiddenSize, 4096)
+        modelType = try opt(.modelType, "albert")
+        let bert = modelType == "bert"
+        vocabSize = try opt(.vocabSize, bert ? 30522 : 30000)
+        hiddenSize = try opt(.hiddenSize, bert ? 768 : 4096)
+        embeddingSize = bert ? hiddenSize : try opt(.embeddingSize, 128)
         numHiddenLayers = try opt(.numHiddenLayers, 12)
-        numHiddenGroups = try opt(.numHiddenGroups, 1)
-        innerGroupNum = try opt(.innerGroupNum, 1)
-        numAttentionHeads = try opt(.numAttentionHeads, 64)
-        intermediateSize = try opt(.intermediateSize, 16384)
-        hiddenAct = try opt(.hiddenAct, "gelu_new")
+        numHiddenGroups = bert ? numHiddenLayers : try opt(.numHiddenGroups, 1)
+        innerGroupNum = bert ? 1 : try opt(.innerGroupNum, 1)
+        numAttentionHeads = try opt(.numAttentionHeads, bert ? 12 : 64)
+        intermediateSize = try opt(.intermediateSize, bert ? 3072 : 16384)
+        hiddenAct = try opt(.hiddenAct, bert ? "gelu" : "gelu_new")
         maxPositionEmbeddings = try opt(.maxPositionEmbeddings, 512)
         typeVocabSize = try opt(.typeVocabSize, 2)
         layerNormEps = try opt(.layerNormEps, 1e-12)
         initializerRange = try opt(.initializerRange, 0.02)
-        hiddenDropoutProb = try opt(.hiddenDropoutProb, 0)
-        attentionProbsDropoutProb = try opt(.attentionProbsDropoutProb, 0)
-        classifierDropoutProb = try opt(.classifierDropoutProb, 0.1)
+        hiddenDropoutProb = try opt(.hiddenDropoutProb, bert ? 0.1 : 0)
+        attentionProbsDropoutProb = try opt(.attentionProbsDropoutProb, bert ? 0.1 : 0)
+        classifierDropoutProb =
+            bert ? try opt(.classifierDropout, hiddenDropoutProb) : try opt(.classifierDropoutProb, 0.1)
         padTokenId = try opt(.padTokenId, 0)
         bosTokenId = try opt(.bosTokenId, 2)
         eosTokenId = try opt(.eosTokenId, 3)
         positionEmbeddingType = try opt(.positionEmbeddingType, "absolute")
-        modelType = try opt(.modelType, "albert")
-        architectures = try opt(.architectures, ["AlbertForPreTraining"])
+        architectures = try opt(.architectures, [bert ? "BertForPreTraining" : "AlbertForPreTraining"])
         tieWordEmbeddings = try opt(.tieWordEmbeddings, true)
         dtype = try opt(.dtype, "float32")
     }
 
-    public static let presetNames = ["tiny", "small", "base"]
+    /// Writes the keys of transformers' config class for the model type (BertConfig has no embedding_size,
+    /// layer groups or bos/eos ids).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(vocabSize, forKey: .vocabSize)
+        try c.encode(hiddenSize, forKey: .hiddenSize)
+        try c.encode(numHiddenLayers, forKey: .numHiddenLayers)
+        try c.encode(numAttentionHeads, forKey: .numAttentionHeads)
+        try c.encode(intermediateSize, forKey: .intermediateSize)
+        try c.encode(hiddenAct, forKey: .hiddenAct)
+        try c.encode(maxPositionEmbeddings, forKey: .maxPositionEmbeddings)
+        try c.encode(typeVocabSize, forKey: .typeVocabSize)
+        try c.encode(layerNormEps, forKey: .layerNormEps)
+        try c.encode(initializerRange, forKey: .initializerRange)
+        try c.encode(hiddenDropoutProb, forKey: .hiddenDropoutProb)
+        try c.encode(attentionProbsDropoutProb, forKey: .attentionProbsDropoutProb)
+        try c.encode(padTokenId, forKey: .padTokenId)
+        try c.encode(positionEmbeddingType, forKey: .positionEmbeddingType)
+        try c.encode(modelType, forKey: .modelType)
+        try c.encode(architectures, forKey: .architectures)
+        try c.encode(tieWordEmbeddings, forKey: .tieWordEmbeddings)
+        try c.encode(dtype, forKey: .dtype)
+        if isBert {
+            try c.encode(classifierDropoutProb, forKey: .classifierDropout)
+        } else {
+            try c.encode(embeddingSize, forKey: .embeddingSize)
+            try c.encode(numHiddenGroups, forKey: .numHiddenGroups)
+            try c.encode(innerGroupNum, forKey: .innerGroupNum)
+            try c.encode(classifierDropoutProb, forKey: .classifierDropoutProb)
+            try c.encode(bosTokenId, forKey: .bosTokenId)
+            try c.encode(eosTokenId, forKey: .eosTokenId)
+        }
+    }
 
-    /// tiny (E 64, H 128, 2 layers), small (E 128, H 256, 6 layers), base (ALBERT-base).
+    public static let presetNames = ["tiny", "small", "base", "bert-tiny", "bert-small", "bert-base"]
+
+    /// tiny (E 64, H 128, 2 layers), small (E 128, H 256, 6 layers), base (ALBERT-base); the bert- presets
+    /// are BERT at the same hidden sizes (E = H, unshared layers, exact GELU; bert-base is BERT-base).
     public static func preset(_ name: String, vocabSize: Int) -> AlbertConfig? {
+        if name.hasPrefix("bert-") {
+            return preset(String(name.dropFirst(5)), vocabSize: vocabSize)?.bert()
+        }
         switch name {
         case "tiny":
             return AlbertConfig(
@@ -137,6 +192,17 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
         }
         var c = try load(URL(fileURLWithPath: presetOrFile))
         if let vocabSize { c.vocabSize = vocabSize }
+        return c
+    }
+
+    /// The BERT of the same size: embeddings H wide, unshared layers, exact GELU, BERT's names.
+    public func bert() -> AlbertConfig {
+        var c = self
+        c.modelType = "bert"
+        c.embeddingSize = hiddenSize
+        c.numHiddenGroups = numHiddenLayers
+        c.hiddenAct = "gelu"
+        c.architectures = ["BertForPreTraining"]
         return c
     }
 
@@ -187,7 +253,16 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
             try fail("num_hidden_layers \(numHiddenLayers) is not a multiple of num_hidden_groups \(numHiddenGroups)")
         }
         if innerGroupNum != 1 { try fail("inner_group_num must be 1, got \(innerGroupNum)") }
-        if hiddenAct != "gelu_new" { try fail("hidden_act must be gelu_new, got \(hiddenAct)") }
+        if Self.activations[hiddenAct] == nil {
+            try fail(
+                "hidden_act must be one of \(Self.activations.keys.sorted().joined(separator: ", ")), got \(hiddenAct)")
+        }
+        if modelType != "albert" && modelType != "bert" {
+            try fail("model_type must be albert or bert, got \(modelType)")
+        }
+        if isBert && (embeddingSize != hiddenSize || numHiddenGroups != numHiddenLayers) {
+            try fail("a BERT config has embedding_size = hidden_size and one layer group per layer")
+        }
         if positionEmbeddingType != "absolute" {
             try fail("position_embedding_type must be absolute, got \(positionEmbeddingType)")
         }
@@ -200,7 +275,7 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
         let data = try readFile(url)
         let cfg: AlbertConfig
         do { cfg = try JSONDecoder().decode(AlbertConfig.self, from: data) } catch {
-            throw EmbryoError.format(url.path, "not a valid ALBERT config.json: \(describe(error))")
+            throw EmbryoError.format(url.path, "not a valid ALBERT or BERT config.json: \(describe(error))")
         }
         try cfg.validate()
         return cfg

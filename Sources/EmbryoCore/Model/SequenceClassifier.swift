@@ -120,26 +120,10 @@ extension Albert {
     }
 
     /// Loads the encoder and pooler of a checkpoint that may lack the pretraining heads (as transformers'
-    /// AlbertForSequenceClassification writes it): absent MLM/SOP tensors keep HF's init from `seed`.
-    /// Returns the model and the file, whose other tensors (e.g. classifier.*) the caller may read.
+    /// *ForSequenceClassification writes it): absent heads keep HF's init from `seed`. Returns the model and
+    /// the file, whose classifier.* tensors the caller may read.
     public static func loadEncoder(from dir: URL, seed: UInt64 = 0) throws -> (Albert, SafetensorsFile) {
-        let config = try AlbertConfig.load(dir.appendingPathComponent("config.json"))
-        let file = try SafetensorsFile(url: dir.appendingPathComponent("model.safetensors"))
-        let layout = ParameterLayout(config: config)
-        for t in layout.tensors where t.name.hasPrefix("albert.") {
-            guard let e = file.entries[t.name] else {
-                throw EmbryoError.format(file.path, "missing tensor '\(t.name)'")
-            }
-            guard e.dtype == "F32", e.shape == t.shape else {
-                throw EmbryoError.format(
-                    file.path, "tensor '\(t.name)' is \(e.dtype) \(e.shape), expected F32 \(t.shape)")
-            }
-        }
-        let model = try Albert(config: config)
-        model.initializeWeights(seed: seed)
-        for t in layout.tensors where file.entries[t.name] != nil {
-            try file.read(t.name, into: model.params.pointer + t.offset, expectShape: t.shape)
-        }
+        let (model, file) = try loadCheckpoint(from: dir, seed: seed, extra: { $0.hasPrefix("classifier.") })
         return (model, file)
     }
 }

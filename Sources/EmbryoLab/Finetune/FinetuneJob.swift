@@ -91,6 +91,12 @@ public enum FinetuneJob {
             var s = settings
             s.seed = settings.seed + k
             let (model, tok) = try load(checkpoint, seed: s.seed, task: task)
+            if k == 0 && model.absentParts.contains(.pooler) {
+                // as transformers does for a *ForMaskedLM checkpoint: the classifier reads a new pooler
+                log(
+                    "finetune: \(checkpoint.lastPathComponent) has no pooler (saved without one, as *ForMaskedLM "
+                        + "does); it starts from a fresh initialisation drawn from the seed")
+            }
             if !task.regression && task.labels.count < 2 {
                 throw EmbryoError.runtime(
                     "task \(task.name) has \(task.labels.count) label; a classifier needs 2 or more")
@@ -164,13 +170,13 @@ public enum FinetuneJob {
             to: out.appendingPathComponent("results.json"))
     }
 
-    /// transformers' AlbertForSequenceClassification directory: config.json with the labels and problem
+    /// transformers' AlbertForSequenceClassification (or BertForSequenceClassification) directory: config.json with the labels and problem
     /// type, model.safetensors with the encoder, pooler and classifier, and the tokenizer files.
     public static func saveClassifier(
         model: Albert, head: SequenceClassifier, task: TaskData, from checkpoint: URL, to dir: URL
     ) throws {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var list = model.layout.tensors.filter { $0.name.hasPrefix("albert.") }.map {
+        var list = model.layout.tensors.filter { !$0.part.isHead || $0.part == .pooler }.map {
             (name: $0.name, shape: $0.shape, data: UnsafePointer(model.params.pointer + $0.offset))
         }
         for t in head.tensors {
@@ -180,11 +186,12 @@ public enum FinetuneJob {
         guard var cfg = try JSONSerialization.jsonObject(with: JSONEncoder().encode(model.config)) as? [String: Any]
         else { throw EmbryoError.runtime("cannot encode the model config") }
         let names = task.regression ? ["LABEL_0"] : task.labels
-        cfg["architectures"] = ["AlbertForSequenceClassification"]
+        let bert = model.config.isBert
+        cfg["architectures"] = [bert ? "BertForSequenceClassification" : "AlbertForSequenceClassification"]
         cfg["id2label"] = Dictionary(uniqueKeysWithValues: names.enumerated().map { (String($0), $1) })
         cfg["label2id"] = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
         cfg["problem_type"] = task.regression ? "regression" : "single_label_classification"
-        cfg["classifier_dropout_prob"] = 0.0
+        cfg[bert ? "classifier_dropout" : "classifier_dropout_prob"] = 0.0
         try writeAtomically(
             try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted, .sortedKeys]),
             to: dir.appendingPathComponent("config.json"))

@@ -94,23 +94,27 @@ public enum Reinit {
     public static func untie(_ model: Albert) throws -> Albert {
         let c = model.config
         let u = try Albert(config: c.unshared())
-        for t in u.layout.tensors {
-            var src = t.name
-            let prefix = "albert.encoder.albert_layer_groups."
-            if t.name.hasPrefix(prefix) {
-                let rest = t.name.dropFirst(prefix.count)
-                let layer = Int(rest.prefix { $0 != "." })!
-                src = prefix + "\(c.group(ofLayer: layer))" + rest.drop { $0 != "." }
-            }
-            guard let from = model.parameter(src) else { throw EmbryoError.runtime("untie: no tensor \(src)") }
+        // every tensor outside the layers by name, then each layer's block from the group it applied
+        for t in u.layout.tensors where !isLayer(t.part) {
+            guard let from = model.parameter(t.name) else { throw EmbryoError.runtime("untie: no tensor \(t.name)") }
             (u.params.pointer + t.offset).update(from: from, count: t.count)
         }
+        for l in 0..<c.numHiddenLayers {
+            let src = model.layout.groupRanges[c.group(ofLayer: l)], dst = u.layout.groupRanges[l]
+            (u.params.pointer + dst.lowerBound).update(from: model.params.pointer + src.lowerBound, count: src.count)
+        }
+        u.absentParts = model.absentParts
         return u
+    }
+
+    private static func isLayer(_ part: ParameterPart) -> Bool {
+        if case .layerGroup = part { return true }
+        return false
     }
 
     /// The parameter tensors of layer `l` of an untied model.
     public static func layerTensors(_ model: Albert, layer l: Int) -> [ParameterTensor] {
-        model.layout.tensors.filter { $0.name.hasPrefix("albert.encoder.albert_layer_groups.\(l).") }
+        model.layout.tensors(ofGroup: l)
     }
 
     /// Applies a setting to an untied model; returns the names of the tensors it re-drew or moved.

@@ -64,7 +64,8 @@ public final class HeldOutText {
     /// Whether this text can be scored by a checkpoint with the vocabulary `vocabHash`.
     public func fits(vocabHash h: String) -> Bool { vocabHash == nil || vocabHash == h }
 
-    /// Keys: mlm_loss, mlm_accuracy (and sop_accuracy on a run's held-out documents).
+    /// Keys: mlm_loss, mlm_accuracy (and sop_accuracy on a run's held-out documents, from the sentence head:
+    /// SOP for ALBERT, BERT's next-sentence head for BERT).
     public func run(model: Albert, step: Int) throws -> [ProbeMetric] {
         func m(_ k: String, _ v: Double, _ c: Int) -> ProbeMetric {
             ProbeMetric(step: step, probe: "loss", key: k, value: v, count: c)
@@ -75,9 +76,12 @@ public final class HeldOutText {
             let (loss, acc, sop, n, sopN) = try ForwardMeter.shared.time(tokens: batchSize * seqLen * batches) {
                 try HeldOutText.evaluate(model, maker, shards, batches: batches)
             }
-            return [
-                m("mlm_loss", Double(loss), n), m("mlm_accuracy", Double(acc), n), m("sop_accuracy", Double(sop), sopN),
-            ]
+            var out = [m("mlm_loss", Double(loss), n), m("mlm_accuracy", Double(acc), n)]
+            // a checkpoint saved without its sentence head (a *ForMaskedLM) would score an untrained one
+            if model.absentParts.isDisjoint(with: [.pooler, .sentenceHead]) {
+                out.append(m("sop_accuracy", Double(sop), sopN))
+            }
+            return out
         }
         let scored = try MLMScoring.score(model: model, rows: rows)
         var loss = 0.0, right = 0, n = 0

@@ -23,6 +23,7 @@ public enum FillMask {
     public static func predict(model: Albert, tokenizer tok: WordPieceTokenizer, texts: [String], topK: Int) throws
         -> [FillPrediction]
     {
+        try model.require(.mlmHead, for: "fill")
         let V = model.config.vocabSize
         guard tok.vocab.count == V else {
             throw EmbryoError.runtime(

@@ -11,6 +11,9 @@ public enum ProbeKind: String, CaseIterable, Sendable {
 
     /// The probes run when none are named.
     public static let defaults: [ProbeKind] = [.mlm, .layers, .knowledge, .loss]
+
+    /// Probes that score words through the MLM head (a bare encoder's snapshot runs only the others).
+    public var needsMLMHead: Bool { ![.layers, .similarity, .attention].contains(self) }
 }
 
 public struct ProbeOptions: Sendable {
@@ -262,6 +265,9 @@ public final class ProbeRunner {
                     + "with its own vocab.txt")
         } else if firstVocab == nil {
             firstVocab = (ck.step, vocabHash)
+        }
+        for kind in todo where kind.needsMLMHead {
+            try model.require(.mlmHead, for: "the \(kind.rawValue) probe (step \(ck.step))")
         }
         let maxLen = min(128, model.config.maxPositionEmbeddings)
         let data = try prepare(tok, vocabHash: vocabHash, maxLen: maxLen)
