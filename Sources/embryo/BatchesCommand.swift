@@ -14,7 +14,8 @@ enum BatchesCommand {
             Step s of the file is the batch that turned checkpoint step-(s-1) into step-s. Tensors are
             int64, named as AlbertForPreTraining.forward's arguments: input_ids, token_type_ids,
             attention_mask and labels (-100 where there is no MLM target) of shape [steps, batch, seq],
-            and sentence_order_label (0 = in order, 1 = swapped) of shape [steps, batch].
+            and sentence_order_label (0 = in order, 1 = swapped; next_sentence_label for a BERT run) of shape
+            [steps, batch].
             """,
         options: [runDir, range, out, decode]
     )

@@ -224,6 +224,7 @@ enum FeaturesCommand {
         let tagged = try reader.words().contains { $0.upos == tag }
         if tag != "none" && reader.manifest.layer >= 1 && tagged {
             let model = try source.get().snapshots(steps: [steps.last!])[0].loadModel()
+            try model.require(.mlmHead, for: "attribution (--attribute \(tag); --attribute none skips it)")
             let t0 = Date()
             let r = try Attribution.run(cc, reader: reader, model: model, tag: tag)
             input.attribution = r

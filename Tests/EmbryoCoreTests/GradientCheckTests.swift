@@ -217,17 +217,18 @@ final class ModelGradientTests: XCTestCase {
 }
 
 final class ExactGeluTests: XCTestCase {
-    /// x * Phi(x) against erf from the C library in double precision, over the range a layer sees and the tails.
+    /// x * Phi(x) against erfc from the C library in double precision over [-12, 12] (beyond -13 the result
+    /// is below float's normal range).
     func testExactGeluMatchesErf() {
         var xs: [Float] = stride(from: -12, through: 12, by: 0.01).map { Float($0) }
-        xs += [-30, -9.5, 9.5, 30, 0, -0.0, 1e-20, -1e-20]
+        xs += [-9.5, 9.5, 0, -0.0, 1e-20, -1e-20]
         let x = FloatBuffer(xs), out = FloatBuffer(count: xs.count)
         geluErfForward(out: out.pointer, inp: x.pointer, count: xs.count)
         for (i, v) in xs.enumerated() {
             let d = Double(v), ref = 0.5 * d * erfc(-d / 2.0.squareRoot())
             // relative precision, including the lower tail where x * Phi(x) is tiny; there the float exponent
             // -x^2/2 carries a rounding of about x^2/2 ulp, so the bound grows with it
-            let bound = 3e-7 * (1 + d * d / 2) * abs(ref) + 1e-37
+            let bound = 3e-7 * (1 + d * d / 2) * abs(ref)
             XCTAssertLessThanOrEqual(abs(Double(out[i]) - ref), bound, "gelu(\(v))")
         }
     }

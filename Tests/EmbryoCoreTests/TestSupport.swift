@@ -69,3 +69,25 @@ func tinyConfig(groups: Int = 1, vocab: Int = 50) -> AlbertConfig {
         vocabSize: vocab, embeddingSize: 8, hiddenSize: 12, numHiddenLayers: 2, numAttentionHeads: 3,
         intermediateSize: 20, numHiddenGroups: groups, maxPositionEmbeddings: 16)
 }
+
+/// A copy of checkpoint `dir` in a new temporary folder whose model.safetensors holds each tensor under the
+/// names `rename` gives it (none drops it, several store copies), as other savers name and omit tensors.
+func temporaryCheckpoint(from dir: URL, rename: (String) -> [String]) throws -> URL {
+    let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-ckpt-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+    let file = try SafetensorsFile(url: dir.appendingPathComponent("model.safetensors"))
+    var list: [(name: String, shape: [Int], data: UnsafePointer<Float>)] = []
+    var buffers: [FloatBuffer] = []
+    for name in file.names {
+        let e = file.entries[name]!
+        let b = FloatBuffer(count: e.count)
+        try file.read(name, into: b.pointer, expectShape: e.shape)
+        buffers.append(b)
+        for n in rename(name) { list.append((name: n, shape: e.shape, data: UnsafePointer(b.pointer))) }
+    }
+    try writeSafetensors(list, metadata: ["format": "pt"], to: tmp.appendingPathComponent("model.safetensors"))
+    withExtendedLifetime(buffers) {}
+    try FileManager.default.copyItem(
+        at: dir.appendingPathComponent("config.json"), to: tmp.appendingPathComponent("config.json"))
+    return tmp
+}

@@ -104,7 +104,24 @@ final class BertTests: XCTestCase {
         XCTAssertTrue(cc.err.contains("crosscode: step 20/20, loss "), cc.err)
     }
 
-    /// Rewrites every snapshot of the run as transformers' `cls` saves it, into an HF Trainer folder
+    /// Writes `from`'s model.safetensors to `to` with each tensor under the name `keep` gives it (nil drops it).
+    func rewrite(_ from: URL, _ to: URL, keep: (String) -> String?) throws {
+        let file = try SafetensorsFile(url: from.appendingPathComponent("model.safetensors"))
+        var list: [(name: String, shape: [Int], data: UnsafePointer<Float>)] = []
+        var buffers: [FloatBuffer] = []
+        for n in file.names {
+            guard let renamed = keep(n) else { continue }
+            let e = file.entries[n]!
+            let b = FloatBuffer(count: e.count)
+            try file.read(n, into: b.pointer, expectShape: e.shape)
+            buffers.append(b)
+            list.append((name: renamed, shape: e.shape, data: UnsafePointer(b.pointer)))
+        }
+        try writeSafetensors(list, metadata: ["format": "pt"], to: to.appendingPathComponent("model.safetensors"))
+        withExtendedLifetime(buffers) {}
+    }
+
+    /// Rewrites every snapshot of the run as transformers saves another class, into an HF Trainer folder
     /// (checkpoint-N with trainer_state.json).
     func trainerFolder(_ name: String, keep: (String) -> String?) throws -> String {
         let src = URL(fileURLWithPath: path("run/checkpoints"))
@@ -113,19 +130,7 @@ final class BertTests: XCTestCase {
             let out = URL(fileURLWithPath: path("\(name)/checkpoint-\(step)"))
             try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
             let from = src.appendingPathComponent(ck)
-            let file = try SafetensorsFile(url: from.appendingPathComponent("model.safetensors"))
-            var list: [(name: String, shape: [Int], data: UnsafePointer<Float>)] = []
-            var buffers: [FloatBuffer] = []
-            for n in file.names {
-                guard let renamed = keep(n) else { continue }
-                let e = file.entries[n]!
-                let b = FloatBuffer(count: e.count)
-                try file.read(n, into: b.pointer, expectShape: e.shape)
-                buffers.append(b)
-                list.append((name: renamed, shape: e.shape, data: UnsafePointer(b.pointer)))
-            }
-            try writeSafetensors(list, metadata: ["format": "pt"], to: out.appendingPathComponent("model.safetensors"))
-            withExtendedLifetime(buffers) {}
+            try rewrite(from, out, keep: keep)
             for f in ["config.json", "vocab.txt"] {
                 try FileManager.default.copyItem(at: from.appendingPathComponent(f), to: out.appendingPathComponent(f))
             }
@@ -135,16 +140,18 @@ final class BertTests: XCTestCase {
         return path(name)
     }
 
+    /// BertForMaskedLM's tensors: no pooler, no next-sentence head.
+    static func maskedLM(_ n: String) -> String? { n.hasPrefix("bert.pooler") || n.hasPrefix("cls.seq") ? nil : n }
+
     func testTransformersBertClassesInATrainerFolder() throws {
         try pretrainBert()
         // BertForMaskedLM: no pooler, no next-sentence head
-        let mlm = try trainerFolder("mlm") { $0.hasPrefix("bert.pooler") || $0.hasPrefix("cls.seq") ? nil : $0 }
+        let mlm = try trainerFolder("mlm", keep: Self.maskedLM)
         let p = try runEmbryo(["probe", "--checkpoints", mlm, "--out", path("mlm-probes"), "--threads", "1"] + data)
         XCTAssertEqual(p.code, 0, p.err)
         let m = try metrics(path("mlm-probes/metrics.jsonl"))
         XCTAssertEqual(Set(m.compactMap { $0["step"] as? Int }), try steps())
         XCTAssertTrue(m.contains { $0["key"] as? String == "mlm_accuracy" })
-        XCTAssertFalse(m.contains { $0["key"] as? String == "sop_accuracy" }, "no sentence head, no SOP accuracy")
         // the same MLM figures as the run's own snapshots
         let own = try runEmbryo(
             ["probe", "--checkpoints", path("run/checkpoints"), "--out", path("own-probes"), "--threads", "1"] + data)
@@ -171,6 +178,7 @@ final class BertTests: XCTestCase {
         XCTAssertEqual(refused.code, 1)
         XCTAssertTrue(refused.err.contains("needs an MLM head"), refused.err)
         XCTAssertTrue(refused.err.contains("BertModel"), refused.err)
+        XCTAssertTrue(refused.err.contains("--probes layers,similarity,attention"), refused.err)
         let layers = try runEmbryo(
             [
                 "probe", "--checkpoints", bare, "--out", path("bare-probes"), "--probes", "layers,similarity,attention",
@@ -179,5 +187,30 @@ final class BertTests: XCTestCase {
         let fill = try runEmbryo(["fill", "--checkpoint", bare + "/checkpoint-24", "the [MASK] is red ."])
         XCTAssertEqual(fill.code, 1)
         XCTAssertTrue(fill.err.contains("fill needs an MLM head"), fill.err)
+    }
+
+    /// The loss probe scores the run's held-out documents, with SOP accuracy from the sentence head; a copy of
+    /// the run whose snapshots were saved as BertForMaskedLM has the same MLM figures and no SOP accuracy.
+    func testLossProbeWithoutASentenceHead() throws {
+        try pretrainBert()
+        try FileManager.default.copyItem(atPath: path("run"), toPath: path("mlm-run"))
+        let ck = URL(fileURLWithPath: path("mlm-run/checkpoints"))
+        for name in try FileManager.default.contentsOfDirectory(atPath: ck.path) where name.hasPrefix("step-") {
+            let dir = ck.appendingPathComponent(name)
+            try rewrite(dir, dir, keep: Self.maskedLM)
+        }
+        var figures: [String: [String: Double]] = [:]
+        for run in ["run", "mlm-run"] {
+            let p = try runEmbryo(["probe", "--run", path(run), "--probes", "loss", "--threads", "1"] + data)
+            XCTAssertEqual(p.code, 0, p.err)
+            for m in try metrics(path("\(run)/probes/metrics.jsonl")) {
+                figures[run, default: [:]]["\(m["step"]!) \(m["key"]!)"] = m["value"] as? Double
+            }
+        }
+        let own = figures["run"]!, stripped = figures["mlm-run"]!
+        XCTAssertTrue(own.keys.contains { $0.hasSuffix(" sop_accuracy") })
+        XCTAssertFalse(stripped.keys.contains { $0.hasSuffix(" sop_accuracy") }, "no sentence head, no SOP accuracy")
+        XCTAssertTrue(stripped.keys.contains { $0.hasSuffix(" mlm_accuracy") })
+        XCTAssertEqual(stripped, own.filter { !$0.key.hasSuffix(" sop_accuracy") })
     }
 }

@@ -42,7 +42,7 @@ extension Albert {
         let file = try SafetensorsFile(url: dir.appendingPathComponent("model.safetensors"))
         let match = try TensorMatch(file, layout: ParameterLayout(config: config), extra: extra)
         let model = try Albert(config: config)
-        if !match.absent.isEmpty { model.initializeWeights(seed: seed) }
+        model.initializeParts(match.absent, seed: seed)
         try model.read(file, match)
         model.absentParts = match.absent
         return (model, file)
@@ -68,8 +68,7 @@ extension Albert {
     /// must hold all of them.
     public func loadWeights(_ file: SafetensorsFile) throws {
         let match = try TensorMatch(file, layout: layout)
-        if let part = match.absent.first {
-            let t = layout.tensors.first { $0.part == part }!
+        if let t = layout.tensors.first(where: { match.absent.contains($0.part) }) {
             throw EmbryoError.format(file.path, "missing tensor '\(t.name)'")
         }
         try read(file, match)
@@ -98,6 +97,10 @@ struct TensorMatch {
             for n in names where n.contains("LayerNorm.") {
                 if n.hasSuffix(".weight") { names.append(n.dropLast(6) + "gamma") }
                 if n.hasSuffix(".bias") { names.append(n.dropLast(4) + "beta") }
+            }
+            // the MLM bias is tied to the decoder's, which some files store instead
+            if name == layout.tensors.first(where: { $0.offset == layout.mlmBias })?.name {
+                names.append(layout.tiedDecoderNames[1])
             }
             return names
         }

@@ -29,6 +29,14 @@ public final class Albert {
         for t in layout.tensors { initialize(t, rng: &rng) }
     }
 
+    /// HF's init for the tensors of `parts` only (the heads a checkpoint lacked), from one stream seeded by
+    /// `seed` in layout order.
+    public func initializeParts(_ parts: Set<ParameterPart>, seed: UInt64) {
+        guard !parts.isEmpty else { return }
+        var rng = Rng(seed: seed)
+        for t in layout.tensors where parts.contains(t.part) { initialize(t, rng: &rng) }
+    }
+
     /// Re-draws one tensor as HF's init does (used for partial re-initialisation too).
     public func initialize(_ t: ParameterTensor, rng: inout Rng) {
         let p = params.pointer + t.offset
@@ -75,16 +83,17 @@ public final class Albert {
     /// Throws when the checkpoint lacked a part `purpose` needs (e.g. the MLM head of a bare BertModel).
     public func require(_ part: ParameterPart, for purpose: String) throws {
         guard absentParts.contains(part) else { return }
+        let model = config.isBert ? "Bert" : "Albert"
         let what: String
         switch part {
-        case .mlmHead: what = "an MLM head"
-        case .sentenceHead: what = "a next-sentence or sentence-order head"
-        case .pooler: what = "a pooler"
-        default: what = "all of its encoder"
+        case .mlmHead: what = "an MLM head, and the checkpoint has none (saved as transformers' \(model)Model saves)"
+        case .sentenceHead, .pooler:
+            what =
+                "a \(part == .pooler ? "pooler" : "sentence head"), and the checkpoint has none (saved as "
+                + "transformers' \(model)ForMaskedLM saves)"
+        default: what = "its whole encoder"
         }
-        throw EmbryoError.runtime(
-            "\(purpose) needs \(what), and the checkpoint has none (saved as a bare encoder such as "
-                + "transformers' \(config.isBert ? "BertModel" : "AlbertModel"))")
+        throw EmbryoError.runtime("\(purpose) needs \(what)")
     }
 
     /// Pointer to a named tensor's parameters (nil for an unknown name).

@@ -161,7 +161,8 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
     /// are BERT at the same hidden sizes (E = H, unshared layers, exact GELU; bert-base is BERT-base).
     public static func preset(_ name: String, vocabSize: Int) -> AlbertConfig? {
         if name.hasPrefix("bert-") {
-            return preset(String(name.dropFirst(5)), vocabSize: vocabSize)?.bert()
+            let size = String(name.dropFirst(5))
+            return presetNames.contains(size) ? preset(size, vocabSize: vocabSize)?.bert() : nil
         }
         switch name {
         case "tiny":

@@ -129,9 +129,6 @@ public struct ParameterLayout: Sendable {
     /// Tensors of layer group g (what re-initialising a layer touches).
     public func tensors(ofGroup g: Int) -> [ParameterTensor] { tensors.filter { $0.part == .layerGroup(g) } }
 
-    /// The encoder's tensors: embeddings, projection and layers (everything but the pooler and the heads).
-    public var encoderTensors: [ParameterTensor] { tensors.filter { !$0.part.isHead } }
-
     /// The tied copies transformers may store for the MLM decoder (the word embeddings and the MLM bias).
     public var tiedDecoderNames: [String] {
         let m = encoderPrefix == "bert." ? "cls.predictions.decoder." : "predictions.decoder."

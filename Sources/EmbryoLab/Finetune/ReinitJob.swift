@@ -46,6 +46,12 @@ public enum ReinitJob {
     ) throws -> [ReinitRow] {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let (loaded, tok) = try FinetuneJob.load(checkpoint, seed: o.finetune.seed, task: task)
+        let freshPooler = loaded.absentParts.contains(.pooler)
+        if freshPooler {
+            log(
+                "reinit: \(checkpoint.lastPathComponent) has no pooler (saved without one, as *ForMaskedLM does); "
+                    + "each seed starts it from a fresh initialisation")
+        }
         let L = loaded.config.numHiddenLayers
         var base = loaded
         if loaded.config.numHiddenGroups != L {
@@ -76,6 +82,7 @@ public enum ReinitJob {
                 for setting in settings {
                     let model = try Albert(config: base.config)
                     model.params.pointer.update(from: base.params.pointer, count: base.params.count)
+                    if freshPooler { model.initializeParts([.pooler], seed: UInt64(seed)) }
                     let touched = try Reinit.apply(
                         setting, to: model, keepLayerNorm: o.keepLayerNorm, seed: UInt64(seed))
                     var s = o.finetune

@@ -266,8 +266,11 @@ public final class ProbeRunner {
         } else if firstVocab == nil {
             firstVocab = (ck.step, vocabHash)
         }
-        for kind in todo where kind.needsMLMHead {
-            try model.require(.mlmHead, for: "the \(kind.rawValue) probe (step \(ck.step))")
+        if let kind = todo.first(where: \.needsMLMHead), model.absentParts.contains(.mlmHead) {
+            do { try model.require(.mlmHead, for: "the \(kind.rawValue) probe (step \(ck.step))") } catch {
+                throw EmbryoError.runtime(
+                    "\(describe(error)); probe it with --probes layers,similarity,attention, which need no head")
+            }
         }
         let maxLen = min(128, model.config.maxPositionEmbeddings)
         let data = try prepare(tok, vocabHash: vocabHash, maxLen: maxLen)

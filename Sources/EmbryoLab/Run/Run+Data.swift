@@ -40,9 +40,11 @@ extension Run {
     /// The exact training batches of `steps` (step s is the batch that turned checkpoint s-1 into s), as
     /// int64 tensors named after the arguments of transformers' AlbertForPreTraining.forward:
     /// input_ids, token_type_ids, attention_mask, labels (-100 = no target): [steps, batch, seq];
-    /// sentence_order_label (0 = in order, 1 = swapped): [steps, batch].
+    /// sentence_order_label (0 = in order, 1 = swapped): [steps, batch]; for a BERT run next_sentence_label,
+    /// the name BertForPreTraining.forward takes for its sentence head's labels (here the same order labels).
     public func writeBatches(steps: ClosedRange<Int>, to url: URL) throws {
         let (maker, cfg) = try replay(steps)
+        let sentenceLabel = try manifest().model.isBert ? "next_sentence_label" : "sentence_order_label"
         let B = cfg.batchSize, T = cfg.seqLen, S = steps.count
         let batch = AlbertBatch(B: B, T: T)
         var ids = [Int64](), types = [Int64](), mask = [Int64](), labels = [Int64](), sop = [Int64]()
@@ -64,7 +66,7 @@ extension Run {
             int64: [
                 ("input_ids", [S, B, T], ids), ("token_type_ids", [S, B, T], types),
                 ("attention_mask", [S, B, T], mask), ("labels", [S, B, T], labels),
-                ("sentence_order_label", [S, B], sop),
+                (sentenceLabel, [S, B], sop),
             ],
             metadata: [
                 "first_step": String(steps.lowerBound), "last_step": String(steps.upperBound),
