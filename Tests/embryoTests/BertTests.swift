@@ -187,6 +187,21 @@ final class BertTests: XCTestCase {
         let fill = try runEmbryo(["fill", "--checkpoint", bare + "/checkpoint-24", "the [MASK] is red ."])
         XCTAssertEqual(fill.code, 1)
         XCTAssertTrue(fill.err.contains("fill needs an MLM head"), fill.err)
+        // activations and a crosscoder need no head; features' attribution (through the MLM loss) does
+        let act = try runEmbryo([
+            "activations", "--run", bare, "--layer", "1", "--text", path("w/probe.conllu"), "--tokens", "800",
+            "--threads", "1", "--out", path("bare-store"),
+        ])
+        XCTAssertEqual(act.code, 0, act.err)
+        let cc = try runEmbryo([
+            "crosscode", "--activations", path("bare-store"), "--steps", "10", "--batch-size", "16", "--features",
+            "16", "--out", path("bare-cc"), "--threads", "1",
+        ])
+        XCTAssertEqual(cc.code, 0, cc.err)
+        let features = try runEmbryo(["features", "--crosscoder", path("bare-cc"), "--out", path("bare-features")])
+        XCTAssertEqual(features.code, 1)
+        XCTAssertTrue(features.err.contains("attribution (--attribute NOUN"), features.err)
+        XCTAssertTrue(features.err.contains("needs an MLM head"), features.err)
     }
 
     /// The loss probe scores the run's held-out documents, with SOP accuracy from the sentence head; a copy of
