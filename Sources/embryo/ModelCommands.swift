@@ -105,7 +105,7 @@ enum InferCommand {
         if !absent.contains(.mlmHead) {
             tensors.append(("prediction_logits", [B, T, V], UnsafePointer(logits.pointer)))
         }
-        if absent.isDisjoint(with: [.pooler, .sentenceHead]) {
+        if model.hasSentenceHead {
             let name = model.config.isBert ? "seq_relationship_logits" : "sop_logits"
             tensors.append((name, [B, 2], UnsafePointer(acts.sopLogits)))
         }

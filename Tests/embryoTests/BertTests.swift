@@ -7,22 +7,10 @@ import EmbryoCore
 import Foundation
 import XCTest
 
-final class BertTests: XCTestCase {
-    var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-bert-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
-
+final class BertTests: ScratchDirectoryTestCase {
     /// A micro BERT pretrained on a small world: snapshots up to step 24.
     func pretrainBert() throws {
-        let w = try runEmbryo(["world", "--out", path("w"), "--tokens", "30000", "--task-examples", "10"])
-        XCTAssertEqual(w.code, 0, w.err)
+        try smallWorld()
         try
             "{\"model_type\": \"bert\", \"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 2, \"intermediate_size\": 64, \"max_position_embeddings\": 64}"
             .write(toFile: path("bert.json"), atomically: true, encoding: .utf8)

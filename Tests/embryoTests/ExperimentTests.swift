@@ -4,23 +4,11 @@
 import Foundation
 import XCTest
 
-final class ExperimentTests: XCTestCase {
-    var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-exp-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
-
+final class ExperimentTests: ScratchDirectoryTestCase {
     /// A small world and a micro model, so each run takes a second or two.
     func recipe(steps: Int = 24, saveEvery: Int = 8) throws -> [String] {
-        if !FileManager.default.fileExists(atPath: path("w/train.txt")) {
-            let w = try runEmbryo(["world", "--out", path("w"), "--tokens", "30000", "--task-examples", "10"])
-            XCTAssertEqual(w.code, 0, w.err)
+        if !FileManager.default.fileExists(atPath: path("micro.json")) {
+            try smallWorld()
             try
                 "{\"embedding_size\": 16, \"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 2, \"intermediate_size\": 64, \"max_position_embeddings\": 64}"
                 .write(toFile: path("micro.json"), atomically: true, encoding: .utf8)

@@ -2,6 +2,7 @@
 // both output streams.
 
 import Foundation
+import XCTest
 
 struct CLIResult {
     let code: Int32
@@ -56,4 +57,26 @@ func startEmbryo(_ args: [String]) throws -> Process {
 func waitFor(_ path: String, while p: Process, seconds: Double = 120) {
     let deadline = Date().addingTimeInterval(seconds)
     while !FileManager.default.fileExists(atPath: path) && Date() < deadline && p.isRunning { usleep(20_000) }
+}
+
+/// A test case with a fresh scratch directory per test (removed afterwards) and the small generated world
+/// the end-to-end tests train on.
+class ScratchDirectoryTestCase: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    /// A 30,000-token world with 10 examples per task in w/ (made once per test).
+    func smallWorld() throws {
+        guard !FileManager.default.fileExists(atPath: path("w/train.txt")) else { return }
+        let w = try runEmbryo(["world", "--out", path("w"), "--tokens", "30000", "--task-examples", "10"])
+        XCTAssertEqual(w.code, 0, w.err)
+    }
 }

@@ -91,7 +91,8 @@ struct TensorMatch {
     /// with LayerNorm's TensorFlow names (gamma, beta). A head may be absent as a whole; any other missing
     /// tensor, a wrong dtype or shape, or a tensor the layout does not know is an error.
     init(_ file: SafetensorsFile, layout: ParameterLayout, extra: (String) -> Bool = { _ in false }) throws {
-        func candidates(_ name: String) -> [String] {
+        func candidates(_ t: ParameterTensor) -> [String] {
+            let name = t.name
             var names = [name]
             if name.hasPrefix(layout.encoderPrefix) { names.append(String(name.dropFirst(layout.encoderPrefix.count))) }
             for n in names where n.contains("LayerNorm.") {
@@ -99,15 +100,13 @@ struct TensorMatch {
                 if n.hasSuffix(".bias") { names.append(n.dropLast(4) + "beta") }
             }
             // the MLM bias is tied to the decoder's, which some files store instead
-            if name == layout.tensors.first(where: { $0.offset == layout.mlmBias })?.name {
-                names.append(layout.tiedDecoderNames[1])
-            }
+            if t.offset == layout.mlmBias { names.append(layout.tiedDecoderNames[1]) }
             return names
         }
         var missing: [ParameterPart: String] = [:]
         var present: Set<ParameterPart> = []
         for t in layout.tensors {
-            guard let name = candidates(t.name).first(where: { file.entries[$0] != nil }), let e = file.entries[name]
+            guard let name = candidates(t).first(where: { file.entries[$0] != nil }), let e = file.entries[name]
             else {
                 if missing[t.part] == nil { missing[t.part] = t.name }
                 continue

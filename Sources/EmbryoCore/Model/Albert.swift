@@ -80,6 +80,10 @@ public final class Albert {
 
     public func zeroGrad() { grads.zero() }
 
+    /// Whether the checkpoint held the pooler and the sentence head (SOP, or BERT's next sentence), so that
+    /// sentence-pair logits are trained ones.
+    public var hasSentenceHead: Bool { absentParts.isDisjoint(with: [.pooler, .sentenceHead]) }
+
     /// Throws when the checkpoint lacked a part `purpose` needs (e.g. the MLM head of a bare BertModel).
     public func require(_ part: ParameterPart, for purpose: String) throws {
         guard absentParts.contains(part) else { return }

@@ -42,6 +42,8 @@ public struct ParameterLayout: Sendable {
     public let encoderPrefix: String
     /// ALBERT's E->H projection; BERT's embeddings are already H wide.
     public let hasProjection: Bool
+    /// The tied copies transformers may store for the MLM decoder (of the word embeddings and the MLM bias).
+    public let tiedDecoderNames: [String]
 
     // embeddings and projection
     public var wordEmbeddings = 0, positionEmbeddings = 0, tokenTypeEmbeddings = 0, embLnWeight = 0, embLnBias = 0
@@ -59,6 +61,8 @@ public struct ParameterLayout: Sendable {
         let bert = c.isBert
         encoderPrefix = bert ? "bert." : "albert."
         hasProjection = !bert
+        let m = bert ? "cls.predictions." : "predictions."  // the MLM head's names
+        tiedDecoderNames = [m + "decoder.weight", m + "decoder.bias"]
         let e = encoderPrefix + "embeddings."
         wordEmbeddings = add(e + "word_embeddings.weight", [V, E], .embeddings)
         positionEmbeddings = add(e + "position_embeddings.weight", [c.maxPositionEmbeddings, E], .embeddings)
@@ -104,7 +108,6 @@ public struct ParameterLayout: Sendable {
         let pooler = bert ? "bert.pooler.dense." : "albert.pooler."
         poolerWeight = add(pooler + "weight", [H, H], .pooler)
         poolerBias = add(pooler + "bias", [H], .pooler)
-        let m = bert ? "cls.predictions." : "predictions."
         let transform = bert ? m + "transform." : m
         mlmBias = add(m + "bias", [V], .mlmHead)
         mlmDenseWeight = add(transform + "dense.weight", [E, H], .mlmHead)
@@ -129,9 +132,4 @@ public struct ParameterLayout: Sendable {
     /// Tensors of layer group g (what re-initialising a layer touches).
     public func tensors(ofGroup g: Int) -> [ParameterTensor] { tensors.filter { $0.part == .layerGroup(g) } }
 
-    /// The tied copies transformers may store for the MLM decoder (the word embeddings and the MLM bias).
-    public var tiedDecoderNames: [String] {
-        let m = encoderPrefix == "bert." ? "cls.predictions.decoder." : "predictions.decoder."
-        return [m + "weight", m + "bias"]
-    }
 }

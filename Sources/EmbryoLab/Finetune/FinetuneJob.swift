@@ -41,6 +41,14 @@ public enum FinetuneJob {
         return (model, tok)
     }
 
+    /// Said when the checkpoint has no pooler (saved as *ForMaskedLM saves): as in transformers, the
+    /// classifier then reads a fresh one, drawn from each fine-tuning seed.
+    static func freshPoolerNote(_ model: Albert, _ checkpoint: URL) -> String? {
+        guard model.absentParts.contains(.pooler) else { return nil }
+        return "\(checkpoint.lastPathComponent) has no pooler (saved without one, as *ForMaskedLM does); each seed "
+            + "starts it from a fresh initialisation"
+    }
+
     /// A hash of everything read from a task: its name, labels, metrics and every example of every split
     /// (so a change of files, --text-columns or --label-column changes it).
     public static func fingerprint(_ task: TaskData) -> String {
@@ -91,12 +99,7 @@ public enum FinetuneJob {
             var s = settings
             s.seed = settings.seed + k
             let (model, tok) = try load(checkpoint, seed: s.seed, task: task)
-            if k == 0 && model.absentParts.contains(.pooler) {
-                // as transformers does for a *ForMaskedLM checkpoint: the classifier reads a new pooler
-                log(
-                    "finetune: \(checkpoint.lastPathComponent) has no pooler (saved without one, as *ForMaskedLM "
-                        + "does); it starts from a fresh initialisation drawn from the seed")
-            }
+            if k == 0, let note = freshPoolerNote(model, checkpoint) { log("finetune: " + note) }
             if !task.regression && task.labels.count < 2 {
                 throw EmbryoError.runtime(
                     "task \(task.name) has \(task.labels.count) label; a classifier needs 2 or more")

@@ -47,11 +47,7 @@ public enum ReinitJob {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let (loaded, tok) = try FinetuneJob.load(checkpoint, seed: o.finetune.seed, task: task)
         let freshPooler = loaded.absentParts.contains(.pooler)
-        if freshPooler {
-            log(
-                "reinit: \(checkpoint.lastPathComponent) has no pooler (saved without one, as *ForMaskedLM does); "
-                    + "each seed starts it from a fresh initialisation")
-        }
+        if let note = FinetuneJob.freshPoolerNote(loaded, checkpoint) { log("reinit: " + note) }
         let L = loaded.config.numHiddenLayers
         var base = loaded
         if loaded.config.numHiddenGroups != L {

@@ -78,7 +78,7 @@ public final class HeldOutText {
             }
             var out = [m("mlm_loss", Double(loss), n), m("mlm_accuracy", Double(acc), n)]
             // a checkpoint saved without its sentence head (a *ForMaskedLM) would score an untrained one
-            if model.absentParts.isDisjoint(with: [.pooler, .sentenceHead]) {
+            if model.hasSentenceHead {
                 out.append(m("sop_accuracy", Double(sop), sopN))
             }
             return out
