@@ -50,6 +50,12 @@ struct Binding<S: CommandSettings> {
         bound(name, kp, help, value: value, shown: { "\($0)" }) { try $0.double(name)! }
     }
 
+    static func double(_ name: String, _ kp: WritableKeyPath<S, Double?>, _ help: String, value: String = "f")
+        -> Binding
+    {
+        bound(name, kp, help, value: value, shown: { $0.map { "\($0)" } }) { try $0.double(name) }
+    }
+
     static func string(_ name: String, _ kp: WritableKeyPath<S, String>, _ help: String, value: String) -> Binding {
         bound(name, kp, help, value: value, shown: { $0 }) { $0.string(name)! }
     }

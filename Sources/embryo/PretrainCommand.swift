@@ -89,6 +89,23 @@ enum PretrainCommand {
             "MLM output bias at step 0: HF's zeros, or the log unigram distribution of the training tokens.",
             value: "zero|unigram"),
         .int("seed", \.seed, "Seed for initialisation and data order."),
+        .int("init-seed", \.initSeed, "Seed of the initial weights only (default: --seed)."),
+        .int("data-seed", \.dataSeed, "Seed of the data order and masking only (default: --seed)."),
+        .string(
+            "save-steps", \.saveSteps,
+            "More checkpoint steps: N, A-B or A-B:K (every K steps from A to B), comma-separated (e.g. 500-1200:50).",
+            value: "list"),
+        .double("mask-rate", \.maskRate, "Share of tokens masked in training (default: 0.15; held-out: always 0.15)."),
+        .double("beta1", \.beta1, "Optimizer's first-moment decay (default: 0.9)."),
+        .double("beta2", \.beta2, "Optimizer's second-moment decay (default: 0.999)."),
+        .double("adam-epsilon", \.adamEpsilon, "Optimizer's epsilon (default: 1e-6)."),
+        .double("weight-decay", \.weightDecay, "Weight decay of weight matrices and embeddings (default: 0.01)."),
+        .double("clip-norm", \.clipNorm, "Global gradient-norm clipping threshold (default: 1)."),
+        .double("warmup-start", \.warmupStart, "Learning rate at step 0 as a share of the peak (default: 0)."),
+        .double(
+            "embedding-lr-scale", \.embeddingLRScale,
+            "Learning-rate multiplier of the embeddings (word, position, type; default: 1)."),
+        .double("init-range", \.initRange, "Standard deviation of the initial weights (default: the config's, 0.02)."),
         .choice(
             "keep-state", \.keepState, ["last", "all"],
             "Optimizer state to keep: the last (for resuming) or every snapshot's (to branch from any).",

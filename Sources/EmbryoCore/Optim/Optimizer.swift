@@ -169,15 +169,21 @@ public struct LinearSchedule: Codable, Sendable, Equatable {
     public var peak: Float
     public var warmup: Int
     public var total: Int
+    /// The rate at step 0 as a share of the peak (Cramming's warmup starts at 0.25 of it).
+    public var start: Float
 
-    public init(peak: Float, warmup: Int, total: Int) {
+    public init(peak: Float, warmup: Int, total: Int, start: Float = 0) {
         self.peak = peak
         self.warmup = warmup
         self.total = total
+        self.start = start
     }
 
     public func lr(step s: Int) -> Float {
-        if warmup > 0 && s <= warmup { return peak * Float(s) / Float(warmup) }
+        if warmup > 0 && s <= warmup {
+            if start == 0 { return peak * Float(s) / Float(warmup) }
+            return peak * (start + (1 - start) * Float(s) / Float(warmup))
+        }
         let span = max(1, total - warmup)
         return peak * Float(max(0, total - s + 1)) / Float(span)
     }

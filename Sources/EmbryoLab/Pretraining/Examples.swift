@@ -37,7 +37,9 @@ public final class ExampleMaker {
     public let seqLen: Int
     public let maxPredictions: Int
     public let seed: UInt64
-    public var maskProb = 0.15
+    public let maskProb: Double
+    /// The masked share of held-out examples, whatever the training rate.
+    public static let evalMaskRate = 0.15
     public var shortSeqProb = 0.1
     public var maxNgram = 3
     let clsId: Int32, sepId: Int32, maskId: Int32, padId: Int32, unkId: Int32
@@ -48,11 +50,14 @@ public final class ExampleMaker {
     /// Documents kept out of training (every 50th), or none when the corpus has a single document.
     public let heldOutDocuments: Int
 
-    public init(corpus: TokenizedCorpus, vocab: Vocabulary, seqLen: Int, seed: UInt64) throws {
+    /// `maskRate` is the training examples' masked share; held-out examples always mask 15%, so held-out
+    /// losses of recipes with different rates sit on one axis.
+    public init(corpus: TokenizedCorpus, vocab: Vocabulary, seqLen: Int, seed: UInt64, maskRate: Double = 0.15) throws {
         guard seqLen >= 8 else { throw EmbryoError.usage("seq-len must be at least 8") }
         self.corpus = corpus
         self.seqLen = seqLen
-        maxPredictions = Int((0.15 * Double(seqLen)).rounded(.up))
+        maskProb = maskRate
+        maxPredictions = Int((max(maskRate, ExampleMaker.evalMaskRate) * Double(seqLen)).rounded(.up))
         self.seed = seed
         clsId = vocab.clsId
         sepId = vocab.sepId
@@ -163,7 +168,7 @@ public final class ExampleMaker {
         ex.ids = [clsId] + a + [sepId] + b + [sepId]
         ex.tokenTypes = Array(repeating: 0, count: a.count + 2) + Array(repeating: 1, count: b.count + 1)
         ex.labels = Array(repeating: -100, count: ex.ids.count)
-        mask(&ex, &rng)
+        mask(&ex, &rng, rate: eval ? ExampleMaker.evalMaskRate : maskProb)
         return ex
     }
 
@@ -213,7 +218,7 @@ public final class ExampleMaker {
     }
 
     /// Whole-word n-gram masking (ALBERT's create_masked_lm_predictions with ngram masking).
-    func mask(_ ex: inout Example, _ rng: inout Rng) {
+    func mask(_ ex: inout Example, _ rng: inout Rng, rate: Double) {
         // words: runs of a token plus its "##" continuations, special tokens excluded
         var words: [Range<Int>] = []
         var i = 1
@@ -228,7 +233,7 @@ public final class ExampleMaker {
             words.append(i..<j)
             i = j
         }
-        let budget = min(maxPredictions, max(1, Int((Double(ex.ids.count) * maskProb).rounded())))
+        let budget = min(maxPredictions, max(1, Int((Double(ex.ids.count) * rate).rounded())))
         var order = Array(words.indices)
         rng.shuffle(&order)
         var covered = [Bool](repeating: false, count: ex.ids.count)
@@ -281,13 +286,22 @@ public final class ExampleMaker {
 extension ExampleMaker {
     /// The example maker of a run with these settings.
     public convenience init(corpus: TokenizedCorpus, vocab: Vocabulary, config: PretrainConfig) throws {
-        try self.init(corpus: corpus, vocab: vocab, seqLen: config.seqLen, seed: UInt64(config.seed))
+        try self.init(
+            corpus: corpus, vocab: vocab, seqLen: config.seqLen, seed: UInt64(config.effectiveDataSeed),
+            maskRate: config.maskRate ?? 0.15)
         maxNgram = config.maxNgram ?? 3
     }
 
     /// Log of the add-one-smoothed unigram distribution of the tokens of the training sentences (held-out
     /// documents excluded), centred to mean 0 over the vocabulary.
     public func trainingLogUnigram() -> [Float] {
+        let logs = trainingLogProbabilities()
+        let mean = logs.reduce(0, +) / Double(logs.count)
+        return logs.map { Float($0 - mean) }
+    }
+
+    /// Log probabilities of the add-one-smoothed unigram distribution of the training sentences' tokens.
+    public func trainingLogProbabilities() -> [Double] {
         // every token in one pass over the corpus (a mapped corpus's pages are let go behind it), then the
         // held-out sentences taken back out
         var counts = [Int](repeating: 0, count: vocabSize)
@@ -298,9 +312,27 @@ extension ExampleMaker {
         corpus.releasePages()
         let counted = counts.map { Double($0) + 1 }
         let total = counted.reduce(0, +)
-        let logs = counted.map { Foundation.log($0 / total) }
-        let mean = logs.reduce(0, +) / Double(logs.count)
-        return logs.map { Float($0 - mean) }
+        return counted.map { Foundation.log($0 / total) }
+    }
+
+    /// The held-out unigram cross-entropy: the mean over the masked targets of the first `batches` held-out
+    /// batches (the ones the held-out evaluation scores) of -log p(target), p the training-token frequency.
+    /// A model that predicts every masked word by its frequency alone scores this loss.
+    public func heldOutUnigramLoss(batches: Int, batchSize: Int) -> Double {
+        let logp = trainingLogProbabilities()
+        var sum = 0.0, n = 0
+        for k in 0..<batches {
+            for b in 0..<batchSize {
+                var r = rng(step: k, row: b, eval: true)
+                let ex = example(&r, eval: true)
+                for l in ex.labels where l >= 0 {
+                    sum -= logp[Int(l)]
+                    n += 1
+                }
+            }
+        }
+        corpus.releasePages()
+        return sum / Double(max(n, 1))
     }
 }
 

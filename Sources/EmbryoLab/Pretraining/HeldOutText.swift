@@ -37,7 +37,7 @@ public final class HeldOutText {
         let (_, vh) = try hashFile(vocabURL.path)
         return HeldOutText(
             description: "run held-out documents (\(maker.heldOutDocuments) documents, \(cfg.evalBatches)x"
-                + "\(cfg.batchSize)x\(cfg.seqLen), seed \(cfg.seed))",
+                + "\(cfg.batchSize)x\(cfg.seqLen), seed \(cfg.effectiveDataSeed))",
             maker: maker, vocabHash: vh, batchSize: cfg.batchSize, seqLen: cfg.seqLen, batches: cfg.evalBatches,
             rows: [])
     }

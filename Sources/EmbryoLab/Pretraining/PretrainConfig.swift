@@ -43,6 +43,43 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var keepState: String? = nil
     /// JSON Lines corpora: the field holding each record's text (nil: "text").
     public var textField: String? = nil
+    /// Seed of the initial weights (nil: `seed`).
+    public var initSeed: Int? = nil
+    /// Seed of the data order and masking, training and held-out (nil: `seed`).
+    public var dataSeed: Int? = nil
+    /// Extra checkpoint steps, as given to --save-steps (e.g. "1500-2800:50,3000"; nil: none).
+    public var saveSteps: String? = nil
+    /// Share of the tokens masked in training examples (nil: 0.15). The held-out evaluation always masks 15%.
+    public var maskRate: Double? = nil
+    /// Optimizer moments' decay rates and epsilon (nil: 0.9, 0.999, 1e-6).
+    public var beta1: Double? = nil
+    public var beta2: Double? = nil
+    public var adamEpsilon: Double? = nil
+    /// Weight decay of the decayed tensors (nil: 0.01).
+    public var weightDecay: Double? = nil
+    /// Global gradient-norm clipping threshold (nil: 1.0).
+    public var clipNorm: Double? = nil
+    /// Learning rate at step 0 as a share of the peak; the warmup climbs linearly from there (nil: 0).
+    public var warmupStart: Double? = nil
+    /// Learning-rate multiplier of the embedding tensors (word, position, token type, their LayerNorm; nil: 1).
+    public var embeddingLRScale: Double? = nil
+    /// Standard deviation of the initial weights, overriding the config's initializer_range (nil: keep it).
+    public var initRange: Double? = nil
+
+    /// The optimizer's moments, epsilon and decay (OptimizerHyper's defaults where not set).
+    public var optimizerHyper: OptimizerHyper {
+        var h = OptimizerHyper()
+        if let b = beta1 { h.beta1 = Float(b) }
+        if let b = beta2 { h.beta2 = Float(b) }
+        if let e = adamEpsilon { h.eps = Float(e) }
+        if let d = weightDecay { h.weightDecay = Float(d) }
+        return h
+    }
+
+    /// The seed of the initial weights.
+    public var effectiveInitSeed: Int { initSeed ?? seed }
+    /// The seed of the batches (data order, segments, masking).
+    public var effectiveDataSeed: Int { dataSeed ?? seed }
 
     enum CodingKeys: String, CodingKey {
         case corpus, worldSeed = "world_seed", worldTokens = "world_tokens", config, vocab, vocabSize = "vocab_size",
@@ -51,6 +88,9 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         case logSteps = "log_steps", evalEvery = "eval_every", evalBatches = "eval_batches", logEvery = "log_every"
         case unshared, seed, threads, positionInit = "position_init", maxNgram = "max_ngram", outputBias =
             "output_bias", layers, keepState = "keep_state", textField = "text_field"
+        case initSeed = "init_seed", dataSeed = "data_seed", saveSteps = "save_steps", maskRate = "mask_rate"
+        case beta1, beta2, adamEpsilon = "adam_epsilon", weightDecay = "weight_decay", clipNorm = "clip_norm"
+        case warmupStart = "warmup_start", embeddingLRScale = "embedding_lr_scale", initRange = "init_range"
     }
 
     public init() {}
@@ -58,7 +98,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     /// Fields a branched run may not change: they make the model, its vocabulary or its batches' shape.
     public static let fixedInBranch = [
         "config", "layers", "unshared", "cased", "vocab_size", "batch_size", "seq_len", "optimizer", "position_init",
-        "output_bias",
+        "output_bias", "init_range", "init_seed",
     ]
 
     /// Field names whose values differ (for refusing a --resume with other settings).
@@ -84,7 +124,36 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
             }
         }
         if saveEvery > 0 { for k in stride(from: saveEvery, through: steps, by: saveEvery) { s.insert(k) } }
+        if let spec = saveSteps, let extra = try? PretrainConfig.parseSteps(spec) {
+            for k in extra where k <= steps { s.insert(k) }
+        }
         return s.sorted()
+    }
+
+    /// Steps from a list of items separated by commas: N, A-B (every step), or A-B:K (A, A+K, ... up to B).
+    public static func parseSteps(_ spec: String) throws -> [Int] {
+        func bad(_ why: String) -> EmbryoError {
+            .usage("--save-steps '\(spec)': \(why) (expected e.g. 1500-2800:50,3000)")
+        }
+        var out = Set<Int>()
+        for item in spec.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = item.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2 else { throw bad("'\(item)' has more than one ':'") }
+            var every = 1
+            if parts.count == 2 {
+                guard let k = Int(parts[1]), k >= 1 else { throw bad("'\(parts[1])' is not a positive interval") }
+                every = k
+            }
+            let ends = parts[0].split(separator: "-", omittingEmptySubsequences: false)
+            guard ends.count <= 2, let a = Int(ends[0]), let b = Int(ends.last!), a >= 0, b >= 0 else {
+                throw bad("'\(item)' is not a step or a range of steps")
+            }
+            guard a <= b else { throw bad("'\(item)' runs backwards") }
+            guard ends.count == 2 || parts.count == 1 else { throw bad("'\(item)': an interval needs a range") }
+            guard (b - a) / every < 1_000_000 else { throw bad("'\(item)' names more than a million steps") }
+            for k in stride(from: a, through: b, by: every) { out.insert(k) }
+        }
+        return out.sorted()
     }
 
     public func validate() throws {
@@ -114,6 +183,22 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         if let l = layers, l < 1 || l > 1024 { try bad("--layers must be between 1 and 1024") }
         if let b = outputBias, !["zero", "unigram"].contains(b) { try bad("--output-bias must be zero or unigram") }
         if let k = keepState, !["last", "all"].contains(k) { try bad("--keep-state must be last or all") }
+        if let s = initSeed, s < 0 { try bad("--init-seed must be at least 0") }
+        if let s = dataSeed, s < 0 { try bad("--data-seed must be at least 0") }
+        if let spec = saveSteps {
+            let extra = try PretrainConfig.parseSteps(spec)
+            if let k = extra.last, k > steps { try bad("--save-steps: step \(k) is past the last step (\(steps))") }
+        }
+        if let r = maskRate, !(r > 0 && r <= 0.8) { try bad("--mask-rate must be above 0 and at most 0.8") }
+        for (name, b) in [("--beta1", beta1), ("--beta2", beta2)] {
+            if let b, !(b >= 0 && b < 1) { try bad("\(name) must be in [0, 1)") }
+        }
+        if let e = adamEpsilon, !(e > 0 && e < 1) { try bad("--adam-epsilon must be in (0, 1)") }
+        if let d = weightDecay, !(d >= 0 && d < 1) { try bad("--weight-decay must be in [0, 1)") }
+        if let c = clipNorm, !(c > 0 && c.isFinite) { try bad("--clip-norm must be positive") }
+        if let w = warmupStart, !(w >= 0 && w <= 1) { try bad("--warmup-start must be between 0 and 1") }
+        if let e = embeddingLRScale, !(e > 0 && e <= 1000) { try bad("--embedding-lr-scale must be in (0, 1000]") }
+        if let r = initRange, !(r > 0 && r <= 10) { try bad("--init-range must be in (0, 10]") }
         if let p = positionInit, !["normal", "sinusoidal"].contains(p) {
             try bad("--position-init must be normal or sinusoidal")
         }

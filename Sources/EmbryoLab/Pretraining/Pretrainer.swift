@@ -269,6 +269,7 @@ public final class Pretrainer {
     func modelConfig(vocabSize: Int) throws -> AlbertConfig {
         var c = try AlbertConfig.resolve(config.config, vocabSize: vocabSize)
         if let l = config.layers { c.numHiddenLayers = l }
+        if let r = config.initRange { c.initializerRange = r }
         if config.unshared || c.isBert { c = c.unshared() }  // BERT's layers are always unshared
         try c.validate()
         guard config.seqLen <= c.maxPositionEmbeddings else {

@@ -22,6 +22,8 @@ final class TrainingLoop {
     var tokensSeen = 0, elapsedBefore = 0.0, lastSaved = 0
     var last = PretrainingOutput(), lastLR: Float = 0, lastNorm: Float = 0
     var lastEval: (loss: Float, acc: Float, sop: Float)? = nil
+    /// The held-out unigram cross-entropy (the loss of predicting by word frequency), computed once.
+    lazy var unigramLoss = data.maker.heldOutUnigramLoss(batches: config.evalBatches, batchSize: config.batchSize)
     var windowTokens = 0, windowStart = Date()
     var throughput: [Double] = []
     let t0 = Date()
@@ -31,8 +33,13 @@ final class TrainingLoop {
         self.data = data
         let config = trainer.config
         model = try Albert(config: data.modelConfig)
-        optimizer = Optimizer(kind: OptimizerKind(rawValue: config.optimizer)!, layout: model.layout)
-        schedule = LinearSchedule(peak: Float(config.lr), warmup: config.warmup, total: config.steps)
+        optimizer = Optimizer(
+            kind: OptimizerKind(rawValue: config.optimizer)!, layout: model.layout, hyper: config.optimizerHyper)
+        if let scale = config.embeddingLRScale, scale != 1 {
+            for t in model.layout.tensors where t.part == .embeddings { optimizer.lrScale[t.name] = Float(scale) }
+        }
+        schedule = LinearSchedule(
+            peak: Float(config.lr), warmup: config.warmup, total: config.steps, start: Float(config.warmupStart ?? 0))
         batch = AlbertBatch(B: config.batchSize, T: config.seqLen)
         shards = DataParallel(
             model: model, B: config.batchSize, T: config.seqLen, predictionsPerSequence: data.maker.maxPredictions)
@@ -66,7 +73,7 @@ final class TrainingLoop {
             trainer.say("branching from step \(b.step) of \(b.parent.root.path)")
             return b.step
         }
-        model.initializeWeights(seed: UInt64(config.seed))
+        model.initializeWeights(seed: UInt64(config.effectiveInitSeed))
         if config.positionInit == "sinusoidal" { model.initializeSinusoidalPositions() }
         if config.outputBias == "unigram" { model.setOutputBias(logPrior: data.maker.trainingLogUnigram()) }
         return 0
@@ -112,7 +119,7 @@ final class TrainingLoop {
         }
         last = try shards.run(batch)
         try requireFinite(last.loss, "loss")
-        lastNorm = clipGradients(model.grads, maxNorm: 1)
+        lastNorm = clipGradients(model.grads, maxNorm: Float(config.clipNorm ?? 1))
         try requireFinite(lastNorm, "gradient")
         lastLR = schedule.lr(step: step)
         optimizer.step(params: model.params, grads: model.grads, lr: lastLR)
@@ -143,7 +150,7 @@ final class TrainingLoop {
             try log.write(
                 jsonLine([
                     ("step", step), ("eval_mlm_loss", e.loss), ("eval_mlm_accuracy", e.acc),
-                    ("eval_sop_accuracy", e.sop), ("elapsed_s", elapsed()),
+                    ("eval_sop_accuracy", e.sop), ("eval_unigram_loss", unigramLoss), ("elapsed_s", elapsed()),
                 ]))
         }
     }

@@ -182,8 +182,16 @@ public final class ProbeRunner {
                     to: out.appendingPathComponent(SimilarityProbe.matrixFile))
             }
         }
+        // the run's escape from the plateau, from its training log, beside the held-out loss
+        var escaped = false
+        if options.probes.contains(.loss), let last = refs.last?.step, let e = try EscapeSummary.of(run) {
+            all += e.metrics(at: last)
+            escaped = true
+        }
         // the cross-snapshot probes' outputs, then the tables and report with them
-        if options.probes.contains(.examples) || options.probes.contains(.similarity) { try writeOutputs(all) }
+        if escaped || options.probes.contains(.examples) || options.probes.contains(.similarity) {
+            try writeOutputs(all)
+        }
         return all
     }
 

@@ -29,6 +29,9 @@ public enum Findings {
 
     static func f3(_ x: Double) -> String { String(format: "%.3f", x) }
 
+    /// The step by which the default recipe should have left the plateau.
+    public static let escapeBy = 1200
+
     static func missing(_ name: String, _ target: String, _ why: String) -> Finding {
         Finding(name: name, target: target, measured: "not measured (\(why))", met: nil)
     }
@@ -53,7 +56,20 @@ public enum Findings {
             abs(Double($0.step) - 0.4 * Double(last.step)) < abs(Double($1.step) - 0.4 * Double(last.step))
         }!
         let drop = at40.loss - last.loss
+        let escapeName = "escape from the word-frequency plateau"
+        let escapeTarget = "held-out loss \(f3(EscapeSummary.margin)) nat below unigram by step \(escapeBy)"
+        let escape: Finding
+        if let e = try EscapeSummary.of(run) {
+            escape = Finding(
+                name: escapeName, target: escapeTarget,
+                measured: "step \(e.escapeText) (unigram \(f3(e.unigram)) nats; steepest descent at step "
+                    + "\(e.steepestDescentStep.map(String.init) ?? "none"))",
+                met: (e.escapeStep ?? Int.max) <= escapeBy)
+        } else {
+            escape = missing(escapeName, escapeTarget, "no unigram loss logged and no token cache")
+        }
         return [
+            escape,
             Finding(
                 name: "held-out MLM loss", target: "falls >= 0.3 after 40% of the steps",
                 measured: "\(f3(at40.loss)) at step \(at40.step), \(f3(last.loss)) at step \(last.step) (-\(f3(drop)))",
