@@ -82,6 +82,10 @@ enum CompareCommand {
         try CompareReport.write(c, to: out)
         if a.flag(markdown) {
             print(CompareReport.markdown(c), terminator: "")
+            let escapes = try c.groups.map(EscapeComparison.summary)
+            if escapes.contains(where: { $0.measured > 0 }) {
+                print("\n" + EscapeComparison.markdown(escapes, EscapeComparison.tests(escapes)), terminator: "")
+            }
         } else {
             for line in CompareReport.headlines(c) { print(line) }
         }

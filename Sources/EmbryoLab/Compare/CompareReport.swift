@@ -10,7 +10,9 @@ public enum CompareReport {
     public static func write(_ c: Comparison, to out: URL) throws {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let cross = try c.crossRunSimilarity()
-        var lines = jsonl(c)
+        let escapes = try c.groups.map(EscapeComparison.summary)
+        let escapeTests = EscapeComparison.tests(escapes)
+        var lines = jsonl(c) + EscapeComparison.jsonl(escapes, escapeTests)
         for p in cross {
             lines +=
                 jsonLine([
@@ -22,6 +24,9 @@ public enum CompareReport {
         var html = page(c)
         if !cross.isEmpty, let end = html.range(of: "<h2>Metrics</h2>") {
             html.insert(contentsOf: crossRunSection(cross), at: end.lowerBound)
+        }
+        if escapes.contains(where: { $0.measured > 0 }), let end = html.range(of: "<h2>Metrics</h2>") {
+            html.insert(contentsOf: EscapeComparison.html(escapes, escapeTests), at: end.lowerBound)
         }
         try writeAtomically(Data(html.utf8), to: out.appendingPathComponent("report.html"))
     }

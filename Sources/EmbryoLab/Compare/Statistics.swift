@@ -121,6 +121,53 @@ public enum SeedStatistics {
             exact: false)
     }
 
+    /// The quantile `q` of sorted values by linear interpolation between order statistics (numpy's default);
+    /// +infinity stands for a value beyond every finite one (a run that never escaped). NaN for no values.
+    public static func interpolatedQuantile(_ sorted: [Double], _ q: Double) -> Double {
+        guard !sorted.isEmpty else { return .nan }
+        let h = q * Double(sorted.count - 1)
+        let lo = Int(h.rounded(.down)), hi = min(lo + 1, sorted.count - 1)
+        let w = h - Double(lo)
+        if w == 0 || sorted[lo] == sorted[hi] { return sorted[lo] }
+        if sorted[hi].isInfinite { return .infinity }
+        return sorted[lo] + w * (sorted[hi] - sorted[lo])
+    }
+
+    public static func median(_ sorted: [Double]) -> Double { interpolatedQuantile(sorted, 0.5) }
+
+    /// Percentile bootstrap interval of the median (lower empirical quantiles of the resamples' medians, as
+    /// `bootstrapMean`), over `monteCarloDraws` seeded resamples; exact for a single value.
+    public static func bootstrapMedian(_ x: [Double], level: Double = 0.95, seed: UInt64 = 1) -> Interval {
+        let n = x.count
+        guard n > 1 else { return Interval(low: x.first ?? .nan, high: x.first ?? .nan, exact: true) }
+        var rng = Rng(seed: seed)
+        var medians: [Double] = []
+        medians.reserveCapacity(monteCarloDraws)
+        var sample = [Double](repeating: 0, count: n)
+        for _ in 0..<monteCarloDraws {
+            for i in 0..<n { sample[i] = x[rng.below(n)] }
+            sample.sort()
+            medians.append(median(sample))
+        }
+        medians.sort()
+        return Interval(
+            low: quantile(medians, (1 - level) / 2), high: quantile(medians, (1 + level) / 2), exact: false)
+    }
+
+    /// Ranks 1...n of the values, ties sharing their mean rank (+infinity ties with itself).
+    public static func midranks(_ x: [Double]) -> [Double] {
+        let order = x.indices.sorted { x[$0] < x[$1] }
+        var ranks = [Double](repeating: 0, count: x.count)
+        var i = 0
+        while i < order.count {
+            var j = i
+            while j + 1 < order.count && x[order[j + 1]] == x[order[i]] { j += 1 }
+            for k in i...j { ranks[order[k]] = Double(i + j) / 2 + 1 }
+            i = j + 1
+        }
+        return ranks
+    }
+
     static func binomial(_ n: Int, _ k: Int) -> Double {
         var r = 1.0
         for i in 0..<k { r = r * Double(n - i) / Double(i + 1) }
