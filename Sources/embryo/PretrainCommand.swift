@@ -101,6 +101,10 @@ enum PretrainCommand {
         .double("adam-epsilon", \.adamEpsilon, "Optimizer's epsilon (default: 1e-6)."),
         .double("weight-decay", \.weightDecay, "Weight decay of weight matrices and embeddings (default: 0.01)."),
         .double("clip-norm", \.clipNorm, "Global gradient-norm clipping threshold (default: 1)."),
+        .int(
+            "cooldown", \.cooldown,
+            "Steps of linear decay at the end, the rate constant at its peak before (default: decay from the warmup on)."
+        ),
         .double("warmup-start", \.warmupStart, "Learning rate at step 0 as a share of the peak (default: 0)."),
         .double(
             "embedding-lr-scale", \.embeddingLRScale,

@@ -171,18 +171,26 @@ public struct LinearSchedule: Codable, Sendable, Equatable {
     public var total: Int
     /// The rate at step 0 as a share of the peak (Cramming's warmup starts at 0.25 of it).
     public var start: Float
+    /// Steps of linear decay at the end, after a constant rate (warmup-stable-decay); nil: decay from the
+    /// end of the warmup (linear warmup, linear decay).
+    public var cooldown: Int?
 
-    public init(peak: Float, warmup: Int, total: Int, start: Float = 0) {
+    public init(peak: Float, warmup: Int, total: Int, start: Float = 0, cooldown: Int? = nil) {
         self.peak = peak
         self.warmup = warmup
         self.total = total
         self.start = start
+        self.cooldown = cooldown
     }
 
     public func lr(step s: Int) -> Float {
         if warmup > 0 && s <= warmup {
             if start == 0 { return peak * Float(s) / Float(warmup) }
             return peak * (start + (1 - start) * Float(s) / Float(warmup))
+        }
+        if let c = cooldown {
+            if s <= total - c { return peak }
+            return peak * Float(max(0, total - s + 1)) / Float(max(1, c))
         }
         let span = max(1, total - warmup)
         return peak * Float(max(0, total - s + 1)) / Float(span)

@@ -61,6 +61,9 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var clipNorm: Double? = nil
     /// Learning rate at step 0 as a share of the peak; the warmup climbs linearly from there (nil: 0).
     public var warmupStart: Double? = nil
+    /// Steps of linear decay at the end; the rate stays at its peak from the warmup until then (nil: decay
+    /// over every step after the warmup).
+    public var cooldown: Int? = nil
     /// Learning-rate multiplier of the embedding tensors (word, position, token type, their LayerNorm; nil: 1).
     public var embeddingLRScale: Double? = nil
     /// Standard deviation of the initial weights, overriding the config's initializer_range (nil: keep it).
@@ -90,7 +93,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
             "output_bias", layers, keepState = "keep_state", textField = "text_field"
         case initSeed = "init_seed", dataSeed = "data_seed", saveSteps = "save_steps", maskRate = "mask_rate"
         case beta1, beta2, adamEpsilon = "adam_epsilon", weightDecay = "weight_decay", clipNorm = "clip_norm"
-        case warmupStart = "warmup_start", embeddingLRScale = "embedding_lr_scale", initRange = "init_range"
+        case warmupStart = "warmup_start", cooldown, embeddingLRScale = "embedding_lr_scale", initRange = "init_range"
     }
 
     public init() {}
@@ -196,6 +199,9 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         if let e = adamEpsilon, !(e > 0 && e < 1) { try bad("--adam-epsilon must be in (0, 1)") }
         if let d = weightDecay, !(d >= 0 && d < 1) { try bad("--weight-decay must be in [0, 1)") }
         if let c = clipNorm, !(c > 0 && c.isFinite) { try bad("--clip-norm must be positive") }
+        if let c = cooldown, c < 1 || c > steps - warmup {
+            try bad("--cooldown must be between 1 and the steps after the warmup (\(steps - warmup))")
+        }
         if let w = warmupStart, !(w >= 0 && w <= 1) { try bad("--warmup-start must be between 0 and 1") }
         if let e = embeddingLRScale, !(e > 0 && e <= 1000) { try bad("--embedding-lr-scale must be in (0, 1000]") }
         if let r = initRange, !(r > 0 && r <= 10) { try bad("--init-range must be in (0, 10]") }

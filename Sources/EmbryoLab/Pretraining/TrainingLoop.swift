@@ -39,7 +39,8 @@ final class TrainingLoop {
             for t in model.layout.tensors where t.part == .embeddings { optimizer.lrScale[t.name] = Float(scale) }
         }
         schedule = LinearSchedule(
-            peak: Float(config.lr), warmup: config.warmup, total: config.steps, start: Float(config.warmupStart ?? 0))
+            peak: Float(config.lr), warmup: config.warmup, total: config.steps, start: Float(config.warmupStart ?? 0),
+            cooldown: config.cooldown)
         batch = AlbertBatch(B: config.batchSize, T: config.seqLen)
         shards = DataParallel(
             model: model, B: config.batchSize, T: config.seqLen, predictionsPerSequence: data.maker.maxPredictions)
