@@ -86,6 +86,11 @@ enum CompareCommand {
             if escapes.contains(where: { $0.measured > 0 }) {
                 print("\n" + EscapeComparison.markdown(escapes, EscapeComparison.tests(escapes)), terminator: "")
             }
+            let variance = SeedVariance.markdown(
+                SeedVariance.all(c, metrics: CompareReport.headlineMetrics(c), escapes: escapes))
+            if !variance.isEmpty {
+                print("\nShare of the spread from each seed (factorial groups):\n\n" + variance, terminator: "")
+            }
         } else {
             for line in CompareReport.headlines(c) { print(line) }
         }

@@ -21,7 +21,8 @@ enum PretrainCommand {
             with --world-edit, the built-in world's facts from that step on.
             """,
         options: settings.options() + [
-            threads, out, resume, force, PretrainSuite.seeds, PretrainSuite.jobs, branch, at, worldEdit,
+            threads, out, resume, force, PretrainSuite.seeds, PretrainSuite.vary, PretrainSuite.jobs, branch, at,
+            worldEdit,
             PretrainSuite.member,
         ]
     )
@@ -188,9 +189,11 @@ enum PretrainCommand {
             r.corpus = r.corpus.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             return try PretrainSuite.run(
                 out: out, recipe: r, seedList: seedList, jobs: min(jobs, seedList.count),
-                totalThreads: try Shared.threadCount(a), resume: false, force: a.flag(force))
+                totalThreads: try Shared.threadCount(a), resume: false, force: a.flag(force),
+                vary: try a.choice(PretrainSuite.vary.name, SuiteManifest.varyChoices) ?? "both")
         }
         if a.given(PretrainSuite.jobs) { throw EmbryoError.usage("--jobs goes with --seeds") }
+        if a.given(PretrainSuite.vary) { throw EmbryoError.usage("--vary goes with --seeds") }
         let out: URL
         if let r = resume {
             out = URL(fileURLWithPath: r)

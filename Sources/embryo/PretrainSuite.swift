@@ -11,6 +11,10 @@ enum PretrainSuite {
     static let seeds = OptionSpec.option(
         "seeds", "k|a-b|list", "Run the recipe once per seed: k seeds from --seed, a range (1-5) or a list (1,4,9).",
         default: nil)
+    static let vary = OptionSpec.option(
+        "vary", "both|init|data",
+        "With --seeds: the seeds each member's seed sets; init or data holds the other at --data-seed or "
+            + "--init-seed (default: --seed).", default: "both")
     static let jobs = OptionSpec.option(
         "jobs", "k", "With --seeds: runs trained at the same time, the threads divided among them.", default: "1")
     /// How a suite starts each of its runs: the recipe comes from this suite's suite.json.
@@ -22,7 +26,8 @@ enum PretrainSuite {
 
     /// Starts (or, with `resume`, continues) the suite at `out` for `recipe` over `seedList`.
     static func run(
-        out: URL, recipe: PretrainConfig?, seedList: [Int], jobs: Int, totalThreads: Int, resume: Bool, force: Bool
+        out: URL, recipe: PretrainConfig?, seedList: [Int], jobs: Int, totalThreads: Int, resume: Bool, force: Bool,
+        vary: String = "both"
     ) throws {
         let suite = Suite(out)
         let lock = try DirectoryLock(out, purpose: "a pretraining suite")
@@ -43,15 +48,16 @@ enum PretrainSuite {
                 }
                 for s in try suite.manifest().seeds { try? fm.removeItem(at: suite.run(seed: s).root) }
             }
-            var r = recipe
+            var r = try SuiteManifest.recipe(recipe, vary: vary)
             r.threads = max(1, totalThreads / jobs)
-            manifest = SuiteManifest(seeds: seedList, recipe: r, jobs: jobs, threadsPerRun: r.threads)
+            manifest = SuiteManifest(
+                seeds: seedList, recipe: r, jobs: jobs, threadsPerRun: r.threads, vary: vary == "both" ? nil : vary)
             try suite.write(manifest)
         }
         let steps = manifest.recipe.steps
         let todo = manifest.seeds.filter { suite.progress(seed: $0, steps: steps) != .complete }
         log(
-            "pretrain: suite of \(manifest.seeds.count) seeds (\(manifest.seeds.map(String.init).joined(separator: ", "))) "
+            "pretrain: suite of \(manifest.seeds.count) \(manifest.vary.map { "\($0) " } ?? "")seeds (\(manifest.seeds.map(String.init).joined(separator: ", "))) "
                 + "-> \(out.path); \(todo.count) to train, \(manifest.jobs) at a time with \(manifest.threadsPerRun) "
                 + "thread(s) each")
         installStopHandlers()

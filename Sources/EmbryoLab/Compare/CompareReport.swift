@@ -12,7 +12,8 @@ public enum CompareReport {
         let cross = try c.crossRunSimilarity()
         let escapes = try c.groups.map(EscapeComparison.summary)
         let escapeTests = EscapeComparison.tests(escapes)
-        var lines = jsonl(c) + EscapeComparison.jsonl(escapes, escapeTests)
+        let variance = SeedVariance.all(c, metrics: headlineMetrics(c), escapes: escapes)
+        var lines = jsonl(c) + EscapeComparison.jsonl(escapes, escapeTests) + SeedVariance.jsonl(variance)
         for p in cross {
             lines +=
                 jsonLine([
@@ -103,7 +104,7 @@ public enum CompareReport {
     }
 
     /// The headline metrics the runs share, in the order of the report.
-    static func headlineMetrics(_ c: Comparison) -> [String] {
+    public static func headlineMetrics(_ c: Comparison) -> [String] {
         [
             "loss/mlm_loss", "loss/mlm_accuracy", "mlm/mask_prediction/all", "mlm/reconstruction/all",
             "mlm/mask_prediction/upos/NOUN", "mlm/mask_prediction/upos/VERB", "knowledge/p_at_1/mean",

@@ -13,13 +13,42 @@ public struct SuiteManifest: Codable, Sendable, Equatable {
     public var jobs: Int
     public var threadsPerRun: Int
     public var embryoVersion = "0.1.0"
+    /// Which seeds the suite's seed sets: "both" (initialisation and data; nil in suites made before the
+    /// option), "init" (the data seed held at the recipe's data_seed) or "data" (the initialisation held at
+    /// the recipe's init_seed).
+    public var vary: String? = nil
 
-    public init(seeds: [Int], recipe: PretrainConfig, jobs: Int, threadsPerRun: Int) {
+    public init(seeds: [Int], recipe: PretrainConfig, jobs: Int, threadsPerRun: Int, vary: String? = nil) {
         (self.seeds, self.recipe, self.jobs, self.threadsPerRun) = (seeds, recipe, jobs, threadsPerRun)
+        self.vary = vary
     }
 
     enum CodingKeys: String, CodingKey {
-        case seeds, recipe, jobs, threadsPerRun = "threads_per_run", embryoVersion = "embryo_version"
+        case seeds, recipe, jobs, threadsPerRun = "threads_per_run", embryoVersion = "embryo_version", vary
+    }
+
+    /// The seeds a suite may vary.
+    public static let varyChoices = ["both", "init", "data"]
+
+    /// The recipe of a suite varying `vary`: the seed it holds is fixed in the recipe (at the one given, or
+    /// at --seed), so that each member's --seed moves only the other. A seed given for the side that
+    /// varies would be overridden by nothing and silently hold it too: that is an error.
+    public static func recipe(_ r: PretrainConfig, vary: String) throws -> PretrainConfig {
+        var r = r
+        switch vary {
+        case "init":
+            if r.initSeed != nil { throw EmbryoError.usage("--vary init varies the initialisation: drop --init-seed") }
+            r.dataSeed = r.dataSeed ?? r.seed
+        case "data":
+            if r.dataSeed != nil { throw EmbryoError.usage("--vary data varies the data order: drop --data-seed") }
+            r.initSeed = r.initSeed ?? r.seed
+        default:
+            if r.initSeed != nil || r.dataSeed != nil {
+                throw EmbryoError.usage(
+                    "--seeds varies both seeds: with --init-seed use --vary data, with --data-seed --vary init")
+            }
+        }
+        return r
     }
 }
 
