@@ -21,8 +21,8 @@ enum PretrainCommand {
             with --world-edit, the built-in world's facts from that step on.
             """,
         options: settings.options() + [
-            threads, out, resume, force, PretrainSuite.seeds, PretrainSuite.vary, PretrainSuite.jobs, branch, at,
-            worldEdit,
+            threads, out, resume, force, PretrainSuite.seeds, PretrainSuite.vary, PretrainSuite.jobs,
+            PretrainSuite.prepare, PretrainSuite.memberSeed, branch, at, worldEdit,
             PretrainSuite.member,
         ]
     )
@@ -138,6 +138,13 @@ enum PretrainCommand {
     static func run(_ a: ParsedArguments) throws {
         let resume = a.string(Self.resume)
         if resume != nil && a.flag(force) { throw EmbryoError.usage("--resume and --force exclude each other") }
+        if let r = resume, Suite.isSuite(URL(fileURLWithPath: r)), let n = try a.int(PretrainSuite.memberSeed, min: 0) {
+            return try PretrainSuite.runMember(
+                Suite(URL(fileURLWithPath: r)), seed: n, threads: try a.int(threads, min: 1))
+        }
+        if a.given(PretrainSuite.memberSeed) {
+            throw EmbryoError.usage("--member goes with --resume SUITE (a suite made with --seeds --prepare)")
+        }
         if let r = resume, Suite.isSuite(URL(fileURLWithPath: r)) {
             let m = try Suite(URL(fileURLWithPath: r)).manifest()
             return try PretrainSuite.run(
@@ -190,10 +197,12 @@ enum PretrainCommand {
             return try PretrainSuite.run(
                 out: out, recipe: r, seedList: seedList, jobs: min(jobs, seedList.count),
                 totalThreads: try Shared.threadCount(a), resume: false, force: a.flag(force),
-                vary: try a.choice(PretrainSuite.vary.name, SuiteManifest.varyChoices) ?? "both")
+                vary: try a.choice(PretrainSuite.vary.name, SuiteManifest.varyChoices) ?? "both",
+                prepareOnly: a.flag(PretrainSuite.prepare))
         }
         if a.given(PretrainSuite.jobs) { throw EmbryoError.usage("--jobs goes with --seeds") }
         if a.given(PretrainSuite.vary) { throw EmbryoError.usage("--vary goes with --seeds") }
+        if a.flag(PretrainSuite.prepare) { throw EmbryoError.usage("--prepare goes with --seeds") }
         let out: URL
         if let r = resume {
             out = URL(fileURLWithPath: r)

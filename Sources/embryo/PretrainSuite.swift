@@ -15,6 +15,12 @@ enum PretrainSuite {
         "vary", "both|init|data",
         "With --seeds: the seeds each member's seed sets; init or data holds the other at --data-seed or "
             + "--init-seed (default: --seed).", default: "both")
+    static let prepare = OptionSpec.flag(
+        "prepare", "With --seeds: write the suite's suite.json and train nothing (for a job array of --member runs).")
+    static let memberSeed = OptionSpec.option(
+        "member", "seed",
+        "With --resume SUITE: train (or continue) that seed's run of the suite only, as one task of a job array.",
+        default: nil)
     static let jobs = OptionSpec.option(
         "jobs", "k", "With --seeds: runs trained at the same time, the threads divided among them.", default: "1")
     /// How a suite starts each of its runs: the recipe comes from this suite's suite.json.
@@ -27,7 +33,7 @@ enum PretrainSuite {
     /// Starts (or, with `resume`, continues) the suite at `out` for `recipe` over `seedList`.
     static func run(
         out: URL, recipe: PretrainConfig?, seedList: [Int], jobs: Int, totalThreads: Int, resume: Bool, force: Bool,
-        vary: String = "both"
+        vary: String = "both", prepareOnly: Bool = false
     ) throws {
         let suite = Suite(out)
         let lock = try DirectoryLock(out, purpose: "a pretraining suite")
@@ -54,6 +60,13 @@ enum PretrainSuite {
                 seeds: seedList, recipe: r, jobs: jobs, threadsPerRun: r.threads, vary: vary == "both" ? nil : vary)
             try suite.write(manifest)
         }
+        if prepareOnly {
+            log(
+                "pretrain: suite of \(manifest.seeds.count) seeds prepared in \(out.path); train each with "
+                    + "'embryo pretrain --resume \(out.path) --member SEED'")
+            print(out.path)
+            return
+        }
         let steps = manifest.recipe.steps
         let todo = manifest.seeds.filter { suite.progress(seed: $0, steps: steps) != .complete }
         log(
@@ -77,6 +90,32 @@ enum PretrainSuite {
         }
         log("pretrain: suite done: \(manifest.seeds.count) runs in \(out.path)")
         print(out.path)
+    }
+
+    /// One seed's run of a suite, as one task of a job array: started from the suite's recipe or continued,
+    /// with the suite's threads per run unless `threads` is given. Takes no suite lock (the tasks run at once);
+    /// the run's own lock keeps one writer per run.
+    static func runMember(_ suite: Suite, seed: Int, threads: Int?) throws {
+        var m = try suite.manifest()
+        guard m.seeds.contains(seed) else {
+            throw EmbryoError.usage(
+                "--member \(seed): the suite \(suite.root.path) has seeds \(m.seeds.map(String.init).joined(separator: ", "))"
+            )
+        }
+        if let t = threads { m.threadsPerRun = t }
+        installStopHandlers()
+        switch suite.progress(seed: seed, steps: m.recipe.steps) {
+        case .complete:
+            log("pretrain: seed \(seed) of \(suite.root.path) is complete")
+        default:
+            m.jobs = 1
+            let failures = try schedule([seed], suite: suite, manifest: m)
+            if stopRequested != 0 { exit(130) }
+            if let f = failures.first {
+                throw EmbryoError.runtime("seed \(f.seed) of \(suite.root.path) failed (exit \(f.code))")
+            }
+        }
+        print(suite.run(seed: seed).root.path)
     }
 
     /// Runs the seeds' processes, `manifest.jobs` at once; returns the ones that failed.

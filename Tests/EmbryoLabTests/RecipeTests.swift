@@ -236,4 +236,51 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(p.p, 2.0 / 252, accuracy: 1e-12)
         XCTAssertTrue(p.exact)
     }
+
+    func testSuiteVaryHoldsTheOtherSeed() throws {
+        var r = PretrainConfig()
+        r.seed = 3
+        let initOnly = try SuiteManifest.recipe(r, vary: "init")
+        XCTAssertEqual([initOnly.dataSeed, initOnly.initSeed], [3, nil])
+        let dataOnly = try SuiteManifest.recipe(r, vary: "data")
+        XCTAssertEqual([dataOnly.dataSeed, dataOnly.initSeed], [nil, 3])
+        // a member's --seed then moves only the varied seed
+        var member = initOnly
+        member.seed = 8
+        XCTAssertEqual([member.effectiveInitSeed, member.effectiveDataSeed], [8, 3])
+        r.dataSeed = 5
+        XCTAssertEqual(try SuiteManifest.recipe(r, vary: "init").dataSeed, 5)
+        XCTAssertThrowsError(try SuiteManifest.recipe(r, vary: "data"))
+        XCTAssertThrowsError(try SuiteManifest.recipe(r, vary: "both"))
+    }
+
+    func testSeedVarianceSplitsAFactorialSpread() {
+        // 3 init seeds x 2 data seeds; value = init effect + data effect (no interaction)
+        let initEffect = [1: 0.0, 2: 2.0, 3: 4.0], dataEffect = [1: 0.0, 2: 1.0]
+        var seeds: [(Int, Int)] = [], values: [Double] = []
+        for i in 1...3 {
+            for d in 1...2 {
+                seeds.append((i, d))
+                values.append(initEffect[i]! + dataEffect[d]!)
+            }
+        }
+        let v = SeedVariance.analyse(group: "g", metric: "m", seeds: seeds, values: values)
+        XCTAssertEqual(v.design, "factorial")
+        // SS: init 2 x (4 + 0 + 4) = 16, data 3 x (0.25 + 0.25) = 1.5, total 17.5
+        XCTAssertEqual(v.initShare!, 16 / 17.5, accuracy: 1e-12)
+        XCTAssertEqual(v.dataShare!, 1.5 / 17.5, accuracy: 1e-12)
+        XCTAssertEqual(v.residualShare!, 0, accuracy: 1e-12)
+        // pure interaction: every share in the rest
+        let x = SeedVariance.analyse(
+            group: "g", metric: "m", seeds: [(1, 1), (1, 2), (2, 1), (2, 2)], values: [1, -1, -1, 1])
+        XCTAssertEqual([x.initShare!, x.dataShare!, x.residualShare!], [0, 0, 1])
+        // other designs are named, not decomposed
+        XCTAssertEqual(
+            SeedVariance.analyse(group: "g", metric: "m", seeds: [(1, 1), (2, 1)], values: [1, 2]).design, "init")
+        XCTAssertEqual(
+            SeedVariance.analyse(group: "g", metric: "m", seeds: [(1, 1), (1, 2)], values: [1, 2]).design, "data")
+        let both = SeedVariance.analyse(group: "g", metric: "m", seeds: [(1, 1), (2, 2), (3, 3)], values: [1, 2, 4])
+        XCTAssertEqual(both.design, "both")
+        XCTAssertNil(both.initShare)
+    }
 }

@@ -269,6 +269,48 @@ final class ExperimentTests: ScratchDirectoryTestCase {
         }
     }
 
+    func testPreparedSuiteTrainedMemberByMemberEqualsASuiteAndVaryHoldsASeed() throws {
+        let r = try recipe(steps: 16)
+        // prepare, then each member as a job-array task would train it, two at once
+        let prep = try runEmbryo(
+            ["pretrain"] + r + ["--seeds", "1-2", "--threads", "1", "--out", path("p"), "--prepare"])
+        XCTAssertEqual(prep.code, 0, prep.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("p/seed-1")))
+        // at once, in this process's environment (the BLAS kernels it selects are part of the bits)
+        let members = ["1", "2"].map { seed -> Thread in
+            let t = Thread {
+                let r = try? runEmbryo(["pretrain", "--resume", self.path("p"), "--member", seed])
+                XCTAssertEqual(r?.code, 0, r?.err ?? "")
+            }
+            t.start()
+            return t
+        }
+        while members.contains(where: { !$0.isFinished }) { usleep(50_000) }
+        let suite = try runEmbryo(
+            ["pretrain"] + r + ["--seeds", "1-2", "--jobs", "2", "--threads", "2", "--out", path("s")])
+        XCTAssertEqual(suite.code, 0, suite.err)
+        for seed in [1, 2] { XCTAssertEqual(try weights(path("p/seed-\(seed)")), try weights(path("s/seed-\(seed)"))) }
+        let done = try runEmbryo(["pretrain", "--resume", path("p"), "--member", "2"])
+        XCTAssertEqual(done.code, 0, done.err)
+        XCTAssertTrue(done.err.contains("is complete"), done.err)
+        let unknown = try runEmbryo(["pretrain", "--resume", path("p"), "--member", "7"])
+        XCTAssertEqual(unknown.code, 64)
+        XCTAssertTrue(unknown.err.contains("has seeds 1, 2"), unknown.err)
+        // --vary init: the members share the data seed (the first batches) and differ in their weights
+        let vary = try runEmbryo(
+            ["pretrain"] + r + [
+                "--seeds", "1-2", "--vary", "init", "--jobs", "2", "--threads", "2", "--out", path("v"),
+            ])
+        XCTAssertEqual(vary.code, 0, vary.err)
+        let b1 = try runEmbryo(["batches", "--run", path("v/seed-1"), "--range", "1", "--decode"])
+        let b2 = try runEmbryo(["batches", "--run", path("v/seed-2"), "--range", "1", "--decode"])
+        XCTAssertEqual(b1.code, 0, b1.err)
+        XCTAssertEqual(b1.out, b2.out)
+        XCTAssertNotEqual(try weights(path("v/seed-1"))["step-000000"], try weights(path("v/seed-2"))["step-000000"])
+        // and the suite's seed-1 run with --vary both has the same step 0 as v/seed-1
+        XCTAssertEqual(try weights(path("v/seed-1"))["step-000000"], try weights(path("s/seed-1"))["step-000000"])
+    }
+
     func testSuiteUsageErrors() throws {
         let r = try recipe()
         for (args, message) in [
@@ -276,6 +318,14 @@ final class ExperimentTests: ScratchDirectoryTestCase {
             (["--seeds", "1,1"], "names a seed twice"),
             (["--jobs", "2"], "--jobs goes with --seeds"),
             (["--seeds", "2", "--jobs", "0"], "--jobs"),
+            (["--vary", "init"], "--vary goes with --seeds"),
+            (["--seeds", "2", "--vary", "x"], "--vary"),
+            (["--seeds", "2", "--init-seed", "4"], "use --vary data"),
+            (["--seeds", "2", "--vary", "init", "--init-seed", "4"], "drop --init-seed"),
+            (["--prepare"], "--prepare goes with --seeds"),
+            (["--member", "1"], "--member goes with --resume"),
+            (["--save-steps", "5-1"], "runs backwards"),
+            (["--mask-rate", "0.9"], "--mask-rate"),
         ] {
             let res = try runEmbryo(["pretrain"] + r + args + ["--out", path("x")])
             XCTAssertEqual(res.code, 64, "\(args)")
