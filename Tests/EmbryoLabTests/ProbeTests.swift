@@ -344,9 +344,14 @@ final class ProbeTests: XCTestCase {
         ] {
             XCTAssertNotNil(metrics.first { $0.probe == "layers" && $0.key == k }, k)
         }
+        let unbounded = ["mlm_loss", "unigram", "escape_step", "steepest_descent_step"]
         for m in metrics where m.probe != "knowledge" || !m.key.hasPrefix("skipped") {
-            XCTAssertTrue(m.value >= 0 && (m.value <= 1 || m.key == "mlm_loss"), "\(m)")
+            XCTAssertTrue(m.value >= 0 && (m.value <= 1 || unbounded.contains(m.key)), "\(m)")
         }
+        // the run's escape measures at its last snapshot, from its training log
+        let unigram = try XCTUnwrap(metrics.first { $0.probe == "loss" && $0.key == "unigram" })
+        XCTAssertEqual(unigram.step, 20)
+        XCTAssertEqual(unigram.value, try XCTUnwrap(EscapeSummary.of(Run(run))).unigram)
         // the loss probe at the last step is the pretrainer's own held-out evaluation (same batches)
         let log = try String(contentsOf: run.appendingPathComponent("train_log.jsonl"), encoding: .utf8)
         let evalLine = log.split(separator: "\n").last { $0.contains("eval_mlm_loss") }!

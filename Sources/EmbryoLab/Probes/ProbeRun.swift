@@ -152,12 +152,14 @@ public final class ProbeRunner {
         let cache = out.appendingPathComponent("cache")
         try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
         var all: [ProbeMetric] = []
+        var lastProbed: Int? = nil
         for (i, ck) in refs.enumerated() {
             var allCached = true
             do {
                 let (metrics, cached) = try probe(ck, cache: cache)
                 all += metrics
                 allCached = cached
+                lastProbed = ck.step
             } catch let e as SkipCheckpoint {
                 warnOnce("skipping \(ck.dir.path): \(e.reason)")
             }
@@ -184,7 +186,7 @@ public final class ProbeRunner {
         }
         // the run's escape from the plateau, from its training log, beside the held-out loss
         var escaped = false
-        if options.probes.contains(.loss), let last = refs.last?.step, let e = try EscapeSummary.of(run) {
+        if options.probes.contains(.loss), let last = lastProbed, let e = try EscapeSummary.of(run) {
             all += e.metrics(at: last)
             escaped = true
         }
