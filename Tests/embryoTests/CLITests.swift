@@ -530,7 +530,7 @@ final class CLITests: XCTestCase {
         let p = Process()
         p.executableURL = binary
         p.arguments = args + ["--out", cut]
-        p.environment = ["EMBRYO_NO_REEXEC": "1"]
+        p.environment = ProcessInfo.processInfo.environment.merging(["EMBRYO_NO_REEXEC": "1"]) { _, b in b }
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -560,7 +560,7 @@ final class CLITests: XCTestCase {
         let q = Process()
         q.executableURL = binary
         q.arguments = args + ["--out", dir.appendingPathComponent("int").path]
-        q.environment = ["EMBRYO_NO_REEXEC": "1"]
+        q.environment = ProcessInfo.processInfo.environment.merging(["EMBRYO_NO_REEXEC": "1"]) { _, b in b }
         let err = Pipe()
         q.standardError = err
         q.standardOutput = FileHandle.nullDevice

@@ -46,7 +46,11 @@ func startEmbryo(_ args: [String]) throws -> Process {
     let p = Process()
     p.executableURL = embryoBinary
     p.arguments = args
-    p.environment = ["EMBRYO_NO_REEXEC": "1"]
+    // this process's environment, as runEmbryo passes it: OPENBLAS_CORETYPE picks the BLAS kernels, and
+    // results compared bit for bit must come from the same ones
+    var env = ProcessInfo.processInfo.environment
+    env["EMBRYO_NO_REEXEC"] = "1"
+    p.environment = env
     p.standardOutput = FileHandle.nullDevice
     p.standardError = FileHandle.nullDevice
     try p.run()
