@@ -79,10 +79,10 @@ enum CompareCommand {
                     + "e.g. \(c.unshared.prefix(3).map(\.metric).joined(separator: ", "))")
         }
         let out = URL(fileURLWithPath: a.string(Self.out)!)
-        try CompareReport.write(c, to: out)
+        let escapes = try c.groups.map(EscapeComparison.summary)
+        try CompareReport.write(c, escapes: escapes, to: out)
         if a.flag(markdown) {
             print(CompareReport.markdown(c), terminator: "")
-            let escapes = try c.groups.map(EscapeComparison.summary)
             if escapes.contains(where: { $0.measured > 0 }) {
                 print("\n" + EscapeComparison.markdown(escapes, EscapeComparison.tests(escapes)), terminator: "")
             }

@@ -226,12 +226,12 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(SeedStatistics.interpolatedQuantile([400, 600, 800, inf, inf], 0.5), 800)
         XCTAssertEqual(SeedStatistics.interpolatedQuantile([400, 600, 800, inf], 0.75), inf)
         XCTAssertTrue(SeedStatistics.median([]).isNaN)
-        XCTAssertEqual(SeedStatistics.midranks([30, 10, inf, 10, inf]), [3, 1.5, 4.5, 1.5, 4.5])
+        XCTAssertEqual(TaskMetrics.ranks([30, 10, inf, 10, inf]), [3, 1.5, 4.5, 1.5, 4.5])
         let ci = SeedStatistics.bootstrapMedian([7, 7, 7])
         XCTAssertEqual([ci.low, ci.high], [7, 7])
         // every escape of one group before every escape (or none) of the other: the smallest exact p of 5 vs 5
         let a = [300.0, 400, 400, 500, 600], b = [900.0, 1000, inf, inf, inf]
-        let r = SeedStatistics.midranks(a + b)
+        let r = TaskMetrics.ranks(a + b)
         let p = SeedStatistics.permutationTest(Array(r[..<5]), Array(r[5...]))
         XCTAssertEqual(p.p, 2.0 / 252, accuracy: 1e-12)
         XCTAssertTrue(p.exact)

@@ -7,10 +7,10 @@ import EmbryoCore
 import Foundation
 
 public enum CompareReport {
-    public static func write(_ c: Comparison, to out: URL) throws {
+    /// `escapes`: each group's escape summary (EscapeComparison.summary), in group order.
+    public static func write(_ c: Comparison, escapes: [EscapeGroupSummary], to out: URL) throws {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let cross = try c.crossRunSimilarity()
-        let escapes = try c.groups.map(EscapeComparison.summary)
         let escapeTests = EscapeComparison.tests(escapes)
         let variance = SeedVariance.all(c, metrics: headlineMetrics(c), escapes: escapes)
         var lines = jsonl(c) + EscapeComparison.jsonl(escapes, escapeTests) + SeedVariance.jsonl(variance)

@@ -63,7 +63,7 @@ public enum EscapeComparison {
             for j in s.indices where j > i {
                 let a = s[i].runs.compactMap(\.escape).map(value), b = s[j].runs.compactMap(\.escape).map(value)
                 guard !a.isEmpty, !b.isEmpty else { continue }
-                let ranks = SeedStatistics.midranks(a + b)
+                let ranks = TaskMetrics.ranks(a + b)  // +infinity (no escape) ties with itself, last
                 out.append(
                     EscapeTest(
                         a: s[i].group, b: s[j].group, medianA: s[i].median, medianB: s[j].median,

@@ -154,20 +154,6 @@ public enum SeedStatistics {
             low: quantile(medians, (1 - level) / 2), high: quantile(medians, (1 + level) / 2), exact: false)
     }
 
-    /// Ranks 1...n of the values, ties sharing their mean rank (+infinity ties with itself).
-    public static func midranks(_ x: [Double]) -> [Double] {
-        let order = x.indices.sorted { x[$0] < x[$1] }
-        var ranks = [Double](repeating: 0, count: x.count)
-        var i = 0
-        while i < order.count {
-            var j = i
-            while j + 1 < order.count && x[order[j + 1]] == x[order[i]] { j += 1 }
-            for k in i...j { ranks[order[k]] = Double(i + j) / 2 + 1 }
-            i = j + 1
-        }
-        return ranks
-    }
-
     static func binomial(_ n: Int, _ k: Int) -> Double {
         var r = 1.0
         for i in 0..<k { r = r * Double(n - i) / Double(i + 1) }
