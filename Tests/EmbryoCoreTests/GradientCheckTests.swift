@@ -133,6 +133,35 @@ final class KernelGradientTests: XCTestCase {
         for bh in 0..<(NH) { for i in 0..<T { XCTAssertEqual(probs[(NH + bh) * T * T + i * T + 4], 0) } }
     }
 
+    /// The attention nudge adds a constant to the neighbour's score (previous key in even heads, next in odd):
+    /// the same backward gives the gradient, and a large bias puts nearly all of a row's mass on that key.
+    func testAttentionNudgeBackwardAndDirection() {
+        var rng = Rng(seed: 5)
+        let B = 1, T = 6, H = 6, NH = 2
+        let qkv = randomBuffer(B * T * 3 * H, &rng), dout = randomBuffer(B * T * H, &rng)
+        let ctx = FloatBuffer(count: B * T * H), probs = FloatBuffer(count: B * NH * T * T)
+        let mask = FloatBuffer([Float](repeating: 1, count: T))
+        var bias: Float = 1.5
+        func loss() -> Double {
+            attentionForward(
+                ctx: ctx.pointer, probs: probs.pointer, qkv: qkv.pointer, keyMask: mask.pointer, B: B, T: T, H: H,
+                NH: NH, neighbourBias: bias)
+            return weightedSum(ctx.pointer, dout)
+        }
+        _ = loss()
+        let dqkv = FloatBuffer(count: B * T * 3 * H), dprobs = FloatBuffer(count: B * NH * T * T)
+        attentionBackward(
+            dqkv: dqkv.pointer, dprobs: dprobs.pointer, dctx: dout.pointer, qkv: qkv.pointer,
+            probs: probs.pointer, B: B, T: T, H: H, NH: NH)
+        assertGradient("nudged attention dqkv", x: qkv, analytic: dqkv.array, loss: loss)
+        bias = 30
+        _ = loss()
+        for i in 0..<T {
+            if i > 0 { XCTAssertGreaterThan(probs[i * T + i - 1], 0.999, "head 0, row \(i)") }
+            if i < T - 1 { XCTAssertGreaterThan(probs[T * T + i * T + i + 1], 0.999, "head 1, row \(i)") }
+        }
+    }
+
     func testEmbeddingBackward() {
         var rng = Rng(seed: 5)
         let B = 2, T = 3, E = 4, V = 6

@@ -218,6 +218,17 @@ final class RecipeTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(embeddings, 3)
     }
 
+    func testAttentionNudgeSchedule() throws {
+        var c = PretrainConfig()
+        XCTAssertEqual(c.attentionNudge(at: 1), 0)
+        c.attentionNudge = 4
+        c.attentionNudgeSteps = 4
+        XCTAssertEqual((1...6).map { c.attentionNudge(at: $0) }, [4, 3, 2, 1, 0, 0])
+        XCTAssertNoThrow(try c.validate())
+        c.attentionNudgeSteps = nil
+        XCTAssertThrowsError(try c.validate()) { XCTAssertTrue("\($0)".contains("go together"), "\($0)") }
+    }
+
     func testRankStatisticsWithRunsThatNeverEscape() {
         let inf = Double.infinity
         XCTAssertEqual(SeedStatistics.median([1, 2, 3, 4]), 2.5)

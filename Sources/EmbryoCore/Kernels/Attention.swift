@@ -6,7 +6,7 @@
 public func attentionForward(
     ctx: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
     qkv: UnsafePointer<Float>, keyMask: UnsafePointer<Float>,
-    B: Int, T: Int, H: Int, NH: Int
+    B: Int, T: Int, H: Int, NH: Int, neighbourBias: Float = 0
 ) {
     let HS = H / NH, ld = 3 * H
     let scale = 1 / Float(HS).squareRoot()
@@ -19,6 +19,7 @@ public func attentionForward(
             sgemmSerial(
                 transA: false, transB: true, M: T, N: T, K: HS, alpha: scale, A: q, lda: ld,
                 B: q + H, ldb: ld, beta: 0, C: p, ldc: T)
+            if neighbourBias != 0 { addNeighbourBias(p, T: T, towardPrevious: h % 2 == 0, bias: neighbourBias) }
             clock.markFirst()
             maskedSoftmaxRows(p, rows: T, cols: T, keyMask: keyMask + b * T)
             clock.markSecond()
@@ -28,6 +29,18 @@ public func attentionForward(
             clock.markFirst()
         }
         clock.bookAttention()
+    }
+}
+
+/// The attention nudge (a training-time intervention, not part of HF's model): adds `bias` to the score of
+/// each query's previous key (even heads) or next key (odd heads) before the softmax. The backward needs no
+/// change: the bias is a constant, and the softmax's gradient is taken from the probabilities it produced.
+@inline(__always)
+func addNeighbourBias(_ p: UnsafeMutablePointer<Float>, T: Int, towardPrevious: Bool, bias: Float) {
+    if towardPrevious {
+        for i in 1..<max(T, 1) { p[i * T + i - 1] += bias }
+    } else {
+        for i in 0..<max(T - 1, 0) { p[i * T + i + 1] += bias }
     }
 }
 

@@ -66,6 +66,11 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var cooldown: Int? = nil
     /// Learning-rate multiplier of the embedding tensors (word, position, token type, their LayerNorm; nil: 1).
     public var embeddingLRScale: Double? = nil
+    /// The attention nudge: at step 1 this bias is added to each head's score for its previous (even heads)
+    /// or next (odd heads) key, falling linearly to 0 at step `attentionNudgeSteps` (nil: none). Training
+    /// only: evaluations, probes and the saved model are HF's attention.
+    public var attentionNudge: Double? = nil
+    public var attentionNudgeSteps: Int? = nil
     /// Standard deviation of the initial weights, overriding the config's initializer_range (nil: keep it).
     public var initRange: Double? = nil
 
@@ -77,6 +82,12 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         if let e = adamEpsilon { h.eps = Float(e) }
         if let d = weightDecay { h.weightDecay = Float(d) }
         return h
+    }
+
+    /// The attention nudge's bias at `step` (0 when there is none or it has ended).
+    public func attentionNudge(at step: Int) -> Float {
+        guard let b = attentionNudge, let k = attentionNudgeSteps, step <= k else { return 0 }
+        return Float(b * Double(k - step + 1) / Double(k))
     }
 
     /// The seed of the initial weights.
@@ -94,6 +105,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         case initSeed = "init_seed", dataSeed = "data_seed", saveSteps = "save_steps", maskRate = "mask_rate"
         case beta1, beta2, adamEpsilon = "adam_epsilon", weightDecay = "weight_decay", clipNorm = "clip_norm"
         case warmupStart = "warmup_start", cooldown, embeddingLRScale = "embedding_lr_scale", initRange = "init_range"
+        case attentionNudge = "attention_nudge", attentionNudgeSteps = "attention_nudge_steps"
     }
 
     public init() {}
@@ -204,6 +216,15 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         }
         if let w = warmupStart, !(w >= 0 && w <= 1) { try bad("--warmup-start must be between 0 and 1") }
         if let e = embeddingLRScale, !(e > 0 && e <= 1000) { try bad("--embedding-lr-scale must be in (0, 1000]") }
+        if let b = attentionNudge, !(b.isFinite && abs(b) <= 100) {
+            try bad("--attention-nudge must be in [-100, 100]")
+        }
+        if (attentionNudge == nil) != (attentionNudgeSteps == nil) {
+            try bad("--attention-nudge and --attention-nudge-steps go together")
+        }
+        if let k = attentionNudgeSteps, k < 1 || k > steps {
+            try bad("--attention-nudge-steps must be in 1...\(steps)")
+        }
         if let r = initRange, !(r > 0 && r <= 10) { try bad("--init-range must be in (0, 10]") }
         if let p = positionInit, !["normal", "sinusoidal"].contains(p) {
             try bad("--position-init must be normal or sinusoidal")

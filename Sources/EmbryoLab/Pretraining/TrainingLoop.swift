@@ -118,7 +118,9 @@ final class TrainingLoop {
                 "the \(what) is not finite at step \(step) (learning rate \(config.lr) too high?); the last good "
                     + "snapshot, step \(lastSaved), and its state are kept in \(run.root.path)")
         }
+        model.attentionNudge = config.attentionNudge(at: step)
         last = try shards.run(batch)
+        model.attentionNudge = 0
         try requireFinite(last.loss, "loss")
         lastNorm = clipGradients(model.grads, maxNorm: Float(config.clipNorm ?? 1))
         try requireFinite(lastNorm, "gradient")
