@@ -112,7 +112,7 @@ enum PretrainCommand {
             "Learning-rate multiplier of the embeddings (word, position, type; default: 1)."),
         .double(
             "attention-nudge", \.attentionNudge,
-            "Training-time bias on each head's previous (even heads) or next (odd) key, falling to 0 over --attention-nudge-steps."
+            "Training-time bias on each first-layer head's previous (even heads) or next (odd) key, falling to 0 over --attention-nudge-steps."
         ),
         .int("attention-nudge-steps", \.attentionNudgeSteps, "Steps over which the attention nudge falls to 0."),
         .double("init-range", \.initRange, "Standard deviation of the initial weights (default: the config's, 0.02)."),

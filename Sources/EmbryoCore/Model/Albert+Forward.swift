@@ -74,7 +74,8 @@ extension Albert {
             Profiler.span(.attentionProducts, flops: 4 * Double(BT * T * H)) {
                 attentionForward(
                     ctx: ctx, probs: a.probs + l * B * a.NH * T * T, qkv: qkv,
-                    keyMask: batch.attentionMask.pointer, B: B, T: T, H: H, NH: a.NH, neighbourBias: attentionNudge)
+                    keyMask: batch.attentionMask.pointer, B: B, T: T, H: H, NH: a.NH,
+                    neighbourBias: l == 0 ? attentionNudge : 0)
             }
             Profiler.span(.attentionDense, flops: perRow * Double(H * H)) {
                 linearForward(

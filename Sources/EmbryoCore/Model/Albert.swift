@@ -12,8 +12,9 @@ public final class Albert {
     /// Parts the loaded checkpoint did not hold (transformers' BertModel saves no heads, *ForMaskedLM no
     /// pooler); they keep HF's initialisation and commands that need them refuse to run.
     public var absentParts: Set<ParameterPart> = []
-    /// A training-time attention nudge: added to every head's score for its neighbouring key (previous for
-    /// even heads, next for odd) before the softmax. 0 (HF's model) unless a training recipe sets it.
+    /// A training-time attention nudge: added, in the first layer application only, to every head's score for
+    /// its neighbouring key (previous for even heads, next for odd) before the softmax, so that the first
+    /// layer starts as previous- and next-token heads. 0 (HF's model) unless a training recipe sets it.
     public var attentionNudge: Float = 0
 
     public init(config: AlbertConfig) throws {

@@ -66,8 +66,8 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var cooldown: Int? = nil
     /// Learning-rate multiplier of the embedding tensors (word, position, token type, their LayerNorm; nil: 1).
     public var embeddingLRScale: Double? = nil
-    /// The attention nudge: at step 1 this bias is added to each head's score for its previous (even heads)
-    /// or next (odd heads) key, falling linearly to 0 at step `attentionNudgeSteps` (nil: none). Training
+    /// The attention nudge: at step 1 this bias is added, in the first layer application, to each head's score
+    /// for its previous (even heads) or next (odd heads) key, falling linearly to 0 at step `attentionNudgeSteps` (nil: none). Training
     /// only: evaluations, probes and the saved model are HF's attention.
     public var attentionNudge: Double? = nil
     public var attentionNudgeSteps: Int? = nil
