@@ -35,7 +35,7 @@ enum CompareCommand {
         let folder = a.string(from)!
         func load(_ r: Run, _ name: String) throws -> ComparedRun { try ComparedRun.load(r, name: name, from: folder) }
         func suiteRuns(_ s: Suite) throws -> [ComparedRun] {
-            let runs = try s.runs()
+            let runs = try s.runs(warn: { log("compare: warning: \($0)") })
             guard !runs.isEmpty else { throw EmbryoError.runtime("the suite \(s.root.path) has no run yet") }
             return try runs.map { try load($0.run, "\(s.root.lastPathComponent)/\($0.run.name)") }
         }
@@ -69,6 +69,7 @@ enum CompareCommand {
         if let dup = groups.map(\.name).first(where: { n in groups.filter { $0.name == n }.count > 1 }) {
             throw EmbryoError.usage("two groups are called '\(dup)'; name them with --group NAME=...")
         }
+        if let cut = Comparison.atCommonStep(&groups) { log("compare: \(cut)") }
         let c = try Comparison(groups: groups)
         guard !c.shared.isEmpty else {
             throw EmbryoError.runtime("the runs share no probe metric (probed with different --probes?)")

@@ -37,7 +37,7 @@ enum ExportCommand {
             targets = [(try Run.open(r), out)]
         case (nil, let s?):
             guard a.string(probesDir) == nil else { throw EmbryoError.usage("--probes-dir goes with --run") }
-            targets = try Suite.open(s).runs().map {
+            targets = try Suite.open(s).runs(warn: { log("export: warning: \($0)") }).map {
                 ($0.run, out.appendingPathComponent($0.run.root.lastPathComponent))
             }
         default:

@@ -59,7 +59,7 @@ enum FinetuneCommand {
                 + "\(task.regression ? "regression" : "\(task.labels.count) labels"), evaluated on "
                 + task.evals.map { "\($0.name) (\($0.examples.count))" }.joined(separator: ", "))
         if let d = a.string(suite) {
-            let runs = try Suite.open(d).runs()
+            let runs = try Suite.open(d).runs(warn: { log("finetune: warning: \($0)") })
             guard !runs.isEmpty else { throw EmbryoError.runtime("the suite \(d) has no run yet") }
             for (i, r) in runs.enumerated() {
                 log("finetune: run \(i + 1) of \(runs.count): \(r.run.root.path)")

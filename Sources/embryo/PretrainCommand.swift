@@ -143,6 +143,17 @@ enum PretrainCommand {
     static func run(_ a: ParsedArguments) throws {
         let resume = a.string(Self.resume)
         if resume != nil && a.flag(force) { throw EmbryoError.usage("--resume and --force exclude each other") }
+        if let r = resume, Suite.isSuite(URL(fileURLWithPath: r)) {
+            // a suite resumes with its recorded recipe: any other option would be silently dropped
+            let allowed: Set<String> = a.given(PretrainSuite.memberSeed) ? ["resume", "member", "threads"] : ["resume"]
+            let extra = Set(a.values.keys).union(a.flags).subtracting(allowed).sorted()
+            if !extra.isEmpty {
+                throw EmbryoError.usage(
+                    "--resume \(r) continues the suite with the recipe in its suite.json: "
+                        + extra.map { "--\(a.spelling($0))" }.joined(separator: ", ")
+                        + " cannot be given (start a new suite to change it)")
+            }
+        }
         if let r = resume, Suite.isSuite(URL(fileURLWithPath: r)), let n = try a.int(PretrainSuite.memberSeed, min: 0) {
             return try PretrainSuite.runMember(
                 Suite(URL(fileURLWithPath: r)), seed: n, threads: try a.int(threads, min: 1))
@@ -158,7 +169,12 @@ enum PretrainCommand {
                 resume: true, force: false)
         }
         // a run of a suite starts from the suite's recipe
-        let recipe = try a.string(PretrainSuite.member).map { try Suite(URL(fileURLWithPath: $0)).manifest().recipe }
+        let recipe = try a.string(PretrainSuite.member).map { dir in
+            let suite = Suite(URL(fileURLWithPath: dir))
+            let m = try suite.manifest()
+            try RecordedFile.checkUnchanged(m.files ?? [], owner: "the suite \(suite.root.path)")
+            return m.recipe
+        }
         if settings.given(\.vocab, in: a) && settings.given(\.vocabSize, in: a) {
             throw EmbryoError.usage("--vocab and --vocab-size exclude each other")
         }
@@ -197,8 +213,7 @@ enum PretrainCommand {
                 a.string(Self.out).map { URL(fileURLWithPath: $0) }
                 ?? URL(fileURLWithPath: "runs").appendingPathComponent(
                     "\(name)-seeds\(seedList.first!)-\(seedList.last!)")
-            var r = check
-            r.corpus = r.corpus.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            let r = check.withAbsolutePaths()
             return try PretrainSuite.run(
                 out: out, recipe: r, seedList: seedList, jobs: min(jobs, seedList.count),
                 totalThreads: try Shared.threadCount(a), resume: false, force: a.flag(force),

@@ -41,6 +41,7 @@ enum PretrainSuite {
         var manifest: SuiteManifest
         if resume {
             manifest = try suite.manifest()
+            try RecordedFile.checkUnchanged(manifest.files ?? [], owner: "the suite \(out.path)")
         } else {
             guard let recipe else { throw EmbryoError.usage("--seeds needs a recipe") }
             let fm = FileManager.default
@@ -58,6 +59,7 @@ enum PretrainSuite {
             r.threads = max(1, totalThreads / jobs)
             manifest = SuiteManifest(
                 seeds: seedList, recipe: r, jobs: jobs, threadsPerRun: r.threads, vary: vary == "both" ? nil : vary)
+            manifest.files = try r.recordNamedFiles()
             try suite.write(manifest)
         }
         if prepareOnly {
@@ -88,6 +90,8 @@ enum PretrainSuite {
                     + "; see the lines above. The other runs are kept; fix the cause and resume with "
                     + "'embryo pretrain --resume \(out.path)'")
         }
+        // a member stopped on its own (a signal to that process alone) saved and exited 130: the suite is not done
+        if let text = try suite.incompleteMembers() { throw EmbryoError.runtime(text) }
         log("pretrain: suite done: \(manifest.seeds.count) runs in \(out.path)")
         print(out.path)
     }
@@ -103,6 +107,7 @@ enum PretrainSuite {
             )
         }
         if let t = threads { m.threadsPerRun = t }
+        try RecordedFile.checkUnchanged(m.files ?? [], owner: "the suite \(suite.root.path)")
         installStopHandlers()
         switch suite.progress(seed: seed, steps: m.recipe.steps) {
         case .complete:
@@ -113,6 +118,11 @@ enum PretrainSuite {
             if stopRequested != 0 { exit(130) }
             if let f = failures.first {
                 throw EmbryoError.runtime("seed \(f.seed) of \(suite.root.path) failed (exit \(f.code))")
+            }
+            guard suite.progress(seed: seed, steps: m.recipe.steps) == .complete else {
+                throw EmbryoError.runtime(
+                    "seed \(seed) of \(suite.root.path) stopped before its last step; continue it with "
+                        + "'embryo pretrain --resume \(suite.root.path) --member \(seed)'")
             }
         }
         print(suite.run(seed: seed).root.path)

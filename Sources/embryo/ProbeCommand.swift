@@ -112,7 +112,7 @@ enum ProbeCommand {
             if a.given(out) || a.flag(watch) {
                 throw EmbryoError.usage("--suite writes into each run: no --out or --watch")
             }
-            let runs = try Suite.open(d).runs()
+            let runs = try Suite.open(d).runs(warn: { log("probe: warning: \($0)") })
             guard !runs.isEmpty else { throw EmbryoError.runtime("the suite \(d) has no run yet") }
             for (i, r) in runs.enumerated() {
                 log("probe: run \(i + 1) of \(runs.count): \(r.run.root.path)")

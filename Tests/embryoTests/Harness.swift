@@ -17,9 +17,10 @@ var embryoBinary: URL {
 
 /// Runs embryo with `args` (and `stdin` when given) to completion; `stdout` replaces the captured pipe
 /// (e.g. /dev/full), and the result's `out` is then empty.
-func runEmbryo(_ args: [String], stdin: String? = nil, stdout: FileHandle? = nil) throws -> CLIResult {
+func runEmbryo(_ args: [String], stdin: String? = nil, stdout: FileHandle? = nil, cwd: URL? = nil) throws -> CLIResult {
     let p = Process()
     p.executableURL = embryoBinary
+    if let cwd { p.currentDirectoryURL = cwd }
     p.arguments = args
     var env = ProcessInfo.processInfo.environment
     env["EMBRYO_NO_REEXEC"] = "1"
@@ -42,7 +43,8 @@ func runEmbryo(_ args: [String], stdin: String? = nil, stdout: FileHandle? = nil
 }
 
 /// Starts embryo in the background with output discarded (for kill tests); the caller waits or kills.
-func startEmbryo(_ args: [String]) throws -> Process {
+/// With `captureErrors` its stderr is a Pipe, read by the caller.
+func startEmbryo(_ args: [String], captureErrors: Bool = false) throws -> Process {
     let p = Process()
     p.executableURL = embryoBinary
     p.arguments = args
@@ -52,7 +54,7 @@ func startEmbryo(_ args: [String]) throws -> Process {
     env["EMBRYO_NO_REEXEC"] = "1"
     p.environment = env
     p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
+    p.standardError = captureErrors ? Pipe() : FileHandle.nullDevice
     try p.run()
     return p
 }

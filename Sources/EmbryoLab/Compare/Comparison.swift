@@ -16,6 +16,8 @@ public struct ComparedRun: Sendable {
     public var parent: String?
     /// The folder its metrics came from (probes/ unless compare was given --from).
     public var folder: URL
+    /// Set when the comparison cut the run at a common step (its escape is then read up to that step).
+    public var cutAt: Int? = nil
 
     public init(
         name: String, run: Run, curves: [String: [(step: Int, value: Double)]], branchedAt: Int?, parent: String?,
@@ -46,6 +48,37 @@ public struct ComparedRun: Sendable {
         for k in curves.keys { curves[k]!.sort { $0.step < $1.step } }
         return ComparedRun(
             name: name, run: run, curves: curves, branchedAt: branch?.step, parent: branch?.parent, folder: probes)
+    }
+}
+
+extension ComparedRun {
+    /// The last step any of its curves reaches.
+    public var lastStep: Int { curves.values.compactMap { $0.last?.step }.max() ?? 0 }
+
+    /// The run with its curves cut at `step` (curves with no point left are dropped).
+    public func truncated(to step: Int) -> ComparedRun {
+        var r = self
+        r.curves = curves.compactMapValues { c in
+            let kept = c.filter { $0.step <= step }
+            return kept.isEmpty ? nil : kept
+        }
+        r.cutAt = step
+        return r
+    }
+}
+
+extension Comparison {
+    /// Runs that end at different steps would mix their "final" values: every run is cut at the last step
+    /// they all reached, and the returned sentence says so (nil when they already end together).
+    public static func atCommonStep(_ groups: inout [ComparisonGroup]) -> String? {
+        let runs = groups.flatMap(\.runs)
+        let ends = Set(runs.map(\.lastStep))
+        guard ends.count > 1, let common = ends.min() else { return nil }
+        for g in groups.indices { groups[g].runs = groups[g].runs.map { $0.truncated(to: common) } }
+        let short = runs.filter { $0.lastStep == common }.map(\.name)
+        return "the runs end at different steps (\(ends.sorted().map(String.init).joined(separator: ", "))): every "
+            + "run is compared up to step \(common), the last step all reached (\(short.prefix(5).joined(separator: ", "))"
+            + "\(short.count > 5 ? ", ..." : "") end there)"
     }
 }
 

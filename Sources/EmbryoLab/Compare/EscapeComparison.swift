@@ -37,7 +37,7 @@ public enum EscapeComparison {
     static func value(_ e: EscapeSummary) -> Double { e.escapeStep.map(Double.init) ?? .infinity }
 
     public static func summary(_ g: ComparisonGroup) throws -> EscapeGroupSummary {
-        let runs = try g.runs.map { (name: $0.name, escape: try EscapeSummary.of($0.run)) }
+        let runs = try g.runs.map { (name: $0.name, escape: try EscapeSummary.of($0.run, upTo: $0.cutAt)) }
         let known = runs.compactMap(\.escape)
         let xs = known.map(value).sorted()
         let steep = known.compactMap(\.steepestDescentStep).map(Double.init).sorted()

@@ -47,6 +47,8 @@ public final class Pretrainer {
     public var onBatch: ((Int, AlbertBatch) -> Void)?
     /// The branch's settings that differ from its parent's.
     var branchChanges: [String] = []
+    /// On --resume: the token cache's hash recorded in run.json (nil for a new run or an older run.json).
+    var resumedTokenCacheHash: String? { resume ? (try? run.manifest())?.tokenCacheHash : nil }
     let say: (String) -> Void
     /// Held from init to the end of train().
     var lock: DirectoryLock?
@@ -84,25 +86,27 @@ public final class Pretrainer {
                 self.branch = BranchSource(parent: try Run.open(b.parent), step: b.step, worldEdits: b.worldEdits)
                 branchChanges = b.changed
             }
-        } else if exists || fm.fileExists(atPath: run.checkpoints.path) {
-            try apply(&cfg)
-            guard force else {
-                throw EmbryoError.runtime(
-                    "\(out.path) already holds a run; use --resume to continue it or --force to start over")
-            }
-            // the old run's snapshots and everything measured on them
-            for name in ["checkpoints", "state", "train_log.jsonl", "run.json", "tokenizer"] + Run.measurementFolders {
-                try? fm.removeItem(at: out.appendingPathComponent(name))
-            }
         } else {
             try apply(&cfg)
         }
+        let replacing = !resume && (exists || fm.fileExists(atPath: run.checkpoints.path))
+        if replacing && !force {
+            throw EmbryoError.runtime(
+                "\(out.path) already holds a run; use --resume to continue it or --force to start over")
+        }
         if let b = branch, !resume { cfg = try Pretrainer.branchConfig(b, apply: apply, changes: &branchChanges) }
         if !resume {
-            // absolute corpus paths, so the run can be resumed from any working directory
-            cfg.corpus = cfg.corpus.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            // absolute paths, so the run can be resumed from any working directory
+            cfg = cfg.withAbsolutePaths()
         }
         try cfg.validate()
+        if replacing {
+            // the old run's snapshots and everything measured on them, unless this command reads from them
+            let removed = ["checkpoints", "state", "train_log.jsonl", "run.json", "tokenizer"] + Run.measurementFolders
+            let inputs = cfg.inputPaths.map { URL(fileURLWithPath: $0) } + [branch?.parent.root].compactMap { $0 }
+            try Pretrainer.refuseRemoving(removed.map { out.appendingPathComponent($0) }, readFrom: inputs, out: out)
+            for name in removed { try? fm.removeItem(at: out.appendingPathComponent(name)) }
+        }
         self.config = cfg
     }
 
@@ -167,6 +171,21 @@ public final class Pretrainer {
         say(
             "world edits: \(edited.count) facts, stated \(edited.map { before[$0] }.reduce(0, +)) times before and "
                 + "\(edited.map { after[$0] }.reduce(0, +)) after (world/edits.jsonl)")
+    }
+
+    /// --force replaces a run, but never one that the command itself reads from (a branch onto its own
+    /// parent, a vocabulary or corpus inside the run being replaced): refused before anything is touched.
+    static func refuseRemoving(_ removed: [URL], readFrom inputs: [URL], out: URL) throws {
+        func real(_ u: URL) -> String { u.standardizedFileURL.resolvingSymlinksInPath().path }
+        func within(_ a: String, _ b: String) -> Bool { a == b || a.hasPrefix(b.hasSuffix("/") ? b : b + "/") }
+        for input in inputs {
+            let i = real(input)
+            for r in removed.map(real) where within(i, r) || within(r, i) {
+                throw EmbryoError.usage(
+                    "--force would remove \(out.path), which this command reads from (\(input.path)); "
+                        + "give the new run another --out")
+            }
+        }
     }
 
     static func field(_ name: String, of c: PretrainConfig) -> String {
@@ -235,9 +254,17 @@ public final class Pretrainer {
             stableHash(sources.map(\.key).joined(separator: ",") + "|" + vocabHash + "|\(tok.lowercase)"), radix: 16)
         let cacheDir = run.tokenCacheDir
         let url = cacheDir.appendingPathComponent("tokens-\(key).bin")
-        if FileManager.default.fileExists(atPath: url.path), let c = try? TokenizedCorpus.load(url) {
-            say("token cache: \(url.path) (\(c.tokens.count) tokens)")
-            return (c, url.path)
+        if FileManager.default.fileExists(atPath: url.path) {
+            do {
+                let c = try TokenizedCorpus.load(url, vocabSize: tok.vocab.count)
+                if let recorded = resumedTokenCacheHash, try hashFile(url.path).1 != recorded {
+                    throw EmbryoError.format(url.path, "its contents differ from the hash in run.json")
+                }
+                say("token cache: \(url.path) (\(c.tokens.count) tokens)")
+                return (c, url.path)
+            } catch {
+                say("token cache: \(describe(error)); rebuilding it")
+            }
         }
         say("tokenizing the corpus into \(url.path)")
         try FileManager.default.createDirectory(at: cacheDir, withIntermediateDirectories: true)
@@ -258,7 +285,12 @@ public final class Pretrainer {
                 self.say("tokenizing: \(tokens) tokens, \(Int(Date().timeIntervalSince(t0))) s")
             }
         }
-        let c = try TokenizedCorpus.load(url)
+        let c = try TokenizedCorpus.load(url, vocabSize: tok.vocab.count)
+        if let recorded = resumedTokenCacheHash, try hashFile(url.path).1 != recorded {
+            throw EmbryoError.runtime(
+                "cannot resume \(run.root.path): the rebuilt token cache \(url.path) differs from the one the run "
+                    + "started with (fnv1a64 in run.json)")
+        }
         let seconds = max(Date().timeIntervalSince(t0), 1e-9)
         say(
             "tokenized \(c.tokens.count) tokens from \(String(format: "%.1f", Double(bytes) / 1e6)) MB in \(String(format: "%.1f", seconds)) s "
@@ -267,6 +299,8 @@ public final class Pretrainer {
     }
 
     func modelConfig(vocabSize: Int) throws -> AlbertConfig {
+        // a resumed run keeps the model it recorded, whatever its config file holds now
+        if resume, let recorded = try? run.manifest().model { return recorded }
         var c = try AlbertConfig.resolve(config.config, vocabSize: vocabSize)
         if let l = config.layers { c.numHiddenLayers = l }
         if let r = config.initRange { c.initializerRange = r }
@@ -287,6 +321,9 @@ public final class Pretrainer {
         Threads.configure(config.threads)
         try FileManager.default.createDirectory(at: run.root, withIntermediateDirectories: true)
         let data = try prepareData()
+        installMappedFileGuard(
+            "the token cache \(data.cachePath) shrank or vanished while training read it (SIGBUS). The run keeps its "
+                + "last saved step: restore or delete the cache, then 'embryo pretrain --resume \(run.root.path)'")
         let loop = try TrainingLoop(self, data)
         let start = try loop.restoreOrInitialize()
         try writeRunJSON(data)
@@ -376,6 +413,7 @@ public final class Pretrainer {
             checkpointSteps: config.checkpointSteps().filter { $0 >= (branch?.step ?? 0) },
             machine: .init(threads: config.threads, cores: Threads.available, blasCore: BlasRuntime.coreName),
             world: world)
+        manifest.tokenCacheHash = try hashFile(cachePath).1
         if let b = branch {
             manifest.branch = .init(
                 parent: b.parent.root.path, step: b.step, changed: branchChanges, worldEdits: b.worldEdits)

@@ -284,7 +284,8 @@ public enum ProbeReport {
         for m in km where m.step == last && m.key.hasPrefix("skipped/relation/") {
             let name = String(m.key.dropFirst("skipped/relation/".count))
             let p = km.first { $0.step == last && $0.key == "p_at_1/relation/\(name)" }
-            h += "<tr><td>\(esc(name))</td><td class=num>\(m.count)</td><td class=num>\(Int(m.value))</td>"
+            h +=
+                "<tr><td>\(esc(name))</td><td class=num>\(m.count)</td><td class=num>\(SVGChart.tickLabel(m.value))</td>"
             h += "<td class=num>\(p.map { f3($0.value) } ?? "-")</td></tr>\n"
         }
         return h + "</table>\n"

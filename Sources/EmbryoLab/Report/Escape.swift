@@ -39,12 +39,13 @@ public struct EscapeSummary: Sendable, Equatable {
     /// The escape of a run made by `embryo pretrain`, from train_log.jsonl; the unigram cross-entropy is the
     /// one logged with the evaluations, or computed from the run's data when its log predates it. Nil when
     /// the run has no evaluation, or no logged unigram loss and no token cache to compute it from.
-    public static func of(_ run: Run) throws -> EscapeSummary? {
+    public static func of(_ run: Run, upTo last: Int? = nil) throws -> EscapeSummary? {
         guard FileManager.default.fileExists(atPath: run.log.path) else { return nil }
         var evals: [(step: Int, loss: Double)] = []
         var unigram: Double? = nil
         for o in jsonObjectLines(try readFile(run.log)) {
-            guard let step = o["step"] as? Int, let loss = o["eval_mlm_loss"] as? Double else { continue }
+            guard let step = o["step"] as? Int, let loss = o["eval_mlm_loss"] as? Double, step <= (last ?? .max)
+            else { continue }
             evals.append((step, loss))
             if let u = o["eval_unigram_loss"] as? Double { unigram = u }
         }

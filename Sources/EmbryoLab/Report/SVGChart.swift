@@ -167,7 +167,7 @@ public enum SVGChart {
         let stops: [(Double, Double, Double)] = [
             (68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37),
         ]
-        let x = min(max(t, 0), 1) * Double(stops.count - 1)
+        let x = (t.isNaN ? 0 : min(max(t, 0), 1)) * Double(stops.count - 1)
         let i = min(Int(x), stops.count - 2), f = x - Double(i)
         let a = stops[i], b = stops[i + 1]
         return String(
@@ -181,15 +181,18 @@ public enum SVGChart {
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? raw
         var t = ceil(lo / step) * step
         var out: [Double] = []
-        while t <= hi + step * 1e-6 {
+        // bounded: when the span is below the values' precision, adding the step stops moving t
+        while t <= hi + step * 1e-6 && out.count < 20 {
             out.append(t)
             t += step
         }
         return out
     }
 
+    /// A tick's label; values far outside a probe's usual range (a diverged snapshot) print in exponent form.
     static func tickLabel(_ v: Double) -> String {
-        abs(v - v.rounded()) < 1e-9 ? String(Int(v.rounded())) : String(format: abs(v) < 0.1 ? "%.3f" : "%.2f", v)
+        if abs(v) < 1e12, abs(v - v.rounded()) < 1e-9, let i = Int(exactly: v.rounded()) { return String(i) }
+        return String(format: abs(v) >= 1e6 || !v.isFinite ? "%.3g" : abs(v) < 0.1 ? "%.3f" : "%.2f", v)
     }
 
     static func f1(_ x: Double) -> String { String(format: "%.1f", x) }

@@ -12,7 +12,13 @@ extension Run {
     public func exampleMaker(_ m: RunManifest) throws -> ExampleMaker? {
         guard FileManager.default.fileExists(atPath: m.tokenCache) else { return nil }
         let vocab = try Vocabulary.load(tokenizerDir.appendingPathComponent("vocab.txt"))
-        let corpus = try TokenizedCorpus.load(URL(fileURLWithPath: m.tokenCache))
+        let corpus = try TokenizedCorpus.load(URL(fileURLWithPath: m.tokenCache), vocabSize: vocab.count)
+        if let recorded = m.tokenCacheHash, try hashFile(m.tokenCache).1 != recorded {
+            throw EmbryoError.format(
+                m.tokenCache,
+                "the token cache has changed since \(root.path) was trained (fnv1a64 in run.json): delete it and "
+                    + "run 'embryo pretrain --resume \(root.path)' once to rebuild it")
+        }
         return try ExampleMaker(corpus: corpus, vocab: vocab, config: m.config)
     }
 

@@ -98,10 +98,14 @@ public struct RunManifest: Codable, Sendable {
     public var machine: Machine
     public var world: WorldInfo?
     public var branch: BranchInfo? = nil
+    /// fnv1a64 of the token cache's bytes when training started (nil in older runs): resume and every replay
+    /// of the run's batches check it.
+    public var tokenCacheHash: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case embryoVersion = "embryo_version", config, model, seed, corpus, vocabulary, tokenCache = "token_cache"
         case data, checkpointSteps = "checkpoint_steps", machine, world, branch
+        case tokenCacheHash = "token_cache_fnv1a64"
     }
 
     public init(

@@ -17,6 +17,9 @@ public struct SuiteManifest: Codable, Sendable, Equatable {
     /// option), "init" (the data seed held at the recipe's data_seed) or "data" (the initialisation held at
     /// the recipe's init_seed).
     public var vary: String? = nil
+    /// The vocabulary and config files the recipe names, hashed when the suite was made (nil in suites made
+    /// before they were recorded): every run started later must find the same contents.
+    public var files: [RecordedFile]? = nil
 
     public init(seeds: [Int], recipe: PretrainConfig, jobs: Int, threadsPerRun: Int, vary: String? = nil) {
         (self.seeds, self.recipe, self.jobs, self.threadsPerRun) = (seeds, recipe, jobs, threadsPerRun)
@@ -24,7 +27,7 @@ public struct SuiteManifest: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case seeds, recipe, jobs, threadsPerRun = "threads_per_run", embryoVersion = "embryo_version", vary
+        case seeds, recipe, jobs, threadsPerRun = "threads_per_run", embryoVersion = "embryo_version", vary, files
     }
 
     /// The seeds a suite may vary.
@@ -98,6 +101,32 @@ public struct Suite: Sendable {
         try manifest().seeds.map { ($0, run(seed: $0)) }.filter {
             FileManager.default.fileExists(atPath: $0.run.runJSON.path)
         }
+    }
+
+    /// The suite's runs in seed order, as `runs()`, after saying through `warn` which members are
+    /// unfinished or not started (they are left out or used as they stand, never silently).
+    public func runs(warn: (String) -> Void) throws -> [(seed: Int, run: Run)] {
+        if let text = try incompleteMembers() { warn(text) }
+        return try runs()
+    }
+
+    /// One sentence on the members that have not reached the recipe's last step ("seed 1 stopped at step
+    /// 182 of 1000; seed 3 not started"), nil when every member is complete.
+    public func incompleteMembers() throws -> String? {
+        let m = try manifest()
+        let steps = m.recipe.steps
+        let parts = m.seeds.compactMap { seed -> String? in
+            switch progress(seed: seed, steps: steps) {
+            case .complete: return nil
+            case .notStarted: return "seed \(seed) not started"
+            case .started:
+                let last = (try? run(seed: seed).snapshots().last?.step) ?? nil
+                return "seed \(seed) stopped at step \(last.map(String.init) ?? "?") of \(steps)"
+            }
+        }
+        guard !parts.isEmpty else { return nil }
+        return "the suite \(root.path) is not complete: " + parts.joined(separator: "; ")
+            + " (continue it with 'embryo pretrain --resume \(root.path)')"
     }
 
     /// Where a seed's run stands: not started, started (resumable), or complete.

@@ -121,7 +121,8 @@ public enum Lama {
         guard let lines = try? jsonLines(rel) else { return false }
         return lines.contains { _, o in
             (o["relation"] as? String).map {
-                FileManager.default.fileExists(atPath: dir.appendingPathComponent("\($0).jsonl").path)
+                ConfinedName.problem($0) == nil
+                    && FileManager.default.fileExists(atPath: dir.appendingPathComponent("\($0).jsonl").path)
             } ?? false
         }
     }
@@ -160,9 +161,10 @@ public enum Lama {
     /// relations.jsonl (relation, template, label, type) and each relation's facts in `<facts>/<relation>.jsonl`.
     static func readTemplated(relations relFile: URL, facts dir: URL, subset: String?, data: inout LamaData) throws {
         for (line, obj) in try jsonLines(relFile) {
-            guard let name = obj["relation"] as? String else {
+            guard let raw = obj["relation"] as? String else {
                 throw EmbryoError.format("\(relFile.path):\(line)", "missing \"relation\"")
             }
+            let name = try ConfinedName.check(raw, at: "\(relFile.path):\(line)", what: "relation")
             guard let template = obj["template"] as? String else {
                 throw EmbryoError.format("\(relFile.path):\(line)", "missing \"template\"")
             }

@@ -1,6 +1,7 @@
 // LineReader: streams a file (or standard input) as lines of raw bytes, split on "\n" (a "\r" before
 // it stays in the line: BERT's cleaning treats it as whitespace). A path ending in .gz is decompressed on
-// the fly through the system's zlib. Memory stays at one read buffer plus the longest line.
+// the fly through the system's zlib. Memory stays at one read buffer plus the longest line, which is
+// bounded; a NUL byte (binary data, or a stream of zeros) and a stop signal end the reading at once.
 
 import CZlib
 import EmbryoCore
@@ -14,12 +15,21 @@ public final class LineReader {
     private var start = 0
     private var eof = false
     private let chunk: Int
+    /// Where the search for the next line end resumes (bytes before it hold none), so that a long line
+    /// is scanned once, not once per chunk.
+    private var scanned = 0
+    private var lineNumber = 1
+    /// The longest line accepted.
+    public let maxLineBytes: Int
     /// Bytes handed out so far (for progress).
     public private(set) var bytesRead = 0
 
-    public init(path: String, chunkSize: Int = 1 << 20) throws {
+    public static let defaultMaxLineBytes = 64 << 20
+
+    public init(path: String, chunkSize: Int = 1 << 20, maxLineBytes: Int = LineReader.defaultMaxLineBytes) throws {
         self.path = path
         chunk = chunkSize
+        self.maxLineBytes = maxLineBytes
         if path == "-" {
             handle = FileHandle.standardInput
             gz = nil
@@ -76,14 +86,22 @@ public final class LineReader {
     /// Calls body with each line's bytes (without the "\n"); stops early when body returns false.
     public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>) throws -> Bool) throws {
         while true {
-            if let nl = buffer[start...].firstIndex(of: 0x0A) {
+            if let nl = buffer[max(start, scanned)...].firstIndex(of: 0x0A) {
                 let keepGoing = try buffer.withUnsafeBufferPointer {
                     try body(UnsafeBufferPointer(rebasing: $0[start..<nl]))
                 }
                 bytesRead += nl - start + 1
                 start = nl + 1
+                scanned = start
+                lineNumber += 1
                 if !keepGoing { return }
                 continue
+            }
+            scanned = buffer.count
+            if buffer.count - start > maxLineBytes {
+                throw EmbryoError.format(
+                    "\(path):\(lineNumber)",
+                    "a line longer than \(maxLineBytes >> 20) MiB with no line end: not a text corpus")
             }
             if eof {
                 if start < buffer.count {
@@ -96,8 +114,15 @@ public final class LineReader {
             }
             // keep the partial line, read more
             buffer.removeSubrange(0..<start)
+            scanned -= start
             start = 0
+            if stopRequested != 0 { throw EmbryoError.runtime("stopped while reading \(path)") }
             let data = try readChunk()
+            if let zero = data.firstIndex(of: 0) {
+                let line = lineNumber + data[..<zero].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+                throw EmbryoError.format(
+                    "\(path):\(line)", "contains NUL bytes: this looks like a binary file, not text")
+            }
             if !data.isEmpty { buffer.append(contentsOf: data) } else { eof = true }
         }
     }
