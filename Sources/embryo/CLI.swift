@@ -107,6 +107,11 @@ func writeStandardError(_ s: String) {
 /// and the reason (never the raw NSError dump).
 func errorInWords(_ error: Error) -> String {
     if error is EmbryoError { return "\(error)" }
+    if error is DecodingError { return "a file could not be read: " + describe(error) }
+    if case EncodingError.invalidValue(let value, let c) = error {
+        let at = c.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        return "a result could not be written as JSON: \(value) at '\(at)' (\(c.debugDescription))"
+    }
     let ns = error as NSError
     guard ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain else { return describe(error) }
     let path = (ns.userInfo[NSFilePathErrorKey] as? String) ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path

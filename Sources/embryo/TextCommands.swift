@@ -208,7 +208,7 @@ struct OutputBuffer {
     mutating func flush() throws {
         if bytes.isEmpty { return }
         do { try FileHandle.standardOutput.write(contentsOf: Data(bytes)) } catch {
-            throw EmbryoError.io("standard output", "write failed: \(error.localizedDescription)")
+            throw EmbryoError.io("standard output", "write failed: \(systemReason(error))")
         }
         bytes.removeAll(keepingCapacity: true)
     }

@@ -242,3 +242,44 @@ extension SurfaceReliabilityTests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("p/probes/facts.jsonl")))
     }
 }
+
+extension SurfaceReliabilityTests {
+    func testASuiteManifestIsCheckedWhenReadBack() throws {
+        let r = try recipe()
+        let p = try runEmbryo(["pretrain"] + r + ["--seeds", "1-2", "--prepare", "--out", path("s")])
+        XCTAssertEqual(p.code, 0, p.err)
+        let url = URL(fileURLWithPath: path("s/suite.json"))
+        let good = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        for (edit, message) in [
+            ({ (o: inout [String: Any]) in o["seeds"] = [1, 1] }, "names a seed twice"),
+            ({ (o: inout [String: Any]) in o["jobs"] = 0 }, "'jobs' must be between 1 and 1024"),
+            (
+                { (o: inout [String: Any]) in
+                    var recipe = o["recipe"] as! [String: Any]
+                    recipe["steps"] = true
+                    o["recipe"] = recipe
+                }, "should be Int"
+            ),
+        ] as [((inout [String: Any]) -> Void, String)] {
+            var o = good
+            edit(&o)
+            try JSONSerialization.data(withJSONObject: o).write(to: url)
+            let res = try runEmbryo(["pretrain", "--resume", path("s")])
+            XCTAssertEqual(res.code, 1, res.err)
+            XCTAssertTrue(res.err.contains("suite.json: ") && res.err.contains(message), res.err)
+            XCTAssertFalse(exists("s/seed-1/run.json"))
+        }
+    }
+
+    func testExtremeValuesAreRefusedBeforeArithmetic() throws {
+        let r = try recipe()
+        for (args, message) in [
+            (["--lr", "1e308"], "--lr must be in (0, 100]"),
+            (["--world-tokens", "9223372036854775807"], "--world-tokens must be between"),
+        ] {
+            let res = try runEmbryo(["pretrain"] + r.filter { $0 != "--corpus" && $0 != path("w/train.txt") } + args)
+            XCTAssertEqual(res.code, 64, "\(args): \(res.err)")
+            XCTAssertTrue(res.err.contains(message), res.err)
+        }
+    }
+}

@@ -24,6 +24,17 @@ public enum EmbryoError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// The operating system's words for a failed file operation ("No space left on device"), where Foundation
+/// would say only that "the operation could not be completed".
+public func systemReason(_ error: Error) -> String {
+    let ns = error as NSError
+    if let u = ns.userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(u.code)))
+    }
+    if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+    return ns.localizedDescription
+}
+
 /// A short, readable rendering of a DecodingError (which field, what was wrong).
 public func describe(_ error: Error) -> String {
     guard let e = error as? DecodingError else { return "\(error)" }
@@ -62,7 +73,7 @@ public func writeAtomically(_ data: Data, to url: URL) throws {
         throw e
     } catch {
         try? FileManager.default.removeItem(at: tmp)
-        throw EmbryoError.io(url.path, "write failed: \(error.localizedDescription)")
+        throw EmbryoError.io(url.path, "write failed: \(systemReason(error))")
     }
 }
 

@@ -242,7 +242,7 @@ public enum ActivationStore {
                     }
                 }
                 do { try half.withUnsafeBytes { try fh.write(contentsOf: Data($0)) } } catch {
-                    throw EmbryoError.io(tmp.path, "write failed (disk full?): \(error.localizedDescription)")
+                    throw EmbryoError.io(tmp.path, "write failed (disk full?): \(systemReason(error))")
                 }
             }
             try fh.synchronize()

@@ -183,14 +183,16 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
             )
         }
         if steps > 100_000_000 { try bad("--steps \(steps) is beyond the limit of 100,000,000") }
-        if lr <= 0 || !lr.isFinite { try bad("--lr must be positive") }
+        if !(lr > 0 && lr <= 100) { try bad("--lr must be in (0, 100]") }
         if warmup < 0 || warmup > steps { try bad("--warmup must be between 0 and --steps (\(steps))") }
         if saveEvery < 1 { try bad("--save-every must be at least 1") }
         if evalEvery < 1 { try bad("--eval-every must be at least 1") }
         if logEvery < 1 { try bad("--log-every must be at least 1") }
         if seed < 0 { try bad("--seed must be at least 0") }
         if worldSeed < 0 { try bad("--world-seed must be at least 0") }
-        if corpus.isEmpty && worldTokens < 1000 { try bad("--world-tokens must be at least 1000") }
+        if corpus.isEmpty && !(1000...1_000_000_000).contains(worldTokens) {
+            try bad("--world-tokens must be between 1,000 and 1,000,000,000")
+        }
         if threads < 1 { try bad("--threads must be at least 1") }
         if !["lamb", "adamw"].contains(optimizer) { try bad("--optimizer must be lamb or adamw") }
         if vocab == nil && vocabSize < 10 { try bad("--vocab-size must be at least 10") }

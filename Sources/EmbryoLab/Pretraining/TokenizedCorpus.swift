@@ -597,7 +597,7 @@ final class BufferedWriter {
     func flush() throws {
         guard !buffer.isEmpty else { return }
         do { try handle.write(contentsOf: buffer) } catch {
-            throw EmbryoError.io(url.path, "write failed: \(error.localizedDescription)")
+            throw EmbryoError.io(url.path, "write failed: \(systemReason(error))")
         }
         buffer.removeAll(keepingCapacity: true)
     }
@@ -624,7 +624,7 @@ final class BufferedWriter {
         defer { try? h.close() }
         while let chunk = try h.read(upToCount: 1 << 22), !chunk.isEmpty {
             do { try handle.write(contentsOf: chunk) } catch {
-                throw EmbryoError.io(url.path, "write failed: \(error.localizedDescription)")
+                throw EmbryoError.io(url.path, "write failed: \(systemReason(error))")
             }
         }
     }
@@ -641,7 +641,7 @@ final class BufferedWriter {
             try handle.write(contentsOf: header)
             try handle.synchronize()
             try handle.close()
-        } catch { throw EmbryoError.io(url.path, "write failed: \(error.localizedDescription)") }
+        } catch { throw EmbryoError.io(url.path, "write failed: \(systemReason(error))") }
     }
 }
 

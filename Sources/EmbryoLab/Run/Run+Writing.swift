@@ -172,7 +172,7 @@ final class LogWriter {
 
     func write(_ line: String) throws {
         do { try handle.write(contentsOf: Data((line + "\n").utf8)) } catch {
-            throw EmbryoError.io("train_log.jsonl", "write failed (disk full?): \(error.localizedDescription)")
+            throw EmbryoError.io("train_log.jsonl", "write failed (disk full?): \(systemReason(error))")
         }
     }
 

@@ -84,9 +84,25 @@ public struct Suite: Sendable {
 
     public func manifest() throws -> SuiteManifest {
         let data = try readFile(manifestURL)
-        do { return try JSONDecoder().decode(SuiteManifest.self, from: data) } catch {
-            throw EmbryoError.format(manifestURL.path, "not a suite manifest: \(error.localizedDescription)")
+        let m: SuiteManifest
+        do { m = try JSONDecoder().decode(SuiteManifest.self, from: data) } catch {
+            throw EmbryoError.format(manifestURL.path, "not a suite manifest: \(describe(error))")
         }
+        // what was written by hand or damaged must not reach the scheduler: a seed twice would train one
+        // folder from two processes, no jobs would wait forever
+        func bad(_ why: String) -> EmbryoError { .format(manifestURL.path, why) }
+        guard !m.seeds.isEmpty, m.seeds.count <= 10_000 else { throw bad("'seeds' must list 1 to 10,000 seeds") }
+        guard m.seeds.allSatisfy({ $0 >= 0 }) else { throw bad("'seeds' must be at least 0") }
+        guard Set(m.seeds).count == m.seeds.count else { throw bad("'seeds' names a seed twice") }
+        guard (1...1024).contains(m.jobs) else { throw bad("'jobs' must be between 1 and 1024, not \(m.jobs)") }
+        guard (1...1024).contains(m.threadsPerRun) else {
+            throw bad("'threads_per_run' must be between 1 and 1024, not \(m.threadsPerRun)")
+        }
+        if let v = m.vary, !SuiteManifest.varyChoices.contains(v) { throw bad("'vary' must be init, data or both") }
+        do { try m.recipe.validate() } catch let e as EmbryoError {
+            throw bad("its recipe is not valid: \(e)")
+        }
+        return m
     }
 
     public func write(_ m: SuiteManifest) throws {
