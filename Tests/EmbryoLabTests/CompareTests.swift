@@ -7,6 +7,11 @@ import Foundation
 import XCTest
 
 final class CompareTests: XCTestCase {
+    func testNamesStayOneMarkdownCell() {
+        XCTAssertEqual(CompareReport.cell("born|in\nnext\\"), "born\\|in next\\\\")
+        XCTAssertEqual(CompareReport.cell("plain/name"), "plain/name")
+    }
+
     func testMeanAndSampleStandardDeviation() {
         XCTAssertEqual(SeedStatistics.mean([1, 2, 3, 6]), 3)
         // deviations -2,-1,0,3: squares 4+1+0+9 = 14, / 3

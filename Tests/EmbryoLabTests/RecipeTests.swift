@@ -21,6 +21,17 @@ final class RecipeTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
 
+    func testTheDefaultMaskRateIsRecordedAndOlderRunsKeepTheirs() throws {
+        XCTAssertEqual(PretrainConfig().maskRate, 0.4)
+        let enc = JSONEncoder()
+        var o = try JSONSerialization.jsonObject(with: enc.encode(PretrainConfig())) as! [String: Any]
+        XCTAssertEqual(o["mask_rate"] as? Double, 0.4)
+        // a run.json written before the option had no mask_rate: it trained with 15%, and still reads so
+        o.removeValue(forKey: "mask_rate")
+        let old = try JSONDecoder().decode(PretrainConfig.self, from: JSONSerialization.data(withJSONObject: o))
+        XCTAssertNil(old.maskRate)
+    }
+
     func testEscapeStepOnHandMadeCurves() {
         let u = 5.8
         // never 1 nat below the unigram loss: no escape; steepest descent where the drop per step is largest

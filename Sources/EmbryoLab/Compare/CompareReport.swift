@@ -132,11 +132,12 @@ public enum CompareReport {
     /// with two groups the permutation tests' p-values.
     public static func markdown(_ c: Comparison) -> String {
         let two = c.groups.count == 2
-        var s = "| metric | " + c.groups.map { "\($0.name): final | \($0.name): t90" }.joined(separator: " | ")
+        var s =
+            "| metric | " + c.groups.map { "\(cell($0.name)): final | \(cell($0.name)): t90" }.joined(separator: " | ")
         s += two ? " | p (final) | p (t90) |\n" : " |\n"
         s += "| --- |" + String(repeating: " ---: | ---: |", count: c.groups.count) + (two ? " ---: | ---: |\n" : "\n")
         for m in headlineMetrics(c) {
-            s += "| \(m) |"
+            s += "| \(cell(m)) |"
             for g in c.groups {
                 let o = c.outcomes(g, m)
                 let finals = o.map(\.final), t90s = o.compactMap(\.t90)
@@ -152,6 +153,12 @@ public enum CompareReport {
             s += "\n"
         }
         return s
+    }
+
+    /// A name (a group's, or a metric holding a relation's name from a data file) as one Markdown table cell.
+    public static func cell(_ name: String) -> String {
+        name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "|", with: "\\|")
+            .replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
     }
 
     static func f(_ x: Double, _ digits: Int = 3) -> String {

@@ -13,15 +13,15 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var vocab: String? = nil
     public var vocabSize = 8000
     public var cased = false
-    public var steps = 3200
-    public var batchSize = 32
+    public var steps = 1600
+    public var batchSize = 64
     public var seqLen = 128
     public var lr = 1e-2
     public var warmup = 160
     public var optimizer = "lamb"
     public var saveEvery = 200
     public var logSteps = true
-    public var evalEvery = 200
+    public var evalEvery = 100
     public var evalBatches = 4
     public var logEvery = 10
     public var unshared = false
@@ -49,8 +49,9 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var dataSeed: Int? = nil
     /// Extra checkpoint steps, as given to --save-steps (e.g. "1500-2800:50,3000"; nil: none).
     public var saveSteps: String? = nil
-    /// Share of the tokens masked in training examples (nil: 0.15). The held-out evaluation always masks 15%.
-    public var maskRate: Double? = nil
+    /// Share of the tokens masked in training examples: 0.4 by default (docs/recipes.md); nil, in runs made
+    /// before the option, meant 0.15. The held-out evaluation always masks 15%.
+    public var maskRate: Double? = 0.4
     /// Optimizer moments' decay rates and epsilon (nil: 0.9, 0.999, 1e-6).
     public var beta1: Double? = nil
     public var beta2: Double? = nil
