@@ -86,7 +86,8 @@ public enum EscapeComparison {
         t += "| --- | ---: | ---: | ---: | ---: | ---: | " + bySteps.map { _ in "---:" }.joined(separator: " | ")
         t += " | ---: |\n"
         for g in s {
-            t += "| \(CompareReport.cell(g.group)) | \(g.measured) | \(g.escaped) | \(text(g.median)) | \(text(g.q1))-\(text(g.q3)) | "
+            t +=
+                "| \(CompareReport.cell(g.group)) | \(g.measured) | \(g.escaped) | \(text(g.median)) | \(text(g.q1))-\(text(g.q3)) | "
             t += "\(text(g.medianInterval.low))-\(text(g.medianInterval.high)) | "
             t += g.shareBy.map { String(format: "%.2f", $0.share) }.joined(separator: " | ")
             t += " | \(text(g.steepestMedian)) (\(text(g.steepestQ1))-\(text(g.steepestQ3))) |\n"
@@ -95,7 +96,8 @@ public enum EscapeComparison {
             t +=
                 "\n| escape step | median a | median b | p (rank permutation) | runs |\n| --- | ---: | ---: | ---: | ---: |\n"
             for x in tests {
-                t += "| \(CompareReport.cell(x.a)) vs \(CompareReport.cell(x.b)) | \(text(x.medianA)) | \(text(x.medianB)) | "
+                t +=
+                    "| \(CompareReport.cell(x.a)) vs \(CompareReport.cell(x.b)) | \(text(x.medianA)) | \(text(x.medianB)) | "
                 t += String(format: "%.3f", x.result.p) + " | \(x.nA) vs \(x.nB) |\n"
             }
         }

@@ -96,7 +96,9 @@ public struct SeedVariance: Sendable {
         var t = "| group | metric | runs | sd | initialisation | data order | interaction/rest |\n"
         t += "| --- | --- | ---: | ---: | ---: | ---: | ---: |\n"
         for v in f {
-            t += "| \(CompareReport.cell(v.group)) | \(CompareReport.cell(v.metric)) | \(v.n) | " + String(format: "%.3f", v.sd) + " | "
+            t +=
+                "| \(CompareReport.cell(v.group)) | \(CompareReport.cell(v.metric)) | \(v.n) | "
+                + String(format: "%.3f", v.sd) + " | "
             t +=
                 [v.initShare!, v.dataShare!, v.residualShare!].map { String(format: "%.0f%%", 100 * $0) }.joined(
                     separator: " | ") + " |\n"
