@@ -13,7 +13,7 @@ enum FillCommand {
             Prints one line per prediction: text_index, mask_index, rank, token, probability (tab-separated;
             indices from 0, rank from 1, softmax probability over the whole vocabulary with 6 decimals), as
             transformers' fill-mask pipeline on the same checkpoint directory. Example:
-              embryo fill --checkpoint runs/tiny-world-seed1/checkpoints/step-003200 "[MASK] lives in Paris ."
+              embryo fill --checkpoint runs/tiny-world-seed1/checkpoints/step-001600 "[MASK] lives in Paris ."
             """,
         options: [checkpoint, topK, Shared.threads],
         arguments: [.init(name: "text", help: "Texts with one or more [MASK] tokens.", repeated: true)]
