@@ -41,7 +41,11 @@ enum PretrainSuite {
         var manifest: SuiteManifest
         if resume {
             manifest = try suite.manifest()
-            try RecordedFile.checkUnchanged(manifest.files ?? [], owner: "the suite \(out.path)")
+            // the recipe's files are read again only by members that start now
+            if manifest.seeds.contains(where: { suite.progress(seed: $0, steps: manifest.recipe.steps) == .notStarted })
+            {
+                try RecordedFile.checkUnchanged(manifest.files ?? [], owner: "the suite \(out.path)")
+            }
         } else {
             guard let recipe else { throw EmbryoError.usage("--seeds needs a recipe") }
             let fm = FileManager.default
@@ -53,7 +57,15 @@ enum PretrainSuite {
                     throw EmbryoError.runtime(
                         "\(out.path) already holds a suite; use --resume to continue it or --force to start over")
                 }
-                for s in try suite.manifest().seeds { try? fm.removeItem(at: suite.run(seed: s).root) }
+                // every member folder, also when suite.json is damaged, unless the new recipe reads from one
+                let members = ((try? fm.contentsOfDirectory(atPath: out.path)) ?? []).filter { $0.hasPrefix("seed-") }
+                    .map { out.appendingPathComponent($0) }
+                try Pretrainer.refuseRemoving(
+                    members, readFrom: recipe.inputPaths.map { URL(fileURLWithPath: $0) }, out: out)
+                for m in members { try? fm.removeItem(at: m) }
+            }
+            guard (1...1024).contains(jobs), (1...1024).contains(max(1, totalThreads / jobs)) else {
+                throw EmbryoError.usage("--jobs and the threads per run must be between 1 and 1024")
             }
             var r = try SuiteManifest.recipe(recipe, vary: vary)
             r.threads = max(1, totalThreads / jobs)
@@ -107,11 +119,13 @@ enum PretrainSuite {
             )
         }
         if let t = threads { m.threadsPerRun = t }
-        try RecordedFile.checkUnchanged(m.files ?? [], owner: "the suite \(suite.root.path)")
         installStopHandlers()
         switch suite.progress(seed: seed, steps: m.recipe.steps) {
         case .complete:
             log("pretrain: seed \(seed) of \(suite.root.path) is complete")
+        case .notStarted:
+            try RecordedFile.checkUnchanged(m.files ?? [], owner: "the suite \(suite.root.path)")
+            fallthrough
         default:
             m.jobs = 1
             let failures = try schedule([seed], suite: suite, manifest: m)

@@ -175,12 +175,13 @@ public final class Pretrainer {
 
     /// --force replaces a run, but never one that the command itself reads from (a branch onto its own
     /// parent, a vocabulary or corpus inside the run being replaced): refused before anything is touched.
-    static func refuseRemoving(_ removed: [URL], readFrom inputs: [URL], out: URL) throws {
+    public static func refuseRemoving(_ removed: [URL], readFrom inputs: [URL], out: URL) throws {
         func real(_ u: URL) -> String { u.standardizedFileURL.resolvingSymlinksInPath().path }
         func within(_ a: String, _ b: String) -> Bool { a == b || a.hasPrefix(b.hasSuffix("/") ? b : b + "/") }
         for input in inputs {
             let i = real(input)
-            for r in removed.map(real) where within(i, r) || within(r, i) {
+            // an input inside what is removed, or the run being replaced itself (a branch onto its parent)
+            for r in removed.map(real) where within(i, r) || i == real(out) {
                 throw EmbryoError.usage(
                     "--force would remove \(out.path), which this command reads from (\(input.path)); "
                         + "give the new run another --out")
@@ -300,7 +301,14 @@ public final class Pretrainer {
 
     func modelConfig(vocabSize: Int) throws -> AlbertConfig {
         // a resumed run keeps the model it recorded, whatever its config file holds now
-        if resume, let recorded = try? run.manifest().model { return recorded }
+        if resume, let recorded = try? run.manifest().model {
+            guard recorded.vocabSize == vocabSize else {
+                throw EmbryoError.runtime(
+                    "cannot resume \(run.root.path): its vocabulary has \(vocabSize) tokens, its recorded model "
+                        + "\(recorded.vocabSize)")
+            }
+            return recorded
+        }
         var c = try AlbertConfig.resolve(config.config, vocabSize: vocabSize)
         if let l = config.layers { c.numHiddenLayers = l }
         if let r = config.initRange { c.initializerRange = r }

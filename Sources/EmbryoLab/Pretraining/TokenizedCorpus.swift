@@ -507,6 +507,7 @@ public final class TokenizedCorpus {
                 "document offsets go backwards at document \(i): a corrupted token cache (delete it to rebuild)")
         }
         if let vocabSize { try checkTokenIds(storage, width: width, count: nt, below: vocabSize, url) }
+        storage.releaseAll()  // the offsets' pages the checks touched
         return c
     }
 

@@ -101,7 +101,7 @@ public final class LineReader {
             if buffer.count - start > maxLineBytes {
                 throw EmbryoError.format(
                     "\(path):\(lineNumber)",
-                    "a line longer than \(maxLineBytes >> 20) MiB with no line end: not a text corpus")
+                    "a line longer than \(maxLineBytes) bytes with no line end: not a text corpus")
             }
             if eof {
                 if start < buffer.count {
@@ -110,13 +110,14 @@ public final class LineReader {
                 }
                 buffer.removeAll()
                 start = 0
+                scanned = 0
                 return
             }
             // keep the partial line, read more
             buffer.removeSubrange(0..<start)
             scanned -= start
             start = 0
-            if stopRequested != 0 { throw EmbryoError.runtime("stopped while reading \(path)") }
+            if stopRequested != 0 { throw EmbryoError.interrupted("stopped while reading \(path)") }
             let data = try readChunk()
             if let zero = data.firstIndex(of: 0) {
                 let line = lineNumber + data[..<zero].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
