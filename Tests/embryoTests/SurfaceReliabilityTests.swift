@@ -283,3 +283,18 @@ extension SurfaceReliabilityTests {
         }
     }
 }
+
+extension SurfaceReliabilityTests {
+    func testASuiteReplacedWithForceKeepsAMemberItsNewRecipeReads() throws {
+        let r = try recipe()
+        let s = try runEmbryo(["pretrain"] + r + ["--seeds", "1", "--out", path("s")])
+        XCTAssertEqual(s.code, 0, s.err)
+        let vocab = path("s/seed-1/tokenizer/vocab.txt")
+        let again = try runEmbryo(
+            ["pretrain"] + r.filter { $0 != "--vocab-size" && $0 != "300" }
+                + ["--vocab", vocab, "--seeds", "1-2", "--out", path("s"), "--force"])
+        XCTAssertEqual(again.code, 64, again.err)
+        XCTAssertTrue(again.err.contains("reads from"), again.err)
+        XCTAssertTrue(exists("s/seed-1/run.json") && FileManager.default.fileExists(atPath: vocab))
+    }
+}
