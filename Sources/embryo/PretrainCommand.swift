@@ -144,17 +144,7 @@ enum PretrainCommand {
     static func run(_ a: ParsedArguments) throws {
         let resume = a.string(Self.resume)
         if resume != nil && a.flag(force) { throw EmbryoError.usage("--resume and --force exclude each other") }
-        if let r = resume, Suite.isSuite(URL(fileURLWithPath: r)) {
-            // a suite resumes with its recorded recipe: any other option would be silently dropped
-            let allowed: Set<String> = a.given(PretrainSuite.memberSeed) ? ["resume", "member", "threads"] : ["resume"]
-            let extra = Set(a.values.keys).union(a.flags).subtracting(allowed).sorted()
-            if !extra.isEmpty {
-                throw EmbryoError.usage(
-                    "--resume \(r) continues the suite with the recipe in its suite.json: "
-                        + extra.map { "--\(a.spelling($0))" }.joined(separator: ", ")
-                        + " cannot be given (start a new suite to change it)")
-            }
-        }
+        if let r = resume, Suite.isSuite(URL(fileURLWithPath: r)) { try refuseOptionsBesideSuiteResume(a, suite: r) }
         if let r = resume, Suite.isSuite(URL(fileURLWithPath: r)), let n = try a.int(PretrainSuite.memberSeed, min: 0) {
             return try PretrainSuite.runMember(
                 Suite(URL(fileURLWithPath: r)), seed: n, threads: try a.int(threads, min: 1))
@@ -233,6 +223,19 @@ enum PretrainCommand {
             out = defaultOut(check)
         }
         try train(Pretrainer(out: out, resume: resume != nil, force: a.flag(force), apply: apply, log: log), out)
+    }
+
+    /// A suite resumes with its recorded recipe: any other option would be silently dropped, so it is an error
+    /// (only --member and, with it, --threads go with --resume SUITE).
+    static func refuseOptionsBesideSuiteResume(_ a: ParsedArguments, suite r: String) throws {
+        let allowed: Set<String> = a.given(PretrainSuite.memberSeed) ? ["resume", "member", "threads"] : ["resume"]
+        let extra = Set(a.values.keys).union(a.flags).subtracting(allowed).sorted()
+        guard extra.isEmpty else {
+            throw EmbryoError.usage(
+                "--resume \(r) continues the suite with the recipe in its suite.json: "
+                    + extra.map { "--\(a.spelling($0))" }.joined(separator: ", ")
+                    + " cannot be given (start a new suite to change it)")
+        }
     }
 
     /// --branch RUN --at STEP [--world-edit ...], checked against the other options.

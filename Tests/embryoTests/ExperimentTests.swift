@@ -5,19 +5,8 @@ import Foundation
 import XCTest
 
 final class ExperimentTests: ScratchDirectoryTestCase {
-    /// A small world and a micro model, so each run takes a second or two.
     func recipe(steps: Int = 24, saveEvery: Int = 8) throws -> [String] {
-        if !FileManager.default.fileExists(atPath: path("micro.json")) {
-            try smallWorld()
-            try
-                "{\"embedding_size\": 16, \"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 2, \"intermediate_size\": 64, \"max_position_embeddings\": 64}"
-                .write(toFile: path("micro.json"), atomically: true, encoding: .utf8)
-        }
-        return [
-            "--corpus", path("w/train.txt"), "--config", path("micro.json"), "--vocab-size", "300", "--steps",
-            String(steps), "--batch-size", "8", "--seq-len", "32", "--save-every", String(saveEvery), "--eval-every",
-            String(saveEvery),
-        ]
+        try microRecipe(steps: steps, saveEvery: saveEvery)
     }
 
     /// Runs the commands at once (job-array shards) and checks that each ends with status 0.

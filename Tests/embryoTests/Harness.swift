@@ -79,6 +79,21 @@ class ScratchDirectoryTestCase: XCTestCase {
 
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
+    /// The small world, a micro model and a recipe on them (a run takes a second or two).
+    func microRecipe(steps: Int = 24, saveEvery: Int = 8) throws -> [String] {
+        if !FileManager.default.fileExists(atPath: path("micro.json")) {
+            try smallWorld()
+            try
+                "{\"embedding_size\": 16, \"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 2, \"intermediate_size\": 64, \"max_position_embeddings\": 64}"
+                .write(toFile: path("micro.json"), atomically: true, encoding: .utf8)
+        }
+        return [
+            "--corpus", path("w/train.txt"), "--config", path("micro.json"), "--vocab-size", "300", "--steps",
+            String(steps), "--batch-size", "8", "--seq-len", "32", "--save-every", String(saveEvery), "--eval-every",
+            String(saveEvery),
+        ]
+    }
+
     /// A 30,000-token world with 10 examples per task in w/ (made once per test).
     func smallWorld() throws {
         guard !FileManager.default.fileExists(atPath: path("w/train.txt")) else { return }

@@ -323,11 +323,7 @@ public final class TokenizedCorpus {
             try reader.forEachLine { line in
                 lineNo += 1
                 var content = false, nonASCII = false
-                for b in line {
-                    if b == 0 {
-                        throw EmbryoError.format(
-                            "\(s.path):\(lineNo)", "contains NUL bytes: this looks like a binary file, not text")
-                    }
+                for b in line {  // NUL bytes never get here: the reader refuses them
                     if b >= 0x80 {
                         nonASCII = true
                     } else if !(b == 0x20 || (b >= 0x09 && b <= 0x0D)) {
@@ -494,48 +490,9 @@ public final class TokenizedCorpus {
         guard c.sentenceStarts[0] == 0, c.sentenceStarts[ns - 1] == nt, c.documentStarts[nd - 1] == ns - 1 else {
             throw bad()
         }
-        // offsets that rise and stay inside the corpus, so that no slice of it can fall outside
-        for i in 1..<ns where c.sentenceStarts[i] < c.sentenceStarts[i - 1] {
-            throw EmbryoError.format(
-                url.path,
-                "sentence offsets go backwards at sentence \(i): a corrupted token cache (delete it to rebuild)")
-        }
-        if c.documentStarts[0] < 0 { throw bad() }
-        for i in 1..<nd where c.documentStarts[i] < c.documentStarts[i - 1] {
-            throw EmbryoError.format(
-                url.path,
-                "document offsets go backwards at document \(i): a corrupted token cache (delete it to rebuild)")
-        }
-        if let vocabSize { try checkTokenIds(storage, width: width, count: nt, below: vocabSize, url) }
+        try checkContents(c, storage: storage, width: width, vocabSize: vocabSize, url)
         storage.releaseAll()  // the offsets' pages the checks touched
         return c
-    }
-
-    /// Every token id in [0, vocabSize), read with pread in blocks (the mapping's pages stay untouched).
-    static func checkTokenIds(_ storage: CorpusStorage, width: Int, count nt: Int, below vocabSize: Int, _ url: URL)
-        throws
-    {
-        let block = 1 << 20
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: block * width, alignment: 8)
-        defer { buffer.deallocate() }
-        var at = 0
-        while at < nt {
-            let n = min(block, nt - at)
-            storage.read(64 + at * width, n * width, into: buffer)
-            for i in 0..<n {
-                let id =
-                    width == 4
-                    ? Int(Int32(littleEndian: buffer.load(fromByteOffset: 4 * i, as: Int32.self)))
-                    : Int(UInt16(littleEndian: buffer.load(fromByteOffset: 2 * i, as: UInt16.self)))
-                guard id >= 0 && id < vocabSize else {
-                    throw EmbryoError.format(
-                        url.path,
-                        "token \(at + i) has id \(id), outside the vocabulary of \(vocabSize): a corrupted token "
-                            + "cache (delete it to rebuild)")
-                }
-            }
-            at += n
-        }
     }
 
     /// The first cache format: "EMBRYOTC", Int64 version 1, counts, then Int32 tokens, sentence starts and
