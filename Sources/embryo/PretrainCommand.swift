@@ -160,12 +160,7 @@ enum PretrainCommand {
                 resume: true, force: false)
         }
         // a run of a suite starts from the suite's recipe
-        let recipe = try a.string(PretrainSuite.member).map { dir in
-            let suite = Suite(URL(fileURLWithPath: dir))
-            let m = try suite.manifest()
-            try RecordedFile.checkUnchanged(m.files ?? [], owner: "the suite \(suite.root.path)")
-            return m.recipe
-        }
+        let recipe = try a.string(PretrainSuite.member).map(memberRecipe)
         if settings.given(\.vocab, in: a) && settings.given(\.vocabSize, in: a) {
             throw EmbryoError.usage("--vocab and --vocab-size exclude each other")
         }
@@ -223,6 +218,14 @@ enum PretrainCommand {
             out = defaultOut(check)
         }
         try train(Pretrainer(out: out, resume: resume != nil, force: a.flag(force), apply: apply, log: log), out)
+    }
+
+    /// The recipe a member of the suite in `dir` starts from, once the files it names are found unchanged.
+    static func memberRecipe(_ dir: String) throws -> PretrainConfig {
+        let suite = Suite(URL(fileURLWithPath: dir))
+        let m = try suite.manifest()
+        try RecordedFile.checkUnchanged(m.files ?? [], owner: "the suite \(suite.root.path)")
+        return m.recipe
     }
 
     /// A suite resumes with its recorded recipe: any other option would be silently dropped, so it is an error
