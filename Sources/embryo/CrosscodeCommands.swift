@@ -18,12 +18,14 @@ enum ActivationsCommand {
             job i of a job array stores the snapshots at positions i, i+n, ... and no manifest; one run without
             --shard afterwards keeps them all and writes store.json.
             """,
-        options: [Shared.run, snapshots, layer, text, world, tokens, Shared.threads, out, shard]
+        options: [
+            Shared.run, snapshots, layer, text, world, tokens, Shared.threads, out, Measuring.watch, Measuring.poll,
+            shard,
+        ]
     )
 
-    static let shard = OptionSpec.option(
-        "shard", "i/n", "Job i (from 0) of n: store the snapshots at positions i, i+n, ... without the manifest.",
-        default: nil)
+    static let shard = Measuring.shard(
+        "Job i (from 0) of n: store the snapshots at positions i, i+n, ... without the manifest.")
 
     static let layer = OptionSpec.required("layer", "l", "Layer whose output is stored (0...L).")
     static let text = OptionSpec.option(
@@ -41,19 +43,9 @@ enum ActivationsCommand {
         try Shared.configureThreads(a)
         let run = try Run.open(a.string(Shared.run)!)
         let warn: (String) -> Void = { log("activations: warning: \($0)") }
-        let refs: [Snapshot]
-        if a.string(snapshots)! == "all" {
-            refs = try run.requireSnapshots(warn: warn)
-        } else {
-            let want = try a.string(snapshots)!.split(separator: ",").map { s -> Int in
-                guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else {
-                    throw EmbryoError.usage(
-                        "--\(a.spelling(snapshots.name)): expected 'all' or step numbers, got '\(s)'")
-                }
-                return v
-            }
-            refs = try run.snapshots(steps: want, warn: warn)
-        }
+        let plan = try Measuring.plan(a)
+        let chosen = try a.string(snapshots)! == "all" ? nil : steps(a)
+        if plan.watch && chosen != nil { throw EmbryoError.usage("--watch stores every snapshot: no --snapshots") }
         let text: URL
         if let t = a.string(Self.text) {
             text = URL(fileURLWithPath: t)
@@ -63,28 +55,50 @@ enum ActivationsCommand {
             throw EmbryoError.usage("\(run.root.path) is not a run on the built-in world: pass --text FILE")
         }
         let out = URL(fileURLWithPath: a.string(Self.out)!)
-        let sharded = try a.string(shard).map { try Shard.parse($0) }
-        let progress = Progress(
-            "activations: snapshot", total: sharded.map { $0.share(refs).count } ?? refs.count, interval: 10)
         installStopHandlers()
-        var reused = 0
-        let built = try ActivationStore.build(
-            run: run, checkpoints: refs, layer: try a.int(Self.layer, min: 0)!, text: text,
-            tokens: try a.int(Self.tokens, min: 1)!,
-            out: out, sourceDescription: text.path, shard: sharded, reused: &reused
-        ) { done, _, step in progress.update(done, "step \(step)") }
-        guard let m = built else {
-            log(
-                "activations: shard \(sharded!): \(sharded!.share(refs).count) of \(refs.count) snapshots (\(reused) "
-                    + "already stored); run activations without --shard once every shard is done to write store.json")
-            print(out.path)
-            return
+        func store(_ refs: [Snapshot]) throws {
+            let progress = Progress(
+                "activations: snapshot", total: plan.shard.map { $0.share(refs).count } ?? refs.count, interval: 10)
+            var reused = 0
+            let built = try ActivationStore.build(
+                run: run, checkpoints: refs, layer: try a.int(Self.layer, min: 0)!, text: text,
+                tokens: try a.int(Self.tokens, min: 1)!, out: out, sourceDescription: text.path, shard: plan.shard,
+                reused: &reused
+            ) { done, _, step in progress.update(done, "step \(step)") }
+            if let m = built {
+                report(m, reused: reused, of: refs.count)
+            } else if let shard = plan.shard {
+                log(
+                    "activations: shard \(shard): \(shard.share(refs).count) of \(refs.count) snapshots (\(reused) "
+                        + "already stored); run activations without --shard once every shard is done to write store.json"
+                )
+            }
         }
-        if reused > 0 { log("activations: \(reused) of \(refs.count) snapshots kept from the store") }
+        if let chosen {
+            try store(try run.snapshots(steps: chosen, warn: warn))
+        } else if plan.shard != nil {
+            try store(try run.requireSnapshots(warn: warn))
+        } else {
+            try MeasurementRunner.follow(run, watch: plan.watch, poll: plan.poll, warn: warn, pass: store)
+        }
+        print(out.path)
+    }
+
+    static func report(_ m: StoreManifest, reused: Int, of count: Int) {
+        if reused > 0 { log("activations: \(reused) of \(count) snapshots kept from the store") }
         log(
             "activations: \(m.rows) positions of \(m.sentences) sentences x \(m.snapshots.count) snapshots, d \(m.d), "
                 + "\(m.rows * m.d * 2 * m.snapshots.count / 1_048_576) MiB")
-        print(out.path)
+    }
+
+    /// The steps of --snapshots when it lists them.
+    static func steps(_ a: ParsedArguments) throws -> [Int] {
+        try a.string(snapshots)!.split(separator: ",").map { s -> Int in
+            guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else {
+                throw EmbryoError.usage("--\(a.spelling(snapshots.name)): expected 'all' or step numbers, got '\(s)'")
+            }
+            return v
+        }
     }
 }
 

@@ -22,7 +22,7 @@ enum FinetuneCommand {
             can share the snapshots with --shard i/n before one plain run assembles the report.
             """,
         options: [checkpoint, runOption, suite] + Shared.taskGroup + [seeds] + Shared.finetune.options() + [
-            saveModels, Shared.threads, out, shard,
+            saveModels, Shared.threads, out, Measuring.watch, Measuring.poll, shard,
         ]
     )
 
@@ -33,10 +33,9 @@ enum FinetuneCommand {
     static let suite = OptionSpec.option(
         "suite", "dir", "A suite (made by 'pretrain --seeds'): fine-tune every snapshot of every run.", default: nil)
     static let saveModels = OptionSpec.flag("save-models", "With --run: also save every fine-tuned model.")
-    static let shard = OptionSpec.option(
-        "shard", "i/n",
+    static let shard = Measuring.shard(
         "With --run: job i (from 0) of n fine-tunes the snapshots at positions i, i+n, ... and writes their "
-            + "results only; a final run without --shard reuses them and writes the report.", default: nil)
+            + "results only; a final run without --shard reuses them and writes the report.")
     static let out = OptionSpec.option(
         "out", "dir", "Output folder (default: <run>/finetune/<task>/ or beside the checkpoint).", default: nil)
 
@@ -53,6 +52,8 @@ enum FinetuneCommand {
         }
         if a.given(suite) && a.given(out) { throw EmbryoError.usage("--suite writes into each run: no --out") }
         if a.given(shard) && !a.given(runOption) { throw EmbryoError.usage("--shard goes with --run") }
+        if a.flag(Measuring.watch) && !a.given(runOption) { throw EmbryoError.usage("--watch goes with --run") }
+        let plan = try Measuring.plan(a)
         let task = try Shared.loadTask(a)
         log(
             "finetune: task \(task.name): \(task.train.count) training examples, "
@@ -63,7 +64,7 @@ enum FinetuneCommand {
             guard !runs.isEmpty else { throw EmbryoError.runtime("the suite \(d) has no run yet") }
             for (i, r) in runs.enumerated() {
                 log("finetune: run \(i + 1) of \(runs.count): \(r.run.root.path)")
-                try runAll(r.run, task: task, a: a, settings: s, seeds: seeds)
+                try runAll(r.run, task: task, a: a, settings: s, seeds: seeds, plan: plan)
             }
             return
         }
@@ -86,61 +87,56 @@ enum FinetuneCommand {
             }
             print(out.appendingPathComponent("results.json").path)
         case (nil, let d?):
-            try runAll(try Run.open(d), task: task, a: a, settings: s, seeds: seeds)
+            try runAll(try Run.open(d), task: task, a: a, settings: s, seeds: seeds, plan: plan)
         default:
             throw EmbryoError.usage("give exactly one of --checkpoint DIR and --run DIR")
         }
     }
 
-    static func runAll(_ run: Run, task: TaskData, a: ParsedArguments, settings s: FinetuneSettings, seeds: Int) throws
-    {
-        let all = try run.requireSnapshots(warn: { log("finetune: warning: \($0)") })
-        let sharded = try a.string(shard).map { try Shard.parse($0) }
-        let refs = sharded.map { $0.share(all) } ?? all
+    /// Fine-tunes every snapshot of a run (a shard's share; with --watch, also those still to come) and
+    /// merges the task's curve into the run's report.
+    static func runAll(
+        _ run: Run, task: TaskData, a: ParsedArguments, settings s: FinetuneSettings, seeds: Int,
+        plan: Measuring.Plan
+    ) throws {
         let base = a.string(out).map { URL(fileURLWithPath: $0) } ?? run.finetune(task: task.name)
-        var downstream: [ProbeMetric] = []
-        let progress = Progress("finetune: checkpoint", total: refs.count, interval: 10)
-        var reused = 0
-        let taskKey = FinetuneJob.fingerprint(task)
-        for (i, ref) in refs.enumerated() {
-            let dir = base.appendingPathComponent(ref.dir.lastPathComponent)
-            let key = try FinetuneJob.cacheKey(
-                snapshot: ref, task: taskKey, settings: s, seeds: seeds, saveModels: a.flag(saveModels))
-            let outcomes: [FinetuneOutcome]
-            if let done = FinetuneJob.cached(out: dir, key: key) {
-                outcomes = done
-                reused += 1
-            } else {
-                outcomes = try FinetuneJob.run(
-                    checkpoint: ref.dir, task: task, taskPath: a.string(Shared.task)!, settings: s, seeds: seeds,
-                    out: dir, saveModels: a.flag(saveModels), cacheKey: key, log: { _ in })
-            }
-            downstream += FinetuneJob.downstreamMetrics(task: task, step: ref.step, outcomes: outcomes)
+        let job = FinetuneMeasurement(
+            task: task, taskPath: a.string(Shared.task)!, settings: s, seeds: seeds, saveModels: a.flag(saveModels),
+            base: base)
+        let runner = MeasurementRunner(cache: job.cache, measurements: [job], warn: { log("finetune: warning: \($0)") })
+        var progress = Progress("finetune: checkpoint", total: 0)
+        var done = 0
+        job.onResult = { step, outcomes in
+            done += 1
             let m = task.metrics[0], split = task.evals[0].name
             let st = SeedSummary(outcomes.compactMap { $0.metrics[split]?[m] })
-            progress.update(i + 1, "step \(ref.step): \(split) \(m) \(String(format: "%.4f ± %.4f", st.mean, st.std))")
+            progress.update(done, "step \(step): \(split) \(m) \(String(format: "%.4f ± %.4f", st.mean, st.std))")
             print(
-                "\(ref.step)\t\(task.name)\t\(split)\t\(m)\t\(String(format: "%.4f", st.mean))\t\(String(format: "%.4f", st.std))"
+                "\(step)\t\(task.name)\t\(split)\t\(m)\t\(String(format: "%.4f", st.mean))\t\(String(format: "%.4f", st.std))"
             )
         }
-        if let sharded {
+        func start(_ refs: [Snapshot]) {
+            progress = Progress("finetune: checkpoint", total: refs.count, interval: 10)
+            done = 0
+        }
+        if let shard = plan.shard {
+            let all = try run.requireSnapshots(warn: runner.warnOnce), refs = shard.share(all)
+            start(refs)
+            let pass = try runner.measure(refs, assemble: false)
             log(
-                "finetune: shard \(sharded): \(refs.count) of \(all.count) snapshots (\(reused) already done); run "
+                "finetune: shard \(shard): \(refs.count) of \(all.count) snapshots (\(pass.cached) already done); run "
                     + "finetune without --shard once every shard is done to write the report")
             print(base.path)
             return
         }
-        if reused > 0 { log("finetune: \(reused) of \(refs.count) snapshots reused from earlier results") }
-        // the run's report gains (or refreshes) this task's downstream curve
-        let probes = run.probes
-        try FileManager.default.createDirectory(at: probes, withIntermediateDirectories: true)
-        let file = probes.appendingPathComponent("downstream.jsonl")
-        var kept: [ProbeMetric] = []
-        if FileManager.default.fileExists(atPath: file.path) {
-            kept = try MetricTables.read(file).filter { !$0.key.hasPrefix("\(task.name)/") }
+        try MeasurementRunner.follow(run, watch: plan.watch, poll: plan.poll, warn: runner.warnOnce) { refs in
+            start(refs)
+            let pass = try runner.measure(refs)
+            if pass.cached > 0 {
+                log("finetune: \(pass.cached) of \(refs.count) snapshots reused from earlier results")
+            }
+            try FinetuneMeasurement.writeDownstream(pass.metrics, task: task.name, run: run)
         }
-        try writeAtomically(Data(MetricTables.jsonl(kept + downstream).utf8), to: file)
-        try RunReport.write(folder: probes, run: run, fallback: RunReport.fallbackInfo(run))
-        print(probes.appendingPathComponent("report.html").path)
+        print(run.probes.appendingPathComponent("report.html").path)
     }
 }

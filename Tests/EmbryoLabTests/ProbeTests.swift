@@ -335,8 +335,8 @@ final class ProbeTests: XCTestCase {
         var cached: [Bool] = []
         let metrics = try runner.run(refs) { _, _, _, c in cached.append(c) }
         XCTAssertEqual(cached, [false, false, false])
-        for probe in ProbeKind.defaults {
-            XCTAssertEqual(Set(metrics.filter { $0.probe == probe.rawValue }.map(\.step)), [0, 10, 20], "\(probe)")
+        for probe in ProbeRegistry.defaults {
+            XCTAssertEqual(Set(metrics.filter { $0.probe == probe }.map(\.step)), [0, 10, 20], probe)
         }
         // every layer 0...2 and both tasks, with the majority baseline
         for k in [

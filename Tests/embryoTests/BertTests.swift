@@ -166,7 +166,7 @@ final class BertTests: ScratchDirectoryTestCase {
         XCTAssertEqual(refused.code, 1)
         XCTAssertTrue(refused.err.contains("needs an MLM head"), refused.err)
         XCTAssertTrue(refused.err.contains("BertModel"), refused.err)
-        XCTAssertTrue(refused.err.contains("--probes layers,similarity,attention"), refused.err)
+        XCTAssertTrue(refused.err.contains("--probes layers,attention,similarity"), refused.err)
         let layers = try runEmbryo(
             [
                 "probe", "--checkpoints", bare, "--out", path("bare-probes"), "--probes", "layers,similarity,attention",

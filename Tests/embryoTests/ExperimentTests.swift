@@ -248,8 +248,15 @@ final class ExperimentTests: ScratchDirectoryTestCase {
         XCTAssertTrue(assembled.err.contains("snapshots kept from the store"), assembled.err)
         let plain = try runEmbryo(act + ["--out", path("plain")])
         XCTAssertEqual(plain.code, 0, plain.err)
-        let files = try FileManager.default.contentsOfDirectory(atPath: path("plain")).filter { !$0.hasPrefix(".") }
+        // the store and the runner's cache entries (each snapshot's scale), byte for byte
+        let entries = try FileManager.default.contentsOfDirectory(atPath: path("plain/cache")).map { "cache/" + $0 }
+        let files =
+            try FileManager.default.contentsOfDirectory(atPath: path("plain")).filter {
+                !$0.hasPrefix(".") && $0 != "cache"
+            }
+            + entries
         XCTAssertTrue(files.contains("store.json"))
+        XCTAssertEqual(entries.count, files.filter { $0.hasSuffix(".f16") }.count)
         XCTAssertGreaterThan(files.filter { $0.hasSuffix(".f16") }.count, 3)
         for f in files {
             XCTAssertEqual(

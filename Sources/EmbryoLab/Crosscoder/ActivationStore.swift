@@ -6,11 +6,12 @@
 //   where.i32         rows x 2 int32: sentence index, position in the sentence's input ([CLS] = 0)
 //   words.tsv         rows lines: word index in the sentence (-1 for [CLS]/[SEP]), UPOS, DEPREL ("_" unknown)
 //   sentences.txt     one input sentence per line
-//   step-NNNNNN.json  the snapshot's entry of the manifest with a key of its weights, layer and tokens
+//   cache/            each snapshot's entry of the manifest, under its weights, the layer and the tokens
 // A snapshot's `scale` makes its mean activation norm sqrt(d) (measured once on the first 8,192 rows);
-// readers multiply by it. The store is written snapshot by snapshot, a batch of sentences at a time. A
-// snapshot whose file and entry match its key is kept when the store is built again, so job-array shards
-// (each writing its share of the snapshots, no manifest) and one final build share the work.
+// readers multiply by it. The store is written snapshot by snapshot, a batch of sentences at a time, by the
+// MeasurementRunner: a snapshot whose file and cached entry match is kept when the store is built again,
+// so job-array shards (each writing its share of the snapshots, no manifest) and one final build share
+// the work.
 
 import EmbryoCore
 import EmbryoText
@@ -156,14 +157,9 @@ public enum ActivationStore {
             to: out.appendingPathComponent("sentences.txt"))
     }
 
-    /// A snapshot's entry as written beside its file, with the key it was computed under.
-    struct Entry: Codable {
-        var snapshot: StoreSnapshot
-        var key: String
-    }
-
-    /// Builds the store (or, with `shard`, only that share of the snapshots, without the manifest: returns
-    /// nil). Snapshots already in `out` under the same key are kept; `reused` counts them.
+    /// Builds the store from `checkpoints` (or, with `shard`, only that share of them, without the
+    /// manifest: nil). Snapshots already stored under the same weights, layer and tokens are kept;
+    /// `reused` counts them. A stop leaves the store without its manifest and says so.
     public static func build(
         run: Run, checkpoints: [Snapshot], layer: Int, text: URL, tokens: Int, out: URL, sourceDescription: String,
         shard: Shard? = nil, reused: UnsafeMutablePointer<Int>? = nil, progress: (Int, Int, Int) -> Void
@@ -187,83 +183,98 @@ public enum ActivationStore {
         // the manifest goes last: while the store is rebuilt (or a shard adds to it), no reader may take old
         // and new files together
         try? FileManager.default.removeItem(at: out.appendingPathComponent("store.json"))
-        let rows = sents.map(\.ids.count).reduce(0, +), d = config0.hiddenSize
         try writeRowMetadata(sents, to: out)
-        let tokensKey = String(
-            stableHash(sents.map { $0.ids.map(String.init).joined(separator: " ") }.joined(separator: "\n")), radix: 16)
+        let store = ActivationMeasurement(layer: layer, d: config0.hiddenSize, sentences: sents, out: out)
+        let runner = MeasurementRunner(
+            cache: out.appendingPathComponent("cache"), measurements: [store], warn: { _ in })
         let mine = shard?.share(checkpoints) ?? checkpoints
-        var snaps: [StoreSnapshot] = []
-        for (ci, ck) in mine.enumerated() {
-            let name = "\(Run.checkpointName(ck.step)).f16"
-            let key = String(
-                stableHash("activations v1|\(try ck.weightsHash())|layer \(layer)|\(tokensKey)"), radix: 16)
-            let entryURL = out.appendingPathComponent("\(Run.checkpointName(ck.step)).json")
-            if let data = try? readFile(entryURL), let e = try? JSONDecoder().decode(Entry.self, from: data),
-                e.key == key, e.snapshot.file == name,
-                (try? FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(name).path)[.size] as? Int)
-                    == rows * d * 2
-            {
-                snaps.append(e.snapshot)
-                reused?.pointee += 1
-                progress(ci + 1, mine.count, ck.step)
-                continue
-            }
-            if stopRequested != 0 {
-                throw EmbryoError.interrupted(
-                    "activations: interrupted after \(ci) of \(checkpoints.count) snapshots; the store in \(out.path) "
-                        + "is incomplete (no store.json): run the command again to rebuild it")
-            }
-            // the entry goes before the data it describes changes, and comes back after it is in place
-            try? FileManager.default.removeItem(at: entryURL)
-            let model = try ck.loadModel()
-            let url = out.appendingPathComponent(name)
-            let tmp = out.appendingPathComponent(".\(name).tmp-\(writerTag())")
-            guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
-                throw EmbryoError.io(tmp.path, "cannot create")
-            }
-            let fh = try FileHandle(forWritingTo: tmp)
-            var normSum = 0.0, normCount = 0
-            // sentences in their own order, about 4,096 positions per batch
-            let runner = RowRunner(model: model, rows: sents.map(\.ids), batching: .inOrder)
-            try runner.forEachPass { pass in
-                var half = [Float16]()
-                half.reserveCapacity(pass.rows.map { sents[$0].ids.count }.reduce(0, +) * d)
-                for (b, si) in pass.rows.enumerated() {
-                    let h = pass.hidden(layer, row: b)
-                    for t in 0..<sents[si].ids.count {
-                        let row = h + t * d
-                        if normCount < 8192 {
-                            var s: Double = 0
-                            for j in 0..<d { s += Double(row[j]) * Double(row[j]) }
-                            normSum += s.squareRoot()
-                            normCount += 1
-                        }
-                        for j in 0..<d { half.append(Float16(row[j])) }
-                    }
-                }
-                do { try half.withUnsafeBytes { try fh.write(contentsOf: Data($0)) } } catch {
-                    throw EmbryoError.io(tmp.path, "write failed (disk full?): \(systemReason(error))")
-                }
-            }
-            try fh.synchronize()
-            try fh.close()
-            guard rename(tmp.path, url.path) == 0 else { throw EmbryoError.io(url.path, "cannot move into place") }
-            let mean = normSum / Double(max(normCount, 1))
-            let snap = StoreSnapshot(step: ck.step, file: name, scale: Float(Double(d).squareRoot() / max(mean, 1e-12)))
-            snaps.append(snap)
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.sortedKeys]
-            try writeAtomically(try enc.encode(Entry(snapshot: snap, key: key)), to: entryURL)
-            progress(ci + 1, mine.count, ck.step)
+        let pass = try runner.measure(mine, assemble: false) { done, total, step, _ in progress(done, total, step) }
+        reused?.pointee += pass.cached
+        if pass.stopped {
+            throw EmbryoError.interrupted(
+                "activations: interrupted after \(pass.steps.count) of \(mine.count) snapshots; the store in "
+                    + "\(out.path) is incomplete (no store.json): run the command again to rebuild it")
         }
         if shard != nil { return nil }
         let manifest = StoreManifest(
-            layer: layer, d: d, rows: rows, sentences: sents.count, snapshots: snaps,
-            checkpoints: run.checkpoints.path, text: sourceDescription, vocabHash: vocabHash)
+            layer: layer, d: config0.hiddenSize, rows: store.rows, sentences: sents.count,
+            snapshots: pass.steps.compactMap { store.stored[$0] }, checkpoints: run.checkpoints.path,
+            text: sourceDescription, vocabHash: vocabHash)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeAtomically(try enc.encode(manifest), to: out.appendingPathComponent("store.json"))
         return manifest
+    }
+}
+
+/// One snapshot's activations as a measurement: the residual stream after `layer` at every position of the
+/// store's sentences, as float16 in `out`/step-N.f16, with its scale as the cached artifact.
+final class ActivationMeasurement: SnapshotMeasurement {
+    let name = "activations"
+    let needs: MeasurementNeeds = []
+    let settings: String
+    let layer: Int, d: Int, rows: Int, out: URL
+    let sents: [StoreSentence]
+    /// Each snapshot's entry of the manifest, by step.
+    var stored: [Int: StoreSnapshot] = [:]
+
+    init(layer: Int, d: Int, sentences: [StoreSentence], out: URL) {
+        self.layer = layer
+        self.d = d
+        self.sents = sentences
+        self.out = out
+        rows = sentences.map(\.ids.count).reduce(0, +)
+        let tokens = String(
+            stableHash(sentences.map { $0.ids.map(String.init).joined(separator: " ") }.joined(separator: "\n")),
+            radix: 16)
+        settings = "activations v2|layer \(layer)|tokens \(tokens)"
+    }
+
+    func file(_ s: LoadedSnapshot) -> URL { out.appendingPathComponent("\(Run.checkpointName(s.step)).f16") }
+
+    func keptFilesPresent(for s: LoadedSnapshot) -> Bool {
+        (try? FileManager.default.attributesOfItem(atPath: file(s).path)[.size] as? Int) == rows * d * 2
+    }
+
+    func collect(_ result: Measured, at s: LoadedSnapshot) { stored[s.step] = result.decoded(StoreSnapshot.self) }
+
+    func measure(_ s: LoadedSnapshot) throws -> Measured {
+        let model = try s.model()
+        let url = file(s), name = url.lastPathComponent
+        let tmp = out.appendingPathComponent(".\(name).tmp-\(writerTag())")
+        guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
+            throw EmbryoError.io(tmp.path, "cannot create")
+        }
+        let fh = try FileHandle(forWritingTo: tmp)
+        var normSum = 0.0, normCount = 0
+        // sentences in their own order, about 4,096 positions per batch
+        let runner = RowRunner(model: model, rows: sents.map(\.ids), batching: .inOrder)
+        try runner.forEachPass { pass in
+            var half = [Float16]()
+            half.reserveCapacity(pass.rows.map { sents[$0].ids.count }.reduce(0, +) * d)
+            for (b, si) in pass.rows.enumerated() {
+                let h = pass.hidden(layer, row: b)
+                for t in 0..<sents[si].ids.count {
+                    let row = h + t * d
+                    if normCount < 8192 {
+                        var sum: Double = 0
+                        for j in 0..<d { sum += Double(row[j]) * Double(row[j]) }
+                        normSum += sum.squareRoot()
+                        normCount += 1
+                    }
+                    for j in 0..<d { half.append(Float16(row[j])) }
+                }
+            }
+            do { try half.withUnsafeBytes { try fh.write(contentsOf: Data($0)) } } catch {
+                throw EmbryoError.io(tmp.path, "write failed (disk full?): \(systemReason(error))")
+            }
+        }
+        try fh.synchronize()
+        try fh.close()
+        guard rename(tmp.path, url.path) == 0 else { throw EmbryoError.io(url.path, "cannot move into place") }
+        let mean = normSum / Double(max(normCount, 1))
+        let snap = StoreSnapshot(step: s.step, file: name, scale: Float(Double(d).squareRoot() / max(mean, 1e-12)))
+        return try Measured(metrics: [], encoding: snap)
     }
 }
 

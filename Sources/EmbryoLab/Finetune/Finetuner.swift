@@ -21,7 +21,7 @@ public struct FinetuneSettings: Sendable {
     public init() {}
 }
 
-public struct FinetuneOutcome: Sendable {
+public struct FinetuneOutcome: Codable, Sendable {
     public var seed: Int
     public var trainExamples: Int
     public var steps: Int

@@ -152,3 +152,30 @@ public enum AttentionProbe {
         return h + "</div>\n"
     }
 }
+
+/// `attention`: where every head of every layer application looks.
+public final class AttentionMeasurement: ProbeMeasurement {
+    public static let probeName = "attention"
+    public static let help = [
+        "per layer and head: entropy, shares on the previous and next token,",
+        "[CLS], [SEP] and punctuation, on the gold syntactic head, best head per relation",
+    ]
+    public static let probeNeeds: MeasurementNeeds = [.probeSentences]
+    let inputs: ProbeInputs
+    public let settings: String
+
+    public init(_ inputs: ProbeInputs) {
+        self.inputs = inputs
+        settings =
+            "attention v1|pos \(inputs.posHash)|sentences \(min(inputs.options.maxSentences, AttentionProbe.sentences))"
+    }
+
+    public func measure(_ s: LoadedSnapshot) throws -> Measured {
+        Measured(
+            metrics: try AttentionProbe.run(
+                model: try s.model(), sentences: try inputs.sentences(for: s), sepId: try s.tokenizer().vocab.sepId,
+                step: s.step))
+    }
+
+    public static func reportSection(_ page: RunReport.Inputs) -> String { AttentionProbe.section(page.metrics) }
+}

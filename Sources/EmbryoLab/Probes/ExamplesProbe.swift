@@ -206,3 +206,61 @@ public enum ExamplesProbe {
         return svg + "</svg>\n"
     }
 }
+
+/// `examples`: the lens's masked words scored by every snapshot; examples.jsonl once all are in.
+public final class ExamplesMeasurement: ProbeMeasurement {
+    public static let probeName = "examples"
+    public static let help = [
+        "the lens's masked words scored by every snapshot: per word its loss",
+        "at each snapshot, learning step, forgetting events, confidence and variability",
+    ]
+    public static let probeNeeds: MeasurementNeeds = [.mlmHead, .probeSentences]
+    let inputs: ProbeInputs
+    public let settings: String
+    /// Per-target results, by snapshot step.
+    var results: [Int: Results] = [:]
+
+    struct Results: Codable {
+        var targets: [ExamplesProbe.Target]
+        var loss: [Float]
+        var correct: [Bool]
+    }
+
+    public init(_ inputs: ProbeInputs) {
+        self.inputs = inputs
+        settings = "examples v1|pos \(inputs.posHash)|max \(inputs.options.maxSentences)"
+    }
+
+    public func measure(_ s: LoadedSnapshot) throws -> Measured {
+        let r = try ExamplesProbe.run(
+            model: try s.model(), sentences: try inputs.sentences(for: s), maskId: try s.tokenizer().vocab.maskId,
+            step: s.step)
+        return try Measured(metrics: r.metrics, encoding: Results(targets: r.targets, loss: r.loss, correct: r.correct))
+    }
+
+    public func collect(_ result: Measured, at s: LoadedSnapshot) {
+        if let r = result.decoded(Results.self) { results[s.step] = r }
+    }
+
+    /// examples.jsonl from the snapshots whose targets match the last one's.
+    public func assemble(steps: [Int]) throws -> [ProbeMetric] {
+        guard let last = steps.last, let final = results[last] else { return [] }
+        let used = steps.filter { results[$0]?.targets == final.targets }
+        var frequency: ((Int32) -> Int)? = nil
+        if let m = try? inputs.run.manifest(), let maker = try? inputs.run.exampleMaker(m) {
+            var counts: [Int32: Int] = [:]
+            let wanted = Set(final.targets.map(\.label))
+            for t in maker.corpus.tokens where wanted.contains(t) { counts[t, default: 0] += 1 }
+            frequency = { counts[$0] ?? 0 }
+        }
+        let rows = ExamplesProbe.rows(
+            targets: final.targets, steps: used, loss: used.map { results[$0]!.loss },
+            correct: used.map { results[$0]!.correct }, frequency: frequency)
+        try writeAtomically(
+            Data(ExamplesProbe.jsonl(rows, steps: used).utf8),
+            to: inputs.out.appendingPathComponent(ExamplesProbe.fileName))
+        return []
+    }
+
+    public static func reportSection(_ page: RunReport.Inputs) -> String { ExamplesProbe.section(folder: page.folder) }
+}

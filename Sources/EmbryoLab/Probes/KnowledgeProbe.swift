@@ -283,3 +283,53 @@ public enum KnowledgeProbe {
         return out
     }
 }
+
+/// `knowledge`: LAMA cloze P@1; every fact's result is kept for facts.jsonl and the exposure report.
+public final class KnowledgeMeasurement: ProbeMeasurement {
+    public static let probeName = "knowledge"
+    public static let help = ["LAMA cloze P@1 per relation, relation type and fact frequency"]
+    public static let probeNeeds: MeasurementNeeds = [.mlmHead, .facts]
+    let inputs: ProbeInputs
+    public let settings: String
+    var sets: [String: KnowledgeSet] = [:]
+    /// Per-fact results, by snapshot step.
+    var facts: [Int: [KnowledgeProbe.FactResult]] = [:]
+
+    public init(_ inputs: ProbeInputs) {
+        self.inputs = inputs
+        let relations = inputs.relations, patterns = inputs.patterns
+        // what was read, not the files named: a T-REx folder takes its templates from the folder above it
+        let patternsKey = patterns.keys.sorted().map { "\($0)=\(patterns[$0]!)" }.joined(separator: "|")
+        settings =
+            "knowledge v4|facts \(relations.isEmpty ? "-" : Lama.fingerprint(relations))"
+            + "|patterns \(patterns.isEmpty ? "-" : String(stableHash(patternsKey), radix: 16))"
+    }
+
+    public func measure(_ s: LoadedSnapshot) throws -> Measured {
+        let key = try inputs.vocabularyKey(s)
+        if sets[key] == nil {
+            sets[key] = KnowledgeProbe.prepare(
+                inputs.relations, patterns: inputs.patterns, missing: inputs.missingRelations,
+                tokenizer: try s.tokenizer(), maxLen: inputs.maxLen(try s.model()))
+        }
+        let (m, f) = try KnowledgeProbe.evaluate(model: try s.model(), set: sets[key]!, step: s.step)
+        return try Measured(metrics: m, encoding: f)
+    }
+
+    public func collect(_ result: Measured, at s: LoadedSnapshot) {
+        if let f = result.decoded([KnowledgeProbe.FactResult].self) { facts[s.step] = f }
+    }
+
+    public func assemble(steps: [Int]) throws -> [ProbeMetric] {
+        if !facts.isEmpty {
+            try writeAtomically(
+                Data(FactTable.jsonl(facts).utf8), to: inputs.out.appendingPathComponent(FactTable.fileName))
+        }
+        return []
+    }
+
+    /// Knowledge, then what the run was exposed to (the exposure ledger's section, when there is one).
+    public static func reportSection(_ page: RunReport.Inputs) -> String {
+        ProbeReport.knowledgeSection(page.metrics) + ExposureReport.section(page.run, folder: page.folder)
+    }
+}

@@ -143,3 +143,29 @@ public enum LensProbe {
         return h + "</div>\n"
     }
 }
+
+/// `lens`: every layer read through the snapshot's MLM head at masked words.
+public final class LensMeasurement: ProbeMeasurement {
+    public static let probeName = "lens"
+    public static let help = [
+        "every layer through the snapshot's MLM head at masked words: accuracy",
+        "and loss per layer, by UPOS, and the first layer holding the final prediction",
+    ]
+    public static let probeNeeds: MeasurementNeeds = [.mlmHead, .probeSentences]
+    let inputs: ProbeInputs
+    public let settings: String
+
+    public init(_ inputs: ProbeInputs) {
+        self.inputs = inputs
+        settings = "lens v1|pos \(inputs.posHash)|max \(inputs.options.maxSentences)"
+    }
+
+    public func measure(_ s: LoadedSnapshot) throws -> Measured {
+        Measured(
+            metrics: try LensProbe.run(
+                model: try s.model(), sentences: try inputs.sentences(for: s), maskId: try s.tokenizer().vocab.maskId,
+                step: s.step))
+    }
+
+    public static func reportSection(_ page: RunReport.Inputs) -> String { LensProbe.section(page.metrics) }
+}

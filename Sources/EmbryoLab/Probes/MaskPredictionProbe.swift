@@ -92,3 +92,25 @@ public enum MaskPredictionProbe {
         return out
     }
 }
+
+/// `mlm`: reconstruction and mask prediction per part of speech.
+public final class MaskPredictionMeasurement: ProbeMeasurement {
+    public static let probeName = "mlm"
+    public static let help = ["reconstruction and mask-prediction accuracy per UPOS (and XPOS) tag"]
+    public static let probeNeeds: MeasurementNeeds = [.mlmHead, .probeSentences]
+    let inputs: ProbeInputs
+    public let settings: String
+
+    public init(_ inputs: ProbeInputs) {
+        self.inputs = inputs
+        settings = "mlm v2|pos \(inputs.posHash)|max \(inputs.options.maxSentences)"
+    }
+
+    public func measure(_ s: LoadedSnapshot) throws -> Measured {
+        let r = try MaskPredictionProbe.run(
+            model: try s.model(), sentences: try inputs.sentences(for: s), maskId: try s.tokenizer().vocab.maskId)
+        return Measured(metrics: MaskPredictionProbe.metrics(r, step: s.step))
+    }
+
+    public static func reportSection(_ page: RunReport.Inputs) -> String { ProbeReport.mlmSection(page.metrics) }
+}

@@ -153,3 +153,53 @@ public enum SimilarityProbe {
         return h + "</div>\n"
     }
 }
+
+/// `similarity`: each snapshot's representations kept in the cache, compared once all are in.
+public final class SimilarityMeasurement: ProbeMeasurement {
+    public static let probeName = "similarity"
+    public static let help = [
+        "linear CKA and SVCCA of every layer with the last snapshot, CKA with the",
+        "snapshot before, on the same probe tokens",
+    ]
+    public static let probeNeeds: MeasurementNeeds = [.probeSentences]
+    let inputs: ProbeInputs
+    public let settings: String
+    /// Each snapshot's representations, by step.
+    var files: [Int: URL] = [:]
+
+    public init(_ inputs: ProbeInputs) {
+        self.inputs = inputs
+        settings =
+            "similarity v1|pos \(inputs.posHash)|max \(inputs.options.maxSentences)|tokens \(SimilarityProbe.tokens)"
+    }
+
+    func file(_ s: LoadedSnapshot) -> URL { s.cacheFile("similarity", suffix: ".safetensors") }
+
+    public func measure(_ s: LoadedSnapshot) throws -> Measured {
+        let model = try s.model()
+        let reps = try SimilarityProbe.representations(model: model, sentences: try inputs.sentences(for: s))
+        try SimilarityProbe.save(reps, hidden: model.config.hiddenSize, to: file(s))
+        return Measured(metrics: [])
+    }
+
+    public func keptFilesPresent(for s: LoadedSnapshot) -> Bool { FileManager.default.fileExists(atPath: file(s).path) }
+
+    public func collect(_ result: Measured, at s: LoadedSnapshot) { files[s.step] = file(s) }
+
+    public func assemble(steps: [Int]) throws -> [ProbeMetric] {
+        let found = steps.compactMap { s in files[s].map { (step: s, file: $0) } }
+        let (metrics, matrix) = try SimilarityProbe.compare(found)
+        if !matrix.isEmpty,
+            let layer = metrics.compactMap({ m -> Int? in m.key.split(separator: "_").last.flatMap { Int($0) } }).max()
+        {
+            try SimilarityProbe.writeMatrix(
+                matrix, steps: found.map(\.step), layer: layer,
+                to: inputs.out.appendingPathComponent(SimilarityProbe.matrixFile))
+        }
+        return metrics
+    }
+
+    public static func reportSection(_ page: RunReport.Inputs) -> String {
+        SimilarityProbe.section(page.metrics, folder: page.folder)
+    }
+}

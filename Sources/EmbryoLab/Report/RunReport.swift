@@ -22,21 +22,15 @@ public enum RunReport {
         let render: (Inputs) -> String
     }
 
-    static let sections: [Section] = [
-        Section(name: "summary") { ProbeReport.summarySection($0.metrics) },
-        Section(name: "mlm") { ProbeReport.mlmSection($0.metrics) },
-        Section(name: "layers") { ProbeReport.layersSection($0.metrics) },
-        Section(name: "knowledge") { ProbeReport.knowledgeSection($0.metrics) },
-        Section(name: "exposure") { ExposureReport.section($0.run, folder: $0.folder) },
-        Section(name: "loss") { ProbeReport.lossSection($0.metrics, trainLog: $0.info.trainLog) },
-        Section(name: "lens") { LensProbe.section($0.metrics) },
-        Section(name: "attention") { AttentionProbe.section($0.metrics) },
-        Section(name: "examples") { ExamplesProbe.section(folder: $0.folder) },
-        Section(name: "similarity") { SimilarityProbe.section($0.metrics, folder: $0.folder) },
-        Section(name: "downstream") { DownstreamReport.section($0.metrics) },
-        Section(name: "reinit") { ReinitReport.runSection($0.run, from: $0.folder) },
-        Section(name: "crosscoder") { CrosscoderReport.storedSection(in: $0.folder) },
-    ]
+    /// The summary, each probe's section (ProbeRegistry, in its order; knowledge's is followed by the exposure
+    /// ledger's), then the other parts of the lab.
+    static let sections: [Section] =
+        [Section(name: "summary") { ProbeReport.summarySection($0.metrics) }]
+        + ProbeRegistry.probes.map { p in Section(name: p.probeName) { p.reportSection($0) } } + [
+            Section(name: "downstream") { DownstreamReport.section($0.metrics) },
+            Section(name: "reinit") { ReinitReport.runSection($0.run, from: $0.folder) },
+            Section(name: "crosscoder") { CrosscoderReport.storedSection(in: $0.folder) },
+        ]
 
     /// Writes report.html into `folder` from the probes' metrics (`probes`, else metrics.jsonl there),
     /// downstream.jsonl there, and the report's settings (`info`, else report-info.json there, else

@@ -1,0 +1,70 @@
+// Fine-tuning every snapshot as a measurement: each snapshot fine-tuned with K seeds (FinetuneJob) into
+// finetune/<task>/step-N/, its downstream metrics (seed mean and deviation of every split's metrics)
+// cached by the MeasurementRunner like any probe's, then downstream.jsonl and the report's section.
+
+import EmbryoCore
+import EmbryoText
+import Foundation
+
+public final class FinetuneMeasurement: SnapshotMeasurement {
+    public let name = "finetune"
+    public let needs: MeasurementNeeds = [.task]
+    public let settings: String
+    let task: TaskData, taskPath: String, base: URL
+    let finetune: FinetuneSettings, seeds: Int, saveModels: Bool
+    /// Called with each snapshot's outcomes, measured now or read from the cache, in step order.
+    public var onResult: (Int, [FinetuneOutcome]) -> Void = { _, _ in }
+
+    /// Fine-tunes into `base`/step-N (by default the run's finetune/<task>/).
+    public init(
+        task: TaskData, taskPath: String, settings: FinetuneSettings, seeds: Int, saveModels: Bool, base: URL
+    ) {
+        self.task = task
+        self.taskPath = taskPath
+        self.finetune = settings
+        self.seeds = seeds
+        self.saveModels = saveModels
+        self.base = base
+        self.settings = [
+            "finetune v2", "task \(FinetuneJob.fingerprint(task))", String(describing: settings), "seeds \(seeds)",
+            "save models \(saveModels)",
+        ].joined(separator: "|")
+    }
+
+    /// Where the runner keeps its cache entries for this task.
+    public var cache: URL { base.appendingPathComponent("cache") }
+
+    func folder(_ s: LoadedSnapshot) -> URL { base.appendingPathComponent(s.dir.lastPathComponent) }
+
+    public func measure(_ s: LoadedSnapshot) throws -> Measured {
+        let key = try FinetuneJob.cacheKey(
+            snapshot: s.snapshot, task: FinetuneJob.fingerprint(task), settings: finetune, seeds: seeds,
+            saveModels: saveModels)
+        let outcomes = try FinetuneJob.run(
+            checkpoint: s.dir, task: task, taskPath: taskPath, settings: finetune, seeds: seeds, out: folder(s),
+            saveModels: saveModels, cacheKey: key, log: { _ in })
+        return try Measured(
+            metrics: FinetuneJob.downstreamMetrics(task: task, step: s.step, outcomes: outcomes), encoding: outcomes)
+    }
+
+    public func keptFilesPresent(for s: LoadedSnapshot) -> Bool {
+        FileManager.default.fileExists(atPath: folder(s).appendingPathComponent("results.json").path)
+    }
+
+    public func collect(_ result: Measured, at s: LoadedSnapshot) {
+        onResult(s.step, result.decoded([FinetuneOutcome].self) ?? [])
+    }
+
+    /// The run's downstream.jsonl with this task's curve replaced by `metrics`, and its report rewritten.
+    public static func writeDownstream(_ metrics: [ProbeMetric], task: String, run: Run) throws {
+        let probes = run.probes
+        try FileManager.default.createDirectory(at: probes, withIntermediateDirectories: true)
+        let file = probes.appendingPathComponent("downstream.jsonl")
+        var kept: [ProbeMetric] = []
+        if FileManager.default.fileExists(atPath: file.path) {
+            kept = try MetricTables.read(file).filter { !$0.key.hasPrefix("\(task)/") }
+        }
+        try writeAtomically(Data(MetricTables.jsonl(kept + metrics).utf8), to: file)
+        try RunReport.write(folder: probes, run: run, fallback: RunReport.fallbackInfo(run))
+    }
+}

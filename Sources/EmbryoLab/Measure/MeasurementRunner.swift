@@ -1,0 +1,156 @@
+// Runs measurements over a run's snapshots, the same way for probes, per-snapshot fine-tuning and the
+// activation store: each snapshot loaded once for all of them; each result cached per (measurement,
+// snapshot) under the weights' hash and the measurement's settings, so a second run measures only what is
+// new; a job-array shard measures its share into the cache; a watch follows a running pretrain.
+
+import EmbryoCore
+import EmbryoText
+import Foundation
+
+public final class MeasurementRunner {
+    public let cache: URL
+    public let measurements: [any SnapshotMeasurement]
+    /// Skip a snapshot that cannot be read (with a warning) instead of stopping.
+    public var skipUnreadable = false
+    /// Called once a snapshot is loaded for the measurements that still need it (e.g. to require a head).
+    public var checkLoaded: ((LoadedSnapshot, [any SnapshotMeasurement]) throws -> Void)?
+    let warn: (String) -> Void
+    private var warned = Set<String>()
+    private var firstVocab: (step: Int, hash: String)?
+    /// Seconds spent measuring, per measurement (cache misses only).
+    public private(set) var seconds: [String: Double] = [:]
+
+    /// The outcome of one pass over snapshots.
+    public struct Pass {
+        /// Every result in step order, each snapshot's in the measurements' order, then the assembled ones.
+        public var metrics: [ProbeMetric] = []
+        /// Steps with a result (snapshots skipped as unreadable are left out).
+        public var steps: [Int] = []
+        public var measured = 0
+        public var cached = 0
+        /// A stop was requested: the pass ended before its last snapshot.
+        public var stopped = false
+    }
+
+    public init(cache: URL, measurements: [any SnapshotMeasurement], warn: @escaping (String) -> Void) {
+        self.cache = cache
+        self.measurements = measurements
+        self.warn = warn
+    }
+
+    public func warnOnce(_ s: String) {
+        if warned.insert(s).inserted { warn(s) }
+    }
+
+    /// The cache entry of one measurement on one snapshot.
+    struct Entry: Codable {
+        var format = 2
+        var settings: String
+        var result: Measured
+    }
+
+    func entryURL(_ m: any SnapshotMeasurement, _ s: LoadedSnapshot) -> URL { s.cacheFile(m.name, suffix: ".json") }
+
+    func cached(_ m: any SnapshotMeasurement, _ s: LoadedSnapshot) -> Measured? {
+        guard let data = try? readFile(entryURL(m, s)), let e = try? JSONDecoder().decode(Entry.self, from: data),
+            e.format == 2, e.settings == m.settings, m.keptFilesPresent(for: s)
+        else { return nil }
+        return e.result
+    }
+
+    /// Measures `refs` in order. `progress(done, total, step, cached)` after each snapshot, then `afterEach`
+    /// with every metric so far (to keep tables current). With `assemble`, the measurements' cross-snapshot
+    /// results follow (also after a stop, over the snapshots done); a shard passes false and leaves them to
+    /// the final run.
+    public func measure(
+        _ refs: [Snapshot], assemble: Bool = true, progress: (Int, Int, Int, Bool) -> Void = { _, _, _, _ in },
+        afterEach: ([ProbeMetric]) throws -> Void = { _ in }
+    ) throws -> Pass {
+        try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+        var pass = Pass()
+        for (i, ref) in refs.enumerated() {
+            do {
+                guard let (metrics, fresh) = try measureOne(ref) else {
+                    pass.stopped = true
+                    break
+                }
+                pass.metrics += metrics
+                pass.steps.append(ref.step)
+                if fresh { pass.measured += 1 } else { pass.cached += 1 }
+                progress(i + 1, refs.count, ref.step, !fresh)
+            } catch let e as LoadedSnapshot.Unreadable {
+                guard skipUnreadable else { throw e.underlying }
+                warnOnce("skipping \(ref.dir.path): \(e.reason)")
+                progress(i + 1, refs.count, ref.step, true)
+            }
+            try afterEach(pass.metrics)
+        }
+        if assemble {
+            for m in measurements {
+                let t0 = Date()
+                pass.metrics += try m.assemble(steps: pass.steps)
+                seconds[m.name, default: 0] += Date().timeIntervalSince(t0)
+            }
+        }
+        return pass
+    }
+
+    /// One snapshot's metrics and whether any was measured now; nil when a stop was requested before work.
+    func measureOne(_ ref: Snapshot) throws -> ([ProbeMetric], Bool)? {
+        let s = try LoadedSnapshot(ref, cache: cache)
+        var results = measurements.map { cached($0, s) }
+        let todo = measurements.indices.filter { results[$0] == nil }
+        if !todo.isEmpty && stopRequested != 0 { return nil }
+        if !todo.isEmpty {
+            try checkLoaded?(s, todo.map { measurements[$0] })
+            if s.isLoaded { try noteVocabulary(s) }
+        }
+        for i in todo {
+            let m = measurements[i], t0 = Date()
+            // an entry goes before the files it describes change, and comes back once they are in place
+            try? FileManager.default.removeItem(at: entryURL(m, s))
+            let r = try m.measure(s)
+            seconds[m.name, default: 0] += Date().timeIntervalSince(t0)
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys]
+            try writeAtomically(try enc.encode(Entry(settings: m.settings, result: r)), to: entryURL(m, s))
+            results[i] = r
+        }
+        for (m, r) in zip(measurements, results) { m.collect(r!, at: s) }
+        return (results.flatMap { $0!.metrics }, !todo.isEmpty)
+    }
+
+    /// Warns (once) when a snapshot's vocabulary differs from the first one measured.
+    func noteVocabulary(_ s: LoadedSnapshot) throws {
+        let hash = try s.vocabHash()
+        if let f = firstVocab, f.hash != hash {
+            warnOnce(
+                "step \(s.step) has a different vocabulary from step \(f.step); its probe inputs are tokenized "
+                    + "with its own vocab.txt")
+        } else if firstVocab == nil {
+            firstVocab = (s.step, hash)
+        }
+    }
+
+    /// Runs `pass` on the run's snapshots; with `watch`, again whenever new ones appear, until the run's last
+    /// planned snapshot has been seen or a stop is requested (polling every `poll` seconds).
+    public static func follow(
+        _ run: Run, watch: Bool, poll: Double, warn: (String) -> Void, pass: ([Snapshot]) throws -> Void
+    ) throws {
+        var seen: Set<Int>? = nil
+        while true {
+            let refs = watch ? try run.snapshots(warn: warn) : try run.requireSnapshots(warn: warn)
+            let steps = Set(refs.map(\.step))
+            if steps != seen { try pass(refs) }
+            seen = steps
+            let last = run.plannedSteps?.max()
+            guard watch, stopRequested == 0, !(last.map { steps.contains($0) } ?? false) else { return }
+            var waited = 0.0
+            while waited < poll && stopRequested == 0 {
+                Thread.sleep(forTimeInterval: min(0.5, poll))
+                waited += min(0.5, poll)
+            }
+            if stopRequested != 0 { return }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+// Every probe of `embryo probe`, in one list: `--probes`, the command's help and the report's probe
+// sections come from it. Adding a probe is one file with a type that conforms to ProbeMeasurement and one
+// line here.
+
+import EmbryoCore
+import Foundation
+
+/// A measurement that `embryo probe` runs by name.
+public protocol ProbeMeasurement: SnapshotMeasurement {
+    /// The name in --probes and in the metrics' probe field.
+    static var probeName: String { get }
+    /// What it measures, for the help: one line per entry, wrapped by the caller's layout.
+    static var help: [String] { get }
+    static var probeNeeds: MeasurementNeeds { get }
+    init(_ inputs: ProbeInputs) throws
+    /// Its section of the run's report (empty when it has nothing to show).
+    static func reportSection(_ page: RunReport.Inputs) -> String
+}
+
+extension ProbeMeasurement {
+    public var name: String { Self.probeName }
+    public var needs: MeasurementNeeds { Self.probeNeeds }
+}
+
+public enum ProbeRegistry {
+    /// In report order.
+    public static let probes: [any ProbeMeasurement.Type] = [
+        MaskPredictionMeasurement.self,
+        LayersMeasurement.self,
+        KnowledgeMeasurement.self,
+        LossMeasurement.self,
+        LensMeasurement.self,
+        AttentionMeasurement.self,
+        ExamplesMeasurement.self,
+        SimilarityMeasurement.self,
+    ]
+
+    /// The probes run when none are named.
+    public static let defaults = ["mlm", "layers", "knowledge", "loss"]
+
+    public static var names: [String] { probes.map { $0.probeName } }
+
+    public static func named(_ name: String) -> (any ProbeMeasurement.Type)? {
+        probes.first { $0.probeName == name }
+    }
+
+    public static func type(named name: String) throws -> any ProbeMeasurement.Type {
+        guard let t = named(name) else {
+            throw EmbryoError.usage(
+                "--probes: unknown probe '\(name)'; expected a comma-separated list of " + names.joined(separator: ", ")
+            )
+        }
+        return t
+    }
+
+    /// Parses a --probes list: known names, at least one, no repeats.
+    public static func parse(_ list: String) throws -> [String] {
+        var out: [String] = []
+        for part in list.split(separator: ",") {
+            let name = part.trimmingCharacters(in: .whitespaces)
+            _ = try type(named: name)
+            if !out.contains(name) { out.append(name) }
+        }
+        guard !out.isEmpty else { throw EmbryoError.usage("--probes: give at least one probe") }
+        return out
+    }
+
+    /// The help's list of probes: name, then its description, continued under it.
+    public static var helpText: String {
+        probes.map { p -> String in
+            let head = p.probeName.padding(toLength: 11, withPad: " ", startingAt: 0)
+            let more = defaults.contains(p.probeName) ? "" : "(when named) "
+            let lines = p.help
+            return ([head + more + lines[0]] + lines.dropFirst().map { String(repeating: " ", count: 11) + $0 })
+                .map { "  " + $0 }.joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+}
