@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "embryo", targets: ["embryo"]),
         .library(name: "EmbryoCore", targets: ["EmbryoCore"]),
         .library(name: "EmbryoText", targets: ["EmbryoText"]),
+        .library(name: "EmbryoRun", targets: ["EmbryoRun"]),
         .library(name: "EmbryoLab", targets: ["EmbryoLab"]),
     ],
     targets: [
@@ -43,13 +44,19 @@ let package = Package(
             name: "EmbryoText",
             dependencies: ["EmbryoCore", "CZlib"]
         ),
+        // the vocabulary every part of the lab shares: runs, snapshots and suites, the pretraining recipe,
+        // metric rows and tables, probe sentences, the report page's inputs and charts, the file hasher
+        .target(
+            name: "EmbryoRun",
+            dependencies: ["EmbryoCore", "EmbryoText"]
+        ),
         .target(
             name: "EmbryoLab",
-            dependencies: ["EmbryoCore", "EmbryoText"]
+            dependencies: ["EmbryoCore", "EmbryoText", "EmbryoRun"]
         ),
         .executableTarget(
             name: "embryo",
-            dependencies: ["EmbryoCore", "EmbryoText", "EmbryoLab"]
+            dependencies: ["EmbryoCore", "EmbryoText", "EmbryoRun", "EmbryoLab"]
         ),
         .testTarget(
             name: "EmbryoCoreTests",

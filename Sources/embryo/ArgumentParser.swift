@@ -3,6 +3,7 @@
 // reported with the usage line and a pointer to --help, exit code 64.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 struct OptionSpec {

@@ -3,6 +3,7 @@
 // PyTorch. Prints one JSON line on stdout.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 enum BenchCommand {

@@ -1,6 +1,7 @@
 // Subcommand table, top-level help, and the error reporting every subcommand shares.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 enum CLI {

@@ -2,6 +2,7 @@
 
 import EmbryoCore
 import EmbryoLab
+import EmbryoRun
 import EmbryoText
 import Foundation
 

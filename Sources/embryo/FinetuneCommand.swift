@@ -2,6 +2,7 @@
 
 import EmbryoCore
 import EmbryoLab
+import EmbryoRun
 import EmbryoText
 import Foundation
 
@@ -135,7 +136,7 @@ enum FinetuneCommand {
             if pass.cached > 0 {
                 log("finetune: \(pass.cached) of \(refs.count) snapshots reused from earlier results")
             }
-            try FinetuneMeasurement.writeDownstream(pass.metrics, task: task.name, run: run)
+            try Downstream.write(pass.metrics, task: task.name, run: run)
         }
         print(run.probes.appendingPathComponent("report.html").path)
     }

@@ -3,6 +3,7 @@
 
 import EmbryoCore
 import EmbryoLab
+import EmbryoRun
 import Foundation
 
 enum Measuring {

@@ -3,6 +3,7 @@
 // Together they let any outside tool (transformers, Scripts/check-hf-roundtrip.py) check the engine.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 enum InitCommand {

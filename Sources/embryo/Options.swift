@@ -6,6 +6,7 @@
 
 import EmbryoCore
 import EmbryoLab
+import EmbryoRun
 import Foundation
 
 /// A settings struct that command-line options can be bound to.

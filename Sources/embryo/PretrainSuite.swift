@@ -5,6 +5,7 @@
 
 import EmbryoCore
 import EmbryoLab
+import EmbryoRun
 import Foundation
 
 enum PretrainSuite {

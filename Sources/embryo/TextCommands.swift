@@ -2,6 +2,7 @@
 // vocabulary (ids, tokens, or JSON with the word alignment), or times encoding with --bench.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

@@ -2,6 +2,7 @@
 // tasks and world.json) into a directory.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

@@ -2,6 +2,7 @@
 // to one subcommand. Exit codes: 0 success, 1 runtime error, 64 usage error.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 BlasRuntime.reexecWithFastKernelsIfNeeded()

@@ -4,6 +4,7 @@
 
 import EmbryoCore
 import EmbryoLab
+import EmbryoRun
 import EmbryoText
 import Foundation
 import XCTest

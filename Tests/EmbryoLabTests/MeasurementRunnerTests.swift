@@ -5,6 +5,7 @@
 
 import EmbryoCore
 import EmbryoLab
+import EmbryoRun
 import XCTest
 
 /// Counts what it is asked to measure; its metric is the step, its artifact the step's square.

@@ -1,5 +1,6 @@
 import EmbryoCore
 import EmbryoLab
+import EmbryoRun
 import XCTest
 
 final class RowRunnerTests: XCTestCase {

@@ -1,5 +1,6 @@
 import EmbryoCore
 import EmbryoLab
+import EmbryoRun
 import EmbryoText
 import XCTest
 

@@ -3,6 +3,7 @@
 
 import EmbryoCore
 import EmbryoLab
+import EmbryoRun
 import XCTest
 
 final class ShardTests: XCTestCase {

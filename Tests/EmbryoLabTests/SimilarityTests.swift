@@ -4,6 +4,7 @@
 
 import EmbryoCore
 import EmbryoLab
+import EmbryoRun
 import Foundation
 import XCTest
 

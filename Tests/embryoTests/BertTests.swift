@@ -4,6 +4,7 @@
 // names, no heads, so the probes that need the MLM head refuse with a clear error).
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 import XCTest
 

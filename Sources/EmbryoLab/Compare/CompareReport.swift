@@ -4,6 +4,7 @@
 // of final value and t90 per group, and the tests between groups).
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public enum CompareReport {

@@ -4,6 +4,7 @@
 // every two groups, permutation tests of both. A branched run enters from its branching step on.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public struct ComparedRun: Sendable {

@@ -5,6 +5,7 @@
 // when a group has runs still on the plateau at their last step.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public struct EscapeGroupSummary: Sendable {

@@ -4,6 +4,7 @@
 // effect, the data order's main effect and the rest (their interaction, with one run per cell).
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public struct SeedVariance: Sendable {

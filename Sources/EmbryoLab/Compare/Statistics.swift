@@ -4,6 +4,7 @@
 // seeded Monte Carlo beyond it, so the same values always give the same numbers.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public enum SeedStatistics {

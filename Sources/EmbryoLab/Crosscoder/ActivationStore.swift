@@ -14,6 +14,7 @@
 // the work.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

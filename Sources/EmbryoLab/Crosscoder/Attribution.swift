@@ -7,6 +7,7 @@
 // against zeroing k random firing features.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public struct AttributionResult: Sendable {

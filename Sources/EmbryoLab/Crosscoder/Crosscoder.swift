@@ -8,6 +8,7 @@
 // b_dec (S*d).
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public struct CrosscoderStats: Sendable {

@@ -4,6 +4,7 @@
 // section (without the page around it) joins a run's probe report.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

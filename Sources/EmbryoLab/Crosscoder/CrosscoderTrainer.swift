@@ -5,6 +5,7 @@
 // steps so that training can resume.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public struct CrosscoderSettings: Codable, Sendable {

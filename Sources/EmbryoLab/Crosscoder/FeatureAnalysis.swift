@@ -4,6 +4,7 @@
 // UPOS tags and dependency relations, and how much of its activation the token identity alone explains.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public struct FeatureTrajectory: Sendable {

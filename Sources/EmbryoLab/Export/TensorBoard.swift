@@ -8,6 +8,7 @@
 // so exporting the same run twice gives the same bytes.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public enum TensorBoard {

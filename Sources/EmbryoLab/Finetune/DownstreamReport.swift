@@ -1,6 +1,7 @@
 // The run report's downstream section: every snapshot fine-tuned on a task (embryo finetune --run), the
 // metric against the pretraining step, mean over seeds with one standard deviation as error bars.
 
+import EmbryoRun
 import Foundation
 
 enum DownstreamReport {

@@ -3,6 +3,7 @@
 // (metric against pretraining step) merged into its probe report.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

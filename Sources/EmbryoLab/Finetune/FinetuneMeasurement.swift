@@ -3,6 +3,7 @@
 // cached by the MeasurementRunner like any probe's, then downstream.jsonl and the report's section.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 
@@ -53,18 +54,5 @@ public final class FinetuneMeasurement: SnapshotMeasurement {
 
     public func collect(_ result: Measured, at s: LoadedSnapshot) {
         onResult(s.step, result.decoded([FinetuneOutcome].self) ?? [])
-    }
-
-    /// The run's downstream.jsonl with this task's curve replaced by `metrics`, and its report rewritten.
-    public static func writeDownstream(_ metrics: [ProbeMetric], task: String, run: Run) throws {
-        let probes = run.probes
-        try FileManager.default.createDirectory(at: probes, withIntermediateDirectories: true)
-        let file = probes.appendingPathComponent("downstream.jsonl")
-        var kept: [ProbeMetric] = []
-        if FileManager.default.fileExists(atPath: file.path) {
-            kept = try MetricTables.read(file).filter { !$0.key.hasPrefix("\(task)/") }
-        }
-        try writeAtomically(Data(MetricTables.jsonl(kept + metrics).utf8), to: file)
-        try RunReport.write(folder: probes, run: run, fallback: RunReport.fallbackInfo(run))
     }
 }

@@ -5,6 +5,7 @@
 // batch padded to its longest row (rounded up to a multiple of 8).
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

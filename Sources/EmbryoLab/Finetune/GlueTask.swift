@@ -3,6 +3,7 @@
 // by header and folder name; anything else through explicit text and label columns.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

@@ -6,6 +6,7 @@
 // the pooler stay pretrained; the task head is always new.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public enum ReinitScheme: String, CaseIterable, Sendable {

@@ -4,6 +4,7 @@
 // Every fine-tuning run is one row of results.jsonl; reinit.html draws the paper's figures.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

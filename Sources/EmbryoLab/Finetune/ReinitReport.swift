@@ -4,6 +4,7 @@
 // layers, and scrambled orders against the pretrained order; plus a table of every setting.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public enum ReinitReport {

@@ -6,6 +6,7 @@
 // logits at every position.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public struct LabelledRow: Sendable {

@@ -4,6 +4,7 @@
 // new; a job-array shard measures its share into the cache; a watch follows a running pretrain.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

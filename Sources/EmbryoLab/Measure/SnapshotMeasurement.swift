@@ -4,6 +4,7 @@
 // rest (cache, job-array shards, watching a running pretrain, progress, the stop signal) once for all.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

@@ -6,6 +6,7 @@
 // function of (seed, step) alone: resuming needs no data cursor.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

@@ -4,6 +4,7 @@
 // any other folder of checkpoints it is the probe sentences with a fixed seeded 15% masking.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

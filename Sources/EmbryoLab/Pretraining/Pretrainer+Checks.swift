@@ -2,6 +2,7 @@
 // reads, that a resumed run's corpus is the one it started from, and how a setting is shown in an error.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 extension Pretrainer {

@@ -4,6 +4,7 @@
 // finish the current step and save; --resume continues bit-identically from the last saved state.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

@@ -2,6 +2,7 @@
 // corpus, so that no slice can fall outside it, and, given the vocabulary, every token id inside it.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 extension TokenizedCorpus {

@@ -4,6 +4,7 @@
 // then the log line, the held-out evaluation and the snapshot when their intervals say so.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

@@ -6,6 +6,7 @@
 // (Clark et al. 2019, "What does BERT look at?"). Words are represented by their first subword.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public enum AttentionProbe {
@@ -177,5 +178,5 @@ public final class AttentionMeasurement: ProbeMeasurement {
                 step: s.step))
     }
 
-    public static func reportSection(_ page: RunReport.Inputs) -> String { AttentionProbe.section(page.metrics) }
+    public static func reportSection(_ page: ReportPage) -> String { AttentionProbe.section(page.metrics) }
 }

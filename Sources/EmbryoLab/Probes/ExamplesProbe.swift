@@ -6,6 +6,7 @@
 // and standard deviation over snapshots of the probability of the right word).
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public enum ExamplesProbe {
@@ -262,5 +263,5 @@ public final class ExamplesMeasurement: ProbeMeasurement {
         return []
     }
 
-    public static func reportSection(_ page: RunReport.Inputs) -> String { ExamplesProbe.section(folder: page.folder) }
+    public static func reportSection(_ page: ReportPage) -> String { ExamplesProbe.section(folder: page.folder) }
 }

@@ -2,6 +2,7 @@
 // probabilities, as transformers' fill-mask pipeline reports them on the same checkpoint directory.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

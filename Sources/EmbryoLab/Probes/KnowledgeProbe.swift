@@ -4,6 +4,7 @@
 // at [MASK] is the object. Only objects that are a single subword are scored; the others are counted.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 
@@ -132,50 +133,65 @@ public enum KnowledgeProbe {
             labels[it.maskPosition] = it.object
             return LabelledRow(ids: it.ids, labels: labels)
         }
-        let scored = try MLMScoring.score(model: model, rows: rows)
-        let R = set.relations.count
-        var right = [Int](repeating: 0, count: R), n = right
+        let t = Tally(set, scored: try MLMScoring.score(model: model, rows: rows))
+        var out = templateMetrics(set, t, step: step) + phrasingMetrics(set, t, step: step)
+        out += paraphraseMetrics(
+            set: set, right: t.pRight, n: t.pN, topByFact: t.topByFact, relationOfFact: t.relationOfFact, step: step)
+        return (out, t.facts)
+    }
+
+    /// One snapshot's answers counted: right and total per relation and frequency bucket, through the
+    /// relation's template, per phrasing kind (trained, held-out) and per paraphrase pattern.
+    struct Tally {
+        var right: [Int], n: [Int]
         var bucketRight: [String: Int] = [:], bucketN: [String: Int] = [:]
-        // per phrasing kind (trained / heldout): right and total per relation and per bucket
         var kRight: [String: [Int]] = [:], kN: [String: [Int]] = [:]
         var kBucketRight: [String: Int] = [:], kBucketN: [String: Int] = [:]
         var facts: [FactResult] = []
-        // paraphrases: right and total per (relation, pattern); each fact's top predictions by pattern
         var pRight: [Int: [Int]] = [:], pN: [Int: [Int]] = [:]
+        /// Each fact's top prediction by pattern, and its relation.
         var topByFact: [Int: [(pattern: Int, top: Int32)]] = [:], relationOfFact: [Int: Int] = [:]
-        for (it, s) in zip(set.items, scored) {
-            let ok = s.correct.first ?? false
-            if it.kind == .paraphrase {
-                let k = set.patternCounts[it.relation]
-                pN[it.relation, default: Array(repeating: 0, count: k)][it.pattern] += 1
-                pRight[it.relation, default: Array(repeating: 0, count: k)][it.pattern] += ok ? 1 : 0
-                if let top = s.predicted.first { topByFact[it.fact, default: []].append((it.pattern, top)) }
-                relationOfFact[it.fact] = it.relation
-                continue
-            }
-            if it.kind == .lama {
-                facts.append(
-                    FactResult(
-                        relation: set.relations[it.relation].name, subject: it.subject, object: it.objectLabel,
-                        count: it.count, known: ok))
-            }
-            if it.kind != .lama {
-                let k = it.kind.rawValue
-                kN[k, default: Array(repeating: 0, count: R)][it.relation] += 1
-                kRight[k, default: Array(repeating: 0, count: R)][it.relation] += ok ? 1 : 0
-                if let c = it.count {
-                    kBucketN["\(k)/\(bucket(c))", default: 0] += 1
-                    if ok { kBucketRight["\(k)/\(bucket(c))", default: 0] += 1 }
+
+        init(_ set: KnowledgeSet, scored: [RowPredictions]) {
+            let R = set.relations.count
+            right = [Int](repeating: 0, count: R)
+            n = right
+            for (it, s) in zip(set.items, scored) {
+                let ok = s.correct.first ?? false
+                switch it.kind {
+                case .paraphrase:
+                    let k = set.patternCounts[it.relation]
+                    pN[it.relation, default: Array(repeating: 0, count: k)][it.pattern] += 1
+                    pRight[it.relation, default: Array(repeating: 0, count: k)][it.pattern] += ok ? 1 : 0
+                    if let top = s.predicted.first { topByFact[it.fact, default: []].append((it.pattern, top)) }
+                    relationOfFact[it.fact] = it.relation
+                case .lama:
+                    facts.append(
+                        FactResult(
+                            relation: set.relations[it.relation].name, subject: it.subject, object: it.objectLabel,
+                            count: it.count, known: ok))
+                    n[it.relation] += 1
+                    if ok { right[it.relation] += 1 }
+                    if let c = it.count {
+                        bucketN[bucket(c), default: 0] += 1
+                        if ok { bucketRight[bucket(c), default: 0] += 1 }
+                    }
+                default:
+                    let k = it.kind.rawValue
+                    kN[k, default: Array(repeating: 0, count: R)][it.relation] += 1
+                    kRight[k, default: Array(repeating: 0, count: R)][it.relation] += ok ? 1 : 0
+                    if let c = it.count {
+                        kBucketN["\(k)/\(bucket(c))", default: 0] += 1
+                        if ok { kBucketRight["\(k)/\(bucket(c))", default: 0] += 1 }
+                    }
                 }
-                continue
-            }
-            n[it.relation] += 1
-            if ok { right[it.relation] += 1 }
-            if let c = it.count {
-                bucketN[bucket(c), default: 0] += 1
-                if ok { bucketRight[bucket(c), default: 0] += 1 }
             }
         }
+    }
+
+    /// Through each relation's template: per relation (and facts skipped), subset, type and frequency bucket,
+    /// the mean over relations and over facts.
+    static func templateMetrics(_ set: KnowledgeSet, _ t: Tally, step: Int) -> [ProbeMetric] {
         var out: [ProbeMetric] = []
         func add(_ key: String, _ v: Double, _ c: Int) {
             out.append(ProbeMetric(step: step, probe: "knowledge", key: key, value: v, count: c))
@@ -184,55 +200,61 @@ public enum KnowledgeProbe {
         var byType: [String: [Double]] = [:], typeFacts: [String: Int] = [:]
         var bySubset: [String: [Double]] = [:], subsetFacts: [String: Int] = [:]
         for name in set.missing { add("missing/relation/\(name)", 1, 0) }
-        for r in 0..<R {
+        for r in 0..<set.relations.count {
             add("skipped/relation/\(set.relations[r].name)", Double(set.multiSubwordObjects[r]), set.facts[r])
-            guard n[r] > 0 else { continue }
-            let p = Double(right[r]) / Double(n[r])
-            add("p_at_1/relation/\(set.relations[r].name)", p, n[r])
+            guard t.n[r] > 0 else { continue }
+            let p = Double(t.right[r]) / Double(t.n[r])
+            add("p_at_1/relation/\(set.relations[r].name)", p, t.n[r])
             perRelation.append(p)
-            if let t = set.relations[r].type {
-                byType[t, default: []].append(p)
-                typeFacts[t, default: 0] += n[r]
+            if let ty = set.relations[r].type {
+                byType[ty, default: []].append(p)
+                typeFacts[ty, default: 0] += t.n[r]
             }
             if let sub = set.subsets[r] {
                 bySubset[sub, default: []].append(p)
-                subsetFacts[sub, default: 0] += n[r]
+                subsetFacts[sub, default: 0] += t.n[r]
             }
         }
         for sub in bySubset.keys.sorted() {
             add("p_at_1/subset/\(sub)", bySubset[sub]!.reduce(0, +) / Double(bySubset[sub]!.count), subsetFacts[sub]!)
         }
-        let total = n.reduce(0, +)
+        let total = t.n.reduce(0, +)
         if !perRelation.isEmpty {
             add("p_at_1/mean", perRelation.reduce(0, +) / Double(perRelation.count), total)
-            add("p_at_1/micro", Double(right.reduce(0, +)) / Double(total), total)
+            add("p_at_1/micro", Double(t.right.reduce(0, +)) / Double(total), total)
         }
-        for t in byType.keys.sorted() {
-            add("p_at_1/type/\(t)", byType[t]!.reduce(0, +) / Double(byType[t]!.count), typeFacts[t]!)
+        for ty in byType.keys.sorted() {
+            add("p_at_1/type/\(ty)", byType[ty]!.reduce(0, +) / Double(byType[ty]!.count), typeFacts[ty]!)
         }
-        for b in buckets where bucketN[b.name] != nil {
+        for b in buckets where t.bucketN[b.name] != nil {
             add(
-                "p_at_1/frequency/\(b.name)", Double(bucketRight[b.name] ?? 0) / Double(bucketN[b.name]!),
-                bucketN[b.name]!)
+                "p_at_1/frequency/\(b.name)", Double(t.bucketRight[b.name] ?? 0) / Double(t.bucketN[b.name]!),
+                t.bucketN[b.name]!)
         }
-        // trained and held-out phrasings: per relation, mean over relations, per frequency bucket
+        return out
+    }
+
+    /// Trained and held-out phrasings: per relation, mean over relations, per frequency bucket.
+    static func phrasingMetrics(_ set: KnowledgeSet, _ t: Tally, step: Int) -> [ProbeMetric] {
+        var out: [ProbeMetric] = []
+        func add(_ key: String, _ v: Double, _ c: Int) {
+            out.append(ProbeMetric(step: step, probe: "knowledge", key: key, value: v, count: c))
+        }
         for k in ["trained", "heldout"] {
-            guard let kn = kN[k] else { continue }
+            guard let kn = t.kN[k] else { continue }
             var per: [Double] = []
-            for r in 0..<R where kn[r] > 0 {
-                let p = Double(kRight[k]![r]) / Double(kn[r])
+            for r in 0..<set.relations.count where kn[r] > 0 {
+                let p = Double(t.kRight[k]![r]) / Double(kn[r])
                 add("p_at_1/\(k)/relation/\(set.relations[r].name)", p, kn[r])
                 per.append(p)
             }
             if !per.isEmpty { add("p_at_1/\(k)/mean", per.reduce(0, +) / Double(per.count), kn.reduce(0, +)) }
             for b in buckets {
-                guard let c = kBucketN["\(k)/\(b.name)"] else { continue }
-                add("p_at_1/\(k)/frequency/\(b.name)", Double(kBucketRight["\(k)/\(b.name)"] ?? 0) / Double(c), c)
+                guard let c = t.kBucketN["\(k)/\(b.name)"] else { continue }
+                add("p_at_1/\(k)/frequency/\(b.name)", Double(t.kBucketRight["\(k)/\(b.name)"] ?? 0) / Double(c), c)
             }
         }
-        out += paraphraseMetrics(
-            set: set, right: pRight, n: pN, topByFact: topByFact, relationOfFact: relationOfFact, step: step)
-        return (out, facts)
+        return out
     }
 
     /// Keys: paraphrase/p_at_1/relation/NAME/pattern_K (K from 1, in the patterns file's order),
@@ -329,7 +351,7 @@ public final class KnowledgeMeasurement: ProbeMeasurement {
     }
 
     /// Knowledge, then what the run was exposed to (the exposure ledger's section, when there is one).
-    public static func reportSection(_ page: RunReport.Inputs) -> String {
+    public static func reportSection(_ page: ReportPage) -> String {
         ProbeReport.knowledgeSection(page.metrics) + ExposureReport.section(page.run, folder: page.folder)
     }
 }

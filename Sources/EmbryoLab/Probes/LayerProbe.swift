@@ -10,6 +10,7 @@
 // Scored on the held-out sentences: accuracy and macro-F1 (over the classes in gold or predictions).
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public struct LinearProbeScore: Codable, Sendable, Equatable {

@@ -2,6 +2,7 @@
 // majority baseline, accuracy on ambiguous forms and the control task's selectivity (Hewitt & Liang 2019).
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 
@@ -103,5 +104,5 @@ public final class LayersMeasurement: ProbeMeasurement {
         return out
     }
 
-    public static func reportSection(_ page: RunReport.Inputs) -> String { ProbeReport.layersSection(page.metrics) }
+    public static func reportSection(_ page: ReportPage) -> String { ProbeReport.layersSection(page.metrics) }
 }

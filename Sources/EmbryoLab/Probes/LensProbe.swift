@@ -5,6 +5,7 @@
 // and by its UPOS tag, and per position the first layer whose top prediction is already the last layer's.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public enum LensProbe {
@@ -167,5 +168,5 @@ public final class LensMeasurement: ProbeMeasurement {
                 step: s.step))
     }
 
-    public static func reportSection(_ page: RunReport.Inputs) -> String { LensProbe.section(page.metrics) }
+    public static func reportSection(_ page: ReportPage) -> String { LensProbe.section(page.metrics) }
 }

@@ -2,6 +2,7 @@
 // run's training log, its escape from the word-frequency plateau at the last snapshot probed.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 
@@ -53,7 +54,7 @@ public final class LossMeasurement: ProbeMeasurement {
         return e.metrics(at: last)
     }
 
-    public static func reportSection(_ page: RunReport.Inputs) -> String {
+    public static func reportSection(_ page: ReportPage) -> String {
         ProbeReport.lossSection(page.metrics, trainLog: page.info.trainLog)
     }
 }

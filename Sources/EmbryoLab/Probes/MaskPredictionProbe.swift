@@ -4,6 +4,7 @@
 // [MASK]ed; right when all are recovered). Copies are packed into batches (MLMScoring).
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 
@@ -112,5 +113,5 @@ public final class MaskPredictionMeasurement: ProbeMeasurement {
         return Measured(metrics: MaskPredictionProbe.metrics(r, step: s.step))
     }
 
-    public static func reportSection(_ page: RunReport.Inputs) -> String { ProbeReport.mlmSection(page.metrics) }
+    public static func reportSection(_ page: ReportPage) -> String { ProbeReport.mlmSection(page.metrics) }
 }

@@ -3,6 +3,7 @@
 // tokenized once per vocabulary.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

@@ -3,6 +3,7 @@
 // line here.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 /// A measurement that `embryo probe` runs by name.
@@ -14,7 +15,7 @@ public protocol ProbeMeasurement: SnapshotMeasurement {
     static var probeNeeds: MeasurementNeeds { get }
     init(_ inputs: ProbeInputs) throws
     /// Its section of the run's report (empty when it has nothing to show).
-    static func reportSection(_ page: RunReport.Inputs) -> String
+    static func reportSection(_ page: ReportPage) -> String
 }
 
 extension ProbeMeasurement {

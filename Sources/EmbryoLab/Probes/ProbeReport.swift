@@ -2,32 +2,8 @@
 // drawn from the probe metrics, and the text summary printed after probing.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
-
-public struct ReportInfo: Codable, Sendable {
-    public var title: String
-    public var checkpoints: String
-    public var pos: String?
-    public var posTrain: String?
-    public var facts: String?
-    public var heldOut: String
-    public var maxSentences: Int
-    public var trainLog: URL?
-
-    public init(
-        title: String, checkpoints: String, pos: String?, posTrain: String?, facts: String?, heldOut: String,
-        maxSentences: Int, trainLog: URL?
-    ) {
-        self.title = title
-        self.checkpoints = checkpoints
-        self.pos = pos
-        self.posTrain = posTrain
-        self.facts = facts
-        self.heldOut = heldOut
-        self.maxSentences = maxSentences
-        self.trainLog = trainLog
-    }
-}
 
 public enum ProbeReport {
     // MARK: series selection
@@ -233,27 +209,7 @@ public enum ProbeReport {
             }
             h += SVGChart.line(title: "P@1 per relation", yLabel: "P@1", series: styled(rel), yRange: (0, 1))
         }
-        let consistency = keys("paraphrase/consistency/relation/")
-        if !consistency.isEmpty {
-            var s = [
-                ChartSeries(
-                    name: "consistency, mean over relations",
-                    points: series(km, probe: "knowledge", key: "paraphrase/consistency/mean"), style: 0),
-                ChartSeries(
-                    name: "P@1 over every pattern, mean over relations",
-                    points: series(km, probe: "knowledge", key: "paraphrase/p_at_1/mean"), style: 0),
-            ]
-            if consistency.count <= 8 {
-                s += consistency.map { r in
-                    ChartSeries(
-                        name: "consistency, \(r.0) (\(r.1) pattern pairs)",
-                        points: series(km, probe: "knowledge", key: "paraphrase/consistency/relation/\(r.0)"), style: 0)
-                }
-            }
-            h += SVGChart.line(
-                title: "Paraphrases: consistency (pattern pairs with the same top prediction) and P@1", yLabel: "share",
-                series: styled(s), yRange: (0, 1))
-        }
+        h += paraphraseChart(km, consistency: keys("paraphrase/consistency/relation/"))
         let buckets = KnowledgeProbe.buckets.map(\.name).compactMap { b in
             keys("p_at_1/frequency/").first { $0.0 == b }
         }
@@ -279,8 +235,39 @@ public enum ProbeReport {
                     points: series(km, probe: "knowledge", key: "p_at_1/type/\(t.0)"), style: 0))
         }
         h += SVGChart.line(title: "P@1 by relation type", yLabel: "P@1", series: styled(agg), yRange: (0, 1))
-        h +=
-            "</div>\n<table><tr><th>relation</th><th>facts</th><th>skipped (object not one subword)</th><th>P@1 at \(last)</th></tr>\n"
+        return h + "</div>\n" + relationTable(km, last: last)
+    }
+
+    /// Paraphrase consistency (pattern pairs with the same top prediction) and P@1 over every pattern.
+    static func paraphraseChart(_ km: [ProbeMetric], consistency: [(String, Int)]) -> String {
+        var h = ""
+        if !consistency.isEmpty {
+            var s = [
+                ChartSeries(
+                    name: "consistency, mean over relations",
+                    points: series(km, probe: "knowledge", key: "paraphrase/consistency/mean"), style: 0),
+                ChartSeries(
+                    name: "P@1 over every pattern, mean over relations",
+                    points: series(km, probe: "knowledge", key: "paraphrase/p_at_1/mean"), style: 0),
+            ]
+            if consistency.count <= 8 {
+                s += consistency.map { r in
+                    ChartSeries(
+                        name: "consistency, \(r.0) (\(r.1) pattern pairs)",
+                        points: series(km, probe: "knowledge", key: "paraphrase/consistency/relation/\(r.0)"), style: 0)
+                }
+            }
+            h += SVGChart.line(
+                title: "Paraphrases: consistency (pattern pairs with the same top prediction) and P@1", yLabel: "share",
+                series: styled(s), yRange: (0, 1))
+        }
+        return h
+    }
+
+    /// Per relation at the last snapshot: facts, those skipped (object not one subword) and P@1.
+    static func relationTable(_ km: [ProbeMetric], last: Int) -> String {
+        var h =
+            "<table><tr><th>relation</th><th>facts</th><th>skipped (object not one subword)</th><th>P@1 at \(last)</th></tr>\n"
         for m in km where m.step == last && m.key.hasPrefix("skipped/relation/") {
             let name = String(m.key.dropFirst("skipped/relation/".count))
             let p = km.first { $0.step == last && $0.key == "p_at_1/relation/\(name)" }

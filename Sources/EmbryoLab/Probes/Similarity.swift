@@ -4,6 +4,7 @@
 // CKA also to isotropic scaling, SVCCA to any invertible linear map of the kept directions.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public enum Similarity {

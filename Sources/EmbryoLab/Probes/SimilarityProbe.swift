@@ -6,6 +6,7 @@
 // report's heatmap.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public enum SimilarityProbe {
@@ -199,7 +200,7 @@ public final class SimilarityMeasurement: ProbeMeasurement {
         return metrics
     }
 
-    public static func reportSection(_ page: RunReport.Inputs) -> String {
+    public static func reportSection(_ page: ReportPage) -> String {
         SimilarityProbe.section(page.metrics, folder: page.folder)
     }
 }

@@ -6,6 +6,7 @@
 //     only solve it by memorising word identity; selectivity = UPOS accuracy - control accuracy.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public struct WordTypeTasks: Sendable {

@@ -4,6 +4,7 @@
 // is met; a figure whose files are missing is reported as not measured, never guessed.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public struct Finding: Sendable, Equatable {

@@ -4,22 +4,14 @@
 // only, and rewritten by every command that adds to it.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public enum RunReport {
-    /// What a section draws from: the metrics of the probes folder (probes and downstream), the report's
-    /// settings, the folder and the run.
-    public struct Inputs {
-        public var metrics: [ProbeMetric]
-        public var info: ReportInfo
-        public var folder: URL
-        public var run: Run
-    }
-
     /// A section of the page, in page order.
     public struct Section {
         public let name: String
-        let render: (Inputs) -> String
+        let render: (ReportPage) -> String
     }
 
     /// The summary, each probe's section (ProbeRegistry, in its order; knowledge's is followed by the exposure
@@ -47,7 +39,7 @@ public enum RunReport {
             given
             ?? (try? JSONDecoder().decode(
                 ReportInfo.self, from: readFile(folder.appendingPathComponent("report-info.json")))) ?? fallback
-        let inputs = Inputs(metrics: ms, info: info, folder: folder, run: run)
+        let inputs = ReportPage(metrics: ms, info: info, folder: folder, run: run)
         try writeAtomically(Data(page(inputs).utf8), to: folder.appendingPathComponent("report.html"))
     }
 
@@ -58,7 +50,7 @@ public enum RunReport {
             maxSentences: 0, trainLog: run.log)
     }
 
-    static func page(_ inputs: Inputs) -> String {
+    static func page(_ inputs: ReportPage) -> String {
         let info = inputs.info, ms = inputs.metrics
         let steps = Array(Set(ms.map(\.step))).sorted()
         var h = header(info, steps: steps)

@@ -32,7 +32,7 @@ public struct Snapshot: Sendable {
     }
 
     /// A tokenizer (read from `vocab`) whose vocabulary is the model's size, else an error naming the file.
-    static func requireAgreement(_ tok: WordPieceTokenizer, _ config: AlbertConfig, vocab: URL) throws {
+    public static func requireAgreement(_ tok: WordPieceTokenizer, _ config: AlbertConfig, vocab: URL) throws {
         guard tok.vocab.count == config.vocabSize else {
             throw EmbryoError.format(
                 vocab.path, "\(tok.vocab.count) tokens, but the model's vocab_size is \(config.vocabSize)")

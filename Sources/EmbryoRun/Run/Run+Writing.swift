@@ -145,7 +145,7 @@ extension Run {
 }
 
 /// Flushes a directory entry (after a rename) so the new name survives a crash.
-func fsyncDirectory(_ url: URL) {
+public func fsyncDirectory(_ url: URL) {
     let fd = open(url.path, O_RDONLY)
     if fd >= 0 {
         fsync(fd)
@@ -154,10 +154,10 @@ func fsyncDirectory(_ url: URL) {
 }
 
 /// Appends lines to a file, flushing each write.
-final class LogWriter {
+public final class LogWriter {
     private let handle: FileHandle
 
-    init(_ url: URL) throws {
+    public init(_ url: URL) throws {
         if !FileManager.default.fileExists(atPath: url.path) {
             guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
                 throw EmbryoError.io(url.path, "cannot create")
@@ -170,7 +170,7 @@ final class LogWriter {
         handle = h
     }
 
-    func write(_ line: String) throws {
+    public func write(_ line: String) throws {
         do { try handle.write(contentsOf: Data((line + "\n").utf8)) } catch {
             throw EmbryoError.io("train_log.jsonl", "write failed (disk full?): \(systemReason(error))")
         }

@@ -5,6 +5,7 @@
 // exposures up to the branching step, then its own.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

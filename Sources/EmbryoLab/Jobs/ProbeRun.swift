@@ -3,6 +3,7 @@
 // after more training only probes the new snapshots), then metrics.jsonl, metrics.csv and report.html.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 

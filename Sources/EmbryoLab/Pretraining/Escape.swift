@@ -4,6 +4,7 @@
 // descent is the evaluation ending the interval of fastest held-out loss decrease per step.
 
 import EmbryoCore
+import EmbryoRun
 import Foundation
 
 public struct EscapeSummary: Sendable, Equatable {

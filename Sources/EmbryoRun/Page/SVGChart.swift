@@ -4,7 +4,7 @@
 
 import Foundation
 
-func esc(_ s: String) -> String {
+public func esc(_ s: String) -> String {
     s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
         .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
 }
@@ -24,7 +24,7 @@ public struct ChartSeries: Sendable {
 
 /// Inline SVG charts: line charts against a log-scaled step axis, and heatmaps.
 public enum SVGChart {
-    static let palette = [
+    public static let palette = [
         "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
     ]
 
@@ -33,7 +33,7 @@ public enum SVGChart {
 
     /// The plot area of a line chart against log-scaled steps: grid, ticks, axis labels, and the maps from
     /// a step and a value to the page.
-    static func logStepFrame(maxStep: Int, y0: Double, y1: Double, yLabel: String)
+    public static func logStepFrame(maxStep: Int, y0: Double, y1: Double, yLabel: String)
         -> (svg: String, px: (Int) -> Double, py: (Double) -> Double)
     {
         let Hh = 330.0, left = 58.0, top = 30.0, pw = 610.0 - left - 200, ph = Hh - top - 50
@@ -174,7 +174,7 @@ public enum SVGChart {
             format: "#%02x%02x%02x", Int(a.0 + (b.0 - a.0) * f), Int(a.1 + (b.1 - a.1) * f), Int(a.2 + (b.2 - a.2) * f))
     }
 
-    static func niceTicks(_ lo: Double, _ hi: Double) -> [Double] {
+    public static func niceTicks(_ lo: Double, _ hi: Double) -> [Double] {
         let span = hi - lo
         guard span > 0 else { return [lo] }
         let raw = span / 5, mag = pow(10, floor(log10(raw)))
@@ -190,12 +190,12 @@ public enum SVGChart {
     }
 
     /// A tick's label; values far outside a probe's usual range (a diverged snapshot) print in exponent form.
-    static func tickLabel(_ v: Double) -> String {
+    public static func tickLabel(_ v: Double) -> String {
         if abs(v) < 1e12, abs(v - v.rounded()) < 1e-9, let i = Int(exactly: v.rounded()) { return String(i) }
         return String(format: abs(v) >= 1e6 || !v.isFinite ? "%.3g" : abs(v) < 0.1 ? "%.3f" : "%.2f", v)
     }
 
-    static func f1(_ x: Double) -> String { String(format: "%.1f", x) }
+    public static func f1(_ x: Double) -> String { String(format: "%.1f", x) }
 }
 
 public struct XYSeries: Sendable {
@@ -203,6 +203,10 @@ public struct XYSeries: Sendable {
     public var points: [(x: Double, y: Double, err: Double)]
     public var style: Int
     public var dashed: Bool
+
+    public init(name: String, points: [(x: Double, y: Double, err: Double)], style: Int, dashed: Bool) {
+        (self.name, self.points, self.style, self.dashed) = (name, points, style, dashed)
+    }
 }
 
 extension SVGChart {

@@ -3,6 +3,7 @@
 // this is all that is needed to replay exactly what any step saw.
 
 import EmbryoCore
+import EmbryoRun
 import EmbryoText
 import Foundation
 
