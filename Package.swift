@@ -58,24 +58,30 @@ let package = Package(
             name: "embryo",
             dependencies: ["EmbryoCore", "EmbryoText", "EmbryoRun", "EmbryoLab"]
         ),
+        // what the test targets share: scratch folders per test, a micro model configuration
+        .target(
+            name: "EmbryoTestSupport",
+            dependencies: ["EmbryoCore"],
+            path: "Tests/EmbryoTestSupport"
+        ),
         .testTarget(
             name: "EmbryoCoreTests",
-            dependencies: ["EmbryoCore"],
+            dependencies: ["EmbryoCore", "EmbryoTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "EmbryoTextTests",
-            dependencies: ["EmbryoText"],
+            dependencies: ["EmbryoText", "EmbryoTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "EmbryoLabTests",
-            dependencies: ["EmbryoLab"],
+            dependencies: ["EmbryoLab", "EmbryoTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "embryoTests",
-            dependencies: ["embryo"],
+            dependencies: ["embryo", "EmbryoTestSupport"],
             // every command's --help, compared with the binary's by HelpSnapshotTests (read from the source tree)
             exclude: ["Help"]
         ),

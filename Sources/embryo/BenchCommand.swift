@@ -219,7 +219,7 @@ enum BenchCommand {
         let H = Double(c.hiddenSize), E = Double(c.embeddingSize), I = Double(c.intermediateSize),
             L = Double(c.numHiddenLayers)
         let layer = 4 * H * H + 2 * H * I
-        let body = L * layer + (c.isBert ? 0 : E * H)  // BERT has no embedding projection
+        let body = L * layer + (c.family.projectsEmbeddings ? E * H : 0)
         let attn = L * 2 * H * Double(T)
         let head = H * E + E * Double(c.vocabSize)
         return (6 * (body + attn) + 6 * head * labelledFraction, 2 * (body + attn) + 2 * head)

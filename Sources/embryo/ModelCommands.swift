@@ -107,8 +107,7 @@ enum InferCommand {
             tensors.append(("prediction_logits", [B, T, V], UnsafePointer(logits.pointer)))
         }
         if model.hasSentenceHead {
-            let name = model.config.isBert ? "seq_relationship_logits" : "sop_logits"
-            tensors.append((name, [B, 2], UnsafePointer(acts.sopLogits)))
+            tensors.append((model.config.family.sentenceLogits, [B, 2], UnsafePointer(acts.sopLogits)))
         }
         try writeSafetensors(tensors, metadata: ["checkpoint": ckpt], to: URL(fileURLWithPath: out))
         print(out)

@@ -77,6 +77,25 @@ struct Binding<S: CommandSettings> {
         bound(name, kp, help, value: value, shown: { $0 }) { try $0.choice(name, allowed) }
     }
 
+    /// A closed choice: its value names one of the enum's cases, listed in the help from the enum itself.
+    static func choice<E: RawRepresentable & CaseIterable>(_ name: String, _ kp: WritableKeyPath<S, E>, _ help: String)
+        -> Binding where E.RawValue == String
+    {
+        let cases = E.allCases.map(\.rawValue)
+        return bound(name, kp, help, value: cases.joined(separator: "|"), shown: { $0.rawValue }) {
+            E(rawValue: try $0.choice(name, cases)!)!
+        }
+    }
+
+    static func choice<E: RawRepresentable & CaseIterable>(_ name: String, _ kp: WritableKeyPath<S, E?>, _ help: String)
+        -> Binding where E.RawValue == String
+    {
+        let cases = E.allCases.map(\.rawValue)
+        return bound(name, kp, help, value: cases.joined(separator: "|"), shown: { $0?.rawValue }) {
+            try $0.choice(name, cases).flatMap(E.init(rawValue:))
+        }
+    }
+
     static func flag(_ name: String, _ kp: WritableKeyPath<S, Bool>, sets value: Bool = true, _ help: String) -> Binding
     {
         Binding(option: .flag(name, help), keyPath: kp) { s, a in if a.flag(name) { s[keyPath: kp] = value } }

@@ -76,21 +76,20 @@ enum PretrainCommand {
             guard let n = Int(v) else { throw EmbryoError.usage("The value '\(v)' is invalid for '--warmup <n>'") }
             c.warmup = n
         },
-        .choice("optimizer", \.optimizer, ["lamb", "adamw"], "lamb or adamw."),
+        .choice("optimizer", \.optimizer, "The optimizer."),
         .int("save-every", \.saveEvery, "Checkpoint interval in steps."),
         .flag("no-log-steps", \.logSteps, sets: false, "No log-spaced checkpoints (1, 2, 4, ...) before --save-every."),
         .int("eval-every", \.evalEvery, "Held-out evaluation interval in steps."),
         .int("log-every", \.logEvery, "Training log interval in steps."),
         .flag("unshared", \.unshared, "One layer group per layer (BERT-like) instead of ALBERT's shared block."),
         .choice(
-            "position-init", \.positionInit, ["normal", "sinusoidal"],
-            "Position embeddings at step 0: HF's normal init, or sinusoids at the same scale.",
-            value: "normal|sinusoidal"),
+            "position-init", \.positionInit,
+            "Position embeddings at step 0: HF's normal init, or sinusoids at the same scale."
+        ),
         .int("max-ngram", \.maxNgram, "Longest whole-word n-gram masked together (1 = single words, as BERT)."),
         .choice(
-            "output-bias", \.outputBias, ["zero", "unigram"],
-            "MLM output bias at step 0: HF's zeros, or the log unigram distribution of the training tokens.",
-            value: "zero|unigram"),
+            "output-bias", \.outputBias,
+            "MLM output bias at step 0: HF's zeros, or the log unigram distribution of the training tokens."),
         .int("seed", \.seed, "Seed for initialisation and data order."),
         .int("init-seed", \.initSeed, "Seed of the initial weights only (default: --seed)."),
         .int("data-seed", \.dataSeed, "Seed of the data order and masking only (default: --seed)."),
@@ -119,9 +118,8 @@ enum PretrainCommand {
         .int("attention-nudge-steps", \.attentionNudgeSteps, "Steps over which the attention nudge falls to 0."),
         .double("init-range", \.initRange, "Standard deviation of the initial weights (default: the config's, 0.02)."),
         .choice(
-            "keep-state", \.keepState, ["last", "all"],
-            "Optimizer state to keep: the last (for resuming) or every snapshot's (to branch from any).",
-            value: "last|all"),
+            "keep-state", \.keepState,
+            "Optimizer state to keep: the last (for resuming) or every snapshot's (to branch from any)."),
     ]
 
     static let branch = OptionSpec.option(
@@ -173,7 +171,7 @@ enum PretrainCommand {
             try settings.apply(a, to: &c)
             if resume == nil && source == nil {
                 if settings.given(\.optimizer, in: a) && !settings.given(\.lr, in: a) {
-                    c.lr = c.optimizer == "adamw" ? 2e-3 : 1e-2
+                    c.lr = c.optimizer == .adamw ? 2e-3 : 1e-2
                 }
                 if settings.given(\.steps, in: a) && !settings.given(\.warmup, in: a) { c.warmup = c.steps / 10 }
             }

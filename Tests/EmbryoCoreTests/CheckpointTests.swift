@@ -2,19 +2,11 @@
 // malformed file is rejected with an error naming the file and the problem (never a crash).
 
 import EmbryoCore
+import EmbryoTestSupport
 import Foundation
 import XCTest
 
-final class CheckpointTests: XCTestCase {
-    var tmp: URL!
-
-    override func setUpWithError() throws {
-        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-ckpt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
-
+final class CheckpointTests: ScratchDirectoryTestCase {
     /// Raw safetensors bytes from a header JSON string and a data section.
     func raw(_ header: String, data: [UInt8], lengthOverride: UInt64? = nil) -> Data {
         var d = Data()

@@ -5,20 +5,12 @@
 import EmbryoCore
 import EmbryoLab
 import EmbryoRun
+import EmbryoTestSupport
 import EmbryoText
 import Foundation
 import XCTest
 
-final class CorpusFormatTests: XCTestCase {
-    var tmp: URL!
-
-    override func setUpWithError() throws {
-        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("corpus-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
-
+final class CorpusFormatTests: ScratchDirectoryTestCase {
     let documents = [
         ["the cat sees a bird .", "a dog walked in paris ."], ["alice lives in paris ."],
         ["the bird sees the cat .", "the dog sees alice .", "a cat walked ."],

@@ -5,20 +5,12 @@
 import EmbryoCore
 import EmbryoLab
 import EmbryoRun
+import EmbryoTestSupport
 import EmbryoText
 import Foundation
 import XCTest
 
-final class ExposureTests: XCTestCase {
-    var tmp: URL!
-
-    override func setUpWithError() throws {
-        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-exposure-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
-
+final class ExposureTests: ScratchDirectoryTestCase {
     func testLedgerEqualsCountsTakenFromTheBatchesTheModelSaw() throws {
         let micro = try microConfig(tmp)
         let out = tmp.appendingPathComponent("runs/world")

@@ -5,20 +5,12 @@
 import EmbryoCore
 import EmbryoLab
 import EmbryoRun
+import EmbryoTestSupport
 import EmbryoText
 import Foundation
 import XCTest
 
-final class FinetuneTests: XCTestCase {
-    var tmp: URL!
-
-    override func setUpWithError() throws {
-        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-ft-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
-
+final class FinetuneTests: ScratchDirectoryTestCase {
     func write(_ dir: String, _ files: [String: String]) throws -> String {
         let d = tmp.appendingPathComponent(dir)
         try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
@@ -42,7 +34,7 @@ final class FinetuneTests: XCTestCase {
         XCTAssertEqual(TaskMetrics.pearson([1, 2, 3], [3, 2, 1]), -1, accuracy: 1e-12)
     }
 
-    func testRecognisesGlueAndWorldFormats() throws {
+    func testRecognisesGlueFormats() throws {
         let sst = try write(
             "SST-2",
             [
@@ -112,6 +104,9 @@ final class FinetuneTests: XCTestCase {
                 "dev.tsv": "index\tsentence1\tsentence2\tlabel\n0\tA.\tB.\tentailment\n",
             ])
         XCTAssertEqual(try GlueTask.load(rte).labels, ["entailment", "not_entailment"])
+    }
+
+    func testRecognisesWorldTasksAndTakesExplicitColumns() throws {
         // the built-in world's tasks
         var sizes = WorldSizes()
         sizes.tokens = 20_000
@@ -130,7 +125,7 @@ final class FinetuneTests: XCTestCase {
         let other = try write(
             "mine", ["train.tsv": "id\ttext\ty\n1\thello\tpos\n2\tbye\tneg\n", "dev.tsv": "id\ttext\ty\n3\thi\tpos\n"])
         XCTAssertThrowsError(try GlueTask.load(other))
-        t = try GlueTask.load(other, textColumns: ["text"], labelColumn: "y")
+        let t = try GlueTask.load(other, textColumns: ["text"], labelColumn: "y")
         XCTAssertEqual(t.labels, ["neg", "pos"])
         XCTAssertEqual(t.train[0].label, 1)
     }

@@ -6,6 +6,7 @@
 import EmbryoCore
 import EmbryoLab
 import EmbryoRun
+import EmbryoTestSupport
 import XCTest
 
 /// Counts what it is asked to measure; its metric is the step, its artifact the step's square.
@@ -31,19 +32,7 @@ final class CountingMeasurement: SnapshotMeasurement {
     }
 }
 
-final class MeasurementRunnerTests: XCTestCase {
-    var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("runner-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        stopRequested = 0
-        try? FileManager.default.removeItem(at: dir)
-    }
-
+final class MeasurementRunnerTests: ScratchDirectoryTestCase {
     /// A snapshot folder the runner can key (its files are never read as a model).
     func addSnapshot(_ step: Int, weights: String? = nil) throws {
         let d = dir.appendingPathComponent("checkpoints/step-\(step)")

@@ -5,19 +5,10 @@
 import EmbryoCore
 import EmbryoLab
 import EmbryoRun
+import EmbryoTestSupport
 import EmbryoText
 import Foundation
 import XCTest
-
-/// A micro model config (fast enough for unit tests) written to `dir`.
-func microConfig(_ dir: URL) throws -> String {
-    let c = AlbertConfig(
-        vocabSize: 100, embeddingSize: 16, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2,
-        intermediateSize: 64, maxPositionEmbeddings: 64)
-    let url = dir.appendingPathComponent("micro.json")
-    try c.save(url)
-    return url.path
-}
 
 /// A small built-in world's training text.
 func smallWorld(_ dir: URL, tokens: Int = 40_000) throws -> URL {
@@ -30,107 +21,7 @@ func smallWorld(_ dir: URL, tokens: Int = 40_000) throws -> URL {
     return dir.appendingPathComponent("train.txt")
 }
 
-final class PretrainTests: XCTestCase {
-    var tmp: URL!
-
-    override func setUpWithError() throws {
-        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-pre-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-        stopRequested = 0
-    }
-
-    override func tearDownWithError() throws {
-        stopRequested = 0
-        try? FileManager.default.removeItem(at: tmp)
-    }
-
-    func maker(seqLen: Int = 64) throws -> (ExampleMaker, WordPieceTokenizer) {
-        let text = try smallWorld(tmp.appendingPathComponent("world"))
-        let trainer = VocabTrainer(lowercase: true)
-        let sources = try TokenizedCorpus.describe([text.path])
-        try TokenizedCorpus.forEachSentence(sources) { if let t = $0 { trainer.add(t) } }
-        // a small vocabulary, so many words are split and whole-word masking has work to do
-        let tok = WordPieceTokenizer(vocab: try Vocabulary(tokens: trainer.train(size: 600)), lowercase: true)
-        let corpus = try TokenizedCorpus.build(sources, tokenizer: tok)
-        return (try ExampleMaker(corpus: corpus, vocab: tok.vocab, seqLen: seqLen, seed: 5), tok)
-    }
-
-    func testTokenFileGivesTheSameBatchesAsTheInMemoryCorpus() throws {
-        let (inMemory, tok) = try maker()
-        let sources = try TokenizedCorpus.describe([tmp.appendingPathComponent("world/train.txt").path])
-        let file = tmp.appendingPathComponent("tokens.bin")
-        try TokenizedCorpus.write(sources, tokenizer: tok, to: file)
-        let mapped = try TokenizedCorpus.load(file)
-        XCTAssertTrue(mapped.isMapped)
-        XCTAssertFalse(inMemory.corpus.isMapped)
-        XCTAssertTrue(mapped.tokens.elementsEqual(inMemory.corpus.tokens))
-        XCTAssertTrue(mapped.sentenceStarts.elementsEqual(inMemory.corpus.sentenceStarts))
-        XCTAssertTrue(mapped.documentStarts.elementsEqual(inMemory.corpus.documentStarts))
-        // 16-bit ids for a vocabulary that fits: 2 bytes a token
-        let size = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as! Int
-        XCTAssertEqual(
-            size, 64 + (mapped.tokens.count * 2 + 7) / 8 * 8 + 8 * (mapped.sentenceCount + mapped.documentCount + 2))
-        // saving the in-memory corpus gives the same file
-        let saved = tmp.appendingPathComponent("saved.bin")
-        try inMemory.corpus.save(saved)
-        XCTAssertEqual(try Data(contentsOf: saved), try Data(contentsOf: file))
-        // the same batches, bit for bit, training and held-out
-        let m2 = try ExampleMaker(corpus: mapped, vocab: tok.vocab, seqLen: 64, seed: 5)
-        XCTAssertEqual(m2.trainStarts, inMemory.trainStarts)
-        XCTAssertEqual(m2.evalStarts, inMemory.evalStarts)
-        for eval in [false, true] {
-            for step in [0, 1, 7, 1000] {
-                let a = AlbertBatch(B: 16, T: 64), b = AlbertBatch(B: 16, T: 64)
-                inMemory.fill(a, step: step, eval: eval)
-                m2.fill(b, step: step, eval: eval)
-                for i in 0..<(16 * 64) {
-                    XCTAssertEqual(a.ids[i], b.ids[i])
-                    XCTAssertEqual(a.mlmLabels[i], b.mlmLabels[i])
-                    XCTAssertEqual(a.tokenTypes[i], b.tokenTypes[i])
-                }
-                XCTAssertEqual((0..<16).map { a.sopLabels[$0] }, (0..<16).map { b.sopLabels[$0] })
-            }
-        }
-        XCTAssertEqual(m2.trainingLogUnigram(), inMemory.trainingLogUnigram())
-        // a cache in the first format (runs made before the token file) still loads
-        var v1 = Data("EMBRYOTC".utf8)
-        let c = inMemory.corpus
-        for v in [1, c.tokens.count, c.sentenceStarts.count, c.documentStarts.count] {
-            withUnsafeBytes(of: Int64(v).littleEndian) { v1.append(contentsOf: $0) }
-        }
-        for col in [Array(c.tokens), c.sentenceStarts.map(Int32.init), c.documentStarts.map(Int32.init)] {
-            col.withUnsafeBytes { v1.append(contentsOf: $0) }
-        }
-        let old = tmp.appendingPathComponent("v1.bin")
-        try v1.write(to: old)
-        let loaded = try TokenizedCorpus.load(old)
-        XCTAssertTrue(loaded.tokens.elementsEqual(c.tokens))
-        XCTAssertTrue(loaded.sentenceStarts.elementsEqual(c.sentenceStarts))
-        XCTAssertTrue(loaded.documentStarts.elementsEqual(c.documentStarts))
-        // a cut file is refused
-        let whole = try Data(contentsOf: file)
-        try whole.prefix(whole.count - 8).write(to: file)
-        XCTAssertThrowsError(try TokenizedCorpus.load(file)) {
-            XCTAssertTrue("\($0)".contains("not a valid token cache"), "\($0)")
-        }
-    }
-
-    func testTokenFileHolds32BitIdsForALargeVocabulary() throws {
-        // a vocabulary past 65,536 tokens, and a corpus that uses the last ones
-        let words = (0..<70_000).map { "w\($0)" }
-        let tok = WordPieceTokenizer(vocab: try Vocabulary(tokens: Vocabulary.specialTokens + words), lowercase: true)
-        let text = tmp.appendingPathComponent("big.txt")
-        try "w1 w69999 w65536 .\nw7 w68000\n\nw69998 w3\n".write(to: text, atomically: true, encoding: .utf8)
-        let sources = try TokenizedCorpus.describe([text.path])
-        let file = tmp.appendingPathComponent("big.bin")
-        try TokenizedCorpus.write(sources, tokenizer: tok, to: file)
-        let mapped = try TokenizedCorpus.load(file), built = try TokenizedCorpus.build(sources, tokenizer: tok)
-        XCTAssertTrue(mapped.tokens.elementsEqual(built.tokens))
-        XCTAssertEqual(mapped.tokens.max(), tok.vocab.id("w69999"))
-        XCTAssertEqual(Array(mapped.sentenceStarts), [0, 4, 6, 8])
-        XCTAssertEqual(Array(mapped.documentStarts), [0, 2, 3])
-    }
-
+final class PretrainTests: ScratchDirectoryTestCase {
     func testUnigramOutputBiasIsTheTrainingTokensLogFrequency() throws {
         let (m, tok) = try maker()
         let prior = m.trainingLogUnigram()
@@ -308,7 +199,7 @@ final class PretrainTests: XCTestCase {
             out: out, resume: false, force: false,
             apply: {
                 apply(&$0)
-                $0.outputBias = "zero"
+                $0.outputBias = .zero
             }, log: { _ in })
         let r = try t.train()
         XCTAssertFalse(r.interrupted)
@@ -432,5 +323,19 @@ final class PretrainTests: XCTestCase {
             "{\"hidden_size\": 30, \"num_attention_heads\": 4, \"embedding_size\": 8, \"intermediate_size\": 16, \"num_hidden_layers\": 1}"
             .write(to: heads, atomically: true, encoding: .utf8)
         expect("hidden_size 30 is not a multiple of num_attention_heads 4") { try run("h") { $0.config = heads.path } }
+    }
+}
+
+extension ScratchDirectoryTestCase {
+    /// An example maker over a small built-in world with a 600-word vocabulary, in the scratch folder.
+    func maker(seqLen: Int = 64) throws -> (ExampleMaker, WordPieceTokenizer) {
+        let text = try smallWorld(tmp.appendingPathComponent("world"))
+        let trainer = VocabTrainer(lowercase: true)
+        let sources = try TokenizedCorpus.describe([text.path])
+        try TokenizedCorpus.forEachSentence(sources) { if let t = $0 { trainer.add(t) } }
+        // a small vocabulary, so many words are split and whole-word masking has work to do
+        let tok = WordPieceTokenizer(vocab: try Vocabulary(tokens: trainer.train(size: 600)), lowercase: true)
+        let corpus = try TokenizedCorpus.build(sources, tokenizer: tok)
+        return (try ExampleMaker(corpus: corpus, vocab: tok.vocab, seqLen: seqLen, seed: 5), tok)
     }
 }

@@ -5,20 +5,12 @@
 import EmbryoCore
 import EmbryoLab
 import EmbryoRun
+import EmbryoTestSupport
 import EmbryoText
 import Foundation
 import XCTest
 
-final class ProbeTests: XCTestCase {
-    var tmp: URL!
-
-    override func setUpWithError() throws {
-        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-probe-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
-
+final class ProbeTests: ScratchDirectoryTestCase {
     static let words = ["the", "cat", "dog", "sees", "a", "bird", ".", "alice", "paris", "lives", "in", "walk", "##ed"]
 
     func tokenizer() throws -> WordPieceTokenizer {
@@ -298,24 +290,7 @@ final class ProbeTests: XCTestCase {
     }
 
     func testEndToEndOnTheBuiltInWorld() throws {
-        let micro = try microConfig(tmp)
-        let run = tmp.appendingPathComponent("runs/w")
-        _ = try Pretrainer(
-            out: run, resume: false, force: false,
-            apply: { c in
-                c.worldTokens = 40_000
-                c.config = micro
-                c.vocabSize = 400
-                c.steps = 20
-                c.batchSize = 8
-                c.seqLen = 32
-                c.warmup = 2
-                c.saveEvery = 10
-                c.evalEvery = 10
-                c.logSteps = false
-                c.threads = 1
-            }, log: { _ in }
-        ).train()
+        let run = try trainMicroRun()
         let checkpoints = run.appendingPathComponent("checkpoints")
         // a half-written and an empty snapshot are skipped with a warning
         try FileManager.default.createDirectory(
@@ -392,5 +367,30 @@ final class ProbeTests: XCTestCase {
         let m3 = try third.run(refs) { _, _, _, _ in }
         XCTAssertEqual(Set(m3.map(\.step)), [0, 10])
         XCTAssertTrue(warnings.contains { $0.contains("vocab_size") }, "\(warnings)")
+    }
+}
+
+extension ScratchDirectoryTestCase {
+    /// A 20-step micro run on a small built-in world, snapshots every 10 steps.
+    func trainMicroRun() throws -> URL {
+        let micro = try microConfig(tmp)
+        let run = tmp.appendingPathComponent("runs/w")
+        _ = try Pretrainer(
+            out: run, resume: false, force: false,
+            apply: { c in
+                c.worldTokens = 40_000
+                c.config = micro
+                c.vocabSize = 400
+                c.steps = 20
+                c.batchSize = 8
+                c.seqLen = 32
+                c.warmup = 2
+                c.saveEvery = 10
+                c.evalEvery = 10
+                c.logSteps = false
+                c.threads = 1
+            }, log: { _ in }
+        ).train()
+        return run
     }
 }

@@ -7,21 +7,12 @@
 import EmbryoCore
 import EmbryoLab
 import EmbryoRun
+import EmbryoTestSupport
 import EmbryoText
 import Foundation
 import XCTest
 
-final class RecipeTests: XCTestCase {
-    var tmp: URL!
-
-    override func setUpWithError() throws {
-        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-recipe-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-        stopRequested = 0
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
-
+final class RecipeTests: ScratchDirectoryTestCase {
     func testTheDefaultMaskRateIsRecordedAndOlderRunsKeepTheirs() throws {
         XCTAssertEqual(PretrainConfig().maskRate, 0.4)
         let enc = JSONEncoder()

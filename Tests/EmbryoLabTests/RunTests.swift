@@ -1,19 +1,11 @@
 import EmbryoCore
 import EmbryoLab
 import EmbryoRun
+import EmbryoTestSupport
 import EmbryoText
 import XCTest
 
-final class RunTests: XCTestCase {
-    var tmp: URL!
-
-    override func setUpWithError() throws {
-        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
-
+final class RunTests: ScratchDirectoryTestCase {
     /// A small checkpoint in `dir` (weights, config.json, vocab.txt), optionally with a trainer_state.json.
     func writeSnapshot(_ dir: URL, trainerState: String? = nil, seed: UInt64 = 1) throws {
         let config = AlbertConfig.preset("tiny", vocabSize: 40)!

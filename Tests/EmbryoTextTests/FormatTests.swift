@@ -3,6 +3,7 @@
 // GLUE TSV. Malformed input names the file and line.
 
 import EmbryoCore
+import EmbryoTestSupport
 import EmbryoText
 import Foundation
 import XCTest
@@ -60,16 +61,7 @@ final class ConllUTests: XCTestCase {
     }
 }
 
-final class LamaAndTsvTests: XCTestCase {
-    var tmp: URL!
-
-    override func setUpWithError() throws {
-        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-fmt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
-
+final class LamaAndTsvTests: ScratchDirectoryTestCase {
     func write(_ name: String, _ text: String) throws -> URL {
         let u = tmp.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: u.deletingLastPathComponent(), withIntermediateDirectories: true)

@@ -2,22 +2,14 @@
 // invalid UTF-8 (replaced, reported, never a crash), decoding, and tokenizer_config.json.
 
 import EmbryoCore
+import EmbryoTestSupport
 import EmbryoText
 import Foundation
 import XCTest
 
 func makeVocab(_ extra: [String]) throws -> Vocabulary { try Vocabulary(tokens: Vocabulary.specialTokens + extra) }
 
-final class TokenizerTests: XCTestCase {
-    var tmp: URL!
-
-    override func setUpWithError() throws {
-        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-tok-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: tmp) }
-
+final class TokenizerTests: ScratchDirectoryTestCase {
     func expectVocabError(_ text: String?, _ fragment: String, bytes: [UInt8]? = nil, line: UInt = #line) throws {
         let url = tmp.appendingPathComponent("vocab.txt")
         try? FileManager.default.removeItem(at: url)

@@ -5,6 +5,7 @@
 
 import EmbryoCore
 import EmbryoRun
+import EmbryoTestSupport
 import Foundation
 import XCTest
 

@@ -1,6 +1,7 @@
 // Running the embryo binary from tests: the executable next to the test bundle, its exit code and
 // both output streams.
 
+import EmbryoTestSupport
 import Foundation
 import XCTest
 
@@ -65,19 +66,16 @@ func waitFor(_ path: String, while p: Process, seconds: Double = 120) {
     while !FileManager.default.fileExists(atPath: path) && Date() < deadline && p.isRunning { usleep(20_000) }
 }
 
-/// A test case with a fresh scratch directory per test (removed afterwards) and the small generated world
-/// the end-to-end tests train on.
-class ScratchDirectoryTestCase: XCTestCase {
-    var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("embryo-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+/// The small generated world and the micro recipe the end-to-end tests train on.
+extension ScratchDirectoryTestCase {
+    /// Runs the commands at once (job-array shards) and checks that each ends with status 0.
+    func runTogether(_ commands: [[String]], line: UInt = #line) throws {
+        let jobs = try commands.map { try startEmbryo($0) }
+        for (p, args) in zip(jobs, commands) {
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, "\(args)", line: line)
+        }
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     /// The small world, a micro model and a recipe on them (a run takes a second or two).
     func microRecipe(steps: Int = 24, saveEvery: Int = 8) throws -> [String] {

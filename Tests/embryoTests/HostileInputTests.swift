@@ -2,6 +2,7 @@
 // inputs that used to hang, a full stdout, two writers on one run, a changed corpus on --resume, a
 // non-finite loss, and the files an interrupted writer leaves behind.
 
+import EmbryoTestSupport
 import Foundation
 import XCTest
 

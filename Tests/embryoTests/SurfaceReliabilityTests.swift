@@ -3,6 +3,7 @@
 // other options, a diverged snapshot, a gzip stream with no line end, a corrupted token cache and names
 // that try to be paths. Each case must end in a clear error or a correct result, never in lost data.
 
+import EmbryoTestSupport
 import Foundation
 import XCTest
 

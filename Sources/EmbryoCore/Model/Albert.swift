@@ -91,7 +91,7 @@ public final class Albert {
     /// Throws when the checkpoint lacked a part `purpose` needs (e.g. the MLM head of a bare BertModel).
     public func require(_ part: ParameterPart, for purpose: String) throws {
         guard absentParts.contains(part) else { return }
-        let model = config.isBert ? "Bert" : "Albert"
+        let model = config.family.classPrefix
         let what: String
         switch part {
         case .mlmHead: what = "an MLM head, and the checkpoint has none (saved as transformers' \(model)Model saves)"

@@ -34,6 +34,9 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
     /// transformers' BERT rather than ALBERT: the embeddings are H wide and feed the first layer directly.
     public var isBert: Bool { modelType == "bert" }
 
+    /// The family's names and defaults (ALBERT's for an unknown model_type, which validate() refuses).
+    public var family: ModelFamily { ModelFamily.named(modelType) ?? .albert }
+
     /// The activation of the feed-forward layers and the MLM head.
     public enum Activation: Sendable { case geluTanh, geluErf }
 
@@ -94,29 +97,29 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func opt<T: Decodable>(_ k: CodingKeys, _ d: T) throws -> T { try c.decodeIfPresent(T.self, forKey: k) ?? d }
         modelType = try opt(.modelType, "albert")
-        let bert = modelType == "bert"
-        vocabSize = try opt(.vocabSize, bert ? 30522 : 30000)
-        hiddenSize = try opt(.hiddenSize, bert ? 768 : 4096)
+        let f = ModelFamily.named(modelType) ?? .albert, bert = f == .bert
+        vocabSize = try opt(.vocabSize, f.defaultVocabSize)
+        hiddenSize = try opt(.hiddenSize, f.defaultHiddenSize)
         embeddingSize = bert ? hiddenSize : try opt(.embeddingSize, 128)
         numHiddenLayers = try opt(.numHiddenLayers, 12)
         numHiddenGroups = bert ? numHiddenLayers : try opt(.numHiddenGroups, 1)
         innerGroupNum = bert ? 1 : try opt(.innerGroupNum, 1)
-        numAttentionHeads = try opt(.numAttentionHeads, bert ? 12 : 64)
-        intermediateSize = try opt(.intermediateSize, bert ? 3072 : 16384)
-        hiddenAct = try opt(.hiddenAct, bert ? "gelu" : "gelu_new")
+        numAttentionHeads = try opt(.numAttentionHeads, f.defaultHeads)
+        intermediateSize = try opt(.intermediateSize, f.defaultIntermediateSize)
+        hiddenAct = try opt(.hiddenAct, f.defaultActivation)
         maxPositionEmbeddings = try opt(.maxPositionEmbeddings, 512)
         typeVocabSize = try opt(.typeVocabSize, 2)
         layerNormEps = try opt(.layerNormEps, 1e-12)
         initializerRange = try opt(.initializerRange, 0.02)
-        hiddenDropoutProb = try opt(.hiddenDropoutProb, bert ? 0.1 : 0)
-        attentionProbsDropoutProb = try opt(.attentionProbsDropoutProb, bert ? 0.1 : 0)
+        hiddenDropoutProb = try opt(.hiddenDropoutProb, f.defaultDropout)
+        attentionProbsDropoutProb = try opt(.attentionProbsDropoutProb, f.defaultDropout)
         classifierDropoutProb =
             bert ? try opt(.classifierDropout, hiddenDropoutProb) : try opt(.classifierDropoutProb, 0.1)
         padTokenId = try opt(.padTokenId, 0)
         bosTokenId = try opt(.bosTokenId, 2)
         eosTokenId = try opt(.eosTokenId, 3)
         positionEmbeddingType = try opt(.positionEmbeddingType, "absolute")
-        architectures = try opt(.architectures, [bert ? "BertForPreTraining" : "AlbertForPreTraining"])
+        architectures = try opt(.architectures, [f.classPrefix + "ForPreTraining"])
         tieWordEmbeddings = try opt(.tieWordEmbeddings, true)
         dtype = try opt(.dtype, "float32")
     }
@@ -203,7 +206,7 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
         c.embeddingSize = hiddenSize
         c.numHiddenGroups = numHiddenLayers
         c.hiddenAct = "gelu"
-        c.architectures = ["BertForPreTraining"]
+        c.architectures = [ModelFamily.bert.classPrefix + "ForPreTraining"]
         return c
     }
 
@@ -258,8 +261,9 @@ public struct AlbertConfig: Codable, Equatable, Sendable {
             try fail(
                 "hidden_act must be one of \(Self.activations.keys.sorted().joined(separator: ", ")), got \(hiddenAct)")
         }
-        if modelType != "albert" && modelType != "bert" {
-            try fail("model_type must be albert or bert, got \(modelType)")
+        if ModelFamily.named(modelType) == nil {
+            try fail(
+                "model_type must be \(ModelFamily.all.map(\.modelType).joined(separator: " or ")), got \(modelType)")
         }
         if isBert && (embeddingSize != hiddenSize || numHiddenGroups != numHiddenLayers) {
             try fail("a BERT config has embedding_size = hidden_size and one layer group per layer")

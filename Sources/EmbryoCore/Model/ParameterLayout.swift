@@ -58,10 +58,10 @@ public struct ParameterLayout: Sendable {
 
     public init(config c: AlbertConfig) {
         let V = c.vocabSize, E = c.embeddingSize, H = c.hiddenSize, I = c.intermediateSize
-        let bert = c.isBert
-        encoderPrefix = bert ? "bert." : "albert."
-        hasProjection = !bert
-        let m = bert ? "cls.predictions." : "predictions."  // the MLM head's names
+        let f = c.family
+        encoderPrefix = f.encoder
+        hasProjection = f.projectsEmbeddings
+        let m = f.mlmHead
         tiedDecoderNames = [m + "decoder.weight", m + "decoder.bias"]
         let e = encoderPrefix + "embeddings."
         wordEmbeddings = add(e + "word_embeddings.weight", [V, E], .embeddings)
@@ -73,15 +73,10 @@ public struct ParameterLayout: Sendable {
             mapWeight = add("albert.encoder.embedding_hidden_mapping_in.weight", [H, E], .projection)
             mapBias = add("albert.encoder.embedding_hidden_mapping_in.bias", [H], .projection)
         }
-        // per layer: (ALBERT name, BERT name) of q, k, v, attention output, FFN in and out, and their LayerNorms
-        let names = [
-            ("attention.query", "attention.self.query"), ("attention.key", "attention.self.key"),
-            ("attention.value", "attention.self.value"), ("attention.dense", "attention.output.dense"),
-            ("attention.LayerNorm", "attention.output.LayerNorm"), ("ffn", "intermediate.dense"),
-            ("ffn_output", "output.dense"), ("full_layer_layer_norm", "output.LayerNorm"),
-        ].map { bert ? $0.1 : $0.0 }
+        // per layer: q, k, v, attention output, FFN in and out, and their LayerNorms
+        let names = f.layerTensors
         for g in 0..<c.numHiddenGroups {
-            let p = bert ? "bert.encoder.layer.\(g)." : "albert.encoder.albert_layer_groups.\(g).albert_layers.0."
+            let p = f.layerGroup(g)
             let part = ParameterPart.layerGroup(g)
             func t(_ k: Int, _ kind: String, _ shape: [Int]) -> Int { add(p + names[k] + kind, shape, part) }
             var o = LayerOffsets()
@@ -105,18 +100,16 @@ public struct ParameterLayout: Sendable {
             groups.append(o)
             groupRanges.append(start..<total)
         }
-        let pooler = bert ? "bert.pooler.dense." : "albert.pooler."
-        poolerWeight = add(pooler + "weight", [H, H], .pooler)
-        poolerBias = add(pooler + "bias", [H], .pooler)
-        let transform = bert ? m + "transform." : m
+        poolerWeight = add(f.pooler + "weight", [H, H], .pooler)
+        poolerBias = add(f.pooler + "bias", [H], .pooler)
+        let transform = f.mlmTransform
         mlmBias = add(m + "bias", [V], .mlmHead)
         mlmDenseWeight = add(transform + "dense.weight", [E, H], .mlmHead)
         mlmDenseBias = add(transform + "dense.bias", [E], .mlmHead)
         mlmLnWeight = add(transform + "LayerNorm.weight", [E], .mlmHead)
         mlmLnBias = add(transform + "LayerNorm.bias", [E], .mlmHead)
-        let sentence = bert ? "cls.seq_relationship." : "sop_classifier.classifier."
-        sopWeight = add(sentence + "weight", [2, H], .sentenceHead)
-        sopBias = add(sentence + "bias", [2], .sentenceHead)
+        sopWeight = add(f.sentenceHead + "weight", [2, H], .sentenceHead)
+        sopBias = add(f.sentenceHead + "bias", [2], .sentenceHead)
     }
 
     private mutating func add(_ name: String, _ shape: [Int], _ part: ParameterPart) -> Int {

@@ -63,11 +63,7 @@ public final class Optimizer {
         let (wNorm2, uNorm2) = chunkedSums(t.count) { lo, hi in
             var ws: Double = 0, us: Double = 0
             for i in lo..<hi {
-                let gi = g[i]
-                let mi = b1 * mm[i] + (1 - b1) * gi
-                let vi = b2 * vv[i] + (1 - b2) * gi * gi
-                mm[i] = mi
-                vv[i] = vi
+                let (mi, vi) = adamMoments(g[i], mm + i, vv + i, b1, b2)
                 let u = mi / (vi.squareRoot() + eps) + wd * w[i]
                 g[i] = u
                 ws += Double(w[i]) * Double(w[i])
@@ -105,14 +101,23 @@ public func adamwUpdate(
     let stepSize = lr / bc1, bc2Sqrt = bc2.squareRoot()
     parallelFor(count, grain: 1 << 14) { lo, hi in
         for i in lo..<hi {
-            let gi = g[i]
-            let mi = b1 * mm[i] + (1 - b1) * gi
-            let vi = b2 * vv[i] + (1 - b2) * gi * gi
-            mm[i] = mi
-            vv[i] = vi
+            let (mi, vi) = adamMoments(g[i], mm + i, vv + i, b1, b2)
             w[i] = w[i] * (1 - lr * wd) - stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps)
         }
     }
+}
+
+/// Adam's moments at one element, shared by LAMB and AdamW: m = b1 m + (1 - b1) g and v = b2 v + (1 - b2) g^2,
+/// stored and returned.
+@inline(__always)
+func adamMoments(
+    _ g: Float, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ b1: Float, _ b2: Float
+) -> (Float, Float) {
+    let mi = b1 * m.pointee + (1 - b1) * g
+    let vi = b2 * v.pointee + (1 - b2) * g * g
+    m.pointee = mi
+    v.pointee = vi
+    return (mi, vi)
 }
 
 /// Sums of two per-element quantities over 0..<count, computed in fixed 64k chunks (in parallel) and

@@ -57,7 +57,7 @@ public enum FinetuneJob {
     }
 
     /// What makes one checkpoint's fine-tuning results: its weights, the task as read, the settings, the
-    /// seeds and whether models are saved. A results.json with the same key is reused.
+    /// seeds and whether models are saved (recorded in results.json as cache_key).
     public static func cacheKey(
         snapshot: Snapshot, task: String, settings: FinetuneSettings, seeds: Int, saveModels: Bool
     ) throws -> String {
@@ -65,26 +65,6 @@ public enum FinetuneJob {
             "finetune v1", try snapshot.weightsHash(), task, String(describing: settings), "\(seeds)", "\(saveModels)",
         ]
         return String(stableHash(parts.joined(separator: "|")), radix: 16)
-    }
-
-    /// The outcomes in `out`/results.json when it was written with `key`.
-    public static func cached(out: URL, key: String) -> [FinetuneOutcome]? {
-        guard let data = try? readFile(out.appendingPathComponent("results.json")),
-            let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], o["cache_key"] as? String == key,
-            let runs = o["runs"] as? [[String: Any]]
-        else { return nil }
-        var out: [FinetuneOutcome] = []
-        for r in runs {
-            guard let seed = r["seed"] as? Int, let n = r["train_examples"] as? Int, let steps = r["steps"] as? Int,
-                let seconds = r["seconds"] as? Double, let tps = r["train_tokens_per_s"] as? Double,
-                let loss = r["last_loss"] as? Double, let metrics = r["metrics"] as? [String: [String: Double]]
-            else { return nil }
-            out.append(
-                FinetuneOutcome(
-                    seed: seed, trainExamples: n, steps: steps, seconds: seconds, trainTokensPerSecond: tps,
-                    lastLoss: Float(loss), metrics: metrics))
-        }
-        return out
     }
 
     /// Fine-tunes one checkpoint with each seed; writes results.json (and the models when `saveModels`).
@@ -190,12 +170,12 @@ public enum FinetuneJob {
         guard var cfg = try JSONSerialization.jsonObject(with: JSONEncoder().encode(model.config)) as? [String: Any]
         else { throw EmbryoError.runtime("cannot encode the model config") }
         let names = task.regression ? ["LABEL_0"] : task.labels
-        let bert = model.config.isBert
-        cfg["architectures"] = [bert ? "BertForSequenceClassification" : "AlbertForSequenceClassification"]
+        let family = model.config.family
+        cfg["architectures"] = [family.classPrefix + "ForSequenceClassification"]
         cfg["id2label"] = Dictionary(uniqueKeysWithValues: names.enumerated().map { (String($0), $1) })
         cfg["label2id"] = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
         cfg["problem_type"] = task.regression ? "regression" : "single_label_classification"
-        cfg[bert ? "classifier_dropout" : "classifier_dropout_prob"] = 0.0
+        cfg[family.classifierDropoutKey] = 0.0
         try writeAtomically(
             try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted, .sortedKeys]),
             to: dir.appendingPathComponent("config.json"))

@@ -12,20 +12,27 @@ public final class ProbeRunner {
     public let out: URL
     public let inputs: ProbeInputs
     public let runner: MeasurementRunner
+    /// The probes this runner can run and whose sections its page has.
+    public let registry: [any ProbeMeasurement.Type]
 
     public var options: ProbeOptions { inputs.options }
     public var heldOutDescription: String { inputs.heldOutDescription }
     /// Seconds spent in each probe (cache misses and assembly), for the throughput report.
     public var seconds: [String: Double] { runner.seconds }
 
-    public init(run: Run, options: ProbeOptions, out: URL? = nil, warn: @escaping (String) -> Void) throws {
+    /// `registry`: the probes `options.probes` names (ProbeRegistry's, by default).
+    public init(
+        run: Run, options: ProbeOptions, out: URL? = nil, registry: [any ProbeMeasurement.Type] = ProbeRegistry.probes,
+        warn: @escaping (String) -> Void
+    ) throws {
         self.run = run
         self.out = out ?? run.probes
+        self.registry = registry
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: run.checkpoints.path, isDirectory: &isDir), isDir.boolValue else {
             throw EmbryoError.io(run.checkpoints.path, "no such directory")
         }
-        let types = try options.probes.map(ProbeRegistry.type(named:))
+        let types = try options.probes.map { try ProbeRegistry.type(named: $0, in: registry) }
         let warned = WarnOnce(warn)
         let needs = types.reduce(MeasurementNeeds()) { $0.union($1.probeNeeds) }
         inputs = try ProbeInputs(run: run, options: options, out: self.out, needs: needs, warnOnce: warned.say)
@@ -40,7 +47,7 @@ public final class ProbeRunner {
                 model.absentParts.contains(.mlmHead)
             else { return }
             do { try model.require(.mlmHead, for: "the \(first.name) probe (step \(s.step))") } catch {
-                let headless = ProbeRegistry.probes.filter { !$0.probeNeeds.contains(.mlmHead) }.map { $0.probeName }
+                let headless = registry.filter { !$0.probeNeeds.contains(.mlmHead) }.map { $0.probeName }
                 throw EmbryoError.runtime(
                     "\(describe(error)); probe it with --probes \(headless.joined(separator: ",")), which need no head")
             }
@@ -79,7 +86,7 @@ public final class ProbeRunner {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         try writeAtomically(try enc.encode(info), to: out.appendingPathComponent("report-info.json"))
-        try RunReport.write(folder: out, run: run, probes: metrics, info: info, fallback: info)
+        try RunReport.write(folder: out, run: run, probes: metrics, info: info, fallback: info, registry: registry)
     }
 }
 

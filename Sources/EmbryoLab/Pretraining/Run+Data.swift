@@ -51,7 +51,7 @@ extension Run {
     /// the name BertForPreTraining.forward takes for its sentence head's labels (here the same order labels).
     public func writeBatches(steps: ClosedRange<Int>, to url: URL) throws {
         let (maker, cfg) = try replay(steps)
-        let sentenceLabel = try manifest().model.isBert ? "next_sentence_label" : "sentence_order_label"
+        let sentenceLabel = try manifest().model.family.sentenceLabel
         let B = cfg.batchSize, T = cfg.seqLen, S = steps.count
         let batch = AlbertBatch(B: B, T: T)
         var ids = [Int64](), types = [Int64](), mask = [Int64](), labels = [Int64](), sop = [Int64]()

@@ -35,7 +35,7 @@ final class TrainingLoop {
         let config = trainer.config
         model = try Albert(config: data.modelConfig)
         optimizer = Optimizer(
-            kind: OptimizerKind(rawValue: config.optimizer)!, layout: model.layout, hyper: config.optimizerHyper)
+            kind: config.optimizer, layout: model.layout, hyper: config.optimizerHyper)
         if let scale = config.embeddingLRScale, scale != 1 {
             for t in model.layout.tensors where t.part == .embeddings { optimizer.lrScale[t.name] = Float(scale) }
         }
@@ -71,13 +71,13 @@ final class TrainingLoop {
             try run.copyCheckpoint(b.parent.checkpoint(b.step), step: b.step)
             try run.writeState(
                 step: b.step, tokensSeen: tokensSeen, optimizer: optimizer, elapsed: 0,
-                keepAll: config.keepState == "all")
+                keepAll: config.keepState == .all)
             trainer.say("branching from step \(b.step) of \(b.parent.root.path)")
             return b.step
         }
         model.initializeWeights(seed: UInt64(config.effectiveInitSeed))
-        if config.positionInit == "sinusoidal" { model.initializeSinusoidalPositions() }
-        if config.outputBias == "unigram" { model.setOutputBias(logPrior: data.maker.trainingLogUnigram()) }
+        if config.positionInit == .sinusoidal { model.initializeSinusoidalPositions() }
+        if config.outputBias == .unigram { model.setOutputBias(logPrior: data.maker.trainingLogUnigram()) }
         return 0
     }
 
@@ -103,7 +103,7 @@ final class TrainingLoop {
         try run.writeCheckpoint(step: step, model: model, tokenizer: data.tokenizer, trainerState: st)
         try run.writeState(
             step: step, tokensSeen: tokensSeen, optimizer: optimizer, elapsed: elapsed(),
-            keepAll: config.keepState == "all")
+            keepAll: config.keepState == .all)
         lastSaved = step
     }
 

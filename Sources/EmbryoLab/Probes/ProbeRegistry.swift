@@ -41,15 +41,20 @@ public enum ProbeRegistry {
 
     public static var names: [String] { probes.map { $0.probeName } }
 
-    public static func named(_ name: String) -> (any ProbeMeasurement.Type)? {
-        probes.first { $0.probeName == name }
+    public static func named(_ name: String, in registry: [any ProbeMeasurement.Type] = probes)
+        -> (any ProbeMeasurement.Type)?
+    {
+        registry.first { $0.probeName == name }
     }
 
-    public static func type(named name: String) throws -> any ProbeMeasurement.Type {
-        guard let t = named(name) else {
+    /// The probe of that name in `registry`, else a usage error listing the names.
+    public static func type(named name: String, in registry: [any ProbeMeasurement.Type] = probes) throws
+        -> any ProbeMeasurement.Type
+    {
+        guard let t = named(name, in: registry) else {
             throw EmbryoError.usage(
-                "--probes: unknown probe '\(name)'; expected a comma-separated list of " + names.joined(separator: ", ")
-            )
+                "--probes: unknown probe '\(name)'; expected a comma-separated list of "
+                    + registry.map { $0.probeName }.joined(separator: ", "))
         }
         return t
     }

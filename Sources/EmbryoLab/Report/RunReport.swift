@@ -16,19 +16,21 @@ public enum RunReport {
 
     /// The summary, each probe's section (ProbeRegistry, in its order; knowledge's is followed by the exposure
     /// ledger's), then the other parts of the lab.
-    static let sections: [Section] =
+    static func sections(_ probes: [any ProbeMeasurement.Type]) -> [Section] {
         [Section(name: "summary") { ProbeReport.summarySection($0.metrics) }]
-        + ProbeRegistry.probes.map { p in Section(name: p.probeName) { p.reportSection($0) } } + [
-            Section(name: "downstream") { DownstreamReport.section($0.metrics) },
-            Section(name: "reinit") { ReinitReport.runSection($0.run, from: $0.folder) },
-            Section(name: "crosscoder") { CrosscoderReport.storedSection(in: $0.folder) },
-        ]
+            + probes.map { p in Section(name: p.probeName) { p.reportSection($0) } } + [
+                Section(name: "downstream") { DownstreamReport.section($0.metrics) },
+                Section(name: "reinit") { ReinitReport.runSection($0.run, from: $0.folder) },
+                Section(name: "crosscoder") { CrosscoderReport.storedSection(in: $0.folder) },
+            ]
+    }
 
     /// Writes report.html into `folder` from the probes' metrics (`probes`, else metrics.jsonl there),
     /// downstream.jsonl there, and the report's settings (`info`, else report-info.json there, else
-    /// `fallback`).
+    /// `fallback`). `registry`: the probes whose sections the page has.
     public static func write(
-        folder: URL, run: Run, probes: [ProbeMetric]? = nil, info given: ReportInfo? = nil, fallback: ReportInfo
+        folder: URL, run: Run, probes: [ProbeMetric]? = nil, info given: ReportInfo? = nil, fallback: ReportInfo,
+        registry: [any ProbeMeasurement.Type] = ProbeRegistry.probes
     ) throws {
         var ms = probes ?? []
         for f in (probes == nil ? ["metrics.jsonl"] : []) + ["downstream.jsonl"] {
@@ -40,7 +42,8 @@ public enum RunReport {
             ?? (try? JSONDecoder().decode(
                 ReportInfo.self, from: readFile(folder.appendingPathComponent("report-info.json")))) ?? fallback
         let inputs = ReportPage(metrics: ms, info: info, folder: folder, run: run)
-        try writeAtomically(Data(page(inputs).utf8), to: folder.appendingPathComponent("report.html"))
+        try writeAtomically(
+            Data(page(inputs, sections: sections(registry)).utf8), to: folder.appendingPathComponent("report.html"))
     }
 
     /// The settings of a report with no probes yet (a run fine-tuned or crosscoded before it was probed).
@@ -50,7 +53,7 @@ public enum RunReport {
             maxSentences: 0, trainLog: run.log)
     }
 
-    static func page(_ inputs: ReportPage) -> String {
+    static func page(_ inputs: ReportPage, sections: [Section]) -> String {
         let info = inputs.info, ms = inputs.metrics
         let steps = Array(Set(ms.map(\.step))).sorted()
         var h = header(info, steps: steps)

@@ -3,6 +3,30 @@
 import EmbryoCore
 import Foundation
 
+/// Position embeddings at step 0.
+public enum PositionInit: String, Codable, Sendable, CaseIterable {
+    /// transformers' initialisation (normal, the config's range).
+    case normal
+    /// Sinusoids (Vaswani et al. 2017) at the same scale.
+    case sinusoidal
+}
+
+/// The MLM decoder's output bias at step 0.
+public enum OutputBias: String, Codable, Sendable, CaseIterable {
+    /// transformers' initialisation.
+    case zero
+    /// The log unigram distribution of the training tokens, so that step 0 already predicts frequencies.
+    case unigram
+}
+
+/// Which optimizer states a run keeps.
+public enum KeptState: String, Codable, Sendable, CaseIterable {
+    /// The last snapshot's, for resuming.
+    case last
+    /// Every snapshot's, so that the run can be branched from any of them.
+    case all
+}
+
 public struct PretrainConfig: Codable, Equatable, Sendable {
     /// Corpus paths; empty means the built-in world.
     public var corpus: [String] = []
@@ -18,7 +42,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var seqLen = 128
     public var lr = 1e-2
     public var warmup = 160
-    public var optimizer = "lamb"
+    public var optimizer = OptimizerKind.lamb
     public var saveEvery = 200
     public var logSteps = true
     public var evalEvery = 100
@@ -27,20 +51,17 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var unshared = false
     public var seed = 1
     public var threads = 1
-    /// Position embeddings at step 0: "normal" (HF's init) or "sinusoidal" (nil in runs made before the
-    /// option existed: normal).
-    public var positionInit: String? = "sinusoidal"
+    /// Position embeddings at step 0 (nil in runs made before the option existed: normal).
+    public var positionInit: PositionInit? = .sinusoidal
     /// Longest whole-word n-gram masked together: 1 (single words, as BERT) by default, 3 as ALBERT (nil in
     /// runs made before the option existed: 3).
     public var maxNgram: Int? = 1
-    /// MLM output bias at step 0: "zero" (HF's init) or "unigram" (the log unigram distribution of the
-    /// training tokens; nil in runs made before the option existed: zero).
-    public var outputBias: String? = "unigram"
+    /// MLM output bias at step 0 (nil in runs made before the option existed: zero).
+    public var outputBias: OutputBias? = .unigram
     /// Layer applications, overriding the preset's or config file's num_hidden_layers (nil: keep it).
     public var layers: Int? = nil
-    /// Optimizer state kept: "last" (for resuming; nil means the same) or "all" (every snapshot's, so the
-    /// run can be branched from any of them).
-    public var keepState: String? = nil
+    /// Optimizer state kept (nil: the last).
+    public var keepState: KeptState? = nil
     /// JSON Lines corpora: the field holding each record's text (nil: "text").
     public var textField: String? = nil
     /// Seed of the initial weights (nil: `seed`).
@@ -195,12 +216,9 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
             try bad("--world-tokens must be between 1,000 and 1,000,000,000")
         }
         if threads < 1 { try bad("--threads must be at least 1") }
-        if !["lamb", "adamw"].contains(optimizer) { try bad("--optimizer must be lamb or adamw") }
         if vocab == nil && vocabSize < 10 { try bad("--vocab-size must be at least 10") }
         if let n = maxNgram, n < 1 || n > 10 { try bad("--max-ngram must be between 1 and 10") }
         if let l = layers, l < 1 || l > 1024 { try bad("--layers must be between 1 and 1024") }
-        if let b = outputBias, !["zero", "unigram"].contains(b) { try bad("--output-bias must be zero or unigram") }
-        if let k = keepState, !["last", "all"].contains(k) { try bad("--keep-state must be last or all") }
         if let s = initSeed, s < 0 { try bad("--init-seed must be at least 0") }
         if let s = dataSeed, s < 0 { try bad("--data-seed must be at least 0") }
         if let spec = saveSteps {
@@ -229,8 +247,5 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
             try bad("--attention-nudge-steps must be in 1...\(steps)")
         }
         if let r = initRange, !(r > 0 && r <= 10) { try bad("--init-range must be in (0, 10]") }
-        if let p = positionInit, !["normal", "sinusoidal"].contains(p) {
-            try bad("--position-init must be normal or sinusoidal")
-        }
     }
 }
