@@ -43,7 +43,7 @@ enum ActivationsCommand {
     static func run(_ a: ParsedArguments) throws {
         try Shared.configureThreads(a)
         let run = try Run.open(a.string(Shared.run)!)
-        let warn: (String) -> Void = { log("activations: warning: \($0)") }
+        let warn = WarnOnce { log("activations: warning: \($0)") }.say
         let plan = try Measuring.plan(a)
         let chosen = try a.string(snapshots)! == "all" ? nil : steps(a)
         if plan.watch && chosen != nil { throw EmbryoError.usage("--watch stores every snapshot: no --snapshots") }

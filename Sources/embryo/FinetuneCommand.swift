@@ -18,9 +18,10 @@ enum FinetuneCommand {
             or GLUE's SST-2, CoLA, QNLI, RTE, MRPC, STS-B, MNLI, recognised by header and folder name.
             With --checkpoint the fine-tuned models are saved in transformers' AlbertForSequenceClassification
             format; with --run every snapshot is fine-tuned and the run's report gains a downstream
-            section. Each snapshot's results.json is reused when its weights, task files and settings are
-            unchanged, so re-running after more training fine-tunes only the new snapshots, and a job array
-            can share the snapshots with --shard i/n before one plain run assembles the report.
+            section. Each snapshot's result is cached (finetune/<task>/cache/) under its weights, the task's
+            files and the settings, so re-running after more training fine-tunes only the new snapshots;
+            --watch fine-tunes new snapshots as a running pretrain writes them; a job array can share the
+            snapshots with --shard i/n before one plain run assembles the report.
             """,
         options: [checkpoint, runOption, suite] + Shared.taskGroup + [seeds] + Shared.finetune.options() + [
             saveModels, Shared.threads, out, Measuring.watch, Measuring.poll, shard,
@@ -107,11 +108,14 @@ enum FinetuneCommand {
         let runner = MeasurementRunner(cache: job.cache, measurements: [job], warn: { log("finetune: warning: \($0)") })
         var progress = Progress("finetune: checkpoint", total: 0)
         var done = 0
+        var printed = Set<Int>()
         job.onResult = { step, outcomes in
             done += 1
             let m = task.metrics[0], split = task.evals[0].name
             let st = SeedSummary(outcomes.compactMap { $0.metrics[split]?[m] })
             progress.update(done, "step \(step): \(split) \(m) \(String(format: "%.4f ± %.4f", st.mean, st.std))")
+            // with --watch a snapshot comes back at every pass: its line is printed once
+            guard printed.insert(step).inserted else { return }
             print(
                 "\(step)\t\(task.name)\t\(split)\t\(m)\t\(String(format: "%.4f", st.mean))\t\(String(format: "%.4f", st.std))"
             )

@@ -25,6 +25,7 @@ enum Measuring {
         let shard = try a.string("shard").map { try Shard.parse($0) }
         let watching = a.flag(watch)
         if shard != nil && watching { throw EmbryoError.usage("--shard measures a fixed share: no --watch") }
+        if a.given(poll) && !watching { throw EmbryoError.usage("--poll goes with --watch") }
         let poll = try a.double(Self.poll) ?? 20
         guard poll >= 0.1 && poll <= 86_400 else {
             throw EmbryoError.usage(

@@ -113,5 +113,62 @@ final class AttentionProbeTests: XCTestCase {
         }
         // fewer than 20 dependents per relation: no best-head figure
         XCTAssertFalse(ms.contains { $0.key.hasPrefix("best_head/") })
+        // the implicit parse under uniform attention: every other word weighs 1/3, so the first candidate
+        // wins; only w1 -> w2 is found (in both directions), and the offset -1 finds 2 of 3 arcs
+        XCTAssertEqual(value("uas/best"), 1.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(value("uas/best/layer"), 1)
+        XCTAssertEqual(value("uas/best/head"), 0)
+        XCTAssertEqual(value("uas/best/direction"), 0)
+        XCTAssertEqual(value("uas/soft"), 1.0 / 3, accuracy: 1e-6)
+        XCTAssertEqual(value("uas/offset_baseline"), 2.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(value("uas/offset"), -1)
+        XCTAssertEqual(value("uas/gain"), -1.0 / 3, accuracy: 1e-12)
+    }
+
+    /// Attention maps built by hand over a sentence with a two-piece word: head 0 looks from each word at
+    /// its parent, head 1 from each parent at its dependents, head 2 uniformly.
+    func testImplicitParseFindsTheParentInEitherDirection() throws {
+        // [CLS] a b1 b2 c d [SEP]: a -> b (nsubj), b root, c -> b (obj), d -> c (amod)
+        let s = ProbeSentence(
+            text: "a b c d", ids: [2, 10, 11, 12, 13, 14, 3], words: [1..<2, 2..<4, 4..<5, 5..<6],
+            upos: ["NOUN", "VERB", "NOUN", "ADJ"], xpos: ["NN", "VB", "NN", "JJ"], heads: [2, 0, 2, 3],
+            deprels: ["nsubj", "root", "obj", "amod"])
+        let T = 7, heads = 3
+        var att = [Float](repeating: 0, count: heads * T * T)
+        func set(_ h: Int, _ q: Int, _ k: Int, _ v: Float) { att[h * T * T + q * T + k] = v }
+        for q in 0..<T {
+            for k in 0..<T { set(2, q, k, 1 / Float(T)) }
+            set(0, q, 0, 1)  // [CLS] by default (left out of the parse)
+        }
+        // head 0: a -> b1, both pieces of b -> [CLS] (root), c -> b2, d -> c
+        set(0, 1, 0, 0); set(0, 1, 2, 1)
+        set(0, 4, 0, 0); set(0, 4, 3, 1)
+        set(0, 5, 0, 0); set(0, 5, 4, 1)
+        // head 1: b's pieces -> a and c equally, c -> d, a and d -> [CLS]
+        for q in [2, 3] { set(1, q, 1, 0.5); set(1, q, 4, 0.5) }
+        set(1, 4, 5, 1)
+        for q in [0, 1, 5, 6] { set(1, q, 0, 1) }
+        var sums = [AttentionProbe.ParseSums](repeating: .init(), count: heads)
+        let copies = 100
+        att.withUnsafeBufferPointer { p in
+            for _ in 0..<copies {
+                AttentionProbe.accumulateParse(p.baseAddress!, heads: heads, T: T, sentence: s, into: &sums)
+            }
+        }
+        XCTAssertEqual(sums[0].hits, [3 * copies, sums[0].hits[1]])
+        XCTAssertEqual(sums[1].hits[1], 3 * copies, "head 1 finds every arc in the transposed map")
+        // uniform: a's row weighs b (two pieces) twice c or d; the first best candidate wins otherwise
+        XCTAssertEqual(sums[2].hits[0], 2 * copies)  // a -> b and c -> b; d's first candidate is a
+        let ms = AttentionProbe.parseMetrics([sums], sentences: Array(repeating: s, count: copies), step: 7)
+        func value(_ k: String) -> Double { ms.first { $0.key == k }!.value }
+        XCTAssertEqual(value("uas/best"), 1)
+        XCTAssertEqual([value("uas/best/layer"), value("uas/best/head"), value("uas/best/direction")], [1, 0, 0])
+        XCTAssertEqual(value("uas/soft"), 1, accuracy: 1e-12)
+        XCTAssertEqual(value("uas/offset_baseline"), 2.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(value("uas/gain"), 1.0 / 3, accuracy: 1e-12)
+        // every relation has 100 arcs; root has none and punct is never scored on its own
+        for rel in ["nsubj", "obj", "amod"] { XCTAssertEqual(value("uas/relation/\(rel)"), 1, rel) }
+        XCTAssertNil(ms.first { $0.key.hasPrefix("uas/relation/root") })
+        XCTAssertEqual(ms.first { $0.key == "uas/best" }?.count, 3 * copies)
     }
 }

@@ -9,7 +9,7 @@ import EmbryoRun
 import EmbryoTestSupport
 import XCTest
 
-/// Counts what it is asked to measure; its metric is the step, its artifact the step's square.
+/// Counts what it is asked to measure; its metric is the step, its artifact the step's square (in a list).
 final class CountingMeasurement: SnapshotMeasurement {
     let name = "count"
     let needs: MeasurementNeeds = []
@@ -22,10 +22,12 @@ final class CountingMeasurement: SnapshotMeasurement {
         measured.append(s.step)
         onMeasure(s.step)
         let m = ProbeMetric(step: s.step, probe: name, key: "step", value: Double(s.step), count: 1)
-        return try Measured(metrics: [m], encoding: s.step * s.step)
+        return try Measured(metrics: [m], encoding: [s.step * s.step])
     }
 
-    func collect(_ result: Measured, at s: LoadedSnapshot) { collected[s.step] = result.decoded(Int.self) }
+    func collect(_ result: Measured, at s: LoadedSnapshot) { collected[s.step] = result.decoded([Int].self)?.first }
+
+    func isUsable(_ result: Measured, for s: LoadedSnapshot) -> Bool { result.decoded([Int].self) != nil }
 
     func assemble(steps: [Int]) throws -> [ProbeMetric] {
         [ProbeMetric(step: steps.last ?? -1, probe: name, key: "snapshots", value: Double(steps.count), count: 1)]
@@ -100,6 +102,38 @@ final class MeasurementRunnerTests: ScratchDirectoryTestCase {
         XCTAssertEqual(fourth.measured, [20])
     }
 
+    func testEntriesOfEarlierVersionsOtherWeightsAndUnreadableArtifacts() throws {
+        for s in [0, 10] { try addSnapshot(s) }
+        let all = try Run.open(dir.appendingPathComponent("checkpoints").path).requireSnapshots()
+        let cache = dir.appendingPathComponent("cache")
+        try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+        // an entry as probes wrote them before entries had a format: settings, metrics, per-item results
+        let weights0 = try all[0].weightsHash()
+        let legacy =
+            "{\"settings\":\"count v1\",\"metrics\":[{\"step\":0,\"probe\":\"count\",\"key\":\"step\","
+            + "\"value\":0,\"count\":1}],\"examples\":[49]}"
+        try legacy.write(
+            to: cache.appendingPathComponent("count-step-000000-\(weights0).json"), atomically: true, encoding: .utf8)
+        let m = CountingMeasurement()
+        _ = try runner(m).measure(all)
+        XCTAssertEqual(m.measured, [10], "the earlier version's entry stands for step 0")
+        XCTAssertEqual(m.collected[0], 49)
+        // new weights at step 10: the old weights' entry goes, one entry per measurement and step remains
+        try addSnapshot(10, weights: "retrained")
+        let again = CountingMeasurement()
+        _ = try runner(again).measure(all)
+        XCTAssertEqual(again.measured, [10])
+        let names = try FileManager.default.contentsOfDirectory(atPath: cache.path)
+        XCTAssertEqual(names.filter { $0.hasPrefix("count-step-000010-") }.count, 1, "\(names)")
+        // an entry whose artifact no longer reads is measured again
+        let entry = cache.appendingPathComponent(names.first { $0.hasPrefix("count-step-000010-") }!)
+        let text = try String(contentsOf: entry, encoding: .utf8).replacingOccurrences(of: "[100]", with: "[\\\"x\\\"]")
+        try text.write(to: entry, atomically: true, encoding: .utf8)
+        let third = CountingMeasurement()
+        _ = try runner(third).measure(all)
+        XCTAssertEqual(third.measured, [10])
+    }
+
     func testWatchPicksUpNewSnapshotsAndStopEndsAPass() throws {
         for s in [0, 10] { try addSnapshot(s) }
         let run = try Run.open(dir.appendingPathComponent("checkpoints").path)
@@ -114,16 +148,33 @@ final class MeasurementRunnerTests: ScratchDirectoryTestCase {
         }
         XCTAssertEqual(passes, [[0, 10], [0, 10, 20]])
         XCTAssertEqual(m.measured, [0, 10, 20], "each snapshot once")
-        // a stop requested during a pass ends it before the next snapshot that needs work
+        // after a stop requested during a pass, snapshots that need work are left out and cached ones kept
         stopRequested = 0
-        try addSnapshot(30)
-        try addSnapshot(40)
+        for step in [30, 40, 50] { try addSnapshot(step) }
+        _ = try runner(CountingMeasurement()).measure(try run.requireSnapshots().filter { $0.step == 50 })
         let s = CountingMeasurement()
         s.onMeasure = { step in if step == 30 { stopRequested = 1 } }
         let pass = try runner(s).measure(try run.requireSnapshots())
         XCTAssertEqual(s.measured, [30])
         XCTAssertTrue(pass.stopped)
-        XCTAssertEqual(pass.steps, [0, 10, 20, 30])
+        XCTAssertEqual(pass.steps, [0, 10, 20, 30, 50])
+        // a watch of a run with no snapshot yet waits for the first
+        stopRequested = 0
+        let later = dir.appendingPathComponent("later/checkpoints")
+        try FileManager.default.createDirectory(at: later, withIntermediateDirectories: true)
+        var seen: [[Int]] = []
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
+            let d = later.appendingPathComponent("step-5")
+            try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+            for f in ["model.safetensors", "config.json", "vocab.txt"] {
+                try? "x".write(to: d.appendingPathComponent(f), atomically: true, encoding: .utf8)
+            }
+        }
+        try MeasurementRunner.follow(try Run.open(later.path), watch: true, poll: 0.1, warn: { _ in }) { refs in
+            seen.append(refs.map(\.step))
+            stopRequested = 1
+        }
+        XCTAssertEqual(seen, [[5]])
         // without a watch, a folder with no snapshot is an error, not an empty pass
         let empty = dir.appendingPathComponent("empty/checkpoints")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)

@@ -67,6 +67,26 @@ public enum FinetuneJob {
         return String(stableHash(parts.joined(separator: "|")), radix: 16)
     }
 
+    /// The outcomes in `out`/results.json when it was written with `key`.
+    public static func cached(out: URL, key: String) -> [FinetuneOutcome]? {
+        guard let data = try? readFile(out.appendingPathComponent("results.json")),
+            let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], o["cache_key"] as? String == key,
+            let runs = o["runs"] as? [[String: Any]]
+        else { return nil }
+        var out: [FinetuneOutcome] = []
+        for r in runs {
+            guard let seed = r["seed"] as? Int, let n = r["train_examples"] as? Int, let steps = r["steps"] as? Int,
+                let seconds = r["seconds"] as? Double, let tps = r["train_tokens_per_s"] as? Double,
+                let loss = r["last_loss"] as? Double, let metrics = r["metrics"] as? [String: [String: Double]]
+            else { return nil }
+            out.append(
+                FinetuneOutcome(
+                    seed: seed, trainExamples: n, steps: steps, seconds: seconds, trainTokensPerSecond: tps,
+                    lastLoss: Float(loss), metrics: metrics))
+        }
+        return out
+    }
+
     /// Fine-tunes one checkpoint with each seed; writes results.json (and the models when `saveModels`).
     public static func run(
         checkpoint: URL, task: TaskData, taskPath: String, settings: FinetuneSettings, seeds: Int, out: URL,

@@ -13,6 +13,8 @@ public final class FinetuneMeasurement: SnapshotMeasurement {
     public let settings: String
     let task: TaskData, taskPath: String, base: URL
     let finetune: FinetuneSettings, seeds: Int, saveModels: Bool
+    /// A hash of the task as read (every example of every split).
+    let taskKey: String
     /// Called with each snapshot's outcomes, measured now or read from the cache, in step order.
     public var onResult: (Int, [FinetuneOutcome]) -> Void = { _, _ in }
 
@@ -26,8 +28,9 @@ public final class FinetuneMeasurement: SnapshotMeasurement {
         self.seeds = seeds
         self.saveModels = saveModels
         self.base = base
+        taskKey = FinetuneJob.fingerprint(task)
         self.settings = [
-            "finetune v2", "task \(FinetuneJob.fingerprint(task))", String(describing: settings), "seeds \(seeds)",
+            "finetune v2", "task \(taskKey)", String(describing: settings), "seeds \(seeds)",
             "save models \(saveModels)",
         ].joined(separator: "|")
     }
@@ -37,19 +40,31 @@ public final class FinetuneMeasurement: SnapshotMeasurement {
 
     func folder(_ s: LoadedSnapshot) -> URL { base.appendingPathComponent(s.dir.lastPathComponent) }
 
+    /// The key results.json records: the snapshot's weights, the task as read, the settings, the seeds.
+    func key(_ s: LoadedSnapshot) throws -> String {
+        try FinetuneJob.cacheKey(
+            snapshot: s.snapshot, task: taskKey, settings: finetune, seeds: seeds, saveModels: saveModels)
+    }
+
     public func measure(_ s: LoadedSnapshot) throws -> Measured {
-        let key = try FinetuneJob.cacheKey(
-            snapshot: s.snapshot, task: FinetuneJob.fingerprint(task), settings: finetune, seeds: seeds,
-            saveModels: saveModels)
         let outcomes = try FinetuneJob.run(
             checkpoint: s.dir, task: task, taskPath: taskPath, settings: finetune, seeds: seeds, out: folder(s),
-            saveModels: saveModels, cacheKey: key, log: { _ in })
+            saveModels: saveModels, cacheKey: try key(s), log: { _ in })
         return try Measured(
             metrics: FinetuneJob.downstreamMetrics(task: task, step: s.step, outcomes: outcomes), encoding: outcomes)
     }
 
-    public func keptFilesPresent(for s: LoadedSnapshot) -> Bool {
-        FileManager.default.fileExists(atPath: folder(s).appendingPathComponent("results.json").path)
+    /// The step folder's results.json must be this snapshot's (another run's weights may have left one).
+    public func isUsable(_ result: Measured, for s: LoadedSnapshot) -> Bool {
+        guard let k = try? key(s), result.decoded([FinetuneOutcome].self) != nil else { return false }
+        return FinetuneJob.cached(out: folder(s), key: k) != nil
+    }
+
+    /// results.json written before fine-tuning was a measurement: reused when its key matches.
+    public func legacyResult(for s: LoadedSnapshot) -> Measured? {
+        guard let k = try? key(s), let outcomes = FinetuneJob.cached(out: folder(s), key: k) else { return nil }
+        return try? Measured(
+            metrics: FinetuneJob.downstreamMetrics(task: task, step: s.step, outcomes: outcomes), encoding: outcomes)
     }
 
     public func collect(_ result: Measured, at s: LoadedSnapshot) {

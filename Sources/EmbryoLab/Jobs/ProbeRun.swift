@@ -14,6 +14,8 @@ public final class ProbeRunner {
     public let runner: MeasurementRunner
     /// The probes this runner can run and whose sections its page has.
     public let registry: [any ProbeMeasurement.Type]
+    /// The probes it runs, in the order named.
+    let probes: [any ProbeMeasurement]
 
     public var options: ProbeOptions { inputs.options }
     public var heldOutDescription: String { inputs.heldOutDescription }
@@ -37,9 +39,9 @@ public final class ProbeRunner {
         let needs = types.reduce(MeasurementNeeds()) { $0.union($1.probeNeeds) }
         inputs = try ProbeInputs(run: run, options: options, out: self.out, needs: needs, warnOnce: warned.say)
         let inputs = self.inputs
+        probes = try types.map { try $0.init(inputs) }
         runner = MeasurementRunner(
-            cache: self.out.appendingPathComponent("cache"), measurements: try types.map { try $0.init(inputs) },
-            warn: warned.say)
+            cache: self.out.appendingPathComponent("cache"), measurements: probes, warn: warned.say)
         runner.skipUnreadable = true
         runner.checkLoaded = { s, todo in
             let model = try s.model()
@@ -77,6 +79,7 @@ public final class ProbeRunner {
 
     func writeOutputs(_ metrics: [ProbeMetric]) throws {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        for p in probes { try p.writeTables() }
         try writeAtomically(Data(MetricTables.jsonl(metrics).utf8), to: out.appendingPathComponent("metrics.jsonl"))
         try writeAtomically(Data(MetricTables.csv(metrics).utf8), to: out.appendingPathComponent("metrics.csv"))
         let o = options

@@ -52,11 +52,48 @@ public final class MeasurementRunner {
 
     func entryURL(_ m: any SnapshotMeasurement, _ s: LoadedSnapshot) -> URL { s.cacheFile(m.name, suffix: ".json") }
 
-    func cached(_ m: any SnapshotMeasurement, _ s: LoadedSnapshot) -> Measured? {
-        guard let data = try? readFile(entryURL(m, s)), let e = try? JSONDecoder().decode(Entry.self, from: data),
-            e.format == 2, e.settings == m.settings, m.keptFilesPresent(for: s)
+    func cached(_ m: any SnapshotMeasurement, _ s: LoadedSnapshot) throws -> Measured? {
+        if let data = try? readFile(entryURL(m, s)) {
+            if let e = try? JSONDecoder().decode(Entry.self, from: data) {
+                return e.format == 2 && e.settings == m.settings && m.isUsable(e.result, for: s) ? e.result : nil
+            }
+            if let r = legacyEntry(data, settings: m.settings), m.isUsable(r, for: s) { return r }
+        }
+        // a result of an earlier version, in the measurement's own place: cached from now on
+        guard let r = m.legacyResult(for: s), m.isUsable(r, for: s) else { return nil }
+        try write(r, of: m, at: s)
+        return r
+    }
+
+    /// A probe's cache entry as written before entries had a format: its settings, metrics and, for the
+    /// knowledge and examples probes, the per-fact or per-word results that are now the artifact.
+    func legacyEntry(_ data: Data, settings: String) -> Measured? {
+        guard let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], o["format"] == nil,
+            o["settings"] as? String == settings, let ms = o["metrics"],
+            let msData = try? JSONSerialization.data(withJSONObject: ms),
+            let metrics = try? JSONDecoder().decode([ProbeMetric].self, from: msData)
         else { return nil }
-        return e.result
+        let artifact = (o["facts"] ?? o["examples"]).flatMap {
+            JSONSerialization.isValidJSONObject($0)
+                ? try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) : nil
+        }
+        return Measured(metrics: metrics, artifact: artifact.map { String(decoding: $0, as: UTF8.self) })
+    }
+
+    func write(_ r: Measured, of m: any SnapshotMeasurement, at s: LoadedSnapshot) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        try writeAtomically(try enc.encode(Entry(settings: m.settings, result: r)), to: entryURL(m, s))
+    }
+
+    /// Removes this measurement's entries for the snapshot's step, whatever weights they were made from:
+    /// its files outside the cache are named by step and are about to change.
+    func removeEntries(of m: any SnapshotMeasurement, at s: LoadedSnapshot) {
+        let prefix = "\(m.name)-\(Run.checkpointName(s.step))-"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: cache.path)) ?? []
+        for n in names where n.hasPrefix(prefix) && n.hasSuffix(".json") {
+            try? FileManager.default.removeItem(at: cache.appendingPathComponent(n))
+        }
     }
 
     /// Measures `refs` in order. `progress(done, total, step, cached)` after each snapshot, then `afterEach`
@@ -71,9 +108,10 @@ public final class MeasurementRunner {
         var pass = Pass()
         for (i, ref) in refs.enumerated() {
             do {
+                // after a stop, the snapshots still to come count only with what is cached
                 guard let (metrics, fresh) = try measureOne(ref) else {
                     pass.stopped = true
-                    break
+                    continue
                 }
                 pass.metrics += metrics
                 pass.steps.append(ref.step)
@@ -99,7 +137,7 @@ public final class MeasurementRunner {
     /// One snapshot's metrics and whether any was measured now; nil when a stop was requested before work.
     func measureOne(_ ref: Snapshot) throws -> ([ProbeMetric], Bool)? {
         let s = try LoadedSnapshot(ref, cache: cache)
-        var results = measurements.map { cached($0, s) }
+        var results = try measurements.map { try cached($0, s) }
         let todo = measurements.indices.filter { results[$0] == nil }
         if !todo.isEmpty && stopRequested != 0 { return nil }
         if !todo.isEmpty {
@@ -108,13 +146,11 @@ public final class MeasurementRunner {
         }
         for i in todo {
             let m = measurements[i], t0 = Date()
-            // an entry goes before the files it describes change, and comes back once they are in place
-            try? FileManager.default.removeItem(at: entryURL(m, s))
+            // entries go before the files they describe change, and one comes back once they are in place
+            removeEntries(of: m, at: s)
             let r = try m.measure(s)
             seconds[m.name, default: 0] += Date().timeIntervalSince(t0)
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.sortedKeys]
-            try writeAtomically(try enc.encode(Entry(settings: m.settings, result: r)), to: entryURL(m, s))
+            try write(r, of: m, at: s)
             results[i] = r
         }
         for (m, r) in zip(measurements, results) { m.collect(r!, at: s) }
@@ -138,12 +174,14 @@ public final class MeasurementRunner {
     public static func follow(
         _ run: Run, watch: Bool, poll: Double, warn: (String) -> Void, pass: ([Snapshot]) throws -> Void
     ) throws {
-        var seen: Set<Int>? = nil
+        var seen = Set<Int>()
+        var first = true
         while true {
             let refs = watch ? try run.snapshots(warn: warn) : try run.requireSnapshots(warn: warn)
             let steps = Set(refs.map(\.step))
-            if steps != seen { try pass(refs) }
-            seen = steps
+            // a watch waits for the first snapshot, then measures whenever the set of snapshots changes
+            if (first && !watch) || (!steps.isEmpty && steps != seen) { try pass(refs) }
+            (seen, first) = (steps, false)
             let last = run.plannedSteps?.max()
             guard watch, stopRequested == 0, !(last.map { steps.contains($0) } ?? false) else { return }
             var waited = 0.0

@@ -60,16 +60,19 @@ public protocol SnapshotMeasurement: AnyObject {
     func measure(_ snapshot: LoadedSnapshot) throws -> Measured
     /// Sees each snapshot's result in step order, measured now or read from the cache.
     func collect(_ result: Measured, at snapshot: LoadedSnapshot)
-    /// Whether the files this measurement keeps outside the cache for `snapshot` are in place (a cached
-    /// result counts only then).
-    func keptFilesPresent(for snapshot: LoadedSnapshot) -> Bool
+    /// Whether a cached result can stand for `snapshot`: its artifact reads back, and the files this
+    /// measurement keeps outside the cache for it are in place and its own (else it is measured again).
+    func isUsable(_ result: Measured, for snapshot: LoadedSnapshot) -> Bool
+    /// A result left by an earlier version of the measurement in its own place (read once, then cached).
+    func legacyResult(for snapshot: LoadedSnapshot) -> Measured?
     /// After every snapshot: metrics and files that need all of them (`steps`: those with a result).
     func assemble(steps: [Int]) throws -> [ProbeMetric]
 }
 
 extension SnapshotMeasurement {
     public func collect(_ result: Measured, at snapshot: LoadedSnapshot) {}
-    public func keptFilesPresent(for snapshot: LoadedSnapshot) -> Bool { true }
+    public func isUsable(_ result: Measured, for snapshot: LoadedSnapshot) -> Bool { true }
+    public func legacyResult(for snapshot: LoadedSnapshot) -> Measured? { nil }
     public func assemble(steps: [Int]) throws -> [ProbeMetric] { [] }
 }
 

@@ -3,7 +3,8 @@
 // mean entropy of a query's attention, and the mean share of it on the previous token, the next token,
 // [CLS], [SEP] and punctuation; with gold syntax (CoNLL-U), the share of each word's attention on its
 // gold head, and per dependency relation the best head's accuracy at attending most to the gold head
-// (Clark et al. 2019, "What does BERT look at?"). Words are represented by their first subword.
+// (Clark et al. 2019, "What does BERT look at?"), words represented by their first subword; and the
+// implicit-parse score of syntactic attention structure (Chen et al. 2024; AttentionProbe+Parse.swift).
 
 import EmbryoCore
 import EmbryoRun
@@ -70,6 +71,7 @@ public enum AttentionProbe {
         guard !used.isEmpty else { return [] }
         let L = model.config.numHiddenLayers, NH = model.config.numAttentionHeads
         var sums = [[Sums]](repeating: [Sums](repeating: Sums(), count: NH), count: L)
+        var parse = [[ParseSums]](repeating: [ParseSums](repeating: ParseSums(), count: NH), count: L)
         var relationCounts: [String: Int] = [:]
         for s in used {
             for (w, _) in s.words.enumerated() where s.heads[w] > 0 && s.heads[w] <= s.words.count {
@@ -80,9 +82,9 @@ public enum AttentionProbe {
         try runner.forEachPass { pass in
             for (b, r) in pass.rows.enumerated() {
                 for l in 0..<L {
-                    accumulate(
-                        pass.attention(l, row: b), heads: NH, T: pass.T, sentence: used[r], sepId: sepId, into: &sums[l]
-                    )
+                    let att = pass.attention(l, row: b)
+                    accumulate(att, heads: NH, T: pass.T, sentence: used[r], sepId: sepId, into: &sums[l])
+                    accumulateParse(att, heads: NH, T: pass.T, sentence: used[r], into: &parse[l])
                 }
             }
         }
@@ -108,7 +110,7 @@ public enum AttentionProbe {
             for l in 0..<L { for h in 0..<NH { best = max(best, Double(sums[l][h].hits[rel] ?? 0) / Double(n)) } }
             add("best_head/\(rel)", best, n)
         }
-        return out
+        return out + parseMetrics(parse, sentences: used, step: step)
     }
 
     /// The report's section: head-by-step heatmaps of entropy and of the previous-token and gold-head
@@ -123,7 +125,10 @@ public enum AttentionProbe {
             shared-layer model, with different patterns). Rows: layer/head; columns: snapshots. Gold head: the
             share of a word's attention (first subword) on its syntactic head's first subword. Best head: per
             dependency relation, the best head's accuracy at attending most to the gold head (Clark et al. 2019).
-            Every number is in metrics.csv.
+            UAS: the share of gold arcs the single best (layer, head, direction) finds when each word's parent is
+            the word it attends to most (or that attends to it most), words merged from their pieces and
+            [CLS], [SEP] and the word itself left out (Chen et al. 2024), against the best fixed offset; soft:
+            the best head's mean weight on the parent. Every number is in metrics.csv.
             """, hasData: true)
         let steps = Array(Set(am.map(\.step))).sorted()
         let names = Array(Set(am.filter { $0.key.hasPrefix("entropy/") }.map { String($0.key.dropFirst(8)) })).sorted()
@@ -150,6 +155,17 @@ public enum AttentionProbe {
                 style: i)
         }
         h += SVGChart.line(title: "best head per relation", yLabel: "accuracy", series: series, yRange: (0, 1))
+        let uas = [("uas/best", "best head (UAS)"), ("uas/offset_baseline", "best fixed offset"), ("uas/soft", "soft")]
+            .enumerated().map { i, k in
+                ChartSeries(
+                    name: k.1, points: am.filter { $0.key == k.0 }.map { ($0.step, $0.value) }.sorted { $0.0 < $1.0 },
+                    style: i)
+            }
+        if !uas[0].points.isEmpty {
+            h += SVGChart.line(
+                title: "syntactic attention structure: implicit parse (UAS)", yLabel: "share of arcs", series: uas,
+                yRange: (0, 1))
+        }
         return h + "</div>\n"
     }
 }
@@ -159,7 +175,8 @@ public final class AttentionMeasurement: ProbeMeasurement {
     public static let probeName = "attention"
     public static let help = [
         "per layer and head: entropy, shares on the previous and next token,",
-        "[CLS], [SEP] and punctuation, on the gold syntactic head, best head per relation",
+        "[CLS], [SEP] and punctuation, on the gold syntactic head, best head per relation;",
+        "the implicit-parse score (UAS of the best head and direction, against the best fixed offset)",
     ]
     public static let probeNeeds: MeasurementNeeds = [.probeSentences]
     let inputs: ProbeInputs
@@ -168,7 +185,7 @@ public final class AttentionMeasurement: ProbeMeasurement {
     public init(_ inputs: ProbeInputs) {
         self.inputs = inputs
         settings =
-            "attention v1|pos \(inputs.posHash)|sentences \(min(inputs.options.maxSentences, AttentionProbe.sentences))"
+            "attention v2|pos \(inputs.posHash)|sentences \(min(inputs.options.maxSentences, AttentionProbe.sentences))"
     }
 
     public func measure(_ s: LoadedSnapshot) throws -> Measured {

@@ -243,6 +243,8 @@ public final class ExamplesMeasurement: ProbeMeasurement {
         if let r = result.decoded(Results.self) { results[s.step] = r }
     }
 
+    public func isUsable(_ result: Measured, for s: LoadedSnapshot) -> Bool { result.decoded(Results.self) != nil }
+
     /// examples.jsonl from the snapshots whose targets match the last one's.
     public func assemble(steps: [Int]) throws -> [ProbeMetric] {
         guard let last = steps.last, let final = results[last] else { return [] }

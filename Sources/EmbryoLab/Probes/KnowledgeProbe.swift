@@ -342,12 +342,16 @@ public final class KnowledgeMeasurement: ProbeMeasurement {
         if let f = result.decoded([KnowledgeProbe.FactResult].self) { facts[s.step] = f }
     }
 
-    public func assemble(steps: [Int]) throws -> [ProbeMetric] {
+    public func isUsable(_ result: Measured, for s: LoadedSnapshot) -> Bool {
+        result.decoded([KnowledgeProbe.FactResult].self) != nil
+    }
+
+    /// facts.jsonl, rewritten with the tables (the report's exposure section reads it).
+    public func writeTables() throws {
         if !facts.isEmpty {
             try writeAtomically(
                 Data(FactTable.jsonl(facts).utf8), to: inputs.out.appendingPathComponent(FactTable.fileName))
         }
-        return []
     }
 
     /// Knowledge, then what the run was exposed to (the exposure ledger's section, when there is one).

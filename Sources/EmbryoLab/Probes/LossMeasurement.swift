@@ -48,6 +48,12 @@ public final class LossMeasurement: ProbeMeasurement {
         return Measured(metrics: try sentenceText(s).run(model: model, step: s.step))
     }
 
+    /// Without the run's own held-out text, the report names the probe sentences' masking, also when the
+    /// loss was cached and another probe loaded the snapshot.
+    public func collect(_ result: Measured, at s: LoadedSnapshot) {
+        if inputs.runHeldOut == nil, inputs.options.pos != nil, s.isLoaded { _ = try? sentenceText(s) }
+    }
+
     /// The run's escape measures, at the last snapshot with a result.
     public func assemble(steps: [Int]) throws -> [ProbeMetric] {
         guard let last = steps.last, let e = try EscapeSummary.of(inputs.run) else { return [] }

@@ -14,6 +14,8 @@ public protocol ProbeMeasurement: SnapshotMeasurement {
     static var help: [String] { get }
     static var probeNeeds: MeasurementNeeds { get }
     init(_ inputs: ProbeInputs) throws
+    /// Files of its own that go with the metrics tables, rewritten whenever they are (e.g. facts.jsonl).
+    func writeTables() throws
     /// Its section of the run's report (empty when it has nothing to show).
     static func reportSection(_ page: ReportPage) -> String
 }
@@ -21,6 +23,7 @@ public protocol ProbeMeasurement: SnapshotMeasurement {
 extension ProbeMeasurement {
     public var name: String { Self.probeName }
     public var needs: MeasurementNeeds { Self.probeNeeds }
+    public func writeTables() throws {}
 }
 
 public enum ProbeRegistry {
@@ -32,6 +35,7 @@ public enum ProbeRegistry {
         LossMeasurement.self,
         LensMeasurement.self,
         AttentionMeasurement.self,
+        DynamicsMeasurement.self,
         ExamplesMeasurement.self,
         SimilarityMeasurement.self,
     ]

@@ -180,10 +180,17 @@ public final class SimilarityMeasurement: ProbeMeasurement {
         let model = try s.model()
         let reps = try SimilarityProbe.representations(model: model, sentences: try inputs.sentences(for: s))
         try SimilarityProbe.save(reps, hidden: model.config.hiddenSize, to: file(s))
-        return Measured(metrics: [])
+        return try Measured(metrics: [], encoding: size(file(s)))
     }
 
-    public func keptFilesPresent(for s: LoadedSnapshot) -> Bool { FileManager.default.fileExists(atPath: file(s).path) }
+    func size(_ url: URL) -> Int? { (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int }
+
+    /// The representations' file must be in place, and as large as when it was written (entries of old
+    /// versions recorded no size: there, present is enough).
+    public func isUsable(_ result: Measured, for s: LoadedSnapshot) -> Bool {
+        guard let now = size(file(s)) else { return false }
+        return result.artifact == nil || result.decoded(Int.self) == now
+    }
 
     public func collect(_ result: Measured, at s: LoadedSnapshot) { files[s.step] = file(s) }
 
