@@ -88,6 +88,10 @@ enum CompareCommand {
             if escapes.contains(where: { $0.measured > 0 }) {
                 print("\n" + EscapeComparison.markdown(escapes, EscapeComparison.tests(escapes)), terminator: "")
             }
+            let milestones = try c.groups.map(MilestoneComparison.summary)
+            if milestones.contains(where: { $0.rows.dropFirst(2).contains { $0.found > 0 } }) {
+                print("\nMilestones per group:\n\n" + MilestoneComparison.markdown(milestones), terminator: "")
+            }
             let variance = SeedVariance.markdown(
                 SeedVariance.all(c, metrics: CompareReport.headlineMetrics(c), escapes: escapes))
             if !variance.isEmpty {

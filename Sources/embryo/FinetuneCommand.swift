@@ -106,37 +106,35 @@ enum FinetuneCommand {
             task: task, taskPath: a.string(Shared.task)!, settings: s, seeds: seeds, saveModels: a.flag(saveModels),
             base: base)
         let runner = MeasurementRunner(cache: job.cache, measurements: [job], warn: { log("finetune: warning: \($0)") })
-        var progress = Progress("finetune: checkpoint", total: 0)
-        var done = 0
+        var progress: Progress? = nil
+        var detail = ""
         var printed = Set<Int>()
         job.onResult = { step, outcomes in
-            done += 1
             let m = task.metrics[0], split = task.evals[0].name
             let st = SeedSummary(outcomes.compactMap { $0.metrics[split]?[m] })
-            progress.update(done, "step \(step): \(split) \(m) \(String(format: "%.4f ± %.4f", st.mean, st.std))")
+            detail = "step \(step): \(split) \(m) \(String(format: "%.4f ± %.4f", st.mean, st.std))"
             // with --watch a snapshot comes back at every pass: its line is printed once
             guard printed.insert(step).inserted else { return }
             print(
                 "\(step)\t\(task.name)\t\(split)\t\(m)\t\(String(format: "%.4f", st.mean))\t\(String(format: "%.4f", st.std))"
             )
         }
-        func start(_ refs: [Snapshot]) {
-            progress = Progress("finetune: checkpoint", total: refs.count, interval: 10)
-            done = 0
+        // a progress line per pass, each snapshot's headline figure beside it
+        let report: (Int, Int, Int, Bool) -> Void = { done, total, _, _ in
+            if done == 1 || progress == nil { progress = Progress("finetune: checkpoint", total: total, interval: 10) }
+            progress?.update(done, detail)
         }
         if let shard = plan.shard {
-            let all = try run.requireSnapshots(warn: runner.warnOnce), refs = shard.share(all)
-            start(refs)
-            let pass = try runner.measure(refs, assemble: false)
+            let all = try run.requireSnapshots(warn: runner.warnOnce)
+            let pass = try runner.measure(shard: shard, of: all, progress: report)
             log(
-                "finetune: shard \(shard): \(refs.count) of \(all.count) snapshots (\(pass.cached) already done); run "
-                    + "finetune without --shard once every shard is done to write the report")
+                "finetune: shard \(shard): \(pass.measured + pass.cached) of \(all.count) snapshots (\(pass.cached) "
+                    + "already done); run finetune without --shard once every shard is done to write the report")
             print(base.path)
             return
         }
         try MeasurementRunner.follow(run, watch: plan.watch, poll: plan.poll, warn: runner.warnOnce) { refs in
-            start(refs)
-            let pass = try runner.measure(refs)
+            let pass = try runner.measure(refs, progress: report)
             if pass.cached > 0 {
                 log("finetune: \(pass.cached) of \(refs.count) snapshots reused from earlier results")
             }

@@ -101,13 +101,15 @@ enum ProbeCommand {
             warn: { log("probe: warning: \($0)") })
         if let shard = plan.shard {
             let all = try run.requireSnapshots(warn: { log("probe: warning: \($0)") })
-            let mine = shard.share(all)
-            let progress = Progress("probe: shard \(shard), checkpoint", total: mine.count, interval: 10)
-            let (probed, cached) = try runner.fillCache(mine) { done, _, step, wasCached in
-                progress.update(done, "step \(step)\(wasCached ? " (cached)" : "")")
+            var progress: Progress? = nil
+            let (probed, cached) = try runner.fillCache(shard: shard, of: all) { done, total, step, wasCached in
+                if progress == nil {
+                    progress = Progress("probe: shard \(shard), checkpoint", total: total, interval: 10)
+                }
+                progress?.update(done, "step \(step)\(wasCached ? " (cached)" : "")")
             }
             log(
-                "probe: shard \(shard): \(mine.count) of \(all.count) snapshots (\(probed) probed, \(cached) already "
+                "probe: shard \(shard): \(probed + cached) of \(all.count) snapshots (\(probed) probed, \(cached) already "
                     + "cached); run probe without --shard once every shard is done to write the tables and report")
             print(runner.out.appendingPathComponent("cache").path)
             return

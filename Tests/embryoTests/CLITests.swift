@@ -39,6 +39,7 @@ final class CLITests: ScratchDirectoryTestCase {
               crosscode             Train a crosscoder shared by every snapshot of an activation store.
               features              Analyse a crosscoder's features: strength over training, emergence, contexts, tags.
               findings              Print a run's findings against the lab's targets as a Markdown table.
+              milestones            Find a run's milestones: the loss escape, the structure and capabilities onsets, collapse.
               compare               Compare probed runs: per-group means with bands, final values, t90 and permutation tests.
               exposure              Count what a run's model had seen by each snapshot: tokens, masked targets and, on the world, facts.
               export                Export a run's training log and probe metrics for other tools (TensorBoard event files).

@@ -188,12 +188,13 @@ public enum ActivationStore {
         let store = ActivationMeasurement(layer: layer, d: config0.hiddenSize, sentences: sents, out: out)
         let runner = MeasurementRunner(
             cache: out.appendingPathComponent("cache"), measurements: [store], warn: { _ in })
-        let mine = shard?.share(checkpoints) ?? checkpoints
-        let pass = try runner.measure(mine, assemble: false) { done, total, step, _ in progress(done, total, step) }
+        let pass =
+            try shard.map { try runner.measure(shard: $0, of: checkpoints) { d, n, step, _ in progress(d, n, step) } }
+            ?? runner.measure(checkpoints, assemble: false) { d, n, step, _ in progress(d, n, step) }
         reused?.pointee += pass.cached
         if pass.stopped {
             throw EmbryoError.interrupted(
-                "activations: interrupted after \(pass.steps.count) of \(mine.count) snapshots; the store in "
+                "activations: interrupted after \(pass.measured + pass.cached) snapshots; the store in "
                     + "\(out.path) is incomplete (no store.json): run the command again to rebuild it")
         }
         if shard != nil { return nil }

@@ -67,13 +67,13 @@ public final class ProbeRunner {
         return pass.metrics
     }
 
-    /// For a job-array shard: probes `refs` into the per-snapshot cache and writes nothing else (no tables,
-    /// no report, no cross-snapshot results: the run's final `probe` assembles them from the cache).
-    /// Returns how many snapshots were probed and how many were already cached.
-    public func fillCache(_ refs: [Snapshot], progress: (Int, Int, Int, Bool) -> Void) throws -> (
+    /// Job `shard` of a job array: probes its share of `all` into the per-snapshot cache and writes
+    /// nothing else (no tables, no report, no cross-snapshot results: the run's final `probe` assembles them
+    /// from the cache). Returns how many snapshots were probed and how many were already cached.
+    public func fillCache(shard: Shard, of all: [Snapshot], progress: (Int, Int, Int, Bool) -> Void) throws -> (
         probed: Int, cached: Int
     ) {
-        let pass = try runner.measure(refs, assemble: false, progress: progress)
+        let pass = try runner.measure(shard: shard, of: all, progress: progress)
         return (pass.measured, pass.cached)
     }
 

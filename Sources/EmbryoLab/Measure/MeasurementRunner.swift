@@ -100,6 +100,14 @@ public final class MeasurementRunner {
     /// with every metric so far (to keep tables current). With `assemble`, the measurements' cross-snapshot
     /// results follow (also after a stop, over the snapshots done); a shard passes false and leaves them to
     /// the final run.
+    /// Job `shard` of a job array: its share of `all` (the snapshots at positions i, i+n, ...) into the
+    /// cache, nothing assembled; one plain run afterwards assembles every snapshot from the cache.
+    public func measure(
+        shard: Shard, of all: [Snapshot], progress: (Int, Int, Int, Bool) -> Void = { _, _, _, _ in }
+    ) throws -> Pass {
+        try measure(shard.share(all), assemble: false, progress: progress)
+    }
+
     public func measure(
         _ refs: [Snapshot], assemble: Bool = true, progress: (Int, Int, Int, Bool) -> Void = { _, _, _, _ in },
         afterEach: ([ProbeMetric]) throws -> Void = { _ in }

@@ -19,6 +19,7 @@ public enum RunReport {
     static func sections(_ probes: [any ProbeMeasurement.Type]) -> [Section] {
         [Section(name: "summary") { ProbeReport.summarySection($0.metrics) }]
             + probes.map { p in Section(name: p.probeName) { p.reportSection($0) } } + [
+                Section(name: "milestones") { Milestones.section(folder: $0.folder) },
                 Section(name: "downstream") { DownstreamReport.section($0.metrics) },
                 Section(name: "reinit") { ReinitReport.runSection($0.run, from: $0.folder) },
                 Section(name: "crosscoder") { CrosscoderReport.storedSection(in: $0.folder) },

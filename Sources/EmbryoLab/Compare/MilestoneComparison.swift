@@ -1,0 +1,98 @@
+// Milestones across the runs of each group (Milestones.of on each run's compared metrics): per group the
+// median and interquartile range of every milestone and of the lags between them, the share of runs whose
+// structure onset comes before their capabilities onset with a two-sided sign test, and the correlation
+// across runs of the structure onset with the escape step.
+
+import EmbryoCore
+import EmbryoRun
+import Foundation
+
+public struct MilestoneGroupSummary: Sendable {
+    public var group: String
+    public var runs: [(name: String, milestones: Milestones)]
+    /// Per milestone and lag: runs where it was found, median, first and third quartile.
+    public var rows: [(name: String, found: Int, median: Double, q1: Double, q3: Double)]
+    /// Runs with both onsets, and of them those with structure strictly first; the sign test's p.
+    public var ordered: Int, structureFirst: Int
+    public var signP: Double
+    /// Pearson correlation of the structure onset with the escape step over runs with both (nan below 3).
+    public var structureEscapeCorrelation: Double
+    public var correlated: Int
+}
+
+public enum MilestoneComparison {
+    /// Each group's milestones, from the folders its runs' metrics came from.
+    public static func summary(_ g: ComparisonGroup) throws -> MilestoneGroupSummary {
+        let runs = try g.runs.map { r -> (name: String, milestones: Milestones) in
+            let file = r.folder.appendingPathComponent("metrics.jsonl")
+            let ms = FileManager.default.fileExists(atPath: file.path) ? try MetricTables.read(file) : []
+            return (r.name, try Milestones.of(run: r.run, metrics: ms.filter { $0.step <= (r.cutAt ?? .max) }))
+        }
+        var rows: [(name: String, found: Int, median: Double, q1: Double, q3: Double)] = []
+        let columns =
+            Milestones(from: 0, lastStep: 0, capabilities: "").named.map(\.name)
+            + Milestones(from: 0, lastStep: 0, capabilities: "").lags.map(\.name)
+        for (k, name) in columns.enumerated() {
+            let xs = runs.compactMap { r -> Int? in
+                k < 5 ? r.milestones.named[k].step : r.milestones.lags[k - 5].steps
+            }.map(Double.init).sorted()
+            rows.append(
+                (
+                    name, xs.count, SeedStatistics.median(xs), SeedStatistics.interpolatedQuantile(xs, 0.25),
+                    SeedStatistics.interpolatedQuantile(xs, 0.75)
+                ))
+        }
+        let both = runs.compactMap { r in
+            r.milestones.structureOnset.flatMap { s in r.milestones.capabilitiesOnset.map { (s, $0) } }
+        }.filter { $0.0 != $0.1 }
+        let first = both.filter { $0.0 < $0.1 }.count
+        let pairs = runs.compactMap { r in
+            r.milestones.structureOnset.flatMap { s in r.milestones.escape.map { (Double(s), Double($0)) } }
+        }
+        return MilestoneGroupSummary(
+            group: g.name, runs: runs, rows: rows, ordered: both.count, structureFirst: first,
+            signP: signTest(first, of: both.count), structureEscapeCorrelation: pearson(pairs), correlated: pairs.count)
+    }
+
+    /// Two-sided sign test: the probability under p = 1/2 of a split at least as uneven as k of n.
+    public static func signTest(_ k: Int, of n: Int) -> Double {
+        guard n > 0 else { return .nan }
+        let tail = min(k, n - k)
+        var p = 0.0
+        for i in 0...tail { p += exp(lgamma(Double(n + 1)) - lgamma(Double(i + 1)) - lgamma(Double(n - i + 1))) }
+        return min(1, 2 * p * pow(0.5, Double(n)))
+    }
+
+    /// Pearson's r (nan for fewer than 3 pairs or no spread).
+    public static func pearson(_ xy: [(Double, Double)]) -> Double {
+        guard xy.count >= 3 else { return .nan }
+        let mx = xy.map(\.0).reduce(0, +) / Double(xy.count), my = xy.map(\.1).reduce(0, +) / Double(xy.count)
+        var sxy = 0.0, sxx = 0.0, syy = 0.0
+        for (x, y) in xy {
+            (sxy, sxx, syy) = (sxy + (x - mx) * (y - my), sxx + (x - mx) * (x - mx), syy + (y - my) * (y - my))
+        }
+        return sxx > 0 && syy > 0 ? sxy / (sxx * syy).squareRoot() : .nan
+    }
+
+    /// The Markdown table: one row per milestone and lag, a column per group; then order and correlation.
+    public static func markdown(_ s: [MilestoneGroupSummary]) -> String {
+        func f(_ x: Double) -> String { x.isNaN ? "–" : String(format: "%.0f", x) }
+        var out = "| milestone | " + s.map { "\($0.group): median [IQR] (found)" }.joined(separator: " | ") + " |\n"
+        out += "| --- |" + String(repeating: " --- |", count: s.count) + "\n"
+        for (i, row) in (s.first?.rows ?? []).enumerated() {
+            out += "| \(row.name) | "
+            out +=
+                s.map { g in
+                    let r = g.rows[i]
+                    return "\(f(r.median)) [\(f(r.q1))-\(f(r.q3))] (\(r.found) of \(g.runs.count))"
+                }.joined(separator: " | ") + " |\n"
+        }
+        for g in s {
+            out += "\n\(g.group): structure before capabilities in \(g.structureFirst) of \(g.ordered) runs with both "
+            out += "(sign test p = \(g.signP.isNaN ? "–" : String(format: "%.3f", g.signP))); correlation of the "
+            out += "structure onset with the escape over \(g.correlated) runs: r = "
+            out += g.structureEscapeCorrelation.isNaN ? "–\n" : String(format: "%.2f\n", g.structureEscapeCorrelation)
+        }
+        return out
+    }
+}

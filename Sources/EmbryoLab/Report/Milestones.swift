@@ -1,0 +1,131 @@
+// The milestones of a run's development, found from its files: the escape from the word-frequency plateau
+// and the steepest descent of the held-out loss (train_log.jsonl, as `embryo findings`), the structure
+// onset (Chen et al. 2024: the largest rise per step of attention/uas/best between snapshots), the
+// capabilities onset (the first snapshot whose mask prediction of agreement targets, AUX, breaks above the
+// mean of the snapshots before it by 3 binomial standard errors; minimal pairs replace it once probed) and
+// the release of representation collapse (the fastest fall per step of dynamics/collapse). Onsets read
+// from snapshots count only from the end of the warmup on, where the learning rate has reached its peak.
+
+import EmbryoCore
+import EmbryoRun
+import Foundation
+
+public struct Milestones: Codable, Sendable, Equatable {
+    public var escape: Int?
+    public var steepestDescent: Int?
+    public var structureOnset: Int?
+    public var capabilitiesOnset: Int?
+    public var collapseRelease: Int?
+    /// Snapshot-based onsets are sought from this step on.
+    public var from: Int
+    public var lastStep: Int
+    /// The metric the capabilities onset was read from.
+    public var capabilities: String
+
+    enum CodingKeys: String, CodingKey {
+        case escape, steepestDescent = "steepest_descent", structureOnset = "structure_onset"
+        case capabilitiesOnset = "capabilities_onset", collapseRelease = "collapse_release", from
+        case lastStep = "last_step", capabilities = "capabilities_metric"
+    }
+
+    public init(
+        escape: Int? = nil, steepestDescent: Int? = nil, structureOnset: Int? = nil, capabilitiesOnset: Int? = nil,
+        collapseRelease: Int? = nil, from: Int, lastStep: Int, capabilities: String
+    ) {
+        (self.escape, self.steepestDescent, self.structureOnset) = (escape, steepestDescent, structureOnset)
+        (self.capabilitiesOnset, self.collapseRelease) = (capabilitiesOnset, collapseRelease)
+        (self.from, self.lastStep, self.capabilities) = (from, lastStep, capabilities)
+    }
+
+    public static let fileName = "milestones.json"
+    /// The capabilities measure until a minimal-pairs probe exists: agreement targets by mask prediction.
+    public static let capabilitiesKey = "mask_prediction/upos/AUX"
+
+    /// The end of the interval with the largest rise (or, `rising` false, fall) per step, among intervals
+    /// starting at or after `from`; nil when nothing rises (falls).
+    public static func steepest(_ points: [(step: Int, value: Double)], rising: Bool, from: Int = 0) -> Int? {
+        let p = points.sorted { $0.step < $1.step }.filter { $0.step >= from }
+        var best = 0.0, at: Int? = nil
+        for (a, b) in zip(p, p.dropFirst()) where b.step > a.step {
+            let rate = (rising ? b.value - a.value : a.value - b.value) / Double(b.step - a.step)
+            if rate > best { (best, at) = (rate, b.step) }
+        }
+        return at
+    }
+
+    /// The first point (from `from` on, after at least one earlier point) whose accuracy exceeds the mean of
+    /// every earlier point by `z` binomial standard errors of its own count (the mean floored at 1/count,
+    /// so that one lucky word on a plateau at 0 is no onset).
+    public static func breakUp(_ points: [(step: Int, value: Double, count: Int)], z: Double = 3, from: Int = 0)
+        -> Int?
+    {
+        let p = points.sorted { $0.step < $1.step }
+        for i in p.indices.dropFirst() where p[i].step >= from && p[i].count > 0 {
+            let mean = p[..<i].map(\.value).reduce(0, +) / Double(i), n = Double(p[i].count)
+            let q = min(max(mean, 1 / n), 1)
+            if p[i].value > mean + z * (q * (1 - q) / n).squareRoot() { return p[i].step }
+        }
+        return nil
+    }
+
+    /// The milestones of `run` from its probe metrics (`metrics`: its metrics.jsonl, with the attention and
+    /// dynamics probes when they were run) and its training log.
+    public static func of(run: Run, metrics: [ProbeMetric]) throws -> Milestones {
+        func series(_ probe: String, _ key: String) -> [(step: Int, value: Double, count: Int)] {
+            metrics.filter { $0.probe == probe && $0.key == key }.map { ($0.step, $0.value, $0.count) }
+        }
+        let from = run.hasManifest ? (try? run.manifest().config.warmup) ?? 0 : 0
+        let escape = try EscapeSummary.of(run)
+        let uas = series("attention", "uas/best").map { ($0.step, $0.value) }
+        let collapse = series("dynamics", "collapse").map { ($0.step, $0.value) }
+        let cap = series("mlm", capabilitiesKey)
+        return Milestones(
+            escape: escape?.escapeStep, steepestDescent: escape?.steepestDescentStep,
+            structureOnset: steepest(uas, rising: true, from: from),
+            capabilitiesOnset: breakUp(cap, from: from), collapseRelease: steepest(collapse, rising: false, from: from),
+            from: from, lastStep: max(metrics.map(\.step).max() ?? 0, escape?.lastStep ?? 0),
+            capabilities: "mlm/" + capabilitiesKey)
+    }
+
+    /// Each milestone by name, nil where it was not found (or its probe not run).
+    public var named: [(name: String, step: Int?)] {
+        [
+            ("escape", escape), ("steepest_descent", steepestDescent), ("structure_onset", structureOnset),
+            ("capabilities_onset", capabilitiesOnset), ("collapse_release", collapseRelease),
+        ]
+    }
+
+    /// The lags the literature orders: structure after the escape, capabilities after structure.
+    public var lags: [(name: String, steps: Int?)] {
+        func lag(_ a: Int?, _ b: Int?) -> Int? { a.flatMap { a in b.map { a - $0 } } }
+        return [
+            ("structure_minus_escape", lag(structureOnset, escape)),
+            ("capabilities_minus_structure", lag(capabilitiesOnset, structureOnset)),
+        ]
+    }
+
+    /// milestones.json beside the metrics.
+    public func write(to folder: URL) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeAtomically(try enc.encode(self), to: folder.appendingPathComponent(Self.fileName))
+    }
+
+    /// The report's section: a table of the milestones (from milestones.json in the folder).
+    static func section(folder: URL) -> String {
+        guard let data = try? readFile(folder.appendingPathComponent(fileName)),
+            let m = try? JSONDecoder().decode(Milestones.self, from: data)
+        else { return "" }
+        var h = "<h2>Milestones</h2>\n<p class=note>Found by <code>embryo milestones</code>: the escape from the "
+        h += "word-frequency plateau and the steepest descent of the held-out loss; the structure onset (largest "
+        h += "rise per step of the best head's implicit-parse UAS), the capabilities onset (first break of "
+        h += "\(esc(m.capabilities)) above the snapshots before it by 3 standard errors) and the release of "
+        h += "collapse (fastest fall of the mean cosine), sought from step \(m.from) on.</p>\n"
+        h += "<table><tr><th>milestone</th><th>step</th></tr>\n"
+        for (name, step) in m.named {
+            h += "<tr><td>\(name.replacingOccurrences(of: "_", with: " "))</td>"
+            h += "<td class=num>\(step.map(String.init) ?? "none by \(m.lastStep)")</td></tr>\n"
+        }
+        return h + "</table>\n"
+    }
+}
