@@ -24,11 +24,14 @@ enum MilestonesCommand {
     )
 
     static let from = OptionSpec.option(
-        "from", "folder", "The run's folder of probe metrics (e.g. one written with probe --out).", default: "probes")
+        "from", "folder",
+        "The folder of probe metrics: a name inside the run, or an absolute path (e.g. one written with probe --out).",
+        default: "probes")
 
     static func run(_ a: ParsedArguments) throws {
         let run = try Run.open(a.string(Shared.run)!)
-        let folder = run.root.appendingPathComponent(a.string(from)!)
+        let given = a.string(from)!
+        let folder = given.hasPrefix("/") ? URL(fileURLWithPath: given) : run.root.appendingPathComponent(given)
         let file = folder.appendingPathComponent("metrics.jsonl")
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw EmbryoError.runtime(

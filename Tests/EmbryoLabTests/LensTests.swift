@@ -113,13 +113,13 @@ final class AttentionProbeTests: XCTestCase {
         }
         // fewer than 20 dependents per relation: no best-head figure
         XCTAssertFalse(ms.contains { $0.key.hasPrefix("best_head/") })
-        // the implicit parse under uniform attention: every other word weighs 1/3, so the first candidate
-        // wins; only w1 -> w2 is found (in both directions), and the offset -1 finds 2 of 3 arcs
+        // the implicit parse under uniform attention: every other word weighs 1/6 (one piece of six tokens), so
+        // the first candidate wins; only w1 -> w2 is found (in both directions), and the offset -1 finds 2 of 3
         XCTAssertEqual(value("uas/best"), 1.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(value("uas/best/layer"), 1)
         XCTAssertEqual(value("uas/best/head"), 0)
         XCTAssertEqual(value("uas/best/direction"), 0)
-        XCTAssertEqual(value("uas/soft"), 1.0 / 3, accuracy: 1e-6)
+        XCTAssertEqual(value("uas/soft"), 1.0 / 6, accuracy: 1e-6)
         XCTAssertEqual(value("uas/offset_baseline"), 2.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(value("uas/offset"), -1)
         XCTAssertEqual(value("uas/gain"), -1.0 / 3, accuracy: 1e-12)
@@ -144,10 +144,13 @@ final class AttentionProbeTests: XCTestCase {
         set(0, 1, 0, 0); set(0, 1, 2, 1)
         set(0, 4, 0, 0); set(0, 4, 3, 1)
         set(0, 5, 0, 0); set(0, 5, 4, 1)
-        // head 1: b's pieces -> a and c equally, c -> d, a and d -> [CLS]
+        // head 1: b's pieces -> a and c equally, c -> d, d -> [CLS], and a almost all on [SEP]: its 0.02 on c
+        // must not outweigh b's 0.5 in the transposed map (it would if a's row were renormalised)
         for q in [2, 3] { set(1, q, 1, 0.5); set(1, q, 4, 0.5) }
         set(1, 4, 5, 1)
-        for q in [0, 1, 5, 6] { set(1, q, 0, 1) }
+        for q in [0, 5, 6] { set(1, q, 0, 1) }
+        set(1, 1, 6, 0.98)
+        set(1, 1, 4, 0.02)
         var sums = [AttentionProbe.ParseSums](repeating: .init(), count: heads)
         let copies = 100
         att.withUnsafeBufferPointer { p in
@@ -157,8 +160,9 @@ final class AttentionProbeTests: XCTestCase {
         }
         XCTAssertEqual(sums[0].hits, [3 * copies, sums[0].hits[1]])
         XCTAssertEqual(sums[1].hits[1], 3 * copies, "head 1 finds every arc in the transposed map")
-        // uniform: a's row weighs b (two pieces) twice c or d; the first best candidate wins otherwise
-        XCTAssertEqual(sums[2].hits[0], 2 * copies)  // a -> b and c -> b; d's first candidate is a
+        // uniform: every row weighs b (two pieces) twice a one-piece word, so a -> b and c -> b are found and
+        // d -> c is not
+        XCTAssertEqual(sums[2].hits[0], 2 * copies)
         let ms = AttentionProbe.parseMetrics([sums], sentences: Array(repeating: s, count: copies), step: 7)
         func value(_ k: String) -> Double { ms.first { $0.key == k }!.value }
         XCTAssertEqual(value("uas/best"), 1)
@@ -167,7 +171,16 @@ final class AttentionProbeTests: XCTestCase {
         XCTAssertEqual(value("uas/offset_baseline"), 2.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(value("uas/gain"), 1.0 / 3, accuracy: 1e-12)
         // every relation has 100 arcs; root has none and punct is never scored on its own
-        for rel in ["nsubj", "obj", "amod"] { XCTAssertEqual(value("uas/relation/\(rel)"), 1, rel) }
+        for rel in ["nsubj", "obj", "amod"] {
+            XCTAssertEqual(value("uas/relation/\(rel)"), 1, rel)
+            XCTAssertEqual([value("uas/relation/\(rel)/head"), value("uas/relation/\(rel)/direction")], [0, 0], rel)
+        }
+        // direction 1 alone: head 1 is the only one to find every arc, with its weight on the parent as soft
+        let transposed = [sums[1], sums[2]]
+        let t = AttentionProbe.parseMetrics([transposed], sentences: Array(repeating: s, count: copies), step: 7)
+        func tv(_ k: String) -> Double { t.first { $0.key == k }!.value }
+        XCTAssertEqual([tv("uas/best"), tv("uas/best/head"), tv("uas/best/direction")], [1, 0, 1])
+        XCTAssertEqual(tv("uas/soft"), (0.5 + 0.5 + 1) / 3, accuracy: 1e-12)
         XCTAssertNil(ms.first { $0.key.hasPrefix("uas/relation/root") })
         XCTAssertEqual(ms.first { $0.key == "uas/best" }?.count, 3 * copies)
     }

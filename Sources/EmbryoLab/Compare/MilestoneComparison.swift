@@ -26,16 +26,12 @@ public enum MilestoneComparison {
         let runs = try g.runs.map { r -> (name: String, milestones: Milestones) in
             let file = r.folder.appendingPathComponent("metrics.jsonl")
             let ms = FileManager.default.fileExists(atPath: file.path) ? try MetricTables.read(file) : []
-            return (r.name, try Milestones.of(run: r.run, metrics: ms.filter { $0.step <= (r.cutAt ?? .max) }))
+            return (r.name, try Milestones.of(run: r.run, metrics: ms, upTo: r.cutAt))
         }
         var rows: [(name: String, found: Int, median: Double, q1: Double, q3: Double)] = []
-        let columns =
-            Milestones(from: 0, lastStep: 0, capabilities: "").named.map(\.name)
-            + Milestones(from: 0, lastStep: 0, capabilities: "").lags.map(\.name)
+        let columns = Milestones(from: 0, lastStep: 0, capabilities: "").columns.map(\.name)
         for (k, name) in columns.enumerated() {
-            let xs = runs.compactMap { r -> Int? in
-                k < 5 ? r.milestones.named[k].step : r.milestones.lags[k - 5].steps
-            }.map(Double.init).sorted()
+            let xs = runs.compactMap { $0.milestones.columns[k].step }.map(Double.init).sorted()
             rows.append(
                 (
                     name, xs.count, SeedStatistics.median(xs), SeedStatistics.interpolatedQuantile(xs, 0.25),

@@ -58,6 +58,8 @@ final class ActivationMeasurement: SnapshotMeasurement {
     func collect(_ result: Measured, at s: LoadedSnapshot) { stored[s.step] = result.decoded(StoreSnapshot.self) }
 
     func measure(_ s: LoadedSnapshot) throws -> Measured {
+        // an entry of the former layout goes before the file it describes changes
+        try? FileManager.default.removeItem(at: out.appendingPathComponent("\(Run.checkpointName(s.step)).json"))
         let model = try s.model()
         let url = file(s), name = url.lastPathComponent
         let tmp = out.appendingPathComponent(".\(name).tmp-\(writerTag())")

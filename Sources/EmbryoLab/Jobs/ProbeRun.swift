@@ -80,6 +80,7 @@ public final class ProbeRunner {
     func writeOutputs(_ metrics: [ProbeMetric]) throws {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         for p in probes { try p.writeTables() }
+        Milestones.dropStale(in: out, lastStep: metrics.map(\.step).max() ?? 0)
         try writeAtomically(Data(MetricTables.jsonl(metrics).utf8), to: out.appendingPathComponent("metrics.jsonl"))
         try writeAtomically(Data(MetricTables.csv(metrics).utf8), to: out.appendingPathComponent("metrics.csv"))
         let o = options

@@ -69,7 +69,7 @@ public final class MeasurementRunner {
     /// knowledge and examples probes, the per-fact or per-word results that are now the artifact.
     func legacyEntry(_ data: Data, settings: String) -> Measured? {
         guard let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], o["format"] == nil,
-            o["settings"] as? String == settings, let ms = o["metrics"],
+            o["settings"] as? String == settings, let ms = o["metrics"], JSONSerialization.isValidJSONObject(ms),
             let msData = try? JSONSerialization.data(withJSONObject: ms),
             let metrics = try? JSONDecoder().decode([ProbeMetric].self, from: msData)
         else { return nil }

@@ -2,8 +2,8 @@
 // al. 2019): in each head of each layer application, a word's predicted parent is the word it attends to
 // most (dependent to head), or in the transposed map the word that attends to it most (head to
 // dependent). Attention to [CLS], [SEP] and the word itself is left out; word pieces are merged to words
-// (from a word: the mean over its pieces; to a word: the sum over its pieces) and each word's row is
-// renormalised. The score is the share of gold arcs found by the single best (layer, head, direction),
+// (from a word: the mean over its pieces; to a word: the sum over its pieces), without renormalising, so
+// that the transposed map compares the attention each word actually pays. The score is the share of gold arcs found by the single best (layer, head, direction),
 // against the best fixed offset from -3 to +2.
 
 import EmbryoCore
@@ -25,20 +25,17 @@ extension AttentionProbe {
         public init() {}
     }
 
-    /// The word-to-word map of one head (T x T, row = query): row i is where word i looks, without [CLS],
-    /// [SEP] and itself, renormalised (uniform over the other words when nothing is left).
+    /// The word-to-word map of one head (T x T, row = query): row i is where word i looks (the mean over its
+    /// pieces of their attention to each other word's pieces); [CLS], [SEP] and the word itself get 0.
     public static func wordMap(_ att: UnsafePointer<Float>, T: Int, words: [Range<Int>]) -> [[Double]] {
         let W = words.count
         var m = [[Double]](repeating: [Double](repeating: 0, count: W), count: W)
         for (i, from) in words.enumerated() {
-            var total = 0.0
             for j in 0..<W where j != i {
                 var s = 0.0
                 for q in from { for k in words[j] { s += Double(att[q * T + k]) } }
                 m[i][j] = s / Double(from.count)
-                total += m[i][j]
             }
-            for j in 0..<W where j != i { m[i][j] = total > 0 ? m[i][j] / total : 1 / Double(max(W - 1, 1)) }
         }
         return m
     }
@@ -108,6 +105,7 @@ extension AttentionProbe {
             add(key + "/head", Double(b.h), arcs)
             add(key + "/direction", Double(b.d), arcs)
         }
+        guard sums.first?.isEmpty == false else { return [] }
         let top = best { s, d in s.hits[d] }
         winner("uas/best", top, base.arcs)
         add("uas/soft", sums[top.l][top.h].weight[top.d] / Double(base.arcs), base.arcs)

@@ -185,7 +185,7 @@ public final class AttentionMeasurement: ProbeMeasurement {
     public init(_ inputs: ProbeInputs) {
         self.inputs = inputs
         settings =
-            "attention v2|pos \(inputs.posHash)|sentences \(min(inputs.options.maxSentences, AttentionProbe.sentences))"
+            "attention v3|pos \(inputs.posHash)|sentences \(min(inputs.options.maxSentences, AttentionProbe.sentences))"
     }
 
     public func measure(_ s: LoadedSnapshot) throws -> Measured {

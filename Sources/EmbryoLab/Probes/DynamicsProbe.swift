@@ -105,8 +105,15 @@ public final class DynamicsMeasurement: ProbeMeasurement {
     public init(_ inputs: ProbeInputs) {
         self.inputs = inputs
         let n = inputs.options.maxSentences
-        settings = "dynamics v1|pos \(inputs.posHash)|max \(n)|sentences \(min(n, DynamicsProbe.sentences))"
+        // where the most frequent token comes from: the run's training corpus when its token cache is there
+        corpus = (try? inputs.run.manifest()).flatMap { try? inputs.run.exampleMaker($0) }
+        settings =
+            "dynamics v1|pos \(inputs.posHash)|max \(n)|sentences \(min(n, DynamicsProbe.sentences))"
+            + "|mode \(corpus == nil ? "probe sentences" : "corpus")"
     }
+
+    /// The run's training data (nil for a folder of checkpoints, or a run whose token cache is gone).
+    let corpus: ExampleMaker?
 
     /// The training corpus's most frequent token when the snapshot shares the run's vocabulary, else the
     /// probe sentences' (special tokens left out).
@@ -117,13 +124,16 @@ public final class DynamicsMeasurement: ProbeMeasurement {
         let special: Set<Int32> = [v.padId, v.unkId, v.clsId, v.sepId, v.maskId]
         var counts: [Int32: Int] = [:]
         let runVocab = inputs.run.tokenizerDir.appendingPathComponent("vocab.txt")
-        if let h = try? hashFile(runVocab.path).1, h == (try s.vocabHash()), let m = try? inputs.run.manifest(),
-            let maker = try? inputs.run.exampleMaker(m)
-        {
+        if let maker = corpus, let h = try? hashFile(runVocab.path).1, h == (try s.vocabHash()) {
             maker.corpus.forEachTokenBlock { block in
                 for t in block where !special.contains(t) { counts[t, default: 0] += 1 }
             }
         } else {
+            if corpus != nil {
+                inputs.warnOnce(
+                    "step \(s.step): vocabulary differs from the run's; dynamics/unigram_mode counts the probe sentences"
+                )
+            }
             for sentence in try inputs.sentences(for: s) {
                 for t in sentence.ids where !special.contains(t) { counts[t, default: 0] += 1 }
             }

@@ -69,13 +69,14 @@ public struct Milestones: Codable, Sendable, Equatable {
     }
 
     /// The milestones of `run` from its probe metrics (`metrics`: its metrics.jsonl, with the attention and
-    /// dynamics probes when they were run) and its training log.
-    public static func of(run: Run, metrics: [ProbeMetric]) throws -> Milestones {
+    /// dynamics probes when they were run) and its training log, both up to step `last` when given.
+    public static func of(run: Run, metrics all: [ProbeMetric], upTo last: Int? = nil) throws -> Milestones {
+        let metrics = all.filter { $0.step <= (last ?? .max) }
         func series(_ probe: String, _ key: String) -> [(step: Int, value: Double, count: Int)] {
             metrics.filter { $0.probe == probe && $0.key == key }.map { ($0.step, $0.value, $0.count) }
         }
         let from = run.hasManifest ? (try? run.manifest().config.warmup) ?? 0 : 0
-        let escape = try EscapeSummary.of(run)
+        let escape = try EscapeSummary.of(run, upTo: last)
         let uas = series("attention", "uas/best").map { ($0.step, $0.value) }
         let collapse = series("dynamics", "collapse").map { ($0.step, $0.value) }
         let cap = series("mlm", capabilitiesKey)
@@ -95,6 +96,9 @@ public struct Milestones: Codable, Sendable, Equatable {
         ]
     }
 
+    /// Every milestone, then every lag, as one row of steps (the columns of a comparison).
+    public var columns: [(name: String, step: Int?)] { named + lags.map { ($0.name, $0.steps) } }
+
     /// The lags the literature orders: structure after the escape, capabilities after structure.
     public var lags: [(name: String, steps: Int?)] {
         func lag(_ a: Int?, _ b: Int?) -> Int? { a.flatMap { a in b.map { a - $0 } } }
@@ -109,6 +113,16 @@ public struct Milestones: Codable, Sendable, Equatable {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try writeAtomically(try enc.encode(self), to: folder.appendingPathComponent(Self.fileName))
+    }
+
+    /// Removes the folder's milestones.json when it was found on fewer snapshots than `lastStep` (the page
+    /// would show milestones of an earlier probe).
+    public static func dropStale(in folder: URL, lastStep: Int) {
+        let url = folder.appendingPathComponent(fileName)
+        guard let data = try? readFile(url), let m = try? JSONDecoder().decode(Milestones.self, from: data),
+            m.lastStep < lastStep
+        else { return }
+        try? FileManager.default.removeItem(at: url)
     }
 
     /// The report's section: a table of the milestones (from milestones.json in the folder).
