@@ -23,6 +23,7 @@ enum CLI {
         Subcommand(spec: BatchesCommand.spec, run: BatchesCommand.run),
         Subcommand(spec: ProbeCommand.spec, run: ProbeCommand.run),
         Subcommand(spec: FillCommand.spec, run: FillCommand.run),
+        Subcommand(spec: PairsCommand.spec, run: PairsCommand.run),
         Subcommand(spec: FinetuneCommand.spec, run: FinetuneCommand.run),
         Subcommand(spec: ReinitCommand.spec, run: ReinitCommand.run),
         Subcommand(spec: ActivationsCommand.spec, run: ActivationsCommand.run),

@@ -22,7 +22,9 @@ enum ProbeCommand {
             probes nothing that is cached (Scripts/slurm/probe-array.sbatch is an example for Slurm).
             """,
         options: [
-            runOption, suite, pos, posTrain, facts, patterns, probes, layers, maxSentences, Shared.threads, out,
+            runOption, suite, pos, posTrain, facts, patterns, pairs, pll, pairsPerParadigm, probes, layers,
+            maxSentences,
+            Shared.threads, out,
             Measuring.watch, Measuring.poll, shard,
         ]
     )
@@ -45,6 +47,16 @@ enum ProbeCommand {
         "patterns", "dir",
         "ParaRel-style paraphrases: <relation>.jsonl files with a \"pattern\" ([X], [Y]) per line. P@1 per "
             + "pattern and consistency across patterns.", default: nil)
+    static let pairs = OptionSpec.option(
+        "pairs", "path",
+        "Minimal pairs for the pairs probe: BLiMP's data/ folder as distributed, or one <UID>.jsonl file.", default: nil
+    )
+    static let pll = OptionSpec.option(
+        "pll", PLLVariant.allCases.map(\.rawValue).joined(separator: "|"),
+        "Pseudo-log-likelihood: every piece masked alone, or with the later pieces of its word (Kauf & Ivanova 2023).",
+        default: PLLVariant.wordL2R.rawValue)
+    static let pairsPerParadigm = OptionSpec.option(
+        "pairs-per-paradigm", "n", "A fixed, seeded sample of each paradigm (default: every pair).", default: nil)
     static let probes = OptionSpec.option(
         "probes", "list", "Probes to run, comma-separated.", default: "mlm,layers,knowledge,loss")
     static let layers = OptionSpec.option(
@@ -66,6 +78,9 @@ enum ProbeCommand {
         o.facts = a.string(Self.facts)
         o.patterns = a.string(Self.patterns)
         o.probes = try ProbeRegistry.parse(a.string(Self.probes)!)
+        o.pairs = a.string(Self.pairs).map { URL(fileURLWithPath: $0) }
+        o.pll = PLLVariant(rawValue: try a.choice(Self.pll, PLLVariant.allCases.map(\.rawValue))!)!
+        o.pairsPerParadigm = try a.int(Self.pairsPerParadigm, min: 1)
         let layers = a.string(Self.layers)!
         if layers != "all" {
             o.layers = try layers.split(separator: ",").map {

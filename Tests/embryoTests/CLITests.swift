@@ -33,6 +33,7 @@ final class CLITests: ScratchDirectoryTestCase {
               batches               Write the exact training batches of a run's steps as safetensors.
               probe                 Probe every snapshot of a run and write the metrics and an HTML report.
               fill                  Top-K predictions at each [MASK] of some texts, from one checkpoint.
+              pairs                 Score minimal pairs with one checkpoint: each sentence's pseudo-log-likelihood, both variants.
               finetune              Fine-tune a checkpoint (or every snapshot of a run) on a classification or regression task.
               reinit                Re-initialise some pretrained layers, fine-tune, and compare across data sizes.
               activations           Store the residual stream after one layer for the same tokens in every snapshot.

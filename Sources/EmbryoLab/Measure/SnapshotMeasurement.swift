@@ -23,6 +23,8 @@ public struct MeasurementNeeds: OptionSet, Sendable, Hashable {
     public static let heldOutText = MeasurementNeeds(rawValue: 1 << 3)
     /// A downstream task (GLUE layout).
     public static let task = MeasurementNeeds(rawValue: 1 << 4)
+    /// Minimal pairs (BLiMP's layout, --pairs).
+    public static let minimalPairs = MeasurementNeeds(rawValue: 1 << 5)
 }
 
 /// One snapshot's result: metrics, and an artifact in the measurement's own JSON that is cached with them

@@ -17,6 +17,10 @@ public struct ProbeOptions: Sendable {
     public var patterns: String?
     public var layers: [Int]?  // nil: every layer
     public var maxSentences = 1000
+    /// Minimal pairs: a BLiMP data/ folder or one file of pairs; how to score them; a sample per paradigm.
+    public var pairs: URL?
+    public var pll = PLLVariant.wordL2R
+    public var pairsPerParadigm: Int?
     public init() {}
 }
 
@@ -31,6 +35,9 @@ public final class ProbeInputs {
     public private(set) var relations: [LamaRelation] = []
     public private(set) var missingRelations: [String] = []
     public private(set) var patterns: [String: [String]] = [:]
+    /// The minimal pairs (a seeded sample of each paradigm with --pairs-per-paradigm) and a hash of them.
+    public private(set) var pairs: [MinimalPair] = []
+    public private(set) var pairsHash = "-"
     /// The run's own held-out text (nil for a folder of checkpoints without its token cache).
     public private(set) var runHeldOut: HeldOutText?
     /// What the loss probe measured on, for the report.
@@ -55,6 +62,16 @@ public final class ProbeInputs {
             }
         }
         if needs.contains(.facts) { try readFacts() }
+        if needs.contains(.minimalPairs) {
+            guard let p = options.pairs else {
+                throw EmbryoError.usage(
+                    "the pairs probe needs --pairs PATH: BLiMP's data/ folder as distributed, or one <UID>.jsonl file")
+            }
+            pairs = MinimalPairs.sample(try MinimalPairs.read(p), perParadigm: options.pairsPerParadigm)
+            guard !pairs.isEmpty else { throw EmbryoError.format(p.path, "no minimal pairs") }
+            pairsHash = String(
+                stableHash(pairs.map { "\($0.uid)\t\($0.good)\t\($0.bad)" }.joined(separator: "\n")), radix: 16)
+        }
         if let pos = self.options.pos { _ = try ConllU.read(pos) }  // errors (file:line) before any probing
         if let t = self.options.posTrain { _ = try ConllU.read(t) }
         if needs.contains(.heldOutText) {

@@ -36,6 +36,7 @@ public enum ProbeRegistry {
         LensMeasurement.self,
         AttentionMeasurement.self,
         DynamicsMeasurement.self,
+        PairsMeasurement.self,
         ExamplesMeasurement.self,
         SimilarityMeasurement.self,
     ]
