@@ -61,7 +61,9 @@ enum PairsCommand {
         }
         try writeAtomically(Data(lines.utf8), to: URL(fileURLWithPath: a.string(scores)!))
         for v in PLLVariant.allCases {
-            let judged = pairs.compactMap { p in pll[v]![p.good].flatMap { g in pll[v]![p.bad].map { g > $0 } } }
+            let judged = pairs.compactMap { p in
+                pll[v]![p.good].flatMap { g in pll[v]![p.bad].map { PairsMeasurement.isRight(good: g, bad: $0) } }
+            }
             print(
                 "\(v.rawValue): \(judged.filter { $0 }.count) of \(judged.count) pairs right "
                     + String(format: "(%.3f)", Double(judged.filter { $0 }.count) / Double(max(judged.count, 1))))

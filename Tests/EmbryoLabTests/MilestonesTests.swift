@@ -11,18 +11,18 @@ final class MilestonesTests: XCTestCase {
     func testSteepestRiseAndFall() {
         // one onset: flat, then +0.3 between 400 and 600
         let one: [(step: Int, value: Double)] = [(0, 0.1), (200, 0.1), (400, 0.12), (600, 0.42), (800, 0.44)]
-        XCTAssertEqual(Milestones.steepest(one, rising: true), 600)
+        XCTAssertEqual(Trajectory.steepest(one, rising: true), 600)
         // none: a curve that never rises
-        XCTAssertNil(Milestones.steepest([(0, 0.5), (200, 0.5), (400, 0.4)], rising: true))
-        XCTAssertEqual(Milestones.steepest([(0, 0.5), (200, 0.5), (400, 0.4)], rising: false), 400)
+        XCTAssertNil(Trajectory.steepest([(0, 0.5), (200, 0.5), (400, 0.4)], rising: true))
+        XCTAssertEqual(Trajectory.steepest([(0, 0.5), (200, 0.5), (400, 0.4)], rising: false), 400)
         // two candidates: +0.2 over 200 steps beats +0.25 over 400; per step, not per interval
         let two: [(step: Int, value: Double)] = [(0, 0), (200, 0.2), (600, 0.45), (800, 0.45)]
-        XCTAssertEqual(Milestones.steepest(two, rising: true), 200)
+        XCTAssertEqual(Trajectory.steepest(two, rising: true), 200)
         // a rise inside the warmup is no candidate when the search starts after it
         let early: [(step: Int, value: Double)] = [(0, 0), (1, 0.05), (2, 0.2), (200, 0.2), (400, 0.4)]
-        XCTAssertEqual(Milestones.steepest(early, rising: true), 2)
-        XCTAssertEqual(Milestones.steepest(early, rising: true, from: 160), 400)
-        XCTAssertNil(Milestones.steepest([(0, 1)], rising: true))
+        XCTAssertEqual(Trajectory.steepest(early, rising: true), 2)
+        XCTAssertEqual(Trajectory.steepest(early, rising: true, from: 160), 400)
+        XCTAssertNil(Trajectory.steepest([(0, 1)], rising: true))
     }
 
     func testBreakAboveThePlateau() {

@@ -53,21 +53,15 @@ public enum MilestoneComparison {
     /// Two-sided sign test: the probability under p = 1/2 of a split at least as uneven as k of n.
     public static func signTest(_ k: Int, of n: Int) -> Double {
         guard n > 0 else { return .nan }
-        let tail = min(k, n - k)
-        var p = 0.0
-        for i in 0...tail { p += exp(lgamma(Double(n + 1)) - lgamma(Double(i + 1)) - lgamma(Double(n - i + 1))) }
-        return min(1, 2 * p * pow(0.5, Double(n)))
+        let tail = (0...min(k, n - k)).map { SeedStatistics.binomial(n, $0) }.reduce(0, +)
+        return min(1, 2 * tail * pow(0.5, Double(n)))
     }
 
-    /// Pearson's r (nan for fewer than 3 pairs or no spread).
+    /// Pearson's r (TaskMetrics'), nan for fewer than 3 pairs or a side without spread.
     public static func pearson(_ xy: [(Double, Double)]) -> Double {
-        guard xy.count >= 3 else { return .nan }
-        let mx = xy.map(\.0).reduce(0, +) / Double(xy.count), my = xy.map(\.1).reduce(0, +) / Double(xy.count)
-        var sxy = 0.0, sxx = 0.0, syy = 0.0
-        for (x, y) in xy {
-            (sxy, sxx, syy) = (sxy + (x - mx) * (y - my), sxx + (x - mx) * (x - mx), syy + (y - my) * (y - my))
-        }
-        return sxx > 0 && syy > 0 ? sxy / (sxx * syy).squareRoot() : .nan
+        let x = xy.map(\.0), y = xy.map(\.1)
+        guard xy.count >= 3, Set(x).count > 1, Set(y).count > 1 else { return .nan }
+        return TaskMetrics.pearson(x, y)
     }
 
     /// The Markdown table: one row per milestone and lag, a column per group; then order and correlation.

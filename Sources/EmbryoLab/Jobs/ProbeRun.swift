@@ -93,11 +93,3 @@ public final class ProbeRunner {
         try RunReport.write(folder: out, run: run, probes: metrics, info: info, fallback: info, registry: registry)
     }
 }
-
-/// Says each distinct warning once.
-public final class WarnOnce {
-    let warn: (String) -> Void
-    var said = Set<String>()
-    public init(_ warn: @escaping (String) -> Void) { self.warn = warn }
-    public func say(_ s: String) { if said.insert(s).inserted { warn(s) } }
-}

@@ -15,8 +15,7 @@ public final class MeasurementRunner {
     public var skipUnreadable = false
     /// Called once a snapshot is loaded for the measurements that still need it (e.g. to require a head).
     public var checkLoaded: ((LoadedSnapshot, [any SnapshotMeasurement]) throws -> Void)?
-    let warn: (String) -> Void
-    private var warned = Set<String>()
+    let warned: WarnOnce
     private var firstVocab: (step: Int, hash: String)?
     /// Seconds spent measuring, per measurement (cache misses only).
     public private(set) var seconds: [String: Double] = [:]
@@ -36,12 +35,10 @@ public final class MeasurementRunner {
     public init(cache: URL, measurements: [any SnapshotMeasurement], warn: @escaping (String) -> Void) {
         self.cache = cache
         self.measurements = measurements
-        self.warn = warn
+        warned = WarnOnce(warn)
     }
 
-    public func warnOnce(_ s: String) {
-        if warned.insert(s).inserted { warn(s) }
-    }
+    public func warnOnce(_ s: String) { warned.say(s) }
 
     /// The cache entry of one measurement on one snapshot.
     struct Entry: Codable {
@@ -200,4 +197,12 @@ public final class MeasurementRunner {
             if stopRequested != 0 { return }
         }
     }
+}
+
+/// Says each distinct warning once.
+public final class WarnOnce {
+    let warn: (String) -> Void
+    var said = Set<String>()
+    public init(_ warn: @escaping (String) -> Void) { self.warn = warn }
+    public func say(_ s: String) { if said.insert(s).inserted { warn(s) } }
 }

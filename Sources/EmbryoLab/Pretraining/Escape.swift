@@ -24,17 +24,10 @@ public struct EscapeSummary: Sendable, Equatable {
     public static func analyse(_ evals: [(step: Int, loss: Double)], unigram: Double) -> EscapeSummary {
         let e = evals.sorted { $0.step < $1.step }
         let escape = e.first { $0.loss <= unigram - margin }?.step
-        var steepest: Int? = nil
-        var best = 0.0
-        for (a, b) in zip(e, e.dropFirst()) where b.step > a.step {
-            let rate = (a.loss - b.loss) / Double(b.step - a.step)
-            if rate > best {
-                best = rate
-                steepest = b.step
-            }
-        }
         return EscapeSummary(
-            unigram: unigram, escapeStep: escape, steepestDescentStep: steepest, lastStep: e.last?.step ?? 0)
+            unigram: unigram, escapeStep: escape,
+            steepestDescentStep: Trajectory.steepest(e.map { ($0.step, $0.loss) }, rising: false),
+            lastStep: e.last?.step ?? 0)
     }
 
     /// The escape of a run made by `embryo pretrain`, from train_log.jsonl; the unigram cross-entropy is the

@@ -41,18 +41,6 @@ public struct Milestones: Codable, Sendable, Equatable {
     /// The capabilities measure until a minimal-pairs probe exists: agreement targets by mask prediction.
     public static let capabilitiesKey = "mask_prediction/upos/AUX"
 
-    /// The end of the interval with the largest rise (or, `rising` false, fall) per step, among intervals
-    /// starting at or after `from`; nil when nothing rises (falls).
-    public static func steepest(_ points: [(step: Int, value: Double)], rising: Bool, from: Int = 0) -> Int? {
-        let p = points.sorted { $0.step < $1.step }.filter { $0.step >= from }
-        var best = 0.0, at: Int? = nil
-        for (a, b) in zip(p, p.dropFirst()) where b.step > a.step {
-            let rate = (rising ? b.value - a.value : a.value - b.value) / Double(b.step - a.step)
-            if rate > best { (best, at) = (rate, b.step) }
-        }
-        return at
-    }
-
     /// The first point (from `from` on, after at least one earlier point) whose accuracy exceeds the mean of
     /// every earlier point by `z` binomial standard errors of its own count (the mean floored at 1/count,
     /// so that one lucky word on a plateau at 0 is no onset).
@@ -82,8 +70,9 @@ public struct Milestones: Codable, Sendable, Equatable {
         let cap = series("mlm", capabilitiesKey)
         return Milestones(
             escape: escape?.escapeStep, steepestDescent: escape?.steepestDescentStep,
-            structureOnset: steepest(uas, rising: true, from: from),
-            capabilitiesOnset: breakUp(cap, from: from), collapseRelease: steepest(collapse, rising: false, from: from),
+            structureOnset: Trajectory.steepest(uas, rising: true, from: from),
+            capabilitiesOnset: breakUp(cap, from: from),
+            collapseRelease: Trajectory.steepest(collapse, rising: false, from: from),
             from: from, lastStep: max(metrics.map(\.step).max() ?? 0, escape?.lastStep ?? 0),
             capabilities: "mlm/" + capabilitiesKey)
     }

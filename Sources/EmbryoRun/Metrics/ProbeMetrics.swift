@@ -76,6 +76,18 @@ public struct Trajectory: Sendable {
 
     public var final: Double? { points.last?.value }
 
+    /// The step ending the interval of largest rise (or, `rising` false, fall) per step between consecutive
+    /// points, among intervals starting at or after `from`; nil when nothing rises (falls). Ties: the first.
+    public static func steepest(_ points: [(step: Int, value: Double)], rising: Bool, from: Int = 0) -> Int? {
+        let p = points.sorted { $0.step < $1.step }.filter { $0.step >= from }
+        var best = 0.0, at: Int? = nil
+        for (a, b) in zip(p, p.dropFirst()) where b.step > a.step {
+            let rate = (rising ? b.value - a.value : a.value - b.value) / Double(b.step - a.step)
+            if rate > best { (best, at) = (rate, b.step) }
+        }
+        return at
+    }
+
     /// First step whose value is at least 90% of the final value.
     public var stepReaching90: Int? {
         guard let last = final else { return nil }
