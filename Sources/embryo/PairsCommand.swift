@@ -19,18 +19,17 @@ enum PairsCommand {
             logprobs_original and logprobs_word_l2r (per piece). Prints each variant's accuracy (a pair is
             right when its good sentence scores strictly higher).
             """,
-        options: [checkpoint, ProbeCommand.pairs, scores, Shared.threads]
+        options: [checkpoint, pairs, scores, Shared.threads]
     )
 
     static let checkpoint = OptionSpec.required("checkpoint", "dir", "Checkpoint directory (with its MLM head).")
     static let scores = OptionSpec.required("scores", "file", "Where the JSON Lines go.")
+    static let pairs = OptionSpec.required(
+        "pairs", "path", "BLiMP's data/ folder as distributed, or one <UID>.jsonl file (e.g. a world's pairs/).")
 
     static func run(_ a: ParsedArguments) throws {
         try Shared.configureThreads(a)
-        guard let path = a.string(ProbeCommand.pairs) else {
-            throw EmbryoError.usage("give --pairs PATH: BLiMP's data/ folder, or one <UID>.jsonl file")
-        }
-        let pairs = try MinimalPairs.read(URL(fileURLWithPath: path))
+        let pairs = try MinimalPairs.read(URL(fileURLWithPath: a.string(Self.pairs)!))
         let snapshot = try Run.open(a.string(checkpoint)!).requireSnapshots()[0]
         let (model, tok) = try snapshot.load()
         try model.require(.mlmHead, for: "pseudo-log-likelihood")

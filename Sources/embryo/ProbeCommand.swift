@@ -13,8 +13,8 @@ enum ProbeCommand {
             Probes, per checkpoint (in step order):
             \(ProbeRegistry.helpText)
             Results are cached per checkpoint (weights hash + settings): re-running after more training only
-            probes the new snapshots. For a run on the built-in world, --pos and --facts default to the
-            world's probe.conllu and facts/. Writes metrics.jsonl, metrics.csv and report.html into --out, then
+            probes the new snapshots. For a run on the built-in world, --pos, --facts and --pairs default to
+            the world's probe.conllu, facts/ and pairs/, and pairs joins the default probes. Writes metrics.jsonl, metrics.csv and report.html into --out, then
             prints a summary (when each probe reached 90% of its final value, whether it peaked earlier) and,
             last, the report's path.
             On a cluster, a job array shares the snapshots: job i of n runs probe --shard i/n, which fills the
@@ -49,7 +49,8 @@ enum ProbeCommand {
             + "pattern and consistency across patterns.", default: nil)
     static let pairs = OptionSpec.option(
         "pairs", "path",
-        "Minimal pairs for the pairs probe: BLiMP's data/ folder as distributed, or one <UID>.jsonl file.", default: nil
+        "Minimal pairs for the pairs probe: BLiMP's data/ folder as distributed, or one <UID>.jsonl file "
+            + "(default: the world's pairs/).", default: nil
     )
     static let pll = OptionSpec.option(
         "pll", PLLVariant.allCases.map(\.rawValue).joined(separator: "|"),
@@ -58,7 +59,9 @@ enum ProbeCommand {
     static let pairsPerParadigm = OptionSpec.option(
         "pairs-per-paradigm", "n", "A fixed, seeded sample of each paradigm (default: every pair).", default: nil)
     static let probes = OptionSpec.option(
-        "probes", "list", "Probes to run, comma-separated.", default: "mlm,layers,knowledge,loss")
+        "probes", "list",
+        "Probes to run, comma-separated (default: mlm,layers,knowledge,loss, and pairs when the run's world has "
+            + "pairs/).", default: nil)
     static let layers = OptionSpec.option(
         "layers", "list", "Layers for the linear probes: all, or e.g. 0,2,4.", default: "all")
     static let maxSentences = OptionSpec.option(
@@ -77,7 +80,7 @@ enum ProbeCommand {
         o.posTrain = a.string(Self.posTrain).map { URL(fileURLWithPath: $0) }
         o.facts = a.string(Self.facts)
         o.patterns = a.string(Self.patterns)
-        o.probes = try ProbeRegistry.parse(a.string(Self.probes)!)
+        o.probes = try a.string(Self.probes).map(ProbeRegistry.parse)
         o.pairs = a.string(Self.pairs).map { URL(fileURLWithPath: $0) }
         o.pll = PLLVariant(rawValue: try a.choice(Self.pll, PLLVariant.allCases.map(\.rawValue))!)!
         o.pairsPerParadigm = try a.int(Self.pairsPerParadigm, min: 1)
@@ -138,7 +141,9 @@ enum ProbeCommand {
         }
         let meter = ForwardMeter.shared
         if meter.tokens > 0 {
-            let parts = o.probes.compactMap { k in runner.seconds[k].map { "\(k) \(formatDuration($0))" } }
+            let parts = (runner.options.probes ?? []).compactMap { k in
+                runner.seconds[k].map { "\(k) \(formatDuration($0))" }
+            }
             log(
                 "probe: forward passes \(meter.tokens) positions in \(formatDuration(meter.seconds)) "
                     + "(\(Int(Double(meter.tokens) / max(meter.seconds, 1e-9))) tokens/s); time per probe: "

@@ -1,5 +1,5 @@
 // `embryo world`: generates the built-in world (corpus, gold CoNLL-U probe set, LAMA facts, GLUE-style
-// tasks and world.json) into a directory.
+// tasks, BLiMP-style minimal pairs and world.json) into a directory.
 
 import EmbryoCore
 import EmbryoRun
@@ -14,7 +14,10 @@ enum WorldCommand {
             Writes train.txt (one sentence per line, documents separated by blank lines), probe.conllu
             (held-out sentences with gold UPOS, Penn XPOS, features, heads and UD relations), facts/ (LAMA
             layout, with how often train.txt states each fact), tasks/<grammar|factcheck|paraphrase>/ (GLUE-
-            style TSV) and world.json. The same seed and sizes give the same bytes.
+            style TSV), pairs/<UID>.jsonl (a world-BLiMP in BLiMP's layout: up to 500 minimal pairs per
+            paradigm of agreement, selectional restrictions, argument structure, word order and facts; no bad
+            sentence occurs in train.txt, every word does) and world.json. The same seed and sizes give the
+            same bytes.
             """,
         options: [out, seed, tokens, taskExamples]
     )
@@ -38,7 +41,8 @@ enum WorldCommand {
         let s = try world.write(to: out) { done, _ in progress.update(min(done, sizes.tokens)) }
         log(
             "world: \(s.tokens) tokens, \(s.sentences) sentences, \(s.documents) documents, \(s.probeSentences) probe sentences, "
-                + "\(world.knowledge.facts.count) facts")
+                + "\(world.knowledge.facts.count) facts, \(s.pairs.values.reduce(0, +)) minimal pairs in "
+                + "\(s.pairs.count) paradigms")
         print(out.path)
     }
 }

@@ -5,6 +5,8 @@
 import EmbryoCore
 import EmbryoLab
 import EmbryoRun
+import EmbryoTestSupport
+import Foundation
 import XCTest
 
 final class MilestonesTests: XCTestCase {
@@ -36,6 +38,24 @@ final class MilestonesTests: XCTestCase {
         let noisy: [(step: Int, value: Double, count: Int)] = [(0, 0.3, 100), (200, 0.4, 100), (400, 0.5, 100)]
         XCTAssertEqual(Milestones.breakUp(noisy), 400)
         XCTAssertNil(Milestones.breakUp([(0, 0.3, 100), (200, 0.31, 100)]))
+    }
+
+    func testCapabilitiesFromMinimalPairsOnceProbed() throws {
+        let root = try scratchDirectory("milestones")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = Run(root)
+        let aux = [(0, 0.0), (200, 0.0), (400, 0.5)].map {
+            ProbeMetric(step: $0.0, probe: "mlm", key: Milestones.capabilitiesKey, value: $0.1, count: 1000)
+        }
+        let pairs = [(0, 0.5), (200, 0.6), (400, 0.6)].map {
+            ProbeMetric(step: $0.0, probe: "pairs", key: Milestones.pairsKey, value: $0.1, count: 7500)
+        }
+        let before = try Milestones.of(run: run, metrics: aux)
+        XCTAssertEqual(before.capabilitiesOnset, 400)
+        XCTAssertEqual(before.capabilities, "mlm/" + Milestones.capabilitiesKey)
+        let after = try Milestones.of(run: run, metrics: aux + pairs)
+        XCTAssertEqual(after.capabilitiesOnset, 200)
+        XCTAssertEqual(after.capabilities, "pairs/accuracy/mean")
     }
 
     func testSignTestAndCorrelationByHand() {

@@ -100,8 +100,17 @@ final class PairsProbeTests: ScratchDirectoryTestCase {
         }
         let html = try String(contentsOf: run.probes.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("Minimal pairs"))
+        // without --pairs, a run on the built-in world reads its world's pairs/, and pairs is a default probe
         o.pairs = nil
-        XCTAssertThrowsError(try ProbeRunner(run: run, options: o, warn: { _ in })) {
+        let defaulted = try ProbeRunner(run: run, options: o, warn: { _ in }).options.pairs
+        XCTAssertEqual(defaulted?.standardizedFileURL, run.worldDir.appendingPathComponent("pairs").standardizedFileURL)
+        XCTAssertEqual(ProbeRegistry.defaults(for: run), ProbeRegistry.defaults + ["pairs"])
+        // a folder of checkpoints has no world: the pairs probe needs --pairs
+        let bare = dir.appendingPathComponent("bare")
+        try FileManager.default.copyItem(at: run.checkpoints, to: bare)
+        let bareRun = try Run.open(bare.path)
+        XCTAssertEqual(ProbeRegistry.defaults(for: bareRun), ProbeRegistry.defaults)
+        XCTAssertThrowsError(try ProbeRunner(run: bareRun, options: o, warn: { _ in })) {
             XCTAssertTrue("\($0)".contains("needs --pairs PATH"), "\($0)")
         }
     }

@@ -22,7 +22,8 @@ public final class ProbeRunner {
     /// Seconds spent in each probe (cache misses and assembly), for the throughput report.
     public var seconds: [String: Double] { runner.seconds }
 
-    /// `registry`: the probes `options.probes` names (ProbeRegistry's, by default).
+    /// `registry`: the probes `options.probes` names (ProbeRegistry's, by default); with none named, the
+    /// run's defaults.
     public init(
         run: Run, options: ProbeOptions, out: URL? = nil, registry: [any ProbeMeasurement.Type] = ProbeRegistry.probes,
         warn: @escaping (String) -> Void
@@ -34,7 +35,9 @@ public final class ProbeRunner {
         guard FileManager.default.fileExists(atPath: run.checkpoints.path, isDirectory: &isDir), isDir.boolValue else {
             throw EmbryoError.io(run.checkpoints.path, "no such directory")
         }
-        let types = try options.probes.map { try ProbeRegistry.type(named: $0, in: registry) }
+        var options = options
+        options.probes = options.probes ?? ProbeRegistry.defaults(for: run)
+        let types = try options.probes!.map { try ProbeRegistry.type(named: $0, in: registry) }
         let warned = WarnOnce(warn)
         let needs = types.reduce(MeasurementNeeds()) { $0.union($1.probeNeeds) }
         inputs = try ProbeInputs(run: run, options: options, out: self.out, needs: needs, warnOnce: warned.say)

@@ -8,8 +8,9 @@ import EmbryoText
 import Foundation
 
 public struct ProbeOptions: Sendable {
-    /// Probe names (ProbeRegistry), in the order their metrics are written.
-    public var probes: [String] = ProbeRegistry.defaults
+    /// Probe names (ProbeRegistry), in the order their metrics are written; nil: the run's defaults
+    /// (`ProbeRegistry.defaults(for:)`).
+    public var probes: [String]? = nil
     public var pos: URL?
     public var posTrain: URL?
     public var facts: String?
@@ -17,7 +18,8 @@ public struct ProbeOptions: Sendable {
     public var patterns: String?
     public var layers: [Int]?  // nil: every layer
     public var maxSentences = 1000
-    /// Minimal pairs: a BLiMP data/ folder or one file of pairs; how to score them; a sample per paradigm.
+    /// Minimal pairs: a BLiMP data/ folder or one file of pairs (the world's pairs/ by default); how to score
+    /// them; a sample per paradigm.
     public var pairs: URL?
     public var pll = PLLVariant.wordL2R
     public var pairsPerParadigm: Int?
@@ -63,11 +65,13 @@ public final class ProbeInputs {
         }
         if needs.contains(.facts) { try readFacts() }
         if needs.contains(.minimalPairs) {
-            guard let p = options.pairs else {
+            if self.options.pairs == nil { self.options.pairs = ProbeRegistry.worldPairs(run) }
+            guard let p = self.options.pairs else {
                 throw EmbryoError.usage(
-                    "the pairs probe needs --pairs PATH: BLiMP's data/ folder as distributed, or one <UID>.jsonl file")
+                    "the pairs probe needs --pairs PATH (BLiMP's data/ folder as distributed, or one <UID>.jsonl "
+                        + "file): \(checkpoints.path) has no world with pairs/")
             }
-            pairs = MinimalPairs.sample(try MinimalPairs.read(p), perParadigm: options.pairsPerParadigm)
+            pairs = MinimalPairs.sample(try MinimalPairs.read(p), perParadigm: self.options.pairsPerParadigm)
             guard !pairs.isEmpty else { throw EmbryoError.format(p.path, "no minimal pairs") }
             pairsHash = String(
                 stableHash(pairs.map { "\($0.uid)\t\($0.good)\t\($0.bad)" }.joined(separator: "\n")), radix: 16)

@@ -44,6 +44,17 @@ public enum ProbeRegistry {
     /// The probes run when none are named.
     public static let defaults = ["mlm", "layers", "knowledge", "loss"]
 
+    /// The probes run on `run` when none are named: the defaults, and pairs when its world has minimal pairs.
+    public static func defaults(for run: Run) -> [String] { defaults + (worldPairs(run) == nil ? [] : ["pairs"]) }
+
+    /// The minimal pairs of a run's built-in world (its pairs/ folder), if it has them.
+    public static func worldPairs(_ run: Run) -> URL? {
+        guard let w = run.world else { return nil }
+        let dir = w.appendingPathComponent("pairs")
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir) && isDir.boolValue ? dir : nil
+    }
+
     public static var names: [String] { probes.map { $0.probeName } }
 
     public static func named(_ name: String, in registry: [any ProbeMeasurement.Type] = probes)

@@ -1,8 +1,9 @@
 // The milestones of a run's development, found from its files: the escape from the word-frequency plateau
 // and the steepest descent of the held-out loss (train_log.jsonl, as `embryo findings`), the structure
 // onset (Chen et al. 2024: the largest rise per step of attention/uas/best between snapshots), the
-// capabilities onset (the first snapshot whose mask prediction of agreement targets, AUX, breaks above the
-// mean of the snapshots before it by 3 binomial standard errors; minimal pairs replace it once probed) and
+// capabilities onset (the first snapshot whose minimal-pair accuracy, the pairs probe's mean over
+// paradigms, breaks above the mean of the snapshots before it by 3 binomial standard errors; without that
+// probe, the mask prediction of agreement targets, AUX) and
 // the release of representation collapse (the fastest fall per step of dynamics/collapse). Onsets read
 // from snapshots count only from the end of the warmup on, where the learning rate has reached its peak.
 
@@ -40,6 +41,8 @@ public struct Milestones: Codable, Sendable, Equatable {
     public static let fileName = "milestones.json"
     /// The capabilities measure until a minimal-pairs probe exists: agreement targets by mask prediction.
     public static let capabilitiesKey = "mask_prediction/upos/AUX"
+    /// The capabilities measure once the pairs probe ran (Chen et al.'s BLiMP accuracy): its mean over paradigms.
+    public static let pairsKey = "accuracy/mean"
 
     /// The first point (from `from` on, after at least one earlier point) whose accuracy exceeds the mean of
     /// every earlier point by `z` binomial standard errors of its own count (the mean floored at 1/count,
@@ -67,14 +70,15 @@ public struct Milestones: Codable, Sendable, Equatable {
         let escape = try EscapeSummary.of(run, upTo: last)
         let uas = series("attention", "uas/best").map { ($0.step, $0.value) }
         let collapse = series("dynamics", "collapse").map { ($0.step, $0.value) }
-        let cap = series("mlm", capabilitiesKey)
+        let pairs = series("pairs", pairsKey)
+        let cap = pairs.isEmpty ? series("mlm", capabilitiesKey) : pairs
         return Milestones(
             escape: escape?.escapeStep, steepestDescent: escape?.steepestDescentStep,
             structureOnset: Trajectory.steepest(uas, rising: true, from: from),
             capabilitiesOnset: breakUp(cap, from: from),
             collapseRelease: Trajectory.steepest(collapse, rising: false, from: from),
             from: from, lastStep: max(metrics.map(\.step).max() ?? 0, escape?.lastStep ?? 0),
-            capabilities: "mlm/" + capabilitiesKey)
+            capabilities: pairs.isEmpty ? "mlm/" + capabilitiesKey : "pairs/" + pairsKey)
     }
 
     /// Each milestone by name, nil where it was not found (or its probe not run).

@@ -122,10 +122,12 @@ public struct WorldSummary: Sendable {
     public var phrasingCounts: [[Int]] = []
     public var uposCounts: [String: Int] = [:]
     public var forms = Set<String>()
+    /// Minimal pairs written per paradigm (pairs/).
+    public var pairs: [String: Int] = [:]
 }
 
 extension World {
-    /// Writes train.txt, probe.conllu, facts/, tasks/ and world.json into `dir`.
+    /// Writes train.txt, pairs/, probe.conllu, facts/, tasks/ and world.json into `dir`.
     public func write(to dir: URL, progress: ((Int, Int) -> Void)? = nil) throws -> WorldSummary {
         let fm = FileManager.default
         do { try fm.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
@@ -161,6 +163,7 @@ extension World {
         }
         try writeAtomically(out, to: dir.appendingPathComponent("train.txt"))
         progress?(sizes.tokens, sizes.tokens)
+        summary.pairs = try writePairs(to: dir.appendingPathComponent("pairs"), train: trainSet, forms: summary.forms)
 
         // held-out probe sentences: same distribution, none that occurs in train.txt
         var probeRng = Rng(seed: seed ^ stableHash("probe"))
@@ -276,10 +279,10 @@ extension World {
                     "six recurring nouns per document (a on first mention, the after), one narrative tense, position-graded discourse markers",
                 "fact_share": sizes.factShare,
             ],
-            "relations": relations, "tasks": taskSizes,
+            "relations": relations, "tasks": taskSizes, "pairs": s.pairs,
             "files": [
                 "train.txt", "probe.conllu", "facts/relations.jsonl", "facts/<relation>.jsonl",
-                "tasks/<task>/{train,dev,test}.tsv",
+                "tasks/<task>/{train,dev,test}.tsv", "pairs/<UID>.jsonl",
             ],
         ]
         let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])

@@ -204,7 +204,7 @@ extension World {
     /// the edited objects and the new counts (removed facts stay, with count 0, so their forgetting can be
     /// probed), facts-before-edit/ (the parent's), facts-edited/ and facts-edited-before/ (the edited facts
     /// alone, with the new and with the old objects), edits.jsonl (each edited fact before and after), and the
-    /// parent's probe set, tasks and world.json (with the edits listed).
+    /// parent's probe set, tasks and world.json (with the edits listed), and pairs/ of the edited world.
     public func writeEdited(from parent: URL, to dir: URL, edits: [WorldEdit]) throws -> (before: [Int], after: [Int]) {
         let fm = FileManager.default
         try fm.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -244,6 +244,10 @@ extension World {
             throw EmbryoError.format(summaryURL.path, "not a world summary")
         }
         summary["edits"] = Array(Set(edits.map(\.spec))).sorted()
+        let trainLines = r.text.split(separator: "\n")
+        summary["pairs"] = try writePairs(
+            to: dir.appendingPathComponent("pairs"), train: Set(trainLines.map(String.init)),
+            forms: Set(trainLines.flatMap { World.forms(ofLine: $0) }), objects: objects)
         let data = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
         try writeAtomically(data + Data("\n".utf8), to: dir.appendingPathComponent("world.json"))
         return (r.before, r.after)
