@@ -353,7 +353,7 @@ final class ProbeTests: ScratchDirectoryTestCase {
             XCTAssertTrue(at == nil, at.map { String(html[$0...].prefix(500)) } ?? "")
         }
         XCTAssertFalse(html.contains("http://") && html.contains("<script"))
-        XCTAssertEqual(ProbeReport.summary(metrics).count, 6)
+        XCTAssertEqual(ProbeReport.summary(metrics).count, 6 + 1 + 6)  // the pairs mean and its 6 terms
         // re-running reuses every result; a changed vocabulary is caught, not silently mis-tokenized
         let vocab = checkpoints.appendingPathComponent("step-000020/vocab.txt")
         let lines = try String(contentsOf: vocab, encoding: .utf8).split(separator: "\n").dropLast(5)

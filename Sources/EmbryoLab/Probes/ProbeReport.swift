@@ -49,6 +49,9 @@ public enum ProbeReport {
         }
         add("knowledge P@1, mean over relations", "knowledge", "p_at_1/mean")
         add("held-out MLM accuracy", "loss", "mlm_accuracy")
+        add("minimal-pair accuracy, mean over paradigms", "pairs", "accuracy/mean")
+        let terms = Set(ms.filter { $0.probe == "pairs" && $0.key.hasPrefix("accuracy/term/") }.map(\.key))
+        for key in terms.sorted() { add("minimal pairs, \(key.dropFirst("accuracy/term/".count))", "pairs", key) }
         return out
     }
 

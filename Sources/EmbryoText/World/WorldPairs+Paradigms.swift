@@ -167,7 +167,7 @@ struct PairMaker {
     func adjectivePair(_ rng: inout Rng) -> (good: WorldSentence, bad: WorldSentence)? {
         let c = rng.below(lx.classes), other = (c + 1 + rng.below(lx.classes - 1)) % lx.classes
         guard let n = noun(c, &rng), !lx.adjectivesByClass[other].isEmpty else { return nil }
-        let s = NounPhrase(noun: n, plural: rng.chance(0.3))
+        let s = NounPhrase(noun: n, plural: rng.chance(0.5))
         let pool = lx.adjectivesByClass[other]
         let wrong = lx.adjectives[pool[ZipfSampler.small(pool.count, &rng)]]
         return (copular(s, grammar.adjective(for: n, &rng)), copular(s, wrong))
@@ -212,14 +212,16 @@ struct PairMaker {
     // MARK: building
 
     /// A subject of a random class, a transitive verb that selects it, and an object of the verb's class.
+    /// Both numbers are even odds, so that a scorer's preference for one form (a pseudo-log-likelihood sums
+    /// one term per piece, and "-s" forms can have more pieces) does not decide the agreement paradigms.
     func transitiveClause(_ rng: inout Rng) -> (NounPhrase, Int, NounPhrase)? {
         let c = rng.below(lx.classes)
         guard let v = verb(transitive, class: c, &rng), let s = noun(c, &rng),
             let o = noun(lx.verbs[v].objectClass, &rng)
         else { return nil }
-        let objectPlural = rng.chance(0.3)
+        let objectPlural = rng.chance(0.5)
         let det = rng.chance(0.6) ? "the" : objectPlural ? "some" : "a"
-        return (NounPhrase(noun: s, plural: rng.chance(0.3)), v, NounPhrase(noun: o, plural: objectPlural, det: det))
+        return (NounPhrase(noun: s, plural: rng.chance(0.5)), v, NounPhrase(noun: o, plural: objectPlural, det: det))
     }
 
     func noun(_ c: Int, _ rng: inout Rng) -> Int? {
