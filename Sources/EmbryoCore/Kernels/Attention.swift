@@ -49,7 +49,7 @@ func addNeighbourBias(_ p: UnsafeMutablePointer<Float>, T: Int, towardPrevious: 
 public func attentionBackward(
     dqkv: UnsafeMutablePointer<Float>, dprobs: UnsafeMutablePointer<Float>,
     dctx: UnsafePointer<Float>, qkv: UnsafePointer<Float>, probs: UnsafePointer<Float>,
-    B: Int, T: Int, H: Int, NH: Int
+    B: Int, T: Int, H: Int, NH: Int, extra: AttentionGradientView? = nil
 ) {
     let HS = H / NH, ld = 3 * H
     let scale = 1 / Float(HS).squareRoot()
@@ -69,6 +69,11 @@ public func attentionBackward(
             sgemmSerial(
                 transA: true, transB: false, M: T, N: HS, K: T, A: p, lda: T, B: dc, ldb: H,
                 beta: 0, C: dq + 2 * H, ldc: ld)
+            if let extra {  // a regulariser's gradient on the probabilities themselves
+                for e in Int(extra.offsets[bh])..<Int(extra.offsets[bh + 1]) {
+                    dp[Int(extra.index[e])] += extra.value[e]
+                }
+            }
             clock.markFirst()
             // softmax backward, with the 1/sqrt(HS) of the scores folded in
             for i in 0..<T {

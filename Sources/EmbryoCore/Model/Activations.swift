@@ -9,6 +9,9 @@ public final class AlbertBatch {
     public let attentionMask: FloatBuffer  // (B, T) 1 = attend, 0 = padding
     public let mlmLabels: IntBuffer  // (B, T) target id, or -100 (any negative) = not predicted
     public let sopLabels: IntBuffer  // (B) 0 = in order, 1 = swapped
+    /// (B, T) the position of the token's gold syntactic head in its row, or -1 (no arc): the arcs of the
+    /// syntactic-attention regulariser.
+    public let goldHeads: IntBuffer
 
     public init(B: Int, T: Int) {
         self.B = B
@@ -18,9 +21,11 @@ public final class AlbertBatch {
         attentionMask = FloatBuffer(count: B * T)
         mlmLabels = IntBuffer(count: B * T)
         sopLabels = IntBuffer(count: B)
+        goldHeads = IntBuffer(count: B * T)
         for i in 0..<(B * T) {
             attentionMask[i] = 1
             mlmLabels[i] = -100
+            goldHeads[i] = -1
         }
     }
 }
@@ -80,6 +85,22 @@ public final class Activations {
     public let chunkMean, chunkRstd: UnsafeMutablePointer<Float>  // (chunk)
 
     public private(set) var floatCount = 0
+    /// The syntactic-attention regulariser's gradient entries (made on first use) and whether the next
+    /// backward adds them.
+    private var gradientEntries: AttentionGradientEntries?
+    public var attentionGradientActive = false
+
+    func attentionGradient() -> AttentionGradientEntries {
+        if let g = gradientEntries { return g }
+        let g = AttentionGradientEntries(capacity: 2 * capacityTokens, layers: L, maxBlocks: capacityB * NH)
+        gradientEntries = g
+        return g
+    }
+
+    /// The entries of the last syntactic-attention forward, when the next backward adds them.
+    public var activeAttentionGradient: AttentionGradientEntries? {
+        attentionGradientActive ? gradientEntries : nil
+    }
 
     /// `maxTokens` and `maxSequences` reserve room for up to that many positions and sequences, for
     /// `reshape` to other shapes (more, shorter sequences).

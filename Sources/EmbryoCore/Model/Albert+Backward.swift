@@ -125,7 +125,7 @@ extension Albert {
         Profiler.span(.attentionProducts, flops: 8 * Double(BT * T * H)) {
             attentionBackward(
                 dqkv: a.dqkv, dprobs: a.dprobs, dctx: a.dctx, qkv: qkv, probs: a.probs + l * B * a.NH * T * T,
-                B: B, T: T, H: H, NH: a.NH)
+                B: B, T: T, H: H, NH: a.NH, extra: a.activeAttentionGradient?.layer(l))
         }
         Profiler.span(.qkv, flops: perRow * Double(H * 3 * H)) {
             linearBackward(

@@ -123,6 +123,8 @@ public struct PretrainingOutput: Sendable, Equatable {
     public var mlmCount = 0
     public var sopCorrect = 0
     public var sopCount = 0
+    /// The syntactic-attention regulariser's sum (without lambda) and arcs, when it is on.
+    public var syntacticAttention = SyntacticAttentionTerm()
 
     public init() {}
     public var mlmAccuracy: Float { mlmCount > 0 ? Float(mlmCorrect) / Float(mlmCount) : 0 }

@@ -17,6 +17,8 @@ public final class DataParallel {
     var shardBatches: [AlbertBatch]
     /// Gradient buffers of the shards; shard 0 writes the model's own.
     let grads: [FloatBuffer]
+    /// Lambda of the syntactic-attention regulariser on the batches' gold arcs (0: off).
+    public var syntacticAttentionLambda: Float = 0
 
     /// `predictionsPerSequence` bounds the MLM labels of one sequence; `training` false keeps no gradient state.
     public init(
@@ -85,7 +87,8 @@ public final class DataParallel {
     public var shardCount: Int { rows.count }
 
     /// Forward over `batch`, and with `gradients` the backward: model.grads then holds the gradient of the
-    /// batch's mean MLM loss plus mean SOP loss (overwritten, not accumulated). Returns the batch's losses.
+    /// batch's mean MLM loss plus mean SOP loss (overwritten, not accumulated), plus the syntactic-attention
+    /// term when its lambda is set. Returns the batch's losses.
     @discardableResult
     public func run(_ batch: AlbertBatch, gradients: Bool = true) throws -> PretrainingOutput {
         try checkShape(batch)
@@ -109,6 +112,8 @@ public final class DataParallel {
             out.mlmCount += o.mlmCount
             out.sopCorrect += o.sopCorrect
             out.sopCount += o.sopCount
+            out.syntacticAttention.sum += o.syntacticAttention.sum
+            out.syntacticAttention.arcs += o.syntacticAttention.arcs
         }
         out.mlmLoss = out.mlmCount > 0 ? Float(mlmSum / Double(out.mlmCount)) : 0
         out.sopLoss = out.sopCount > 0 ? Float(sopSum / Double(out.sopCount)) : 0
@@ -194,6 +199,7 @@ public final class DataParallel {
         sb.attentionMask.pointer.update(from: batch.attentionMask.pointer + from, count: count)
         sb.mlmLabels.pointer.update(from: batch.mlmLabels.pointer + from, count: count)
         sb.sopLabels.pointer.update(from: batch.sopLabels.pointer + r.lowerBound, count: r.count)
+        sb.goldHeads.pointer.update(from: batch.goldHeads.pointer + from, count: count)
         return sb
     }
 
@@ -208,7 +214,11 @@ public final class DataParallel {
             Profiler.span(.zeroGrad) { grads[s].zero() }
         }
         Profiler.phase = .forward
-        let out = try model.forward(acts[s], sb, gradients: gradients, denominators: denominators)
+        var out = try model.forward(acts[s], sb, gradients: gradients, denominators: denominators)
+        acts[s].attentionGradientActive = false
+        if gradients && syntacticAttentionLambda != 0 {
+            out.syntacticAttention = model.syntacticAttentionForward(acts[s], sb, lambda: syntacticAttentionLambda)
+        }
         if gradients {
             Profiler.phase = .backward
             model.backward(acts[s], sb, into: grads[s])

@@ -1,0 +1,124 @@
+// The syntactic-attention regulariser: its value and every parameter gradient of the pretraining loss plus
+// it against transformers' ALBERT with the term written from its definition (Scripts/make-sas-fixture.py),
+// directional derivatives by central differences, and the data-parallel step equal to one pass.
+
+import EmbryoCore
+import Foundation
+import XCTest
+
+final class SyntacticAttentionTests: XCTestCase {
+    override func setUp() { Threads.configure(2) }
+
+    func parity(_ kind: String) throws {
+        let model = try Albert.load(from: Fixtures.dir("albert-\(kind)"))
+        let inputs = try SafetensorsFile(
+            url: Fixtures.dir("albert-\(kind)").appendingPathComponent("expected.safetensors"))
+        let expected = try SafetensorsFile(
+            url: Fixtures.dir("sas-\(kind)").appendingPathComponent("expected.safetensors"))
+        let batch = try fixtureBatch(inputs)
+        for (i, h) in try expected.floats("gold_heads").enumerated() { batch.goldHeads[i] = Int32(h) }
+        let lambda = try expected.floats("lambda")[0]
+        let a = Activations(config: model.config, B: batch.B, T: batch.T)
+        model.zeroGrad()
+        let out = try model.forward(a, batch)
+        let term = model.syntacticAttentionForward(a, batch, lambda: lambda)
+        XCTAssertEqual(term.arcs, 23)
+        XCTAssertEqual(term.sum, Double(try expected.floats("term")[0]), accuracy: 1e-5, kind)
+        XCTAssertEqual(
+            Double(out.loss) + Double(lambda) * term.sum, Double(try expected.floats("loss")[0]), accuracy: 1e-4)
+        model.backward(a, batch)
+        for t in model.layout.tensors {
+            let ref = try expected.floats("grad.\(t.name)")
+            let diff = maxAbsDiff(model.gradient(t.name)!, ref)
+            XCTAssertLessThanOrEqual(diff, 1e-3 * maxAbs(ref) + 1e-7, "\(kind) gradient of \(t.name)")
+        }
+    }
+
+    func testSharedLayersMatchTransformers() throws { try parity("shared") }
+    func testUnsharedLayersMatchTransformers() throws { try parity("unshared") }
+
+    /// Gold heads for a random batch: each attended position from the third on points back one or two
+    /// places (padding has no arcs: its [PAD] embedding row gets no gradient, as in transformers).
+    func withArcs(_ batch: AlbertBatch) -> AlbertBatch {
+        for b in 0..<batch.B {
+            for t in 2..<(batch.T - 1) where batch.attentionMask[b * batch.T + t] != 0 {
+                batch.goldHeads[b * batch.T + t] = Int32(t % 2 == 0 ? t - 1 : t - 2)
+            }
+        }
+        return batch
+    }
+
+    func testDirectionalDerivativesWithTheRegulariser() throws {
+        let config = tinyConfig(groups: 2)
+        let model = try Albert(config: config)
+        model.initializeWeights(seed: 21)
+        var rng = Rng(seed: 22)
+        for i in 0..<model.params.count { model.params[i] = model.params[i] * 3 + Float(rng.normal()) * 0.05 }
+        let batch = withArcs(randomBatch(B: 2, T: 8, vocab: config.vocabSize, seed: 23))
+        let a = Activations(config: config, B: 2, T: 8)
+        let lambda: Float = 0.7
+        model.zeroGrad()
+        try model.forward(a, batch)
+        XCTAssertEqual(model.syntacticAttentionForward(a, batch, lambda: lambda).arcs, 9)
+        model.backward(a, batch)
+        var changed = 0
+        for t in model.layout.tensors {
+            var u = [Float](repeating: 0, count: t.count)
+            var norm: Double = 0
+            for i in 0..<t.count { u[i] = Float(rng.normal()); norm += Double(u[i] * u[i]) }
+            for i in 0..<t.count { u[i] /= Float(norm.squareRoot()) }
+            let g = model.gradient(t.name)!, p = model.parameter(t.name)!
+            var analytic: Double = 0
+            for i in 0..<t.count { analytic += Double(g[i]) * Double(u[i]) }
+            let h: Float = 1e-2
+            func lossAt(_ s: Float) throws -> Double {
+                for i in 0..<t.count { p[i] += s * u[i] }
+                defer { for i in 0..<t.count { p[i] -= s * u[i] } }
+                let out = try model.forward(a, batch, gradients: false)
+                return Double(out.loss) + Double(lambda) * model.syntacticAttentionForward(a, batch, lambda: 0).sum
+            }
+            let fd = (try lossAt(h) - lossAt(-h)) / (2 * Double(h))
+            let err = abs(fd - analytic) / max(abs(fd), abs(analytic), 1e-2)
+            XCTAssertLessThanOrEqual(err, 1e-2, "\(t.name): fd \(fd) analytic \(analytic)")
+            // the term reaches the encoder's weights (attention's q and k), not the heads
+            let without = try gradientWithoutTheTerm(model, a, batch, t.name)
+            if zip(Array(UnsafeBufferPointer(start: g, count: t.count)), without).contains(where: { $0 != $1 }) {
+                changed += 1
+            }
+        }
+        XCTAssertGreaterThan(changed, 3)
+    }
+
+    /// The gradient of one tensor with the regulariser off (the model's gradients are restored after).
+    func gradientWithoutTheTerm(_ model: Albert, _ a: Activations, _ batch: AlbertBatch, _ name: String) throws
+        -> [Float]
+    {
+        let saved = model.grads.array
+        defer { for i in saved.indices { model.grads[i] = saved[i] } }
+        model.zeroGrad()
+        try model.forward(a, batch)
+        a.attentionGradientActive = false
+        model.backward(a, batch)
+        let t = model.layout.tensors.first { $0.name == name }!
+        return Array(UnsafeBufferPointer(start: model.gradient(name)!, count: t.count))
+    }
+
+    func testDataParallelStepEqualsOnePass() throws {
+        let config = tinyConfig(groups: 1)
+        let model = try Albert(config: config)
+        model.initializeWeights(seed: 31)
+        let batch = withArcs(randomBatch(B: 4, T: 8, vocab: config.vocabSize, seed: 32))
+        let a = Activations(config: config, B: 4, T: 8)
+        model.zeroGrad()
+        try model.forward(a, batch)
+        let one = model.syntacticAttentionForward(a, batch, lambda: 0.3)
+        model.backward(a, batch)
+        let reference = model.grads.array
+        let shards = DataParallel(model: model, B: 4, T: 8, predictionsPerSequence: 8, threads: 2)
+        shards.syntacticAttentionLambda = 0.3
+        let out = try shards.run(batch)
+        XCTAssertEqual(out.syntacticAttention.arcs, one.arcs)
+        XCTAssertEqual(out.syntacticAttention.sum, one.sum, accuracy: 1e-5)
+        XCTAssertLessThanOrEqual(maxAbsDiff(model.grads.pointer, reference), 1e-5 * maxAbs(reference) + 1e-7)
+    }
+}
