@@ -116,6 +116,11 @@ enum PretrainCommand {
             "Training-time bias on each first-layer head's previous (even heads) or next (odd) key, falling to 0 over --attention-nudge-steps."
         ),
         .int("attention-nudge-steps", \.attentionNudgeSteps, "Steps over which the attention nudge falls to 0."),
+        .double(
+            "sas", \.sas,
+            "Syntactic-attention regulariser's lambda on the gold arcs (built-in world or CoNLL-U corpus): > 0 suppresses, < 0 promotes.",
+            value: "lambda"),
+        .int("sas-until", \.sasUntil, "Step from which the syntactic-attention regulariser is off (default: never)."),
         .double("init-range", \.initRange, "Standard deviation of the initial weights (default: the config's, 0.02)."),
         .choice(
             "keep-state", \.keepState,

@@ -17,8 +17,9 @@ public final class DataParallel {
     var shardBatches: [AlbertBatch]
     /// Gradient buffers of the shards; shard 0 writes the model's own.
     let grads: [FloatBuffer]
-    /// Lambda of the syntactic-attention regulariser on the batches' gold arcs (0: off).
-    public var syntacticAttentionLambda: Float = 0
+    /// Lambda of the syntactic-attention regulariser on the batches' gold arcs (nil: off; 0: the term is
+    /// measured, with no gradient).
+    public var syntacticAttentionLambda: Float? = nil
 
     /// `predictionsPerSequence` bounds the MLM labels of one sequence; `training` false keeps no gradient state.
     public init(
@@ -216,8 +217,8 @@ public final class DataParallel {
         Profiler.phase = .forward
         var out = try model.forward(acts[s], sb, gradients: gradients, denominators: denominators)
         acts[s].attentionGradientActive = false
-        if gradients && syntacticAttentionLambda != 0 {
-            out.syntacticAttention = model.syntacticAttentionForward(acts[s], sb, lambda: syntacticAttentionLambda)
+        if gradients, let lambda = syntacticAttentionLambda {
+            out.syntacticAttention = model.syntacticAttentionForward(acts[s], sb, lambda: lambda)
         }
         if gradients {
             Profiler.phase = .backward

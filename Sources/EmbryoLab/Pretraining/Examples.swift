@@ -95,8 +95,8 @@ public final class ExampleMaker {
         Rng(seed: seed &* 0x9E37_79B9_7F4A_7C15 ^ (UInt64(step) << 20 | UInt64(row) << 1 | (eval ? 1 : 0)))
     }
 
-    /// Fills `batch` (all rows) for `step`.
-    public func fill(_ batch: AlbertBatch, step: Int, eval: Bool = false) {
+    /// Fills `batch` (all rows) for `step`, with the rows' gold arcs when `arcs` is given.
+    public func fill(_ batch: AlbertBatch, step: Int, eval: Bool = false, arcs: GoldArcs? = nil) {
         let T = batch.T
         for b in 0..<batch.B {
             var r = rng(step: step, row: b, eval: eval)
@@ -110,6 +110,7 @@ public final class ExampleMaker {
                 batch.mlmLabels[i] = inside ? ex.labels[t] : -100
             }
             batch.sopLabels[b] = ex.sopLabel
+            arcs?.fill(batch, row: b, example: ex)
             // a mapped corpus keeps only what the next example maps again (a fault may map a large folio)
             corpus.releasePages()
         }

@@ -17,6 +17,8 @@ final class TrainingLoop {
     let batch: AlbertBatch
     let shards: DataParallel
     let saveSteps: Set<Int>
+    /// The corpus's gold arcs, with the syntactic-attention regulariser.
+    let arcs: GoldArcs?
     var config: PretrainConfig { trainer.config }
     var run: Run { trainer.run }
 
@@ -46,6 +48,18 @@ final class TrainingLoop {
         shards = DataParallel(
             model: model, B: config.batchSize, T: config.seqLen, predictionsPerSequence: data.maker.maxPredictions)
         saveSteps = Set(config.checkpointSteps())
+        arcs =
+            config.sas == nil
+            ? nil
+            : try GoldArcs.of(
+                run: trainer.run, config: config, sources: data.sources, tokenizer: data.tokenizer,
+                corpus: data.corpus)
+        if let a = arcs {
+            trainer.say(
+                "syntactic-attention regulariser: lambda \(config.sas!)\(config.sasUntil.map { " until step \($0)" } ?? ""), "
+                    + "\(a.arcs) gold arcs\(a.unmatched > 0 ? ", \(a.unmatched) sentences without (their words differ from the tree's)" : "")"
+            )
+        }
     }
 
     /// Restores the saved state when resuming (returns its step), else initialises the weights (step 0).
@@ -111,7 +125,7 @@ final class TrainingLoop {
     func step(_ step: Int) throws {
         let stepStart = Date()
         let B = config.batchSize, T = config.seqLen
-        data.maker.fill(batch, step: step)
+        data.maker.fill(batch, step: step, arcs: arcs)
         trainer.onBatch?(step, batch)
         func requireFinite(_ x: Float, _ what: String) throws {
             guard !x.isFinite else { return }
@@ -120,6 +134,7 @@ final class TrainingLoop {
                     + "snapshot, step \(lastSaved), and its state are kept in \(run.root.path)")
         }
         model.attentionNudge = config.attentionNudge(at: step)
+        shards.syntacticAttentionLambda = arcs == nil ? nil : config.sasLambda(at: step)
         last = try shards.run(batch)
         model.attentionNudge = 0
         try requireFinite(last.loss, "loss")
@@ -139,12 +154,16 @@ final class TrainingLoop {
         if step % config.logEvery == 0 || step == config.steps {
             let secs = Date().timeIntervalSince(windowStart)
             try log.write(
-                jsonLine([
-                    ("step", step), ("loss", last.loss), ("mlm_loss", last.mlmLoss), ("sop_loss", last.sopLoss),
-                    ("mlm_accuracy", last.mlmAccuracy), ("sop_accuracy", last.sopAccuracy), ("lr", lastLR),
-                    ("grad_norm", lastNorm), ("tokens_per_s", Double(windowTokens) / max(secs, 1e-9)),
-                    ("tokens_seen", tokensSeen), ("elapsed_s", elapsed()),
-                ]))
+                jsonLine(
+                    [
+                        ("step", step), ("loss", last.loss), ("mlm_loss", last.mlmLoss), ("sop_loss", last.sopLoss),
+                        ("mlm_accuracy", last.mlmAccuracy), ("sop_accuracy", last.sopAccuracy), ("lr", lastLR),
+                        ("grad_norm", lastNorm), ("tokens_per_s", Double(windowTokens) / max(secs, 1e-9)),
+                        ("tokens_seen", tokensSeen), ("elapsed_s", elapsed()),
+                    ]
+                        + (arcs == nil
+                            ? []
+                            : [("sas_term", last.syntacticAttention.sum), ("sas_arcs", last.syntacticAttention.arcs)])))
             windowTokens = 0
             windowStart = Date()
         }

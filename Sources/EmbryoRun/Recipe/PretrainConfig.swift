@@ -95,6 +95,11 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var attentionNudgeSteps: Int? = nil
     /// Standard deviation of the initial weights, overriding the config's initializer_range (nil: keep it).
     public var initRange: Double? = nil
+    /// The syntactic-attention regulariser (Chen et al. 2024): lambda times the sum over the batch's gold arcs
+    /// of the largest attention from dependent to head and from head to dependent (nil: none; > 0
+    /// suppresses, < 0 promotes), until step `sasUntil` (nil: to the end).
+    public var sas: Double? = nil
+    public var sasUntil: Int? = nil
 
     /// The optimizer's moments, epsilon and decay (OptimizerHyper's defaults where not set).
     public var optimizerHyper: OptimizerHyper {
@@ -110,6 +115,12 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public func attentionNudge(at step: Int) -> Float {
         guard let b = attentionNudge, let k = attentionNudgeSteps, step <= k else { return 0 }
         return Float(b * Double(k - step + 1) / Double(k))
+    }
+
+    /// The syntactic-attention regulariser's lambda at `step` (0 when there is none or it has been released).
+    public func sasLambda(at step: Int) -> Float {
+        guard let l = sas, step <= (sasUntil ?? Int.max) else { return 0 }
+        return Float(l)
     }
 
     /// The seed of the initial weights.
@@ -128,6 +139,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
         case beta1, beta2, adamEpsilon = "adam_epsilon", weightDecay = "weight_decay", clipNorm = "clip_norm"
         case warmupStart = "warmup_start", cooldown, embeddingLRScale = "embedding_lr_scale", initRange = "init_range"
         case attentionNudge = "attention_nudge", attentionNudgeSteps = "attention_nudge_steps"
+        case sas, sasUntil = "sas_until"
     }
 
     public init() {}
@@ -247,5 +259,10 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
             try bad("--attention-nudge-steps must be in 1...\(steps)")
         }
         if let r = initRange, !(r > 0 && r <= 10) { try bad("--init-range must be in (0, 10]") }
+        if let l = sas, !(l.isFinite && abs(l) <= 10) { try bad("--sas must be in [-10, 10]") }
+        if let k = sasUntil {
+            if sas == nil { try bad("--sas-until goes with --sas") }
+            if k < 1 || k > steps { try bad("--sas-until must be in 1...\(steps)") }
+        }
     }
 }

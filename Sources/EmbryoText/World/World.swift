@@ -28,6 +28,8 @@ public struct WorldSizes: Codable, Sendable, Equatable {
 
 public final class World {
     public static let version = 3
+    /// Beside train.txt, line for line: each sentence's gold heads (1-based word indices, 0 for the root).
+    public static let headsFile = "train.heads"
     public let seed: UInt64
     public let sizes: WorldSizes
     public let lexicon: Lexicon
@@ -127,7 +129,7 @@ public struct WorldSummary: Sendable {
 }
 
 extension World {
-    /// Writes train.txt, pairs/, probe.conllu, facts/, tasks/ and world.json into `dir`.
+    /// Writes train.txt, train.heads, pairs/, probe.conllu, facts/, tasks/ and world.json into `dir`.
     public func write(to dir: URL, progress: ((Int, Int) -> Void)? = nil) throws -> WorldSummary {
         let fm = FileManager.default
         do { try fm.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
@@ -137,15 +139,20 @@ extension World {
         summary.factCounts = Array(repeating: 0, count: knowledge.facts.count)
         summary.phrasingCounts = worldRelations.map { Array(repeating: 0, count: $0.phrasings.count) }
         var trainSet = Set<String>()
-        var out = Data()
+        var out = Data(), heads = Data()
         var rng = Rng(seed: seed ^ stableHash("train"))
         while summary.tokens < sizes.tokens {
             let doc = document(&rng)
-            if summary.documents > 0 { out.append(0x0A) }
+            if summary.documents > 0 {
+                out.append(0x0A)
+                heads.append(0x0A)
+            }
             for s in doc {
                 let text = s.text
                 out.append(contentsOf: text.utf8)
                 out.append(0x0A)
+                heads.append(contentsOf: s.tokens.map { String($0.head) }.joined(separator: " ").utf8)
+                heads.append(0x0A)
                 trainSet.insert(text)
                 summary.tokens += s.tokens.count
                 summary.sentences += 1
@@ -162,6 +169,7 @@ extension World {
             if summary.documents % 2000 == 0 { progress?(summary.tokens, sizes.tokens) }
         }
         try writeAtomically(out, to: dir.appendingPathComponent("train.txt"))
+        try writeAtomically(heads, to: dir.appendingPathComponent(World.headsFile))
         progress?(sizes.tokens, sizes.tokens)
         summary.pairs = try writePairs(to: dir.appendingPathComponent("pairs"), train: trainSet, forms: summary.forms)
 
@@ -186,6 +194,23 @@ extension World {
         let taskSizes = try writeTasks(to: dir.appendingPathComponent("tasks"))
         try writeSummary(summary, taskSizes: taskSizes, to: dir.appendingPathComponent("world.json"))
         return summary
+    }
+
+    /// train.heads alone, replaying the generator exactly as `write` does (for a world written before the
+    /// file existed; an edited world cannot be replayed).
+    public func writeHeads(to url: URL) throws {
+        var heads = Data(), tokens = 0, documents = 0
+        var rng = Rng(seed: seed ^ stableHash("train"))
+        while tokens < sizes.tokens {
+            if documents > 0 { heads.append(0x0A) }
+            for s in document(&rng) {
+                heads.append(contentsOf: s.tokens.map { String($0.head) }.joined(separator: " ").utf8)
+                heads.append(0x0A)
+                tokens += s.tokens.count
+            }
+            documents += 1
+        }
+        try writeAtomically(heads, to: url)
     }
 
     /// CoNLL-U text of `sentences` (sent_id probe-N, # text, SpaceAfter=No where the text has no space).
@@ -281,7 +306,7 @@ extension World {
             ],
             "relations": relations, "tasks": taskSizes, "pairs": s.pairs,
             "files": [
-                "train.txt", "probe.conllu", "facts/relations.jsonl", "facts/<relation>.jsonl",
+                "train.txt", "train.heads", "probe.conllu", "facts/relations.jsonl", "facts/<relation>.jsonl",
                 "tasks/<task>/{train,dev,test}.tsv", "pairs/<UID>.jsonl",
             ],
         ]

@@ -158,33 +158,45 @@ public struct FactStatements: Sendable {
 }
 
 extension World {
-    /// train.txt of this world with `edits` applied (documents that lose every line are dropped), and the
-    /// statements per fact before and after.
-    public func applying(_ edits: [WorldEdit], to text: String) -> (text: String, before: [Int], after: [Int]) {
+    /// train.txt of this world with `edits` applied (documents that lose every line are dropped), its
+    /// train.heads to match when `heads` (the unedited one) is given, and the statements per fact before and
+    /// after. A restated fact keeps its phrasing, so its heads are the line's own.
+    public func applying(_ edits: [WorldEdit], to text: String, heads: String? = nil) -> (
+        text: String, heads: String?, before: [Int], after: [Int]
+    ) {
         let statements = FactStatements(self)
         let outcome = WorldEdit.outcomes(edits, knowledge)
         var before = [Int](repeating: 0, count: knowledge.facts.count), after = before
-        var out: [String] = [], doc: [String] = []
+        var out: [String] = [], doc: [String] = [], outHeads: [String] = [], docHeads: [String] = []
         func endDocument() {
             if !doc.isEmpty {
-                if !out.isEmpty { out.append("") }
+                if !out.isEmpty {
+                    out.append("")
+                    outHeads.append("")
+                }
                 out += doc
+                outHeads += docHeads
             }
             doc = []
+            docHeads = []
         }
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+        let headLines = heads?.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).enumerated() {
+            let lineHeads = headLines.map { n < $0.count ? $0[n] : "" } ?? ""
             if line.isEmpty {
                 endDocument()
                 continue
             }
             guard let (f, t) = statements.statement(line) else {
                 doc.append(line)
+                docHeads.append(lineHeads)
                 continue
             }
             let i = before[f]
             before[f] += 1
             guard let o = outcome[f] else {
                 doc.append(line)
+                docHeads.append(lineHeads)
                 after[f] += 1
                 continue
             }
@@ -193,11 +205,17 @@ extension World {
             let stated =
                 o.object == knowledge.facts[f].object
                 ? line : Grammar.statement(knowledge.facts[f].with(object: o.object), phrasing: t).text
-            for _ in 0..<copies { doc.append(stated) }
+            for _ in 0..<copies {
+                doc.append(stated)
+                docHeads.append(lineHeads)
+            }
             after[f] += copies
         }
         endDocument()
-        return (out.joined(separator: "\n") + "\n", before, after)
+        return (
+            out.joined(separator: "\n") + "\n", headLines == nil ? nil : outHeads.joined(separator: "\n") + "\n",
+            before, after
+        )
     }
 
     /// A copy of the world in `parent` with `edits` applied, into `dir`: the edited train.txt, facts/ with
@@ -217,8 +235,13 @@ extension World {
         try? fm.removeItem(at: before)
         try fm.copyItem(at: parent.appendingPathComponent("facts"), to: before)
         let text = String(decoding: try readFile(parent.appendingPathComponent("train.txt")), as: UTF8.self)
-        let r = applying(edits, to: text)
+        let headsURL = parent.appendingPathComponent(World.headsFile)
+        let heads =
+            FileManager.default.fileExists(atPath: headsURL.path)
+            ? String(decoding: try readFile(headsURL), as: UTF8.self) : nil
+        let r = applying(edits, to: text, heads: heads)
         try writeAtomically(Data(r.text.utf8), to: dir.appendingPathComponent("train.txt"))
+        if let h = r.heads { try writeAtomically(Data(h.utf8), to: dir.appendingPathComponent(World.headsFile)) }
         let outcome = WorldEdit.outcomes(edits, knowledge)
         var objects = knowledge.facts.map(\.object)
         for (f, o) in outcome { objects[f] = o.object }
