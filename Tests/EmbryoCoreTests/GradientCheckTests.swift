@@ -220,23 +220,8 @@ final class ModelGradientTests: XCTestCase {
         model.zeroGrad()
         try model.forward(a, batch)
         model.backward(a, batch)
-        for t in model.layout.tensors {
-            var u = [Float](repeating: 0, count: t.count)
-            var norm: Double = 0
-            for i in 0..<t.count { u[i] = Float(rng.normal()); norm += Double(u[i] * u[i]) }
-            for i in 0..<t.count { u[i] /= Float(norm.squareRoot()) }
-            let g = model.gradient(t.name)!, p = model.parameter(t.name)!
-            var analytic: Double = 0
-            for i in 0..<t.count { analytic += Double(g[i]) * Double(u[i]) }
-            let h: Float = 1e-2
-            func lossAt(_ s: Float) throws -> Double {
-                for i in 0..<t.count { p[i] += s * u[i] }
-                defer { for i in 0..<t.count { p[i] -= s * u[i] } }
-                return Double(try model.forward(a, batch, gradients: false).loss)
-            }
-            let fd = (try lossAt(h) - lossAt(-h)) / (2 * Double(h))
-            let err = abs(fd - analytic) / max(abs(fd), abs(analytic), 1e-2)
-            XCTAssertLessThanOrEqual(err, 1e-2, "groups \(groups) \(t.name): fd \(fd) analytic \(analytic)")
+        try assertDirectionalDerivatives(model, &rng, label: "groups \(groups)") {
+            Double(try model.forward(a, batch, gradients: false).loss)
         }
     }
 

@@ -91,3 +91,30 @@ func temporaryCheckpoint(from dir: URL, rename: (String) -> [String]) throws -> 
         at: dir.appendingPathComponent("config.json"), to: tmp.appendingPathComponent("config.json"))
     return tmp
 }
+
+/// For each parameter tensor of `model`: the central difference (h = 1e-2) of `loss` along a random unit
+/// direction u on that tensor against the gradient the model holds, dotted with u; relative error <= 1e-2.
+func assertDirectionalDerivatives(
+    _ model: Albert, _ rng: inout Rng, label: String, loss: () throws -> Double, file: StaticString = #filePath,
+    line: UInt = #line
+) throws {
+    for t in model.layout.tensors {
+        var u = [Float](repeating: 0, count: t.count)
+        var norm: Double = 0
+        for i in 0..<t.count { u[i] = Float(rng.normal()); norm += Double(u[i] * u[i]) }
+        for i in 0..<t.count { u[i] /= Float(norm.squareRoot()) }
+        let g = model.gradient(t.name)!, p = model.parameter(t.name)!
+        var analytic: Double = 0
+        for i in 0..<t.count { analytic += Double(g[i]) * Double(u[i]) }
+        let h: Float = 1e-2
+        func lossAt(_ s: Float) throws -> Double {
+            for i in 0..<t.count { p[i] += s * u[i] }
+            defer { for i in 0..<t.count { p[i] -= s * u[i] } }
+            return try loss()
+        }
+        let fd = (try lossAt(h) - lossAt(-h)) / (2 * Double(h))
+        let err = abs(fd - analytic) / max(abs(fd), abs(analytic), 1e-2)
+        XCTAssertLessThanOrEqual(
+            err, 1e-2, "\(label) \(t.name): fd \(fd) analytic \(analytic)", file: file, line: line)
+    }
+}
