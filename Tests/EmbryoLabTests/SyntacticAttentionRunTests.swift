@@ -67,6 +67,11 @@ final class SyntacticAttentionRunTests: ScratchDirectoryTestCase {
             $0.sasUntil = 6
         }
         XCTAssertNotEqual(try weights(suppressed), try weights(base))
+        // released at step 6: steps 1-5 regularised, 6 on not; so not the run regularised throughout
+        let config = try suppressed.manifest().config
+        XCTAssertEqual(config.sasLambda(at: 5), 1)
+        XCTAssertEqual(config.sasLambda(at: 6), 0)
+        XCTAssertNotEqual(try weights(try train("throughout") { $0.sas = 1 }), try weights(suppressed))
         // the same seed and settings give the same bits
         let again = try train("again") {
             $0.sas = 1
@@ -105,18 +110,40 @@ final class SyntacticAttentionRunTests: ScratchDirectoryTestCase {
             }
         }
         XCTAssertEqual(arcs.arcs, expected)
+        // each arc joins the positions of a corpus token and its head's, mapped as Example.segments says
+        // (position 1 + i of the first segment is corpus position start + i; the second follows its [SEP])
         let batch = AlbertBatch(B: 8, T: 32)
-        var carried = 0
+        var carried = 0, expectedArcs = 0
         for step in 1...4 {
             maker.fill(batch, step: step, arcs: arcs)
-            for i in 0..<(8 * 32) where batch.goldHeads[i] >= 0 {
-                let b = i / 32, h = Int(batch.goldHeads[i])
-                XCTAssertEqual(batch.attentionMask[i], 1)
-                XCTAssertEqual(batch.attentionMask[b * 32 + h], 1)
-                XCTAssertNotEqual(batch.tokenTypes[i] == batch.tokenTypes[b * 32 + h], false, "an arc across segments")
-                carried += 1
+            for b in 0..<8 {
+                let ex = maker.example(step: step, row: b)
+                var corpusAt = [Int](repeating: -1, count: 32), segment = corpusAt, position = 1
+                for (k, (start, count)) in ex.segments.enumerated() {
+                    for i in 0..<count where position + i < 32 {
+                        corpusAt[position + i] = start + i
+                        segment[position + i] = k
+                    }
+                    position += count + 1
+                }
+                for p in 0..<32 where corpusAt[p] >= 0 {
+                    let c = corpusAt[p], off = Int(arcs.offsets[c])
+                    if batch.mlmLabels[b * 32 + p] < 0 { XCTAssertEqual(batch.ids[b * 32 + p], maker.corpus.tokens[c]) }
+                    let h = Int(batch.goldHeads[b * 32 + p])
+                    // both ends in one segment (a truncated segment can put a head of the other one in place)
+                    if off != 0, (0..<32).contains(p + off), corpusAt[p + off] == c + off,
+                        segment[p + off] == segment[p]
+                    {
+                        expectedArcs += 1
+                        XCTAssertEqual(h, p + off, "step \(step) row \(b) position \(p)")
+                    } else {
+                        XCTAssertEqual(h, -1, "step \(step) row \(b) position \(p)")
+                    }
+                    if h >= 0 { carried += 1 }
+                }
             }
         }
+        XCTAssertEqual(carried, expectedArcs)
         XCTAssertGreaterThan(carried, 8 * 4 * 5)
     }
 

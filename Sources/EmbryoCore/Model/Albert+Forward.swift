@@ -171,6 +171,7 @@ extension Albert {
         _ a: Activations, _ batch: AlbertBatch, gradients: Bool = true, encoded: Bool = false,
         denominators: (mlm: Int, sop: Int)? = nil
     ) throws -> PretrainingOutput {
+        a.attentionGradientActive = false  // set again by syntacticAttentionForward, for this batch only
         if !encoded { try encode(a, batch) }
         try a.gatherPredictions(batch)
         let P = a.predictionCount, H = a.H, V = a.V, B = a.B

@@ -23,11 +23,16 @@ public struct MilestoneGroupSummary: Sendable {
 public enum MilestoneComparison {
     /// Each group's milestones, from the folders its runs' metrics came from.
     public static func summary(_ g: ComparisonGroup) throws -> MilestoneGroupSummary {
-        let runs = try g.runs.map { r -> (name: String, milestones: Milestones) in
-            let file = r.folder.appendingPathComponent("metrics.jsonl")
-            let ms = FileManager.default.fileExists(atPath: file.path) ? try MetricTables.read(file) : []
-            return (r.name, try Milestones.of(run: r.run, metrics: ms, upTo: r.cutAt))
+        func milestones(pairs: Bool) throws -> [(name: String, milestones: Milestones)] {
+            try g.runs.map { r in
+                let file = r.folder.appendingPathComponent("metrics.jsonl")
+                let ms = FileManager.default.fileExists(atPath: file.path) ? try MetricTables.read(file) : []
+                return (r.name, try Milestones.of(run: r.run, metrics: ms, upTo: r.cutAt, pairs: pairs))
+            }
         }
+        // one capabilities measure for the whole group: mask prediction unless every run has minimal pairs
+        var runs = try milestones(pairs: true)
+        if Set(runs.map(\.milestones.capabilities)).count > 1 { runs = try milestones(pairs: false) }
         var rows: [(name: String, found: Int, median: Double, q1: Double, q3: Double)] = []
         let columns = Milestones(from: 0, lastStep: 0, capabilities: "").columns.map(\.name)
         for (k, name) in columns.enumerated() {
@@ -78,7 +83,10 @@ public enum MilestoneComparison {
                 }.joined(separator: " | ") + " |\n"
         }
         for g in s {
-            out += "\n\(g.group): structure before capabilities in \(g.structureFirst) of \(g.ordered) runs with both "
+            let measure = g.runs.first?.milestones.capabilities ?? "-"
+            out +=
+                "\n\(g.group) (capabilities from \(measure)): structure before capabilities in \(g.structureFirst) of "
+            out += "\(g.ordered) runs with both "
             out += "(sign test p = \(g.signP.isNaN ? "–" : String(format: "%.3f", g.signP))); correlation of the "
             out += "structure onset with the escape over \(g.correlated) runs: r = "
             out += g.structureEscapeCorrelation.isNaN ? "–\n" : String(format: "%.2f\n", g.structureEscapeCorrelation)

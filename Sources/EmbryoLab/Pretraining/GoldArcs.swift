@@ -37,18 +37,37 @@ public final class GoldArcs {
                 }
                 var sizes = WorldSizes()
                 sizes.tokens = config.worldTokens
-                try World(seed: UInt64(config.worldSeed), sizes: sizes).writeHeads(to: url)
+                try World(seed: UInt64(config.worldSeed), sizes: sizes).writeHeads(
+                    to: url, checking: run.worldDir.appendingPathComponent("train.txt"))
             }
-            let lines = String(decoding: try readFile(url), as: UTF8.self).split(separator: "\n")
-            trees = [lines.map { $0.split(separator: " ").map { Int($0) ?? -1 } }]
+            // line for line with train.txt: the n-th sentence is the n-th non-blank line of both
+            let text = String(decoding: try readFile(run.worldDir.appendingPathComponent("train.txt")), as: UTF8.self)
+            let textLines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let headLines = String(decoding: try readFile(url), as: UTF8.self).split(
+                separator: "\n", omittingEmptySubsequences: false)
+            guard textLines.count == headLines.count else {
+                throw EmbryoError.format(
+                    url.path, "\(headLines.count) lines for the \(textLines.count) of train.txt: regenerate the world")
+            }
+            var sentenceTrees: [[Int]] = []
+            for (t, h) in zip(textLines, headLines) where !t.allSatisfy(\.isWhitespace) {
+                sentenceTrees.append(h.isEmpty ? [] : h.split(separator: " ").map { Int($0) ?? -1 })
+            }
+            trees = [sentenceTrees]
         } else {
             guard sources.contains(where: { $0.kind == .conllu }) else {
                 throw EmbryoError.usage(
                     "--sas needs gold dependency trees: the built-in world, or a CoNLL-U corpus with heads; "
                         + sources.map(\.path).prefix(3).joined(separator: ", ") + " has none")
             }
+            // a sentence with multiword tokens (English "can't" = "ca" + "n't") is read as its surface text, whose
+            // words are not the tree's: it gets no arcs
             trees = try sources.map { s in
-                s.kind == .conllu ? try ConllU.read(URL(fileURLWithPath: s.path)).map { $0.words.map(\.head) } : nil
+                s.kind == .conllu
+                    ? try ConllU.read(URL(fileURLWithPath: s.path)).map {
+                        $0.multiwords.isEmpty ? $0.words.map(\.head) : []
+                    }
+                    : nil
             }
         }
         return try align(sources: sources, trees: trees, tokenizer: tokenizer, corpus: corpus)
@@ -87,6 +106,10 @@ public final class GoldArcs {
             }
         }
         corpus.releasePages()
+        guard s == corpus.sentenceCount else {
+            throw EmbryoError.runtime(
+                "the corpus has \(corpus.sentenceCount) sentences, its sources \(s): delete the token cache to rebuild")
+        }
         return GoldArcs(offsets: offsets, arcs: arcs, unmatched: unmatched)
     }
 

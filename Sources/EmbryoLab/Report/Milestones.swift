@@ -61,7 +61,10 @@ public struct Milestones: Codable, Sendable, Equatable {
 
     /// The milestones of `run` from its probe metrics (`metrics`: its metrics.jsonl, with the attention and
     /// dynamics probes when they were run) and its training log, both up to step `last` when given.
-    public static func of(run: Run, metrics all: [ProbeMetric], upTo last: Int? = nil) throws -> Milestones {
+    /// `pairs` false reads the capabilities onset from mask prediction even when minimal pairs were probed.
+    public static func of(run: Run, metrics all: [ProbeMetric], upTo last: Int? = nil, pairs usePairs: Bool = true)
+        throws -> Milestones
+    {
         let metrics = all.filter { $0.step <= (last ?? .max) }
         func series(_ probe: String, _ key: String) -> [(step: Int, value: Double, count: Int)] {
             metrics.filter { $0.probe == probe && $0.key == key }.map { ($0.step, $0.value, $0.count) }
@@ -70,7 +73,7 @@ public struct Milestones: Codable, Sendable, Equatable {
         let escape = try EscapeSummary.of(run, upTo: last)
         let uas = series("attention", "uas/best").map { ($0.step, $0.value) }
         let collapse = series("dynamics", "collapse").map { ($0.step, $0.value) }
-        let pairs = series("pairs", pairsKey)
+        let pairs = usePairs ? series("pairs", pairsKey) : []
         let cap = pairs.isEmpty ? series("mlm", capabilitiesKey) : pairs
         return Milestones(
             escape: escape?.escapeStep, steepestDescent: escape?.steepestDescentStep,

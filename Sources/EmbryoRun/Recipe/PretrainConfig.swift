@@ -97,7 +97,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
     public var initRange: Double? = nil
     /// The syntactic-attention regulariser (Chen et al. 2024): lambda times the sum over the batch's gold arcs
     /// of the largest attention from dependent to head and from head to dependent (nil: none; > 0
-    /// suppresses, < 0 promotes), until step `sasUntil` (nil: to the end).
+    /// suppresses, < 0 promotes), off from step `sasUntil` on (nil: to the end).
     public var sas: Double? = nil
     public var sasUntil: Int? = nil
 
@@ -119,7 +119,7 @@ public struct PretrainConfig: Codable, Equatable, Sendable {
 
     /// The syntactic-attention regulariser's lambda at `step` (0 when there is none or it has been released).
     public func sasLambda(at step: Int) -> Float {
-        guard let l = sas, step <= (sasUntil ?? Int.max) else { return 0 }
+        guard let l = sas, step < (sasUntil ?? Int.max) else { return 0 }
         return Float(l)
     }
 

@@ -197,13 +197,24 @@ extension World {
     }
 
     /// train.heads alone, replaying the generator exactly as `write` does (for a world written before the
-    /// file existed; an edited world cannot be replayed).
-    public func writeHeads(to url: URL) throws {
-        var heads = Data(), tokens = 0, documents = 0
+    /// file existed; an edited world cannot be replayed), checked line by line against its train.txt.
+    public func writeHeads(to url: URL, checking train: URL) throws {
+        let text = String(decoding: try readFile(train), as: UTF8.self).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        var heads = Data(), tokens = 0, documents = 0, line = 0
         var rng = Rng(seed: seed ^ stableHash("train"))
         while tokens < sizes.tokens {
-            if documents > 0 { heads.append(0x0A) }
+            if documents > 0 {
+                heads.append(0x0A)
+                line += 1
+            }
             for s in document(&rng) {
+                guard line < text.count, text[line] == s.text else {
+                    throw EmbryoError.format(
+                        "\(train.path):\(line + 1)",
+                        "not the sentence this world's generator makes there, so its gold trees cannot be replayed")
+                }
+                line += 1
                 heads.append(contentsOf: s.tokens.map { String($0.head) }.joined(separator: " ").utf8)
                 heads.append(0x0A)
                 tokens += s.tokens.count
