@@ -31,11 +31,7 @@ final class ParityTests: XCTestCase {
 
         model.zeroGrad()
         model.backward(a, batch)
-        for t in model.layout.tensors {
-            let ref = try expected.floats("grad.\(t.name)")
-            let diff = maxAbsDiff(model.gradient(t.name)!, ref)
-            XCTAssertLessThanOrEqual(diff, 1e-3 * maxAbs(ref) + 1e-7, "\(kind) gradient of \(t.name)")
-        }
+        try assertGradientsMatch(model, expected, label: kind)
     }
 
     func testSharedLayersMatchTransformers() throws { try check("shared") }

@@ -27,11 +27,7 @@ final class SyntacticAttentionTests: XCTestCase {
         XCTAssertEqual(
             Double(out.loss) + Double(lambda) * term.sum, Double(try expected.floats("loss")[0]), accuracy: 1e-4)
         model.backward(a, batch)
-        for t in model.layout.tensors {
-            let ref = try expected.floats("grad.\(t.name)")
-            let diff = maxAbsDiff(model.gradient(t.name)!, ref)
-            XCTAssertLessThanOrEqual(diff, 1e-3 * maxAbs(ref) + 1e-7, "\(kind) gradient of \(t.name)")
-        }
+        try assertGradientsMatch(model, expected, label: kind)
     }
 
     func testSharedLayersMatchTransformers() throws { try parity("shared") }

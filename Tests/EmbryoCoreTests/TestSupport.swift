@@ -118,3 +118,16 @@ func assertDirectionalDerivatives(
             err, 1e-2, "\(label) \(t.name): fd \(fd) analytic \(analytic)", file: file, line: line)
     }
 }
+
+/// Every parameter gradient of `model` against a fixture's "grad.<name>" tensors, within 1e-3 of the
+/// reference's largest magnitude.
+func assertGradientsMatch(
+    _ model: Albert, _ expected: SafetensorsFile, label: String, file: StaticString = #filePath, line: UInt = #line
+) throws {
+    for t in model.layout.tensors {
+        let ref = try expected.floats("grad.\(t.name)")
+        let diff = maxAbsDiff(model.gradient(t.name)!, ref)
+        XCTAssertLessThanOrEqual(
+            diff, 1e-3 * maxAbs(ref) + 1e-7, "\(label) gradient of \(t.name)", file: file, line: line)
+    }
+}
