@@ -22,6 +22,21 @@ final class WorldTests: XCTestCase {
 
     func file(_ name: String) throws -> Data { try Data(contentsOf: WorldTests.dir.appendingPathComponent(name)) }
 
+    func testReplayedHeadsEqualTheWrittenOnesAndCheckTheText() throws {
+        var sizes = WorldSizes()
+        sizes.tokens = 60_000
+        let world = World(seed: 7, sizes: sizes)
+        let replayed = WorldTests.dir.appendingPathComponent("replayed.heads")
+        defer { try? FileManager.default.removeItem(at: replayed) }
+        let train = WorldTests.dir.appendingPathComponent("train.txt")
+        try world.writeHeads(to: replayed, checking: train)
+        XCTAssertEqual(try Data(contentsOf: replayed), try file(World.headsFile))
+        // another world's text is not this generator's: refused, naming the line
+        XCTAssertThrowsError(try World(seed: 8, sizes: sizes).writeHeads(to: replayed, checking: train)) {
+            XCTAssertTrue("\($0)".contains("train.txt:1"), "\($0)")
+        }
+    }
+
     func testSameSeedSameBytes() throws {
         var sizes = WorldSizes()
         sizes.tokens = 60_000

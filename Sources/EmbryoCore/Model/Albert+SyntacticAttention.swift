@@ -101,7 +101,8 @@ extension Albert {
                 let j = Int(batch.goldHeads[b * T + i])
                 guard j >= 0 && j < T && j != i else { continue }
                 term.arcs += 1
-                for (q, k) in [(i, j), (j, i)] {
+                for direction in 0..<2 {
+                    let (q, k) = direction == 0 ? (i, j) : (j, i)
                     var best = -Float.infinity, bestLayer = 0, bestHead = 0
                     for l in 0..<L {
                         let p = a.attention(l) + b * NH * block + q * T + k

@@ -23,16 +23,15 @@ public struct MilestoneGroupSummary: Sendable {
 public enum MilestoneComparison {
     /// Each group's milestones, from the folders its runs' metrics came from.
     public static func summary(_ g: ComparisonGroup) throws -> MilestoneGroupSummary {
-        func milestones(pairs: Bool) throws -> [(name: String, milestones: Milestones)] {
-            try g.runs.map { r in
-                let file = r.folder.appendingPathComponent("metrics.jsonl")
-                let ms = FileManager.default.fileExists(atPath: file.path) ? try MetricTables.read(file) : []
-                return (r.name, try Milestones.of(run: r.run, metrics: ms, upTo: r.cutAt, pairs: pairs))
-            }
+        let metrics = try g.runs.map { r in
+            let file = r.folder.appendingPathComponent("metrics.jsonl")
+            return FileManager.default.fileExists(atPath: file.path) ? try MetricTables.read(file) : []
         }
         // one capabilities measure for the whole group: mask prediction unless every run has minimal pairs
-        var runs = try milestones(pairs: true)
-        if Set(runs.map(\.milestones.capabilities)).count > 1 { runs = try milestones(pairs: false) }
+        let usePairs = metrics.allSatisfy { $0.contains { $0.probe == "pairs" && $0.key == Milestones.pairsKey } }
+        let runs = try zip(g.runs, metrics).map { r, ms in
+            (name: r.name, milestones: try Milestones.of(run: r.run, metrics: ms, upTo: r.cutAt, pairs: usePairs))
+        }
         var rows: [(name: String, found: Int, median: Double, q1: Double, q3: Double)] = []
         let columns = Milestones(from: 0, lastStep: 0, capabilities: "").columns.map(\.name)
         for (k, name) in columns.enumerated() {

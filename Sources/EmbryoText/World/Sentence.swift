@@ -19,6 +19,9 @@ public struct WorldSentence: Sendable {
     /// Which phrasing of the fact's relation it uses.
     public var phrasing: Int? = nil
 
+    /// Its line of train.heads: each word's head (1-based, 0 for the root), separated by spaces.
+    public var headsLine: String { tokens.map { String($0.head) }.joined(separator: " ") }
+
     /// Text as it appears in train.txt: tokens joined by spaces, none before closing punctuation.
     public var text: String {
         var s = ""

@@ -140,9 +140,7 @@ extension World {
         summary.phrasingCounts = worldRelations.map { Array(repeating: 0, count: $0.phrasings.count) }
         var trainSet = Set<String>()
         var out = Data(), heads = Data()
-        var rng = Rng(seed: seed ^ stableHash("train"))
-        while summary.tokens < sizes.tokens {
-            let doc = document(&rng)
+        forEachTrainingDocument { doc in
             if summary.documents > 0 {
                 out.append(0x0A)
                 heads.append(0x0A)
@@ -151,7 +149,7 @@ extension World {
                 let text = s.text
                 out.append(contentsOf: text.utf8)
                 out.append(0x0A)
-                heads.append(contentsOf: s.tokens.map { String($0.head) }.joined(separator: " ").utf8)
+                heads.append(contentsOf: s.headsLine.utf8)
                 heads.append(0x0A)
                 trainSet.insert(text)
                 summary.tokens += s.tokens.count
@@ -196,30 +194,38 @@ extension World {
         return summary
     }
 
+    /// The documents of train.txt in order, as the generator makes them: until the requested tokens are
+    /// reached, from the training stream of the seed.
+    func forEachTrainingDocument(_ body: ([WorldSentence]) throws -> Void) rethrows {
+        var rng = Rng(seed: seed ^ stableHash("train")), tokens = 0
+        while tokens < sizes.tokens {
+            let doc = document(&rng)
+            try body(doc)
+            tokens += doc.reduce(0) { $0 + $1.tokens.count }
+        }
+    }
+
     /// train.heads alone, replaying the generator exactly as `write` does (for a world written before the
     /// file existed; an edited world cannot be replayed), checked line by line against its train.txt.
     public func writeHeads(to url: URL, checking train: URL) throws {
         let text = String(decoding: try readFile(train), as: UTF8.self).split(
             separator: "\n", omittingEmptySubsequences: false)
-        var heads = Data(), tokens = 0, documents = 0, line = 0
-        var rng = Rng(seed: seed ^ stableHash("train"))
-        while tokens < sizes.tokens {
-            if documents > 0 {
+        var heads = Data(), line = 0
+        try forEachTrainingDocument { doc in
+            if line > 0 {
                 heads.append(0x0A)
                 line += 1
             }
-            for s in document(&rng) {
+            for s in doc {
                 guard line < text.count, text[line] == s.text else {
                     throw EmbryoError.format(
                         "\(train.path):\(line + 1)",
                         "not the sentence this world's generator makes there, so its gold trees cannot be replayed")
                 }
                 line += 1
-                heads.append(contentsOf: s.tokens.map { String($0.head) }.joined(separator: " ").utf8)
+                heads.append(contentsOf: s.headsLine.utf8)
                 heads.append(0x0A)
-                tokens += s.tokens.count
             }
-            documents += 1
         }
         try writeAtomically(heads, to: url)
     }

@@ -33,6 +33,12 @@ extension World {
     public func minimalPairs(
         train: Set<String>, forms: Set<String>, objects: [String]? = nil, perParadigm n: Int = World.pairsPerParadigm
     ) -> [(paradigm: String, pairs: [WorldPair])] {
+        paradigmPairs(train: train, forms: forms, objects: objects, perParadigm: n).map { ($0.paradigm.uid, $0.pairs) }
+    }
+
+    func paradigmPairs(train: Set<String>, forms: Set<String>, objects: [String]?, perParadigm n: Int) -> [(
+        paradigm: WorldParadigm, pairs: [WorldPair]
+    )] {
         let maker = PairMaker(world: self, objects: objects ?? knowledge.facts.map(\.object))
         return maker.paradigms.map { p in
             var rng = Rng(seed: seed ^ stableHash("pairs \(p.uid)"))
@@ -48,7 +54,7 @@ extension World {
                 seen.insert(g + "\n" + b)
                 out.append(WorldPair(uid: p.uid, good: good, bad: bad))
             }
-            return (p.uid, out)
+            return (p, out)
         }
     }
 
@@ -62,10 +68,11 @@ extension World {
         do { try fm.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
             throw EmbryoError.io(dir.path, "cannot create directory: \(error.localizedDescription)")
         }
-        let paradigms = PairMaker(world: self, objects: objects ?? knowledge.facts.map(\.object)).paradigms
         var counts: [String: Int] = [:]
-        for (uid, pairs) in minimalPairs(train: train, forms: forms, objects: objects) {
-            let p = paradigms.first { $0.uid == uid }!
+        for (p, pairs) in paradigmPairs(
+            train: train, forms: forms, objects: objects, perParadigm: World.pairsPerParadigm)
+        {
+            let uid = p.uid
             let lines = pairs.enumerated().map { (i, pair) in
                 jsonLine([
                     ("sentence_good", pair.good.text), ("sentence_bad", pair.bad.text), ("field", p.field),
