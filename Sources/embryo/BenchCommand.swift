@@ -20,8 +20,11 @@ enum BenchCommand {
             table per pass on stderr: milliseconds per step, share of the step, GFLOP/s, and the time
             outside any kernel (with data-parallel shards, this includes waiting for the slowest shard).
             The JSON line then carries the same figures under "profile".
+            --head classifier times fine-tuning's step instead, as 'embryo finetune' runs it: the encoder,
+            pooler and a 2-label classifier forward and backward, clipping and AdamW; its inference is the
+            evaluation pass (classifier logits). Its shape is fine-tuning's: 32 sequences of 32 tokens.
             """,
-        options: [config, Shared.threads, steps, warmup, batchSize, seqLen, optimizer, seed, profile]
+        options: [config, Shared.threads, steps, warmup, batchSize, seqLen, head, optimizer, seed, profile]
     )
 
     static let config = OptionSpec.option(
@@ -30,8 +33,12 @@ enum BenchCommand {
     static let warmup = OptionSpec.option("warmup", "n", "Untimed steps before timing.", default: "3")
     static let batchSize = OptionSpec.option(
         "batch-size", "n", "Sequences per batch (32 for tiny and small, 8 for base).", default: nil)
-    static let seqLen = OptionSpec.option("seq-len", "n", "Tokens per sequence.", default: "128")
-    static let optimizer = OptionSpec.option("optimizer", "name", "lamb or adamw.", default: "lamb")
+    static let seqLen = OptionSpec.option(
+        "seq-len", "n", "Tokens per sequence (128; 32 with --head classifier).", default: nil)
+    static let head = OptionSpec.option(
+        "head", "name", "mlm (pretraining's step) or classifier (fine-tuning's).", default: "mlm")
+    static let optimizer = OptionSpec.option(
+        "optimizer", "name", "lamb or adamw (lamb; adamw with --head classifier).", default: nil)
     static let seed = OptionSpec.option("seed", "n", "Seed for weights and tokens.", default: "0")
     static let profile = OptionSpec.flag("profile", "Time each kernel class and print where a step's time goes.")
 
@@ -43,9 +50,11 @@ enum BenchCommand {
         let steps = try a.int(Self.steps, min: 1)!
         let warmup = try a.int(Self.warmup, min: 0)!
         let size = name.hasPrefix("bert-") ? String(name.dropFirst(5)) : name  // bert-X has X's sizes
-        let B = try a.int(Self.batchSize, min: 1) ?? (size == "base" ? 8 : 32)
-        let T = try a.int(Self.seqLen, min: 2)!
-        let opt = OptimizerKind(rawValue: try a.choice(Self.optimizer, OptimizerKind.allCases.map(\.rawValue))!)!
+        let classifier = try a.choice(Self.head, ["mlm", "classifier"])! == "classifier"
+        let B = try a.int(Self.batchSize, min: 1) ?? (size == "base" && !classifier ? 8 : 32)
+        let T = try a.int(Self.seqLen, min: 2) ?? (classifier ? 32 : 128)
+        let optName = try a.choice(Self.optimizer, OptimizerKind.allCases.map(\.rawValue))
+        let opt = OptimizerKind(rawValue: optName ?? (classifier ? "adamw" : "lamb"))!
         let seed = UInt64(try a.int(Self.seed, min: 0)!)
         let profile = a.flag(Self.profile)
         guard T <= 512 else {
@@ -67,17 +76,24 @@ enum BenchCommand {
         )
 
         let timing = Timing(name: name, warmup: warmup, steps: steps, profile: profile, batches: batches)
-        let (trainTimes, losses) = try timing.training(shards, optimizer: optimizer)
+        let (trainTimes, losses) =
+            classifier
+            ? try timing.classifierTraining(shards, optimizer: optimizer)
+            : try timing.training(shards, optimizer: optimizer)
         let ceilingBefore = profile ? sgemmCeiling(threads: threads) : 0
         let trainProfile = Profiler.snapshot()
         Profiler.reset()
-        let inferTimes = try timing.inference(shards)
+        let inferTimes = try classifier ? timing.classifierInference(shards) : timing.inference(shards)
         let inferProfile = Profiler.snapshot()
         let tokens = Double(B * T)
         let train = median(trainTimes), infer = median(inferTimes)
-        let f = flopsPerToken(config, T: T, labelledFraction: Double(perRow) / Double(T))
+        let f =
+            classifier
+            ? classifierFlopsPerToken(config, T: T)
+            : flopsPerToken(config, T: T, labelledFraction: Double(perRow) / Double(T))
         let result: [(String, Any)] = [
-            ("config", name), ("threads", threads), ("batch", B), ("seq", T), ("optimizer", opt.rawValue),
+            ("config", name), ("head", classifier ? "classifier" : "mlm"), ("threads", threads), ("batch", B),
+            ("seq", T), ("optimizer", opt.rawValue),
             ("params", model.parameterCount), ("blas_core", BlasRuntime.coreName),
             ("train_ms_per_step", round3(train * 1000)), ("train_tokens_per_s", round1(tokens / train)),
             ("infer_ms_per_batch", round3(infer * 1000)), ("infer_tokens_per_s", round1(tokens / infer)),
@@ -212,17 +228,29 @@ enum BenchCommand {
         return batch
     }
 
+    /// The FLOPs per token of fine-tuning: the encoder, and the pooler and classifier once per sequence.
+    static func classifierFlopsPerToken(_ c: AlbertConfig, T: Int) -> (train: Double, infer: Double) {
+        let head = Double(c.hiddenSize * (c.hiddenSize + 2)) / Double(T)
+        let perToken = encoderFlopsPerToken(c, T: T) + head
+        return (6 * perToken, 2 * perToken)
+    }
+
     /// Multiply-add FLOPs per token actually computed: 2 per weight use forward, 4 more backward;
     /// attention scores and context 4*H*T per layer forward; the MLM head only at labelled positions in
     /// training and at every position in inference.
     static func flopsPerToken(_ c: AlbertConfig, T: Int, labelledFraction: Double) -> (train: Double, infer: Double) {
+        let head = Double(c.hiddenSize * c.embeddingSize + c.embeddingSize * c.vocabSize)
+        let encoder = encoderFlopsPerToken(c, T: T)
+        return (6 * encoder + 6 * head * labelledFraction, 2 * encoder + 2 * head)
+    }
+
+    /// Half the forward FLOPs of the encoder per token: its weights' uses and the attention products.
+    static func encoderFlopsPerToken(_ c: AlbertConfig, T: Int) -> Double {
         let H = Double(c.hiddenSize), E = Double(c.embeddingSize), I = Double(c.intermediateSize),
             L = Double(c.numHiddenLayers)
         let layer = 4 * H * H + 2 * H * I
         let body = L * layer + (c.family.projectsEmbeddings ? E * H : 0)
-        let attn = L * 2 * H * Double(T)
-        let head = H * E + E * Double(c.vocabSize)
-        return (6 * (body + attn) + 6 * head * labelledFraction, 2 * (body + attn) + 2 * head)
+        return body + L * 2 * H * Double(T)
     }
 }
 

@@ -202,6 +202,33 @@ final class KernelGradientTests: XCTestCase {
         XCTAssertEqual(losses[1], 0)
         assertGradient("cross entropy", x: logits, analytic: dl.array, loss: loss)
     }
+
+    /// The top prediction is the first index of the row's maximum: ties within and across 8-lane groups,
+    /// a maximum in the partial last group, a maximum of 0 beside a short row, and a row of NaNs (index 0).
+    func testCrossEntropyPredictsTheFirstIndexOfTheMaximum() {
+        let V = 19
+        var rows: [[Float]] = []
+        var tie = [Float](repeating: -1, count: V)
+        tie[11] = 2; tie[17] = 2; tie[3] = 1
+        rows.append(tie)
+        var tail = [Float](repeating: -3, count: V)
+        tail[18] = 0.5
+        rows.append(tail)
+        var zero = [Float](repeating: -2, count: V)
+        zero[16] = 0
+        rows.append(zero)
+        rows.append([Float](repeating: .nan, count: V))
+        var sameEverywhere = [Float](repeating: 4, count: V)
+        sameEverywhere[0] = 4
+        rows.append(sameEverywhere)
+        let logits = FloatBuffer(rows.flatMap { $0 })
+        let labels = IntBuffer([Int32](repeating: 1, count: rows.count))
+        let losses = FloatBuffer(count: rows.count), predicted = IntBuffer(count: rows.count)
+        crossEntropyForwardBackward(
+            losses: losses.pointer, dlogits: nil, correct: nil, logits: logits.pointer, labels: labels.pointer,
+            rows: rows.count, classes: V, scale: 1, predicted: predicted.pointer)
+        XCTAssertEqual(predicted.array, [11, 18, 16, 0, 0])
+    }
 }
 
 final class ModelGradientTests: XCTestCase {

@@ -197,6 +197,30 @@ final class CLITests: ScratchDirectoryTestCase {
         XCTAssertGreaterThan(obj["train_tokens_per_s"] as? Double ?? 0, 0)
     }
 
+    func testBenchTimesFineTuningsStep() throws {
+        let r = try run([
+            "bench", "--head", "classifier", "--steps", "3", "--warmup", "0", "--batch-size", "4", "--seq-len", "16",
+            "--threads", "2", "--profile",
+        ])
+        XCTAssertEqual(r.code, 0, r.err)
+        let obj = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
+        XCTAssertEqual(obj["head"] as? String, "classifier")
+        XCTAssertEqual(obj["optimizer"] as? String, "adamw")
+        XCTAssertEqual(obj["seq"] as? Int, 16)
+        let losses = obj["loss_first_last"] as? [Double] ?? []
+        XCTAssertEqual(losses.count, 2)
+        // a 2-label head starts near ln 2
+        XCTAssertEqual(losses[0], log(2), accuracy: 0.1)
+        let train = (obj["profile"] as? [String: Any])?["train"] as? [String: Any] ?? [:]
+        for kernel in ["sopHead", "ffnIn", "zeroGrad", "gradientReduce", "clipping", "optimizer"] {
+            XCTAssertNotNil(train[kernel], kernel)
+        }
+        XCTAssertNil(train["mlmDecoder"], "fine-tuning has no MLM decoder")
+        let bad = try run(["bench", "--head", "crf"])
+        XCTAssertEqual(bad.code, 64)
+        XCTAssertTrue(bad.err.contains("'crf' is invalid for '--head <name>'"), bad.err)
+    }
+
     func testVocabThenTokenize() throws {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let corpus = dir.appendingPathComponent("corpus.txt")

@@ -33,9 +33,7 @@ public func crossEntropyForwardBackward(
                 mv.replace(with: v, where: v .> mv)
             }
             let mx = mv.max()
-            var arg = 0
-            while arg < V && !(x[arg] == mx) { arg += 1 }
-            if arg == V { arg = 0 }
+            let arg = firstIndex(of: mx, in: x, count: V)
             // sum of exp in Double across 8-lane partials for a stable log
             var acc = SIMD8<Float>()
             var sumD: Double = 0
@@ -66,6 +64,23 @@ public func crossEntropyForwardBackward(
     var n = 0
     for r in 0..<rows where labels[r] >= 0 { n += 1 }
     return n
+}
+
+/// The first index whose value equals `value`, 8 lanes at a time (0 when none does, as for a row of NaNs).
+@inline(__always)
+func firstIndex(of value: Float, in x: UnsafePointer<Float>, count n: Int) -> Int {
+    let target = SIMD8<Float>(repeating: value)
+    var j = 0
+    while j + 8 <= n {
+        let hit = load8(x + j) .== target
+        if any(hit) { for k in 0..<8 where hit[k] { return j + k } }
+        j += 8
+    }
+    while j < n {
+        if x[j] == value { return j }
+        j += 1
+    }
+    return 0
 }
 
 @inline(__always) func _logD(_ x: Double) -> Double { log(x) }

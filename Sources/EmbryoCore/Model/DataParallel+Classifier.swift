@@ -39,8 +39,12 @@ extension DataParallel {
             try (targets ?? []).withUnsafeBufferPointer { tgt in
                 try forEachShard { s in
                     let r = rows[s], sb = copyRows(s, of: batch)
-                    grads[s].zero()
-                    state.headGrads[s].zero()
+                    Profiler.phase = .update
+                    Profiler.span(.zeroGrad) {
+                        grads[s].zero()
+                        state.headGrads[s].zero()
+                    }
+                    Profiler.phase = .forward
                     losses[s] = try model.classifierForward(
                         acts[s], sb, head: head, out: state.outs[s],
                         classLabels: classLabels == nil ? nil : cls.baseAddress! + r.lowerBound,
@@ -52,9 +56,12 @@ extension DataParallel {
             }
         }
         if rows.count > 1 {
-            reduceGradients()
-            let target = head.grads.pointer, count = head.params.count
-            for g in state.headGrads.dropFirst() { for i in 0..<count { target[i] += g.pointer[i] } }
+            Profiler.phase = .update
+            Profiler.span(.gradientReduce) {
+                reduceGradients()
+                let target = head.grads.pointer, count = head.params.count
+                for g in state.headGrads.dropFirst() { for i in 0..<count { target[i] += g.pointer[i] } }
+            }
         }
         var sum = 0.0
         for (s, r) in rows.enumerated() { sum += Double(losses[s]) * Double(r.count) }
@@ -71,6 +78,7 @@ extension DataParallel {
         try checkShape(batch)
         try forEachShard { s in
             let r = rows[s], sb = copyRows(s, of: batch)
+            Profiler.phase = .forward
             try model.classifierForward(acts[s], sb, head: head, out: state.outs[s])
             (out + r.lowerBound * head.labels).update(from: state.outs[s].logits.pointer, count: r.count * head.labels)
         }

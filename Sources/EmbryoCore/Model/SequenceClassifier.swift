@@ -69,10 +69,13 @@ extension Albert {
         classLabels: UnsafePointer<Int32>? = nil, targets: UnsafePointer<Float>? = nil, denominator: Int? = nil
     ) throws -> Float {
         try encode(a, batch)
-        poolerForward(a)
         let B = a.B, C = head.labels, H = a.H
-        linearForward(
-            out: out.logits.pointer, inp: a.pooled, weight: head.weight, bias: head.bias, rows: B, inDim: H, outDim: C)
+        Profiler.span(.sopHead, flops: 2 * Double(B * H * (H + C))) {
+            poolerForward(a)
+            linearForward(
+                out: out.logits.pointer, inp: a.pooled, weight: head.weight, bias: head.bias, rows: B, inDim: H,
+                outDim: C)
+        }
         if let classLabels {
             for b in 0..<B where classLabels[b] < 0 || Int(classLabels[b]) >= C {
                 throw EmbryoError.runtime("label \(classLabels[b]) of row \(b) is outside 0..<\(C)")
@@ -106,16 +109,19 @@ extension Albert {
     ) {
         let p = params.pointer, gr = (target ?? grads).pointer, o = layout, B = a.B, T = a.T, H = a.H
         let hg = headGrads ?? head.grads.pointer
-        a.dh.update(repeating: 0, count: B * T * H)
-        linearBackward(
-            dinp: a.dpooled, dweight: hg, dbias: hg + head.labels * H,
-            dout: out.dlogits.pointer, inp: a.pooled, weight: head.weight, rows: B, inDim: H, outDim: head.labels,
-            accumulateDinp: false)
-        tanhBackward(dinp: a.dpooledPre, out: a.pooled, dout: a.dpooled, count: B * H, accumulate: false)
-        linearBackward(
-            dinp: a.dh, dweight: gr + o.poolerWeight, dbias: gr + o.poolerBias, dout: a.dpooledPre,
-            inp: a.hiddenState(config.numHiddenLayers), weight: p + o.poolerWeight, rows: B, inDim: H, outDim: H,
-            ldInp: T * H, ldDinp: T * H)
+        Profiler.phase = .backward
+        Profiler.span(.mlmGather) { a.dh.update(repeating: 0, count: B * T * H) }
+        Profiler.span(.sopHead, flops: 4 * Double(B * H * (H + head.labels))) {
+            linearBackward(
+                dinp: a.dpooled, dweight: hg, dbias: hg + head.labels * H,
+                dout: out.dlogits.pointer, inp: a.pooled, weight: head.weight, rows: B, inDim: H,
+                outDim: head.labels, accumulateDinp: false)
+            tanhBackward(dinp: a.dpooledPre, out: a.pooled, dout: a.dpooled, count: B * H, accumulate: false)
+            linearBackward(
+                dinp: a.dh, dweight: gr + o.poolerWeight, dbias: gr + o.poolerBias, dout: a.dpooledPre,
+                inp: a.hiddenState(config.numHiddenLayers), weight: p + o.poolerWeight, rows: B, inDim: H, outDim: H,
+                ldInp: T * H, ldDinp: T * H)
+        }
         encoderBackward(a, batch, into: target)
     }
 

@@ -62,12 +62,23 @@ public final class Optimizer {
         // pass 1: moments and the update direction (stored over the gradient), with both norms
         let (wNorm2, uNorm2) = chunkedSums(t.count) { lo, hi in
             var ws: Double = 0, us: Double = 0
-            for i in lo..<hi {
-                let (mi, vi) = adamMoments(g[i], mm + i, vv + i, b1, b2)
-                let u = mi / (vi.squareRoot() + eps) + wd * w[i]
-                g[i] = u
-                ws += Double(w[i]) * Double(w[i])
-                us += Double(u) * Double(u)
+            // the moments and u 8 lanes at a time (each lane as the scalar expression), the sums element by
+            // element in index order, so the bits are the same as one element at a time
+            var i = lo
+            while i < hi {
+                let n = min(8, hi - i)
+                let gi = loadPartial(g + i, n), wi = loadPartial(w + i, n)
+                let mi = b1 * loadPartial(mm + i, n) + (1 - b1) * gi
+                let vi = b2 * loadPartial(vv + i, n) + (1 - b2) * gi * gi
+                let u = mi / (vi.squareRoot() + eps) + wd * wi
+                storePartial(mi, mm + i, n)
+                storePartial(vi, vv + i, n)
+                storePartial(u, g + i, n)
+                for k in 0..<n {
+                    ws += Double(wi[k]) * Double(wi[k])
+                    us += Double(u[k]) * Double(u[k])
+                }
+                i += 8
             }
             return (ws, us)
         }
@@ -99,25 +110,22 @@ public func adamwUpdate(
     let bc1 = 1 - Float(pow(Double(b1), Double(step)))
     let bc2 = 1 - Float(pow(Double(b2), Double(step)))
     let stepSize = lr / bc1, bc2Sqrt = bc2.squareRoot()
+    let keep = 1 - lr * wd
+    // 8 lanes at a time: each lane does the scalar expression's operations in its order, so the bits are
+    // the same as one element at a time
     parallelFor(count, grain: 1 << 14) { lo, hi in
-        for i in lo..<hi {
-            let (mi, vi) = adamMoments(g[i], mm + i, vv + i, b1, b2)
-            w[i] = w[i] * (1 - lr * wd) - stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps)
+        var i = lo
+        while i < hi {
+            let n = min(8, hi - i)
+            let gi = loadPartial(g + i, n)
+            let mi = b1 * loadPartial(mm + i, n) + (1 - b1) * gi
+            let vi = b2 * loadPartial(vv + i, n) + (1 - b2) * gi * gi
+            storePartial(mi, mm + i, n)
+            storePartial(vi, vv + i, n)
+            storePartial(loadPartial(w + i, n) * keep - stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps), w + i, n)
+            i += 8
         }
     }
-}
-
-/// Adam's moments at one element, shared by LAMB and AdamW: m = b1 m + (1 - b1) g and v = b2 v + (1 - b2) g^2,
-/// stored and returned.
-@inline(__always)
-func adamMoments(
-    _ g: Float, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ b1: Float, _ b2: Float
-) -> (Float, Float) {
-    let mi = b1 * m.pointee + (1 - b1) * g
-    let vi = b2 * v.pointee + (1 - b2) * g * g
-    m.pointee = mi
-    v.pointee = vi
-    return (mi, vi)
 }
 
 /// Sums of two per-element quantities over 0..<count, computed in fixed 64k chunks (in parallel) and

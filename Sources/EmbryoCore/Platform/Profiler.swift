@@ -29,7 +29,7 @@ public enum KernelClass: Int, CaseIterable, Sendable {
         case .mlmHeadNorm: "MLM GELU+LayerNorm"
         case .mlmDecoder: "gemm MLM decoder"
         case .crossEntropy: "softmax cross-entropy"
-        case .sopHead: "pooler and SOP head"
+        case .sopHead: "pooler and sentence head"
         case .zeroGrad: "zero gradients"
         case .gradientReduce: "sum of shard gradients"
         case .clipping: "gradient clipping"
