@@ -31,6 +31,7 @@ enum CLI {
         Subcommand(spec: FeaturesCommand.spec, run: FeaturesCommand.run),
         Subcommand(spec: FindingsCommand.spec, run: FindingsCommand.run),
         Subcommand(spec: MilestonesCommand.spec, run: MilestonesCommand.run),
+        Subcommand(spec: LlcSweepCommand.spec, run: LlcSweepCommand.run),
         Subcommand(spec: CompareCommand.spec, run: CompareCommand.run),
         Subcommand(spec: ExposureCommand.spec, run: ExposureCommand.run),
         Subcommand(spec: ExportCommand.spec, run: ExportCommand.run),

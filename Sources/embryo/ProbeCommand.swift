@@ -24,9 +24,7 @@ enum ProbeCommand {
         options: [
             runOption, suite, pos, posTrain, facts, patterns, pairs, pll, pairsPerParadigm, probes, layers,
             maxSentences,
-            Shared.threads, out,
-            Measuring.watch, Measuring.poll, shard,
-        ]
+        ] + LlcOptions.all + [Shared.threads, out, Measuring.watch, Measuring.poll, shard]
     )
 
     static let runOption = OptionSpec.option(
@@ -84,6 +82,7 @@ enum ProbeCommand {
         o.pairs = a.string(Self.pairs).map { URL(fileURLWithPath: $0) }
         o.pll = PLLVariant(rawValue: try a.choice(Self.pll, PLLVariant.allCases.map(\.rawValue))!)!
         o.pairsPerParadigm = try a.int(Self.pairsPerParadigm, min: 1)
+        o.llc = try LlcOptions.settings(a)
         let layers = a.string(Self.layers)!
         if layers != "all" {
             o.layers = try layers.split(separator: ",").map {

@@ -41,6 +41,7 @@ final class CLITests: ScratchDirectoryTestCase {
               features              Analyse a crosscoder's features: strength over training, emergence, contexts, tags.
               findings              Print a run's findings against the lab's targets as a Markdown table.
               milestones            Find a run's milestones: the loss escape, the structure and capabilities onsets, collapse.
+              llc-sweep             Estimate one snapshot's LLC over a grid of SGLD settings, to choose them.
               compare               Compare probed runs: per-group means with bands, final values, t90 and permutation tests.
               exposure              Count what a run's model had seen by each snapshot: tokens, masked targets and, on the world, facts.
               export                Export a run's training log and probe metrics for other tools (TensorBoard event files).
@@ -108,6 +109,14 @@ final class CLITests: ScratchDirectoryTestCase {
             (["bench", "extra"], "Error: Unexpected argument 'extra'"),
             (["init"], "Error: Missing expected argument '--out <dir>'"),
             (["init", "--unshared=yes", "--out", "x"], "Error: The flag '--unshared' does not take a value"),
+            (["llc-sweep", "--checkpoint", "/tmp", "--eps", "1e-4,zero"], "Error: '--eps' expects positive numbers"),
+            (["llc-sweep", "--checkpoint", "/tmp", "--llc-eps", "-1"], "Error: '--llc-eps' must be a positive number"),
+            (["llc-sweep", "--checkpoint", "/tmp"], "Error: /tmp is not a snapshot inside a run"),
+            (["probe", "--run", "/tmp", "--llc-chains", "1"], "Error: '--llc-chains' must be at least 2, got 1"),
+            (
+                ["probe", "--run", "/tmp", "--llc-sampler", "hmc"],
+                "Error: The value 'hmc' is invalid for '--llc-sampler"
+            ),
         ]
         for (args, message) in cases {
             let r = try run(args)

@@ -23,6 +23,8 @@ public struct ProbeOptions: Sendable {
     public var pairs: URL?
     public var pll = PLLVariant.wordL2R
     public var pairsPerParadigm: Int?
+    /// The llc probe's sampler, chains and minibatches.
+    public var llc = LlcSettings()
     public init() {}
 }
 

@@ -39,6 +39,7 @@ public enum ProbeRegistry {
         PairsMeasurement.self,
         ExamplesMeasurement.self,
         SimilarityMeasurement.self,
+        LlcMeasurement.self,
     ]
 
     /// The probes run when none are named.

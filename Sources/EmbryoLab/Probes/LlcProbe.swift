@@ -1,0 +1,130 @@
+// `llc`: the local learning coefficient of every snapshot (LlcEstimator) on the MLM+SOP loss of the run's
+// own training batches. Minibatch k of a chain is the first --llc-batch rows of the training batch of a
+// step drawn from (--llc-seed, k), so `embryo batches` writes the very minibatches an outside estimator
+// needs (Scripts/check-llc.py). The sampler moves a copy of the snapshot's weights, never the snapshot.
+
+import EmbryoCore
+import EmbryoRun
+import Foundation
+
+/// The pretraining loss of a model on minibatches of a run's training batches.
+public final class RunBatchTarget: LlcTarget {
+    public let model: Albert
+    let shards: DataParallel
+    let batch: AlbertBatch
+    let maker: ExampleMaker
+    let runSteps: Int
+    let seed: UInt64
+
+    /// A copy of `source`'s weights, on `rows`-row minibatches of `run`'s training batches.
+    public init(copying source: Albert, run: Run, rows: Int, seed: UInt64) throws {
+        let m = try run.manifest()
+        maker = try run.requireExampleMaker(m)
+        model = try Albert(config: source.config)
+        model.params.pointer.update(from: source.params.pointer, count: source.params.count)
+        runSteps = m.config.steps
+        self.seed = seed
+        batch = AlbertBatch(B: rows, T: m.config.seqLen)
+        shards = DataParallel(
+            model: model, B: rows, T: m.config.seqLen, predictionsPerSequence: maker.maxPredictions)
+    }
+
+    public var parameterCount: Int { model.params.count }
+    public var parameters: UnsafeMutablePointer<Float> { model.params.pointer }
+    public var gradient: UnsafeMutablePointer<Float> { model.grads.pointer }
+
+    /// The training step whose batch gives minibatch `index`: 1...steps, drawn from (seed, index).
+    public func trainingStep(of index: Int) -> Int {
+        var rng = Rng(seed: seed &* 0xA076_1D64_78BD_642F ^ UInt64(index))
+        return 1 + rng.below(runSteps)
+    }
+
+    public func loss(minibatch index: Int, gradient: Bool) throws -> Double {
+        maker.fill(batch, step: trainingStep(of: index))
+        return Double(try shards.run(batch, gradients: gradient).loss)
+    }
+}
+
+public final class LlcMeasurement: ProbeMeasurement {
+    public static let probeName = "llc"
+    public static let help = [
+        "the local learning coefficient by SGLD around each snapshot on the run's training batches "
+            + "(--llc-* settings)"
+    ]
+    public static let probeNeeds: MeasurementNeeds = [.mlmHead]
+    let inputs: ProbeInputs
+    public let settings: String
+    var results: [(step: Int, estimate: LlcEstimate)] = []
+    private var reference: Double?
+
+    public init(_ inputs: ProbeInputs) throws {
+        self.inputs = inputs
+        let m = try inputs.run.manifest()
+        _ = try inputs.run.requireExampleMaker(m)
+        let s = inputs.options.llc
+        settings =
+            "llc v1|" + s.key + "|run seed \(m.config.seed)|data \(m.tokenCacheHash ?? m.tokenCache)"
+            + "|steps \(m.config.steps)|seq \(m.config.seqLen)"
+    }
+
+    /// The loss above which a chain has diverged: the run's step-0 snapshot's mean loss on the first
+    /// minibatches of the first chain (the loss of uniform predictions, ln V + ln 2, without one).
+    func divergenceLoss(_ s: LoadedSnapshot) throws -> Double {
+        if let r = reference { return r }
+        let model = try s.model()
+        var r = log(Double(model.config.vocabSize)) + log(2)
+        let all = (try? inputs.run.snapshots()) ?? []
+        if let first = all.first(where: { $0.step == 0 }) {
+            let (m0, _) = try first.load()
+            let t = try RunBatchTarget(copying: m0, run: inputs.run, rows: inputs.options.llc.batch, seed: 1)
+            let n = 4
+            r = try (0..<n).reduce(0) { $0 + (try t.loss(minibatch: $1, gradient: false)) } / Double(n)
+        }
+        reference = r
+        return r
+    }
+
+    public func measure(_ s: LoadedSnapshot) throws -> Measured {
+        let o = inputs.options.llc
+        let target = try RunBatchTarget(copying: try s.model(), run: inputs.run, rows: o.batch, seed: o.seed)
+        let e = try LlcEstimator.estimate(target, settings: o, divergenceLoss: try divergenceLoss(s))
+        let kept = e.chains.filter { $0.divergedAt == nil }.count
+        let row = { (key: String, value: Double, count: Int) in
+            ProbeMetric(step: s.step, probe: "llc", key: key, value: value, count: count)
+        }
+        var metrics = [row("center_loss", e.centerLoss, e.chains.map(\.centerLoss.count).reduce(0, +))]
+        if let m = e.mean { metrics.append(row("mean", m, kept)) }
+        if let se = e.standardError { metrics.append(row("std_error", se, kept)) }
+        if let r = e.rhat { metrics.append(row("rhat", r, kept)) }
+        metrics.append(row("warnings", Double(e.warnings.count), e.chains.count))
+        return try Measured(metrics: metrics, encoding: e)
+    }
+
+    public func collect(_ result: Measured, at s: LoadedSnapshot) {
+        guard let e = result.decoded(LlcEstimate.self) else { return }
+        results.append((s.step, e))
+        for w in e.warnings { inputs.warnOnce("llc at step \(s.step): \(w)") }
+    }
+
+    public func isUsable(_ result: Measured, for snapshot: LoadedSnapshot) -> Bool {
+        result.decoded(LlcEstimate.self) != nil
+    }
+
+    /// llc.jsonl: per snapshot the estimate, its diagnostics, each chain's estimate and loss trace.
+    public func writeTables() throws {
+        guard !results.isEmpty else { return }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        var text = ""
+        for (step, e) in results.sorted(by: { $0.step < $1.step }) {
+            struct Row: Encodable {
+                let step: Int
+                let estimate: LlcEstimate
+            }
+            text += String(decoding: try enc.encode(Row(step: step, estimate: e)), as: UTF8.self) + "\n"
+        }
+        try writeAtomically(Data(text.utf8), to: inputs.out.appendingPathComponent("llc.jsonl"))
+    }
+
+    public static func reportSection(_ page: ReportPage) -> String { LlcReport.section(page) }
+}
