@@ -23,7 +23,7 @@ enum BatchesCommand {
 
     static let runDir = OptionSpec.required("run", "dir", "Run directory (holds run.json).")
     static let range = OptionSpec.required(
-        "range", "A-B", "Steps to write: one step N, or a range A-B (1-based, inclusive)."
+        "range", "list", "Steps to write: N, a range A-B (1-based, inclusive), or a comma-separated list of both."
     ).formerly("steps")
     static let out = OptionSpec.option("out", "file", "Output .safetensors file.", default: nil)
     static let decode = OptionSpec.flag(
@@ -32,24 +32,35 @@ enum BatchesCommand {
             + "[kept:word] at the targets.")
 
     static func run(_ a: ParsedArguments) throws {
-        let text = a.string(range)!
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
-        guard (parts.count == 1 || parts.count == 2), let lo = parts[0], let hi = parts.last!, lo >= 1, hi >= lo
-        else {
-            throw EmbryoError.usage(
-                "The value '\(text)' is invalid for '--\(a.spelling(range.name)) <A-B>': expected N or A-B with 1 <= A <= B"
-            )
-        }
+        let steps = try parseSteps(a.string(range)!, option: a.spelling(range.name))
         let run = Run(URL(fileURLWithPath: a.string(runDir)!))
         if a.flag(decode) {
             if a.given(out) { throw EmbryoError.usage("--decode prints the batches: no --out") }
-            for line in try run.decodedBatches(steps: lo...hi) { print(line) }
+            for line in try run.decodedBatches(steps: steps) { print(line) }
             return
         }
         guard let path = a.string(Self.out) else { throw EmbryoError.usage("give --out FILE, or --decode") }
         let out = URL(fileURLWithPath: path)
-        try run.writeBatches(steps: lo...hi, to: out)
-        log("batches: steps \(lo)-\(hi) of \(run.root.path) -> \(out.path)")
+        try run.writeBatches(steps: steps, to: out)
+        log("batches: \(steps.count) steps of \(run.root.path) -> \(out.path)")
         print(out.path)
+    }
+
+    /// "N", "A-B" or a comma-separated list of them, in order.
+    static func parseSteps(_ text: String, option: String) throws -> [Int] {
+        var out: [Int] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = item.split(separator: "-", omittingEmptySubsequences: false).map {
+                Int($0.trimmingCharacters(in: .whitespaces))
+            }
+            guard parts.count == 1 || parts.count == 2, let lo = parts[0], let hi = parts.last!, lo >= 1, hi >= lo
+            else {
+                throw EmbryoError.usage(
+                    "The value '\(text)' is invalid for '--\(option) <list>': expected N, A-B with 1 <= A <= B, or a "
+                        + "comma-separated list of them")
+            }
+            out += Array(lo...hi)
+        }
+        return out
     }
 }

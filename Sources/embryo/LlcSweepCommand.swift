@@ -54,7 +54,7 @@ enum LlcSweepCommand {
             a.string(out).map { URL(fileURLWithPath: $0) }
             ?? runRoot.appendingPathComponent("llc-sweep-\(Run.checkpointName(snapshot.step))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var cells: [(settings: LlcSettings, estimate: LlcEstimate)] = []
+        var cells: [LlcSweepOutput.Cell] = []
         let grid = nbetas.flatMap { nb in gammas.flatMap { g in eps.map { (nb, g, $0) } } }
         for (i, (nb, g, e)) in grid.enumerated() {
             var s = base
@@ -63,7 +63,11 @@ enum LlcSweepCommand {
             let progress = Progress(
                 "llc-sweep: cell \(i + 1) of \(grid.count) (eps \(e), gamma \(g)), pass", total: s.passes)
             let est = try LlcEstimator.estimate(target, settings: s) { done, _ in progress.update(done) }
-            cells.append((s, est))
+            // the training step of every minibatch, chain by chain, for an outside estimator (embryo batches)
+            let steps = (0..<s.chains).map { c in
+                (0..<(s.burnin + s.draws)).map { target.trainingStep(of: s.minibatch(chain: c, step: $0)) }
+            }
+            cells.append(LlcSweepOutput.Cell(settings: s, estimate: est, steps: steps, seconds: progress.elapsed))
         }
         try LlcSweepOutput.write(cells, step: snapshot.step, to: folder)
         print(LlcSweepOutput.table(cells))

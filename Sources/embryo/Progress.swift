@@ -13,6 +13,9 @@ final class Progress {
     private var first: (time: Date, done: Int)? = nil
     private let isTerminal = isatty(STDERR_FILENO) == 1
 
+    /// Seconds since the progress began.
+    var elapsed: Double { Date().timeIntervalSince(start) }
+
     init(_ label: String, total: Int, interval: Double = 10) {
         self.label = label
         self.total = total

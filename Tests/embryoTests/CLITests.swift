@@ -380,7 +380,14 @@ final class CLITests: ScratchDirectoryTestCase {
         let one = try run(["batches", "--run", dir, "--steps", "\(steps)", "--out", out.path])
         XCTAssertEqual(one.code, 0, one.err)
         XCTAssertEqual(try safetensorsHeader(out)["labels"]?.1, [1, B, T])
-        for bad in ["0-3", "5-3", "x", "1-2-3"] {
+        // a list of steps and ranges, in its order (the minibatches of an LLC estimate)
+        let list = try run(["batches", "--run", dir, "--steps", "5,3-4", "--out", out.path])
+        XCTAssertEqual(list.code, 0, list.err)
+        XCTAssertEqual(try safetensorsHeader(out)["labels"]?.1, [3, B, T])
+        let decoded = try run(["batches", "--run", dir, "--steps", "5,3", "--decode"])
+        XCTAssertTrue(decoded.out.hasPrefix("step 5 row 0"), decoded.out)
+        XCTAssertTrue(decoded.out.contains("\nstep 3 row 0"), decoded.out)
+        for bad in ["0-3", "5-3", "x", "1-2-3", "2,", "3,,4"] {
             let e = try run(["batches", "--run", dir, "--steps", bad, "--out", out.path])
             XCTAssertEqual(e.code, 64, bad)
             XCTAssertTrue(e.err.contains("--steps"), e.err)

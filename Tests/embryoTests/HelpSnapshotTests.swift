@@ -75,7 +75,7 @@ final class HelpSnapshotTests: XCTestCase {
         let b = try runEmbryo(["batches", "--run", missing, "--steps", "x", "--out", "/tmp/never.safetensors"])
         XCTAssertEqual(b.code, 64, b.err)
         XCTAssertTrue(b.err.contains("notice: --steps is now --range"), b.err)
-        XCTAssertTrue(b.err.contains("'--steps <A-B>'"), b.err)
+        XCTAssertTrue(b.err.contains("'--steps <list>'"), b.err)
         let a = try runEmbryo(["activations", "--run", missing, "--steps", "0", "--layer", "1", "--out", "/tmp/x"])
         XCTAssertTrue(a.err.contains("notice: --steps is now --snapshots"), a.err)
         // crosscode --resume takes the directory, like pretrain's; the former bare flag still works

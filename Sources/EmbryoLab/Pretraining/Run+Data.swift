@@ -25,11 +25,10 @@ extension Run {
 
     /// The example maker and settings that replay `steps` of this run (an error for steps outside the run,
     /// or when its token cache is gone).
-    func replay(_ steps: ClosedRange<Int>) throws -> (ExampleMaker, PretrainConfig) {
+    func replay(_ steps: [Int]) throws -> (ExampleMaker, PretrainConfig) {
         let m = try manifest(), cfg = m.config
-        guard steps.lowerBound >= 1, steps.upperBound <= cfg.steps else {
-            throw EmbryoError.usage(
-                "steps \(steps.lowerBound)-\(steps.upperBound) are outside the run's steps 1-\(cfg.steps)")
+        if let bad = steps.first(where: { $0 < 1 || $0 > cfg.steps }) {
+            throw EmbryoError.usage("step \(bad) is outside the run's steps 1-\(cfg.steps)")
         }
         return (try requireExampleMaker(m), cfg)
     }
@@ -50,6 +49,11 @@ extension Run {
     /// sentence_order_label (0 = in order, 1 = swapped): [steps, batch]; for a BERT run next_sentence_label,
     /// the name BertForPreTraining.forward takes for its sentence head's labels (here the same order labels).
     public func writeBatches(steps: ClosedRange<Int>, to url: URL) throws {
+        try writeBatches(steps: Array(steps), to: url)
+    }
+
+    /// The same for any list of steps, in its order (metadata "steps" lists them when they are not one range).
+    public func writeBatches(steps: [Int], to url: URL) throws {
         let (maker, cfg) = try replay(steps)
         let sentenceLabel = try manifest().model.family.sentenceLabel
         let B = cfg.batchSize, T = cfg.seqLen, S = steps.count
@@ -75,10 +79,18 @@ extension Run {
                 ("attention_mask", [S, B, T], mask), ("labels", [S, B, T], labels),
                 (sentenceLabel, [S, B], sop),
             ],
-            metadata: [
-                "first_step": String(steps.lowerBound), "last_step": String(steps.upperBound),
-                "seed": String(cfg.seed), "format": "embryo batches",
-            ], to: url)
+            metadata: batchMetadata(steps, seed: cfg.seed), to: url)
+    }
+
+    func batchMetadata(_ steps: [Int], seed: Int) -> [String: String] {
+        var m = [
+            "first_step": String(steps.first ?? 0), "last_step": String(steps.last ?? 0), "seed": String(seed),
+            "format": "embryo batches",
+        ]
+        if zip(steps, steps.dropFirst()).contains(where: { $1 != $0 + 1 }) {
+            m["steps"] = steps.map(String.init).joined(separator: ",")
+        }
+        return m
     }
 }
 
@@ -86,7 +98,10 @@ extension Run {
     /// The batches of `steps` as text for a person to read: a line per example, "step S row R (in order |
     /// swapped):" and its tokens, WordPiece continuations joined, each target shown as [MASK:word],
     /// [random:word] or [kept:word] with the word it stands for.
-    public func decodedBatches(steps: ClosedRange<Int>) throws -> [String] {
+    public func decodedBatches(steps: ClosedRange<Int>) throws -> [String] { try decodedBatches(steps: Array(steps)) }
+
+    /// The same for any list of steps, in its order.
+    public func decodedBatches(steps: [Int]) throws -> [String] {
         let (maker, cfg) = try replay(steps)
         let vocab = try Vocabulary.load(tokenizerDir.appendingPathComponent("vocab.txt"))
         var lines: [String] = []

@@ -6,13 +6,26 @@ import EmbryoRun
 import Foundation
 
 public enum LlcSweepOutput {
+    /// One cell of the grid: its settings, the estimate, the training step of each chain's minibatches in
+    /// order (burn-in first), and its wall time.
+    public struct Cell: Encodable {
+        public let settings: LlcSettings
+        public let estimate: LlcEstimate
+        public let steps: [[Int]]
+        public let seconds: Double
+        public init(settings: LlcSettings, estimate: LlcEstimate, steps: [[Int]], seconds: Double) {
+            (self.settings, self.estimate, self.steps, self.seconds) = (settings, estimate, steps, seconds)
+        }
+    }
+
     /// One row per cell: settings, estimate ± standard error, R-hat, trace flat or not, diverged chains.
-    public static func table(_ cells: [(settings: LlcSettings, estimate: LlcEstimate)]) -> String {
+    public static func table(_ cells: [Cell]) -> String {
         var lines = [
             "| eps | gamma | nbeta | LLC | std error | R-hat | flat after burn-in | diverged chains |",
             "| ---: | ---: | ---: | ---: | ---: | ---: | :-: | ---: |",
         ]
-        for (s, e) in cells {
+        for cell in cells {
+            let s = cell.settings, e = cell.estimate
             let f = { (x: Double?) in x.map { String(format: "%.3f", $0) } ?? "–" }
             let flat =
                 LlcDiagnostics.lateSlope(LlcDiagnostics.meanTrace(e.chains)).map {
@@ -28,19 +41,16 @@ public enum LlcSweepOutput {
 
     /// sweep.jsonl, sweep-llc.svg and sweep-traces.svg into `folder`.
     public static func write(
-        _ cells: [(settings: LlcSettings, estimate: LlcEstimate)], step: Int, to folder: URL
+        _ cells: [Cell], step: Int, to folder: URL
     ) throws {
         struct Row: Encodable {
             let step: Int
-            let settings: LlcSettings
-            let estimate: LlcEstimate
+            let cell: Cell
         }
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         let text =
-            try cells.map {
-                String(decoding: try enc.encode(Row(step: step, settings: $0, estimate: $1)), as: UTF8.self)
-            }
+            try cells.map { String(decoding: try enc.encode(Row(step: step, cell: $0)), as: UTF8.self) }
             .joined(separator: "\n") + "\n"
         try writeAtomically(Data(text.utf8), to: folder.appendingPathComponent("sweep.jsonl"))
         // the estimate against the step size (x: index of eps in the grid, in its order), a line per gamma
