@@ -3,6 +3,7 @@
 // PyTorch. Prints one JSON line on stdout.
 
 import EmbryoCore
+import EmbryoLab
 import EmbryoRun
 import Foundation
 
@@ -23,8 +24,10 @@ enum BenchCommand {
             --head classifier times fine-tuning's step instead, as 'embryo finetune' runs it: the encoder,
             pooler and a 2-label classifier forward and backward, clipping and AdamW; its inference is the
             evaluation pass (classifier logits). Its shape is fine-tuning's: 32 sequences of 32 tokens.
+            --sgld times the llc probe's steps instead of optimizer steps: forward, backward and one SGLD
+            update with its noise (no clipping), so that their throughput can be set beside training's.
             """,
-        options: [config, Shared.threads, steps, warmup, batchSize, seqLen, head, optimizer, seed, profile]
+        options: [config, Shared.threads, steps, warmup, batchSize, seqLen, head, optimizer, sgld, seed, profile]
     )
 
     static let config = OptionSpec.option(
@@ -40,6 +43,7 @@ enum BenchCommand {
     static let optimizer = OptionSpec.option(
         "optimizer", "name", "lamb or adamw (lamb; adamw with --head classifier).", default: nil)
     static let seed = OptionSpec.option("seed", "n", "Seed for weights and tokens.", default: "0")
+    static let sgld = OptionSpec.flag("sgld", "Time SGLD steps (the llc probe's) instead of optimizer steps.")
     static let profile = OptionSpec.flag("profile", "Time each kernel class and print where a step's time goes.")
 
     static let vocab = ["tiny": 8192, "small": 16384, "base": 30000]
@@ -75,7 +79,11 @@ enum BenchCommand {
             "bench \(name): \(model.parameterCount) parameters, batch \(B)x\(T), \(threads) threads, OpenBLAS \(BlasRuntime.coreName)"
         )
 
-        let timing = Timing(name: name, warmup: warmup, steps: steps, profile: profile, batches: batches)
+        let timing = Timing(
+            name: name, warmup: warmup, steps: steps, profile: profile, batches: batches, sgld: a.flag(Self.sgld))
+        if timing.sgld && classifier {
+            throw EmbryoError.usage("--sgld times pretraining's loss: not with --head classifier")
+        }
         let (trainTimes, losses) =
             classifier
             ? try timing.classifierTraining(shards, optimizer: optimizer)
@@ -116,19 +124,33 @@ enum BenchCommand {
     struct Timing {
         let name: String, warmup: Int, steps: Int, profile: Bool
         let batches: [AlbertBatch]
+        let sgld: Bool
 
         /// Training steps (forward, backward, clipping, update): the timed steps' seconds and every loss.
         func training(_ shards: DataParallel, optimizer: Optimizer) throws -> ([Double], [Float]) {
             let model = shards.model, tokens = Double(shards.B * shards.T)
             var times: [Double] = [], losses: [Float] = []
-            let progress = Progress("bench \(name) train step", total: warmup + steps)
+            let center: FloatBuffer? = sgld ? FloatBuffer(count: model.params.count) : nil
+            center?.pointer.update(from: model.params.pointer, count: model.params.count)
+            let sgldSettings = SgldSettings(
+                sampler: .sgld, eps: Float(LlcSettings().eps), gamma: Float(LlcSettings().gamma),
+                nbeta: Float(LlcSettings().effectiveNbeta))
+            let progress = Progress("bench \(name) \(sgld ? "SGLD" : "train") step", total: warmup + steps)
             for i in 0..<(warmup + steps) {
                 Profiler.isOn = profile && i >= warmup
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let out = try shards.run(batches[i % batches.count])
                 Profiler.phase = .update
-                Profiler.span(.clipping) { clipGradients(model.grads, maxNorm: 1) }
-                Profiler.span(.optimizer) { optimizer.step(params: model.params, grads: model.grads, lr: 1e-3) }
+                if let center {
+                    Profiler.span(.sgld) {
+                        sgldStep(
+                            params: model.params.pointer, grads: model.grads.pointer, center: center.pointer,
+                            square: nil, count: model.params.count, settings: sgldSettings, seed: UInt64(i))
+                    }
+                } else {
+                    Profiler.span(.clipping) { clipGradients(model.grads, maxNorm: 1) }
+                    Profiler.span(.optimizer) { optimizer.step(params: model.params, grads: model.grads, lr: 1e-3) }
+                }
                 let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
                 losses.append(out.loss)
                 if i >= warmup { times.append(dt) }

@@ -16,7 +16,8 @@ enum MilestonesCommand {
             attention/uas/best between snapshots (Chen et al. 2024); the capabilities onset, the first
             snapshot whose mask prediction of agreement targets (AUX) exceeds the mean of the snapshots
             before it by 3 binomial standard errors; the release of collapse, the fastest fall per step of
-            dynamics/collapse. Snapshot onsets are sought from the end of the warmup on. Prints a Markdown
+            dynamics/collapse; with the llc probe, the LLC's stage boundaries, where its slope changes sign
+            (Hoogland et al. 2024). Snapshot onsets are sought from the end of the warmup on. Prints a Markdown
             table, writes milestones.json into the metrics' folder and refreshes its report. A milestone whose
             probe was not run, or that never happens, is "none".
             """,
@@ -44,6 +45,9 @@ enum MilestonesCommand {
         print("| milestone | step |\n| --- | ---: |")
         for (name, step) in m.named { print("| \(name) | \(step.map(String.init) ?? "none by \(m.lastStep)") |") }
         for (name, steps) in m.lags { print("| \(name) | \(steps.map(String.init) ?? "–") |") }
+        if let b = m.llcStageBoundaries {
+            print("| llc_stage_boundaries | \(b.isEmpty ? "none" : b.map(String.init).joined(separator: ", ")) |")
+        }
         print(folder.appendingPathComponent(Milestones.fileName).path)
     }
 }

@@ -9,7 +9,7 @@ import Foundation
 public enum KernelClass: Int, CaseIterable, Sendable {
     case embedding, embeddingLayerNorm, projection, qkv, attentionProducts, softmax, attentionDense, ffnIn, gelu
     case ffnOut, layerNorm, mlmGather, mlmDense, mlmHeadNorm, mlmDecoder, crossEntropy, sopHead, zeroGrad
-    case gradientReduce, clipping, optimizer
+    case gradientReduce, clipping, optimizer, sgld
 
     public var label: String {
         switch self {
@@ -34,6 +34,7 @@ public enum KernelClass: Int, CaseIterable, Sendable {
         case .gradientReduce: "sum of shard gradients"
         case .clipping: "gradient clipping"
         case .optimizer: "optimizer update"
+        case .sgld: "SGLD update and noise"
         }
     }
 }

@@ -110,7 +110,7 @@ public enum CompareReport {
             "loss/mlm_loss", "loss/mlm_accuracy", "mlm/mask_prediction/all", "mlm/reconstruction/all",
             "mlm/mask_prediction/upos/NOUN", "mlm/mask_prediction/upos/VERB", "knowledge/p_at_1/mean",
             "knowledge/p_at_1/trained/mean", "knowledge/p_at_1/heldout/mean", "loss/sop_accuracy",
-            "layers/upos/layer_2/accuracy", "layers/upos_ambiguous/layer_2",
+            "layers/upos/layer_2/accuracy", "layers/upos_ambiguous/layer_2", "llc/mean",
         ].filter(c.shared.contains)
     }
 
@@ -170,7 +170,7 @@ public enum CompareReport {
     static func charted(_ shared: [String]) -> [String] {
         let first = [
             "mlm/mask_prediction/all", "mlm/reconstruction/all", "loss/mlm_loss", "loss/mlm_accuracy",
-            "knowledge/p_at_1/mean", "knowledge/p_at_1/trained/mean", "knowledge/p_at_1/heldout/mean",
+            "knowledge/p_at_1/mean", "knowledge/p_at_1/trained/mean", "knowledge/p_at_1/heldout/mean", "llc/mean",
         ].filter(shared.contains)
         let rest = shared.filter { !first.contains($0) && !$0.contains("/xpos/") && !$0.contains("skipped/") }
         return first + rest

@@ -24,11 +24,11 @@ public protocol LlcTarget: AnyObject {
 public struct LlcSettings: Codable, Equatable, Sendable {
     public var sampler: SgldSampler = .sgld
     public var eps: Double = 1e-4
-    public var gamma: Double = 100
+    public var gamma: Double = 1000
     /// nil: devinterp's default for the minibatch size b, b / ln b.
     public var nbeta: Double? = nil
     public var chains = 4
-    public var draws = 150
+    public var draws = 100
     public var burnin = 50
     /// Sequences per minibatch.
     public var batch = 32

@@ -22,11 +22,15 @@ public struct Milestones: Codable, Sendable, Equatable {
     public var lastStep: Int
     /// The metric the capabilities onset was read from.
     public var capabilities: String
+    /// Developmental stage boundaries from the local learning coefficient: the snapshots where its slope
+    /// changes sign (Hoogland et al. 2024); nil when the llc probe was not run.
+    public var llcStageBoundaries: [Int]? = nil
 
     enum CodingKeys: String, CodingKey {
         case escape, steepestDescent = "steepest_descent", structureOnset = "structure_onset"
         case capabilitiesOnset = "capabilities_onset", collapseRelease = "collapse_release", from
         case lastStep = "last_step", capabilities = "capabilities_metric"
+        case llcStageBoundaries = "llc_stage_boundaries"
     }
 
     public init(
@@ -75,13 +79,16 @@ public struct Milestones: Codable, Sendable, Equatable {
         let collapse = series("dynamics", "collapse").map { ($0.step, $0.value) }
         let pairs = usePairs ? series("pairs", pairsKey) : []
         let cap = pairs.isEmpty ? series("mlm", capabilitiesKey) : pairs
-        return Milestones(
+        let llc = series("llc", "mean").map { ($0.step, $0.value) }.sorted { $0.0 < $1.0 }
+        var m = Milestones(
             escape: escape?.escapeStep, steepestDescent: escape?.steepestDescentStep,
             structureOnset: Trajectory.steepest(uas, rising: true, from: from),
             capabilitiesOnset: breakUp(cap, from: from),
             collapseRelease: Trajectory.steepest(collapse, rising: false, from: from),
             from: from, lastStep: max(metrics.map(\.step).max() ?? 0, escape?.lastStep ?? 0),
             capabilities: pairs.isEmpty ? "mlm/" + capabilitiesKey : "pairs/" + pairsKey)
+        m.llcStageBoundaries = llc.isEmpty ? nil : LlcReport.stageBoundaries(llc)
+        return m
     }
 
     /// Each milestone by name, nil where it was not found (or its probe not run).
@@ -136,6 +143,11 @@ public struct Milestones: Codable, Sendable, Equatable {
             h += "<tr><td>\(name.replacingOccurrences(of: "_", with: " "))</td>"
             h += "<td class=num>\(step.map(String.init) ?? "none by \(m.lastStep)")</td></tr>\n"
         }
-        return h + "</table>\n"
+        h += "</table>\n"
+        if let b = m.llcStageBoundaries {
+            h += "<p>Stage boundaries from the local learning coefficient (its slope changes sign): "
+            h += (b.isEmpty ? "none" : b.map { "step \($0)" }.joined(separator: ", ")) + ".</p>\n"
+        }
+        return h
     }
 }
