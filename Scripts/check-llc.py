@@ -3,7 +3,7 @@
 
 For each snapshot, `embryo llc-sweep` estimates the LLC with one cell of settings and records the
 training step of every minibatch of every chain; `embryo batches` writes those steps' batches; then
-transformers' AlbertForPreTraining, loaded from the same checkpoint, is sampled by devinterp's SGMCMC
+transformers' AlbertForPreTraining (BertForPreTraining for a BERT run), loaded from the same checkpoint, is sampled by devinterp's SGMCMC
 optimizer (sgld or rmsprop_sgld) with the same step size, localisation, inverse temperature, chains,
 burn-in, draws and minibatches, and its estimate is formed the same way: n_beta times the mean loss of
 the draws minus the loss at w* on the same minibatches, a chain at a time. The noise differs (torch's
@@ -20,7 +20,7 @@ import argparse, json, os, subprocess, sys, tempfile, time
 
 import torch
 from safetensors.torch import load_file
-from transformers import AlbertForPreTraining
+from transformers import AutoModelForPreTraining
 from devinterp.optim.sgmcmc import SGMCMC
 
 
@@ -53,7 +53,7 @@ def batches(args, steps, out):
 
 def devinterp_estimate(args, ckpt, steps, data, nbeta):
     """devinterp's sampler on transformers' model: (per-chain estimates, seconds)."""
-    model = AlbertForPreTraining.from_pretrained(ckpt).eval()
+    model = AutoModelForPreTraining.from_pretrained(ckpt).eval()
     center = {k: v.detach().clone() for k, v in model.state_dict().items()}
     make = SGMCMC.sgld if args.sampler == "sgld" else SGMCMC.rmsprop_sgld
     estimates, t0 = [], time.time()
@@ -76,6 +76,8 @@ def devinterp_estimate(args, ckpt, steps, data, nbeta):
 
 
 def mean_se(xs):
+    if len(xs) < 2:
+        sys.exit(f"check-llc: {len(xs)} chain(s) left after divergence: give more --chains or gentler settings")
     m = sum(xs) / len(xs)
     v = sum((x - m) ** 2 for x in xs) / (len(xs) - 1)
     return m, (v / len(xs)) ** 0.5
@@ -113,7 +115,7 @@ def main():
             data = batches(args, cell["steps"], out)
             d, seconds = devinterp_estimate(args, ckpt, cell["steps"], data, nbeta)
             dm, dse = mean_se(d)
-            z = abs(em - dm) / (ese ** 2 + dse ** 2) ** 0.5
+            z = abs(em - dm) / max((ese ** 2 + dse ** 2) ** 0.5, 1e-12)
             print(f"| {step} | {em:.3f} ± {ese:.3f} | {dm:.3f} ± {dse:.3f} | {z:.2f} | {'yes' if z < 2 else 'no'} "
                   f"| {seconds / cell['seconds']:.2f} |", flush=True)
 

@@ -32,8 +32,14 @@ enum BatchesCommand {
             + "[kept:word] at the targets.")
 
     static func run(_ a: ParsedArguments) throws {
-        let steps = try parseSteps(a.string(range)!, option: a.spelling(range.name))
+        let ranges = try parseSteps(a.string(range)!, option: a.spelling(range.name))
         let run = Run(URL(fileURLWithPath: a.string(runDir)!))
+        // checked against the run before any range is expanded
+        let last = try run.manifest().config.steps
+        if let bad = ranges.first(where: { $0.upperBound > last }) {
+            throw EmbryoError.usage("step \(bad.upperBound) is outside the run's steps 1-\(last)")
+        }
+        let steps = ranges.flatMap { Array($0) }
         if a.flag(decode) {
             if a.given(out) { throw EmbryoError.usage("--decode prints the batches: no --out") }
             for line in try run.decodedBatches(steps: steps) { print(line) }
@@ -47,8 +53,8 @@ enum BatchesCommand {
     }
 
     /// "N", "A-B" or a comma-separated list of them, in order.
-    static func parseSteps(_ text: String, option: String) throws -> [Int] {
-        var out: [Int] = []
+    static func parseSteps(_ text: String, option: String) throws -> [ClosedRange<Int>] {
+        var out: [ClosedRange<Int>] = []
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             let parts = item.split(separator: "-", omittingEmptySubsequences: false).map {
                 Int($0.trimmingCharacters(in: .whitespaces))
@@ -59,7 +65,7 @@ enum BatchesCommand {
                     "The value '\(text)' is invalid for '--\(option) <list>': expected N, A-B with 1 <= A <= B, or a "
                         + "comma-separated list of them")
             }
-            out += Array(lo...hi)
+            out.append(lo...hi)
         }
         return out
     }

@@ -101,7 +101,7 @@ enum BenchCommand {
             : flopsPerToken(config, T: T, labelledFraction: Double(perRow) / Double(T))
         let result: [(String, Any)] = [
             ("config", name), ("head", classifier ? "classifier" : "mlm"), ("threads", threads), ("batch", B),
-            ("seq", T), ("optimizer", opt.rawValue),
+            ("seq", T), ("optimizer", timing.sgld ? "sgld" : opt.rawValue),
             ("params", model.parameterCount), ("blas_core", BlasRuntime.coreName),
             ("train_ms_per_step", round3(train * 1000)), ("train_tokens_per_s", round1(tokens / train)),
             ("infer_ms_per_batch", round3(infer * 1000)), ("infer_tokens_per_s", round1(tokens / infer)),

@@ -36,7 +36,7 @@ enum LlcSweepCommand {
     static func run(_ a: ParsedArguments) throws {
         try Shared.configureThreads(a)
         let base = try LlcOptions.settings(a)
-        let eps = try numbers(a, epsList)!, gammas = try numbers(a, gammaList)!
+        let eps = try numbers(a, epsList)!, gammas = try numbers(a, gammaList, zeroAllowed: true)!
         let nbetas: [Double?] = try numbers(a, nbetaList) ?? [base.nbeta]
         let dir = URL(fileURLWithPath: a.string(checkpoint)!).standardizedFileURL
         let runRoot = dir.deletingLastPathComponent().deletingLastPathComponent()
@@ -46,7 +46,9 @@ enum LlcSweepCommand {
                     + "minibatches are the run's training batches")
         }
         let run = try Run.open(runRoot.path)
-        guard let snapshot = try run.snapshots().first(where: { $0.dir.standardizedFileURL == dir }) else {
+        let wanted = dir.resolvingSymlinksInPath().path
+        guard let snapshot = try run.snapshots().first(where: { $0.dir.resolvingSymlinksInPath().path == wanted })
+        else {
             throw EmbryoError.usage("\(dir.path) is not one of the snapshots of \(runRoot.path)")
         }
         let (model, _) = try snapshot.load()
@@ -54,6 +56,8 @@ enum LlcSweepCommand {
             a.string(out).map { URL(fileURLWithPath: $0) }
             ?? runRoot.appendingPathComponent("llc-sweep-\(Run.checkpointName(snapshot.step))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let reference = try RunBatchTarget.referenceLoss(
+            run: run, rows: base.batch, seed: base.seed, vocabSize: model.config.vocabSize)
         var cells: [LlcSweepOutput.Cell] = []
         let grid = nbetas.flatMap { nb in gammas.flatMap { g in eps.map { (nb, g, $0) } } }
         for (i, (nb, g, e)) in grid.enumerated() {
@@ -62,7 +66,9 @@ enum LlcSweepCommand {
             let target = try RunBatchTarget(copying: model, run: run, rows: s.batch, seed: s.seed)
             let progress = Progress(
                 "llc-sweep: cell \(i + 1) of \(grid.count) (eps \(e), gamma \(g)), pass", total: s.passes)
-            let est = try LlcEstimator.estimate(target, settings: s) { done, _ in progress.update(done) }
+            let est = try LlcEstimator.estimate(target, settings: s, divergenceLoss: reference) { done, _ in
+                progress.update(done)
+            }
             // the training step of every minibatch, chain by chain, for an outside estimator (embryo batches)
             let steps = (0..<s.chains).map { c in
                 (0..<(s.burnin + s.draws)).map { target.trainingStep(of: s.minibatch(chain: c, step: $0)) }
@@ -74,12 +80,14 @@ enum LlcSweepCommand {
         print(folder.path)
     }
 
-    /// A comma-separated list of positive numbers (nil when the option is absent).
-    static func numbers(_ a: ParsedArguments, _ o: OptionSpec) throws -> [Double]? {
+    /// A comma-separated list of positive numbers (or 0 too), nil when the option is absent.
+    static func numbers(_ a: ParsedArguments, _ o: OptionSpec, zeroAllowed: Bool = false) throws -> [Double]? {
         guard let text = a.string(o) else { return nil }
         let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ ($0 ?? -1) > 0 && $0!.isFinite }) else {
-            throw EmbryoError.usage("'--\(o.name)' expects positive numbers separated by commas, got '\(text)'")
+        let ok = { (v: Double?) in v.map { $0.isFinite && ($0 > 0 || (zeroAllowed && $0 == 0)) } ?? false }
+        guard !values.isEmpty, values.allSatisfy(ok) else {
+            let what = zeroAllowed ? "numbers of 0 or more" : "positive numbers"
+            throw EmbryoError.usage("'--\(o.name)' expects \(what) separated by commas, got '\(text)'")
         }
         return values.map { $0! }
     }

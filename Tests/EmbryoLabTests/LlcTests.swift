@@ -101,16 +101,57 @@ final class LlcTests: XCTestCase {
         XCTAssertEqual(m, 10, accuracy: 0.6)
     }
 
+    /// One step of each sampler against its formula, the noise drawn again from the block's own stream.
+    func testOneStepOfEachSamplerIsItsFormula() {
+        let n = 9000, seed: UInt64 = 77
+        var rng = Rng(seed: 3)
+        let w0 = (0..<n).map { _ in Float(rng.normal()) }, c = (0..<n).map { _ in Float(rng.normal()) * 0.1 }
+        let g = (0..<n).map { _ in Float(rng.normal()) }
+        var z = [Float](repeating: 0, count: n)
+        for k in 0..<3 {  // blocks of 4,096, each from (seed, block)
+            var r = Rng(seed: seed ^ (UInt64(k) &* 0xD1B5_4A32_D192_ED03))
+            let lo = k * 4096, m = min(4096, n - lo)
+            z.withUnsafeMutableBufferPointer { fillStandardNormal($0.baseAddress! + lo, count: m, rng: &r) }
+        }
+        for sampler in SgldSampler.allCases {
+            let s = SgldSettings(sampler: sampler, eps: 1e-3, gamma: 50, nbeta: 20)
+            let w = FloatBuffer(w0), v = FloatBuffer(count: n), gb = FloatBuffer(g), cb = FloatBuffer(c)
+            for i in 0..<n { v[i] = 0.25 }
+            sgldStep(
+                params: w.pointer, grads: gb.pointer, center: cb.pointer, square: sampler == .sgld ? nil : v.pointer,
+                count: n, settings: s, seed: seed)
+            withExtendedLifetime((gb, cb, v)) {}
+            for i in stride(from: 0, to: n, by: 997) {
+                let drift = Double(s.nbeta * g[i] + s.gamma * (w0[i] - c[i]))
+                var p = 1.0
+                if sampler == .rmspropSgld {
+                    let vi = 0.99 * 0.25 + 0.01 * Double(g[i]) * Double(g[i])
+                    p = 1 / (vi.squareRoot() + 0.1)
+                }
+                let want = Double(w0[i]) - 5e-4 * p * drift + (1e-3 * p).squareRoot() * Double(z[i])
+                XCTAssertEqual(Double(w[i]), want, accuracy: 1e-5, "\(sampler) \(i)")
+            }
+        }
+        // the draws are standard normal
+        let mean = z.reduce(0, +) / Float(n),
+            sd = (z.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(n)).squareRoot()
+        XCTAssertEqual(Double(mean), 0, accuracy: 0.04)
+        XCTAssertEqual(Double(sd), 1, accuracy: 0.03)
+    }
+
     func testSameSeedSameBits() throws {
-        let a = (0..<50).map { Float($0 % 5) * 0.5 }
-        var s = settings(draws: 200)
+        let a = (0..<10_000).map { Float($0 % 5) * 0.5 }
+        var s = settings(draws: 40)
+        s.burnin = 10
+        s.chains = 2
         s.sampler = .rmspropSgld
         let e1 = try LlcEstimator.estimate(QuadraticTarget(a), settings: s)
         let e2 = try LlcEstimator.estimate(QuadraticTarget(a), settings: s)
         XCTAssertEqual(e1, e2)
         Threads.configure(1)
         let e3 = try LlcEstimator.estimate(QuadraticTarget(a), settings: s)
-        XCTAssertEqual(e1, e3, "the noise does not depend on the thread count")
+        XCTAssertEqual(e1, e3, "the noise does not depend on the thread count (three blocks of parameters)")
+        Threads.configure(2)
         s.seed = 2
         let e4 = try LlcEstimator.estimate(QuadraticTarget(a), settings: s)
         XCTAssertNotEqual(e1.mean, e4.mean)
@@ -153,6 +194,11 @@ final class LlcTests: XCTestCase {
         XCTAssertNil(LlcDiagnostics.rhat([[1.0, 2.0]]))
         let curve: [(step: Int, value: Double)] = [(0, 1), (100, 3), (200, 3), (300, 2), (400, 5), (500, 6)]
         XCTAssertEqual(LlcReport.stageBoundaries(curve), [200, 300])
+        // the fall from 3 to 2 is within two standard errors of 0.4 each: flat, so no boundary at all
+        let errors = Dictionary(uniqueKeysWithValues: curve.map { ($0.step, 0.4) })
+        XCTAssertEqual(LlcReport.stageBoundaries(curve, errors: errors), [])
+        XCTAssertEqual(LlcDiagnostics.slopeCritical(df: 8), 3.355, accuracy: 0.03)
+        XCTAssertEqual(LlcDiagnostics.slopeCritical(df: 1000), 2.576, accuracy: 0.005)
         XCTAssertEqual(LlcReport.stageBoundaries([(0, 1), (1, 2), (2, 3)]), [])
     }
 }

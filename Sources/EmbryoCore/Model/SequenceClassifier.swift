@@ -110,7 +110,7 @@ extension Albert {
         let p = params.pointer, gr = (target ?? grads).pointer, o = layout, B = a.B, T = a.T, H = a.H
         let hg = headGrads ?? head.grads.pointer
         Profiler.phase = .backward
-        Profiler.span(.mlmGather) { a.dh.update(repeating: 0, count: B * T * H) }
+        Profiler.span(.sopHead) { a.dh.update(repeating: 0, count: B * T * H) }
         Profiler.span(.sopHead, flops: 4 * Double(B * H * (H + head.labels))) {
             linearBackward(
                 dinp: a.dpooled, dweight: hg, dbias: hg + head.labels * H,

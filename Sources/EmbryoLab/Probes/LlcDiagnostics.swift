@@ -6,8 +6,12 @@
 import Foundation
 
 public enum LlcDiagnostics {
-    /// Two-sided 1% critical value of the slope's t statistic.
-    public static let slopeCritical = 2.576
+    /// Two-sided 1% critical value of Student's t with `df` degrees of freedom (the normal's 2.576 with
+    /// the Cornish-Fisher terms in 1/df and 1/df^2; within 1% of the table from df 8 on).
+    public static func slopeCritical(df: Int) -> Double {
+        let z = 2.575_829, n = Double(max(df, 1))
+        return z + (z * z * z + z) / (4 * n) + (5 * pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * n * n)
+    }
 
     /// The potential scale reduction factor of equally long traces (nil with fewer than two chains or draws,
     /// or no spread within chains).
@@ -26,9 +30,10 @@ public enum LlcDiagnostics {
         return (pooled / within).squareRoot()
     }
 
-    /// The slope per draw of `trace` over its last half and its t statistic (standard error widened by
-    /// sqrt((1 + r) / (1 - r)) for a lag-1 autocorrelation r > 0 of the residuals); nil under 8 points.
-    public static func lateSlope(_ trace: [Double]) -> (slope: Double, t: Double)? {
+    /// The slope per draw of `trace` over its last half, its t statistic (standard error widened by
+    /// sqrt((1 + r) / (1 - r)) for a lag-1 autocorrelation r > 0 of the residuals) and its degrees of freedom;
+    /// nil under 8 points.
+    public static func lateSlope(_ trace: [Double]) -> (slope: Double, t: Double, df: Int)? {
         let y = Array(trace.suffix(trace.count / 2))
         let n = y.count
         guard n >= 8 else { return nil }
@@ -41,12 +46,12 @@ public enum LlcDiagnostics {
         let b = sxy / sxx
         let e = y.enumerated().map { i, v in v - ym - b * (Double(i) - xm) }
         let sse = e.reduce(0) { $0 + $1 * $1 }
-        guard sse > 0 else { return (b, b == 0 ? 0 : .infinity) }
+        guard sse > 0 else { return (b, b == 0 ? 0 : .infinity, n - 2) }
         var lag = 0.0
         for i in 1..<n { lag += e[i] * e[i - 1] }
         let r = min(0.95, max(0, lag / sse))
         let se = (sse / Double(n - 2) / sxx).squareRoot() * ((1 + r) / (1 - r)).squareRoot()
-        return (b, b / se)
+        return (b, b / se, n - 2)
     }
 
     /// The chains' mean trace (over the chains that did not diverge), draw by draw.
@@ -74,7 +79,7 @@ public enum LlcDiagnostics {
                 "the estimate is negative (\(format(m))): the chains found lower loss than w*, which is then not a "
                     + "local minimum at this temperature; try a smaller --llc-eps or a larger --llc-gamma")
         }
-        if let (b, t) = lateSlope(meanTrace(e.chains)), abs(t) > slopeCritical {
+        if let (b, t, df) = lateSlope(meanTrace(e.chains)), abs(t) > slopeCritical(df: df) {
             out.append(
                 "the draws' loss has not flattened after the burn-in (slope \(format(b)) per draw over the last "
                     + "half, t = \(format(t))): give more --llc-burnin or --llc-draws, or a larger --llc-gamma")

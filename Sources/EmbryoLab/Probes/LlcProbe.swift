@@ -16,9 +16,15 @@ public final class RunBatchTarget: LlcTarget {
     let runSteps: Int
     let seed: UInt64
 
-    /// A copy of `source`'s weights, on `rows`-row minibatches of `run`'s training batches.
+    /// A copy of `source`'s weights, on `rows`-row minibatches of `run`'s training batches (at most the
+    /// run's batch size: a minibatch is rows the run trained on).
     public init(copying source: Albert, run: Run, rows: Int, seed: UInt64) throws {
         let m = try run.manifest()
+        guard rows <= m.config.batchSize else {
+            throw EmbryoError.usage(
+                "--llc-batch \(rows) is larger than the run's batch of \(m.config.batchSize) sequences: a minibatch is "
+                    + "the first rows of a training batch")
+        }
         maker = try run.requireExampleMaker(m)
         model = try Albert(config: source.config)
         model.params.pointer.update(from: source.params.pointer, count: source.params.count)
@@ -43,6 +49,16 @@ public final class RunBatchTarget: LlcTarget {
         maker.fill(batch, step: trainingStep(of: index))
         return Double(try shards.run(batch, gradients: gradient).loss)
     }
+
+    /// The loss above which a chain has diverged: the run's step-0 snapshot's mean loss on the first four
+    /// minibatches of `seed` (without a step-0 snapshot, the loss of uniform predictions, ln V + ln 2).
+    public static func referenceLoss(run: Run, rows: Int, seed: UInt64, vocabSize: Int) throws -> Double {
+        guard let first = (try? run.snapshots())?.first(where: { $0.step == 0 }) else {
+            return log(Double(vocabSize)) + log(2)
+        }
+        let t = try RunBatchTarget(copying: try first.load().0, run: run, rows: rows, seed: seed)
+        return try (0..<4).reduce(0) { $0 + (try t.loss(minibatch: $1, gradient: false)) } / 4
+    }
 }
 
 public final class LlcMeasurement: ProbeMeasurement {
@@ -54,7 +70,7 @@ public final class LlcMeasurement: ProbeMeasurement {
     public static let probeNeeds: MeasurementNeeds = [.mlmHead]
     let inputs: ProbeInputs
     public let settings: String
-    var results: [(step: Int, estimate: LlcEstimate)] = []
+    var results: [Int: LlcEstimate] = [:]
     private var reference: Double?
 
     public init(_ inputs: ProbeInputs) throws {
@@ -62,24 +78,21 @@ public final class LlcMeasurement: ProbeMeasurement {
         let m = try inputs.run.manifest()
         _ = try inputs.run.requireExampleMaker(m)
         let s = inputs.options.llc
+        // the minibatches are a function of the run's data settings; the gradients' bits, of the thread count
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let recipe = String(decoding: (try? enc.encode(m.config)) ?? Data(), as: UTF8.self)
         settings =
-            "llc v1|" + s.key + "|run seed \(m.config.seed)|data \(m.tokenCacheHash ?? m.tokenCache)"
-            + "|steps \(m.config.steps)|seq \(m.config.seqLen)"
+            "llc v2|" + s.key + "|threads \(Threads.configuredCount)|data \(m.tokenCacheHash ?? m.tokenCache)"
+            + "|recipe \(String(stableHash(recipe), radix: 16))"
     }
 
-    /// The loss above which a chain has diverged: the run's step-0 snapshot's mean loss on the first
-    /// minibatches of the first chain (the loss of uniform predictions, ln V + ln 2, without one).
+    /// The run's reference loss for divergence (RunBatchTarget.referenceLoss), found once.
     func divergenceLoss(_ s: LoadedSnapshot) throws -> Double {
         if let r = reference { return r }
-        let model = try s.model()
-        var r = log(Double(model.config.vocabSize)) + log(2)
-        let all = (try? inputs.run.snapshots()) ?? []
-        if let first = all.first(where: { $0.step == 0 }) {
-            let (m0, _) = try first.load()
-            let t = try RunBatchTarget(copying: m0, run: inputs.run, rows: inputs.options.llc.batch, seed: 1)
-            let n = 4
-            r = try (0..<n).reduce(0) { $0 + (try t.loss(minibatch: $1, gradient: false)) } / Double(n)
-        }
+        let o = inputs.options.llc
+        let r = try RunBatchTarget.referenceLoss(
+            run: inputs.run, rows: o.batch, seed: o.seed, vocabSize: try s.model().config.vocabSize)
         reference = r
         return r
     }
@@ -102,7 +115,7 @@ public final class LlcMeasurement: ProbeMeasurement {
 
     public func collect(_ result: Measured, at s: LoadedSnapshot) {
         guard let e = result.decoded(LlcEstimate.self) else { return }
-        results.append((s.step, e))
+        results[s.step] = e
         for w in e.warnings { inputs.warnOnce("llc at step \(s.step): \(w)") }
     }
 
@@ -116,7 +129,7 @@ public final class LlcMeasurement: ProbeMeasurement {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         var text = ""
-        for (step, e) in results.sorted(by: { $0.step < $1.step }) {
+        for (step, e) in results.sorted(by: { $0.key < $1.key }) {
             struct Row: Encodable {
                 let step: Int
                 let estimate: LlcEstimate

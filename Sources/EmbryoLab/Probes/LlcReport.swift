@@ -8,13 +8,18 @@ import Foundation
 
 public enum LlcReport {
     /// Steps where the slope of `curve` (in step order) changes sign: the interior points that are a local
-    /// maximum or minimum. Flat stretches count as no change.
-    public static func stageBoundaries(_ curve: [(step: Int, value: Double)]) -> [Int] {
+    /// maximum or minimum. A difference between neighbours within `z` combined standard errors (`errors`, by
+    /// step) counts as flat, so that the sampler's noise makes no boundary.
+    public static func stageBoundaries(
+        _ curve: [(step: Int, value: Double)], errors: [Int: Double] = [:], z: Double = 2
+    ) -> [Int] {
         guard curve.count >= 3 else { return [] }
         var out: [Int] = []
         var previous = 0.0
         for i in 1..<curve.count {
-            let slope = curve[i].value - curve[i - 1].value
+            let a = errors[curve[i - 1].step] ?? 0, b = errors[curve[i].step] ?? 0
+            let d = curve[i].value - curve[i - 1].value
+            let slope = abs(d) > z * (a * a + b * b).squareRoot() ? d : 0
             if slope != 0 {
                 if previous != 0 && (slope > 0) != (previous > 0) { out.append(curve[i - 1].step) }
                 previous = slope
@@ -35,7 +40,8 @@ public enum LlcReport {
             """
             The LLC of each snapshot: n_beta times the mean loss of SGLD draws around it minus its own loss on the
             same minibatches of the run's training batches (bars: one standard error over chains). Stage
-            boundaries are the steps where the curve's slope changes sign.
+            boundaries are the steps where the curve's slope changes sign (a difference within two standard
+            errors counts as flat).
             """, hasData: true)
         var llc = ChartSeries(name: "LLC", points: curve, style: 0)
         llc.errors = curve.map { se[$0.step] ?? 0 }
@@ -44,7 +50,7 @@ public enum LlcReport {
             name: "loss at w*", points: ProbeReport.series(ms, probe: "llc", key: "center_loss"), style: 1)
         h += SVGChart.line(title: "training loss at the snapshot", yLabel: "loss", series: [loss], yRange: nil)
         h += "</div>\n"
-        let stages = stageBoundaries(curve)
+        let stages = stageBoundaries(curve, errors: se)
         h +=
             "<p>Stage boundaries: "
             + (stages.isEmpty ? "none" : stages.map { "step \($0)" }.joined(separator: ", ")) + ".</p>\n"

@@ -29,7 +29,7 @@ public enum LlcSweepOutput {
             let f = { (x: Double?) in x.map { String(format: "%.3f", $0) } ?? "–" }
             let flat =
                 LlcDiagnostics.lateSlope(LlcDiagnostics.meanTrace(e.chains)).map {
-                    abs($0.t) <= LlcDiagnostics.slopeCritical ? "yes" : "no"
+                    abs($0.t) <= LlcDiagnostics.slopeCritical(df: $0.df) ? "yes" : "no"
                 } ?? "–"
             let diverged = e.chains.filter { $0.divergedAt != nil }.count
             lines.append(

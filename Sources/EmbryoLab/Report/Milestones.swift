@@ -87,7 +87,8 @@ public struct Milestones: Codable, Sendable, Equatable {
             collapseRelease: Trajectory.steepest(collapse, rising: false, from: from),
             from: from, lastStep: max(metrics.map(\.step).max() ?? 0, escape?.lastStep ?? 0),
             capabilities: pairs.isEmpty ? "mlm/" + capabilitiesKey : "pairs/" + pairsKey)
-        m.llcStageBoundaries = llc.isEmpty ? nil : LlcReport.stageBoundaries(llc)
+        let llcErrors = Dictionary(series("llc", "std_error").map { ($0.step, $0.value) }) { a, _ in a }
+        m.llcStageBoundaries = llc.isEmpty ? nil : LlcReport.stageBoundaries(llc, errors: llcErrors)
         return m
     }
 
