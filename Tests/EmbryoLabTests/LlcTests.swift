@@ -226,6 +226,12 @@ final class LlcProbeTests: ScratchDirectoryTestCase {
         XCTAssertTrue(lines[0].contains("\"trace\""))
         let html = try String(contentsOf: run.probes.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("Local learning coefficient"))
+        XCTAssertTrue(ProbeReport.summary(ms).contains { $0.hasPrefix("local learning coefficient: ") })
+        let warned = ms + [ProbeMetric(step: 30, probe: "llc", key: "warnings", value: 2, count: 2)]
+        XCTAssertTrue(
+            ProbeReport.summary(warned).contains {
+                $0.hasPrefix("warning: the LLC estimates of steps ") && $0.contains("30")
+            })
         // a minibatch is the first rows of a training step's batch, the step drawn within the run
         let source = try run.snapshots().last!.load().0
         let target = try RunBatchTarget(copying: source, run: run, rows: 4, seed: 1)

@@ -50,6 +50,7 @@ public enum ProbeReport {
         add("knowledge P@1, mean over relations", "knowledge", "p_at_1/mean")
         add("held-out MLM accuracy", "loss", "mlm_accuracy")
         add("minimal-pair accuracy, mean over paradigms", "pairs", "accuracy/mean")
+        add("local learning coefficient", "llc", "mean")
         let terms = Set(ms.filter { $0.probe == "pairs" && $0.key.hasPrefix("accuracy/term/") }.map(\.key))
         for key in terms.sorted() { add("minimal pairs, \(key.dropFirst("accuracy/term/".count))", "pairs", key) }
         return out
@@ -69,7 +70,17 @@ public enum ProbeReport {
     }
 
     /// The text summary printed after probing.
-    public static func summary(_ ms: [ProbeMetric]) -> [String] { headline(ms).map(describe) }
+    public static func summary(_ ms: [ProbeMetric]) -> [String] { headline(ms).map(describe) + llcWarnings(ms) }
+
+    /// A warning line when any snapshot's LLC estimate came with warnings (their text is in llc.jsonl).
+    static func llcWarnings(_ ms: [ProbeMetric]) -> [String] {
+        let steps = ms.filter { $0.probe == "llc" && $0.key == "warnings" && $0.value > 0 }.map(\.step).sorted()
+        guard !steps.isEmpty else { return [] }
+        return [
+            "warning: the LLC estimates of steps \(steps.map(String.init).joined(separator: ", ")) came with "
+                + "warnings (diverged chains, a negative estimate or a trace still drifting): see the report or llc.jsonl"
+        ]
+    }
 
     // MARK: page
 
