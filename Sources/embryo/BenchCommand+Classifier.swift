@@ -50,23 +50,12 @@ extension BenchCommand.Timing {
 
     /// Evaluation passes (encoder, pooler and classifier logits): the timed passes' seconds.
     func classifierInference(_ shards: DataParallel) throws -> [Double] {
-        Profiler.phase = .forward
         let head = classifierHead(shards.model)
         let state = ClassifierShards(shards, head: head, maxRows: shards.B)
         let logits = FloatBuffer(count: shards.B * head.labels)
-        let tokens = Double(shards.B * shards.T)
-        var times: [Double] = []
-        let progress = Progress("bench \(name) classifier batch", total: warmup + steps)
-        for i in 0..<(warmup + steps) {
-            Profiler.isOn = profile && i >= warmup
-            let t0 = DispatchTime.now().uptimeNanoseconds
+        return try timedPasses("classifier batch", tokens: shards.B * shards.T) { i in
             try shards.classifierLogits(batches[i % batches.count], head: head, state: state, out: logits.pointer)
-            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            if i >= warmup { times.append(dt) }
-            progress.update(i + 1, String(format: "%.0f tok/s", tokens / dt))
         }
-        Profiler.isOn = false
-        return times
     }
 
     /// A fresh 2-label head, initialised as fine-tuning does.

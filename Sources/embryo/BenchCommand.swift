@@ -162,18 +162,24 @@ enum BenchCommand {
 
         /// Inference passes with MLM logits at every position: the timed passes' seconds.
         func inference(_ shards: DataParallel) throws -> [Double] {
-            Profiler.phase = .forward
             let logits = FloatBuffer(count: shards.B * shards.T * shards.model.config.vocabSize)
-            let tokens = Double(shards.B * shards.T)
+            return try timedPasses("inference batch", tokens: shards.B * shards.T) { i in
+                try shards.predictionLogits(batches[i % batches.count], out: logits.pointer)
+            }
+        }
+
+        /// `warmup` untimed then `steps` timed forward passes of `body(i)`: the timed passes' seconds.
+        func timedPasses(_ label: String, tokens: Int, _ body: (Int) throws -> Void) rethrows -> [Double] {
+            Profiler.phase = .forward
             var times: [Double] = []
-            let progress = Progress("bench \(name) inference batch", total: warmup + steps)
+            let progress = Progress("bench \(name) \(label)", total: warmup + steps)
             for i in 0..<(warmup + steps) {
                 Profiler.isOn = profile && i >= warmup
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                try shards.predictionLogits(batches[i % batches.count], out: logits.pointer)
+                try body(i)
                 let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
                 if i >= warmup { times.append(dt) }
-                progress.update(i + 1, String(format: "%.0f tok/s", tokens / dt))
+                progress.update(i + 1, String(format: "%.0f tok/s", Double(tokens) / dt))
             }
             Profiler.isOn = false
             return times
