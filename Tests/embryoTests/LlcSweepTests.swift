@@ -7,15 +7,8 @@ import XCTest
 
 final class LlcSweepTests: ScratchDirectoryTestCase {
     func testASweepOfTwoCellsOnAMicroRun() throws {
-        try smallWorld()
-        try
-            "{\"embedding_size\": 16, \"hidden_size\": 32, \"num_hidden_layers\": 2, \"num_attention_heads\": 2, \"intermediate_size\": 64, \"max_position_embeddings\": 64}"
-            .write(toFile: path("micro.json"), atomically: true, encoding: .utf8)
-        let r = try runEmbryo([
-            "pretrain", "--corpus", path("w/train.txt"), "--config", path("micro.json"), "--vocab-size", "300",
-            "--steps", "12", "--batch-size", "8", "--seq-len", "32", "--save-every", "6", "--eval-every", "6",
-            "--threads", "1", "--out", path("run"),
-        ])
+        let r = try runEmbryo(
+            ["pretrain"] + (try microRecipe(steps: 12, saveEvery: 6)) + ["--threads", "1", "--out", path("run")])
         XCTAssertEqual(r.code, 0, r.err)
         let common = [
             "llc-sweep", "--checkpoint", path("run/checkpoints/step-000012"), "--gamma", "1000", "--llc-chains", "2",
