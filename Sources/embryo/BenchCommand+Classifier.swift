@@ -31,13 +31,7 @@ extension BenchCommand.Timing {
             Profiler.span(.clipping) { clipGradients([model.grads, head.grads], maxNorm: 1) }
             Profiler.span(.optimizer) {
                 optimizer.step(params: model.params, grads: model.grads, lr: 2e-5)
-                let nw = head.labels * head.hidden
-                for (off, n, wd) in [(0, nw, optimizer.hyper.weightDecay), (nw, head.labels, Float(0))] {
-                    adamwUpdate(
-                        params: head.params.pointer + off, grads: head.grads.pointer + off, m: headM.pointer + off,
-                        v: headV.pointer + off, count: n, lr: 2e-5, step: optimizer.stepCount, hyper: optimizer.hyper,
-                        weightDecay: wd)
-                }
+                head.adamwStep(m: headM, v: headV, lr: 2e-5, step: optimizer.stepCount, hyper: optimizer.hyper)
             }
             let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             losses.append(loss)

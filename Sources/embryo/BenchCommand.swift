@@ -132,9 +132,7 @@ enum BenchCommand {
             var times: [Double] = [], losses: [Float] = []
             let center: FloatBuffer? = sgld ? FloatBuffer(count: model.params.count) : nil
             center?.pointer.update(from: model.params.pointer, count: model.params.count)
-            let sgldSettings = SgldSettings(
-                sampler: .sgld, eps: Float(LlcSettings().eps), gamma: Float(LlcSettings().gamma),
-                nbeta: Float(LlcSettings().effectiveNbeta))
+            let sgldSettings = LlcSettings().sgld  // the llc probe's default step
             let progress = Progress("bench \(name) \(sgld ? "SGLD" : "train") step", total: warmup + steps)
             for i in 0..<(warmup + steps) {
                 Profiler.isOn = profile && i >= warmup

@@ -56,14 +56,15 @@ enum LlcSweepCommand {
             a.string(out).map { URL(fileURLWithPath: $0) }
             ?? runRoot.appendingPathComponent("llc-sweep-\(Run.checkpointName(snapshot.step))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let reference = try RunBatchTarget.referenceLoss(
-            run: run, rows: base.batch, seed: base.seed, vocabSize: model.config.vocabSize)
+        // the run's data is read once; each cell starts from the snapshot's weights (the estimator restores them)
+        let target = try RunBatchTarget(run: run, config: model.config, rows: base.batch, seed: base.seed)
+        let reference = try target.referenceLoss()
+        target.load(model)
         var cells: [LlcSweepOutput.Cell] = []
         let grid = nbetas.flatMap { nb in gammas.flatMap { g in eps.map { (nb, g, $0) } } }
         for (i, (nb, g, e)) in grid.enumerated() {
             var s = base
             (s.nbeta, s.gamma, s.eps) = (nb, g, e)
-            let target = try RunBatchTarget(copying: model, run: run, rows: s.batch, seed: s.seed)
             let progress = Progress(
                 "llc-sweep: cell \(i + 1) of \(grid.count) (eps \(e), gamma \(g)), pass", total: s.passes)
             let est = try LlcEstimator.estimate(target, settings: s, divergenceLoss: reference) { done, _ in

@@ -234,7 +234,7 @@ final class LlcProbeTests: ScratchDirectoryTestCase {
             })
         // a minibatch is the first rows of a training step's batch, the step drawn within the run
         let source = try run.snapshots().last!.load().0
-        let target = try RunBatchTarget(copying: source, run: run, rows: 4, seed: 1)
+        let target = try RunBatchTarget(run: run, config: source.config, rows: 4, seed: 1)
         let steps = (0..<50).map(target.trainingStep)
         XCTAssertTrue(steps.allSatisfy { (1...20).contains($0) }, "\(steps)")
         XCTAssertGreaterThan(Set(steps).count, 10)

@@ -28,6 +28,17 @@ public final class SequenceClassifier {
         bias.update(repeating: 0, count: labels)
     }
 
+    /// One AdamW update of the head from its gradients (moments `m`, `v` of its size): the weight decayed,
+    /// the bias not, as the encoder's tensors are.
+    public func adamwStep(m: FloatBuffer, v: FloatBuffer, lr: Float, step: Int, hyper: OptimizerHyper) {
+        let nw = labels * hidden
+        for (off, n, wd) in [(0, nw, hyper.weightDecay), (nw, labels, Float(0))] {
+            adamwUpdate(
+                params: params.pointer + off, grads: grads.pointer + off, m: m.pointer + off, v: v.pointer + off,
+                count: n, lr: lr, step: step, hyper: hyper, weightDecay: wd)
+        }
+    }
+
     /// The head's tensors under transformers' names.
     public var tensors: [(name: String, shape: [Int], offset: Int)] {
         [("classifier.weight", [labels, hidden], 0), ("classifier.bias", [labels], labels * hidden)]

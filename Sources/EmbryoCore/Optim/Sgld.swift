@@ -48,15 +48,18 @@ public func sgldStep(
                 let start = k * block, n = min(block, count - start)
                 var rng = Rng(seed: seed ^ (UInt64(k) &* 0xD1B5_4A32_D192_ED03))
                 fillStandardNormal(z.baseAddress!, count: n, rng: &rng)
-                for j in 0..<n {
-                    let i = start + j
-                    let drift = s.nbeta * g[i] + s.gamma * (w[i] - c[i])
-                    if let v = square {
+                if let v = square {
+                    for j in 0..<n {
+                        let i = start + j
+                        let drift = s.nbeta * g[i] + s.gamma * (w[i] - c[i])
                         v[i] = s.rmsAlpha * v[i] + (1 - s.rmsAlpha) * g[i] * g[i]
                         let p = 1 / (v[i].squareRoot() + s.rmsEps)
                         w[i] = w[i] - half * p * drift + root * p.squareRoot() * z[j]
-                    } else {
-                        w[i] = w[i] - half * drift + root * z[j]
+                    }
+                } else {
+                    for j in 0..<n {
+                        let i = start + j
+                        w[i] = w[i] - half * (s.nbeta * g[i] + s.gamma * (w[i] - c[i])) + root * z[j]
                     }
                 }
             }

@@ -152,13 +152,7 @@ public final class Finetuner {
                 let lr = schedule.lr(step: step)
                 clipGradients([model.grads, head.grads], maxNorm: s.clip)
                 opt.step(params: model.params, grads: model.grads, lr: lr)
-                // the head: weight decayed, bias not, as the encoder's tensors
-                let nw = head.labels * head.hidden
-                for (off, n, wd) in [(0, nw, opt.hyper.weightDecay), (nw, head.labels, Float(0))] {
-                    adamwUpdate(
-                        params: head.params.pointer + off, grads: head.grads.pointer + off, m: headM.pointer + off,
-                        v: headV.pointer + off, count: n, lr: lr, step: step, hyper: opt.hyper, weightDecay: wd)
-                }
+                head.adamwStep(m: headM, v: headV, lr: lr, step: step, hyper: opt.hyper)
                 trainTime += Date().timeIntervalSince(ts)
                 positions += B * T
                 progress?(step, total, lastLoss)

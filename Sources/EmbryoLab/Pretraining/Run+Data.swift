@@ -48,11 +48,7 @@ extension Run {
     /// input_ids, token_type_ids, attention_mask, labels (-100 = no target): [steps, batch, seq];
     /// sentence_order_label (0 = in order, 1 = swapped): [steps, batch]; for a BERT run next_sentence_label,
     /// the name BertForPreTraining.forward takes for its sentence head's labels (here the same order labels).
-    public func writeBatches(steps: ClosedRange<Int>, to url: URL) throws {
-        try writeBatches(steps: Array(steps), to: url)
-    }
-
-    /// The same for any list of steps, in its order (metadata "steps" lists them when they are not one range).
+    /// Steps in any order (metadata "steps" lists them when they are not one range).
     public func writeBatches(steps: [Int], to url: URL) throws {
         let (maker, cfg) = try replay(steps)
         let sentenceLabel = try manifest().model.family.sentenceLabel
@@ -98,9 +94,7 @@ extension Run {
     /// The batches of `steps` as text for a person to read: a line per example, "step S row R (in order |
     /// swapped):" and its tokens, WordPiece continuations joined, each target shown as [MASK:word],
     /// [random:word] or [kept:word] with the word it stands for.
-    public func decodedBatches(steps: ClosedRange<Int>) throws -> [String] { try decodedBatches(steps: Array(steps)) }
-
-    /// The same for any list of steps, in its order.
+    /// Steps in any order.
     public func decodedBatches(steps: [Int]) throws -> [String] {
         let (maker, cfg) = try replay(steps)
         let vocab = try Vocabulary.load(tokenizerDir.appendingPathComponent("vocab.txt"))

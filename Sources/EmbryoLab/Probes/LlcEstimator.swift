@@ -97,7 +97,8 @@ public enum LlcEstimator {
         let square = s.sampler == .rmspropSgld ? FloatBuffer(count: n) : nil
         let sgld = s.sgld, steps = s.burnin + s.draws
         var chains: [LlcChain] = []
-        var done = 0, total = s.passes
+        var done = 0
+        let total = s.passes
         for c in 0..<s.chains {
             var chain = LlcChain()
             w.update(from: center.pointer, count: n)
@@ -135,7 +136,6 @@ public enum LlcEstimator {
             }
             chains.append(chain)
         }
-        total = done
         return summarize(chains, nbeta: s.effectiveNbeta)
     }
 

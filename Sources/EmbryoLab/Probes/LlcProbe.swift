@@ -7,32 +7,43 @@ import EmbryoCore
 import EmbryoRun
 import Foundation
 
-/// The pretraining loss of a model on minibatches of a run's training batches.
+/// The pretraining loss of a model on minibatches of a run's training batches. The run's data is read once;
+/// `load` puts any snapshot's weights into the target's own copy of the model.
 public final class RunBatchTarget: LlcTarget {
     public let model: Albert
+    let run: Run
     let shards: DataParallel
     let batch: AlbertBatch
     let maker: ExampleMaker
     let runSteps: Int
     let seed: UInt64
 
-    /// A copy of `source`'s weights, on `rows`-row minibatches of `run`'s training batches (at most the
-    /// run's batch size: a minibatch is rows the run trained on).
-    public init(copying source: Albert, run: Run, rows: Int, seed: UInt64) throws {
+    /// A model of `config` on `rows`-row minibatches of `run`'s training batches (at most the run's batch
+    /// size: a minibatch is rows the run trained on).
+    public init(run: Run, config: AlbertConfig, rows: Int, seed: UInt64) throws {
         let m = try run.manifest()
         guard rows <= m.config.batchSize else {
             throw EmbryoError.usage(
                 "--llc-batch \(rows) is larger than the run's batch of \(m.config.batchSize) sequences: a minibatch is "
                     + "the first rows of a training batch")
         }
+        self.run = run
         maker = try run.requireExampleMaker(m)
-        model = try Albert(config: source.config)
-        model.params.pointer.update(from: source.params.pointer, count: source.params.count)
+        model = try Albert(config: config)
         runSteps = m.config.steps
         self.seed = seed
         batch = AlbertBatch(B: rows, T: m.config.seqLen)
         shards = DataParallel(
             model: model, B: rows, T: m.config.seqLen, predictionsPerSequence: maker.maxPredictions)
+    }
+
+    /// Whether `source`'s weights fit this target's model.
+    public func fits(_ source: Albert) -> Bool { source.params.count == model.params.count }
+
+    /// Copies `source`'s weights (of the same layout) into the target's model.
+    public func load(_ source: Albert) {
+        precondition(fits(source), "a snapshot of another size")
+        model.params.pointer.update(from: source.params.pointer, count: source.params.count)
     }
 
     public var parameterCount: Int { model.params.count }
@@ -51,13 +62,16 @@ public final class RunBatchTarget: LlcTarget {
     }
 
     /// The loss above which a chain has diverged: the run's step-0 snapshot's mean loss on the first four
-    /// minibatches of `seed` (without a step-0 snapshot, the loss of uniform predictions, ln V + ln 2).
-    public static func referenceLoss(run: Run, rows: Int, seed: UInt64, vocabSize: Int) throws -> Double {
+    /// minibatches (without a step-0 snapshot, the loss of uniform predictions, ln V + ln 2). It loads the
+    /// step-0 weights: load the snapshot to measure afterwards.
+    public func referenceLoss() throws -> Double {
         guard let first = (try? run.snapshots())?.first(where: { $0.step == 0 }) else {
-            return log(Double(vocabSize)) + log(2)
+            return log(Double(model.config.vocabSize)) + log(2)
         }
-        let t = try RunBatchTarget(copying: try first.load().0, run: run, rows: rows, seed: seed)
-        return try (0..<4).reduce(0) { $0 + (try t.loss(minibatch: $1, gradient: false)) } / 4
+        let zero = try first.load().0
+        guard fits(zero) else { return log(Double(model.config.vocabSize)) + log(2) }
+        load(zero)
+        return try (0..<4).reduce(0) { $0 + (try loss(minibatch: $1, gradient: false)) } / 4
     }
 }
 
@@ -71,7 +85,9 @@ public final class LlcMeasurement: ProbeMeasurement {
     let inputs: ProbeInputs
     public let settings: String
     var results: [Int: LlcEstimate] = [:]
-    private var reference: Double?
+    /// The model copy and the run's data the sampler works on, made for the first snapshot measured, and
+    /// the divergence reference found with it.
+    private var target: (sampler: RunBatchTarget, reference: Double)?
 
     public init(_ inputs: ProbeInputs) throws {
         self.inputs = inputs
@@ -87,20 +103,21 @@ public final class LlcMeasurement: ProbeMeasurement {
             + "|recipe \(String(stableHash(recipe), radix: 16))"
     }
 
-    /// The run's reference loss for divergence (RunBatchTarget.referenceLoss), found once.
-    func divergenceLoss(_ s: LoadedSnapshot) throws -> Double {
-        if let r = reference { return r }
-        let o = inputs.options.llc
-        let r = try RunBatchTarget.referenceLoss(
-            run: inputs.run, rows: o.batch, seed: o.seed, vocabSize: try s.model().config.vocabSize)
-        reference = r
-        return r
+    /// The sampler's target holding the snapshot's weights, and the run's divergence reference.
+    func prepared(_ s: LoadedSnapshot) throws -> (sampler: RunBatchTarget, reference: Double) {
+        let model = try s.model()
+        if target == nil || !target!.sampler.fits(model) {
+            let o = inputs.options.llc
+            let t = try RunBatchTarget(run: inputs.run, config: model.config, rows: o.batch, seed: o.seed)
+            target = (t, try t.referenceLoss())
+        }
+        target!.sampler.load(model)
+        return target!
     }
 
     public func measure(_ s: LoadedSnapshot) throws -> Measured {
-        let o = inputs.options.llc
-        let target = try RunBatchTarget(copying: try s.model(), run: inputs.run, rows: o.batch, seed: o.seed)
-        let e = try LlcEstimator.estimate(target, settings: o, divergenceLoss: try divergenceLoss(s))
+        let (sampler, reference) = try prepared(s)
+        let e = try LlcEstimator.estimate(sampler, settings: inputs.options.llc, divergenceLoss: reference)
         let kept = e.chains.filter { $0.divergedAt == nil }.count
         let row = { (key: String, value: Double, count: Int) in
             ProbeMetric(step: s.step, probe: "llc", key: key, value: value, count: count)

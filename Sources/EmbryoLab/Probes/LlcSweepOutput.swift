@@ -55,15 +55,12 @@ public enum LlcSweepOutput {
         try writeAtomically(Data(text.utf8), to: folder.appendingPathComponent("sweep.jsonl"))
         // the estimate against the step size (x: index of eps in the grid, in its order), a line per gamma
         let epsValues = Array(Set(cells.map(\.settings.eps))).sorted()
+        let line = { (c: Cell) in "gamma \(c.settings.gamma), nbeta \(String(format: "%.2f", c.estimate.nbeta))" }
         var series: [ChartSeries] = []
-        for (i, key) in Set(
-            cells.map { "gamma \($0.settings.gamma), nbeta \(String(format: "%.2f", $0.estimate.nbeta))" }
-        )
-        .sorted().enumerated() {
-            let these = cells.filter {
-                "gamma \($0.settings.gamma), nbeta \(String(format: "%.2f", $0.estimate.nbeta))" == key
-                    && $0.estimate.mean != nil
-            }.sorted { $0.settings.eps < $1.settings.eps }
+        for (i, key) in Set(cells.map(line)).sorted().enumerated() {
+            let these = cells.filter { line($0) == key && $0.estimate.mean != nil }.sorted {
+                $0.settings.eps < $1.settings.eps
+            }
             var c = ChartSeries(
                 name: key, points: these.map { (epsValues.firstIndex(of: $0.settings.eps)!, $0.estimate.mean!) },
                 style: i)
