@@ -1,7 +1,7 @@
 // Minimal pairs: BLiMP's layout as distributed (its published keys), a line missing a sentence, an empty
 // folder; word-l2r masking on a hand-built two-piece word; ties counted wrong; pseudo-log-likelihoods
 // against transformers on a committed checkpoint (Scripts/check-pll.py wrote the fixture); the probe on
-// every snapshot of a short run.
+// every snapshot of a short run; a folder written with every key and value type BLiMP's own files carry.
 
 import EmbryoCore
 import EmbryoLab
@@ -113,5 +113,45 @@ final class PairsProbeTests: ScratchDirectoryTestCase {
         XCTAssertThrowsError(try ProbeRunner(run: bareRun, options: o, warn: { _ in })) {
             XCTAssertTrue("\($0)".contains("needs --pairs PATH"), "\($0)")
         }
+    }
+
+    func testEveryKeyAndTypeOfBLiMPsFilesIsRead() throws {
+        // BLiMP's data/ files carry booleans (the method flags), an integer (dependency_length), prefixes and
+        // words for the prefix methods, and one paradigm whose field is "syntax/semantics"; written here with
+        // sentences of our own. A case-only pair tokenises alike under an uncased vocabulary and is left out.
+        let blimp = dir.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: blimp, withIntermediateDirectories: true)
+        let flags = "\"simple_LM_method\": true, \"one_prefix_method\": false, \"two_prefix_method\": true"
+        try [
+            "{\"sentence_good\": \"Ann's dogs don't bark.\", \"sentence_bad\": \"Ann's dogs doesn't bark.\", "
+                + "\"one_prefix_prefix\": \"Ann's dogs\", \"one_prefix_word_good\": \"don't\", "
+                + "\"one_prefix_word_bad\": \"doesn't\", \"field\": \"syntax/semantics\", "
+                + "\"linguistics_term\": \"binding\", \"UID\": \"p_one\", \(flags), "
+                + "\"lexically_identical\": false, \"pairID\": \"0\", \"dependency_length\": 2, "
+                + "\"crucial_item\": \"dogs\"}",
+            "{\"sentence_good\": \"The Cat sleeps.\", \"sentence_bad\": \"the cat sleeps.\", "
+                + "\"two_prefix_prefix_good\": \"The Cat\", \"two_prefix_prefix_bad\": \"the cat\", "
+                + "\"two_prefix_word\": \" sleeps\", \"field\": \"syntax/semantics\", "
+                + "\"linguistics_term\": \"binding\", \"UID\": \"p_one\", \(flags), "
+                + "\"lexically_identical\": true, \"pairID\": \"1\"}",
+        ].joined(separator: "\n").write(
+            to: blimp.appendingPathComponent("p_one.jsonl"), atomically: true, encoding: .utf8)
+        let pairs = try MinimalPairs.read(blimp)
+        XCTAssertEqual(pairs.map(\.good), ["Ann's dogs don't bark.", "The Cat sleeps."])
+        XCTAssertEqual(
+            [pairs[0].uid, pairs[0].term, pairs[0].field, pairs[1].pairID],
+            ["p_one", "binding", "syntax/semantics", "1"])
+        let run = try Run(trainMicroRun())
+        var o = ProbeOptions()
+        o.probes = ["pairs"]
+        o.pairs = blimp
+        let runner = try ProbeRunner(run: run, options: o, warn: { XCTFail($0) })
+        let last = try runner.run(try runner.scan()) { _, _, _, _ in }.filter { $0.step == 20 }
+        func value(_ key: String) -> Double? { last.first { $0.key == key }?.value }
+        XCTAssertEqual(value("left_out/identical"), 1)
+        XCTAssertNotNil(value("accuracy/field/syntax/semantics"))
+        XCTAssertEqual(last.first { $0.key == "accuracy/uid/p_one" }?.count, 1)
+        // the world has no apostrophe, so the micro run's vocabulary reads "'" as [UNK]
+        XCTAssertEqual(value("unk_share"), 1)
     }
 }
