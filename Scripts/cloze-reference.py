@@ -16,13 +16,15 @@ counts over the world's train.txt, with no model:
             product over those dependents of its add-half share of their heads in train.heads; head where
             the word has no content dependent;
 and prints each accuracy beside the model's mask prediction at the last snapshot of a run, if one is given.
-The probe counts a word right when all its pieces come back; these references predict whole words, so they
-are generous to the references.
+The probe counts a word right when all its pieces come back; these references predict whole words, and a
+word's part of speech is the one it has in probe.conllu (so candidates are words the probe sentences hold),
+both of which make them generous.
 
   Scripts/cloze-reference.py --world RUN/world [--run RUN] [--tags NOUN,VERB,...] [--max-sentences N]
 """
 import argparse
 import collections
+import itertools
 import json
 import math
 import re
@@ -66,7 +68,9 @@ def main():
     governs = collections.defaultdict(collections.Counter)
     unaligned = 0
     with open(a.world + "/train.txt", encoding="utf-8") as f, open(a.world + "/train.heads", encoding="utf-8") as h:
-        for line, heads in zip(f, h):
+        for line, heads in itertools.zip_longest(f, h):
+            if line is None or heads is None:
+                sys.exit(f"{a.world}: train.txt and train.heads have different numbers of lines")
             s = words(line)
             if not s:
                 continue
@@ -133,7 +137,7 @@ def main():
         rows = [r for r in rows if r["probe"] == "mlm" and r["key"].startswith("mask_prediction/upos/")]
         if rows:
             last = max(r["step"] for r in rows)
-            model = {r["key"].split("/")[-1]: r["value"] for r in rows if r["step"] == last}
+            model = {r["key"].split("/")[-1]: r["value"] for r in rows if r["step"] == last and r["value"] is not None}
             print(f"model: {a.run}, step {last}")
     print("| UPOS | words | context | given-pos | head | deps | model |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
