@@ -121,7 +121,8 @@ def main():
             by_deps = None
             if deps:
                 pool = set().union(*deps)
-                score = {c: sum(math.log((d[c] + 0.5) / (sum(d.values()) + 0.5 * len(pool))) for d in deps)
+                norms = [sum(d.values()) + 0.5 * len(pool) for d in deps]
+                score = {c: sum(math.log((d[c] + 0.5) / z) for d, z in zip(deps, norms))
                          for c in pool if tag_of.get(c) == tag}
                 by_deps = max(sorted(score), key=score.get) if score else None
             t = tally[tag]
