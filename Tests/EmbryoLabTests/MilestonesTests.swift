@@ -1,6 +1,7 @@
 // The milestone finder on curves made by hand: one onset, none, two candidates (the steeper wins, and
 // intervals before the warmup's end are not candidates), a break above a plateau at zero that one lucky
-// word does not make; the sign test and the correlation against values worked out by hand.
+// word does not make; the sign test and the correlation against values worked out by hand; an onset's
+// prominence against its curve's own noise, worked out by hand.
 
 import EmbryoCore
 import EmbryoLab
@@ -67,5 +68,63 @@ final class MilestonesTests: XCTestCase {
         XCTAssertEqual(MilestoneComparison.pearson([(1, 3), (2, 2), (3, 1)]), -1, accuracy: 1e-12)
         XCTAssertEqual(MilestoneComparison.pearson([(1, 1), (2, 3), (3, 2)]), 0.5, accuracy: 1e-12)
         XCTAssertTrue(MilestoneComparison.pearson([(1, 1), (2, 2)]).isNaN)
+    }
+
+    /// A curve over steps 0, 100, ... whose per-interval changes are `changes`.
+    private func curve(_ changes: [Double]) -> [(step: Int, value: Double)] {
+        var v = 0.5, out: [(step: Int, value: Double)] = [(0, 0.5)]
+        for (i, d) in changes.enumerated() {
+            v += d
+            out.append(((i + 1) * 100, v))
+        }
+        return out
+    }
+
+    func testProminenceAgainstTheCurvesOwnNoise() {
+        // a step of 0.10 among changes of +-0.01: median 0.01, MAD 0.01, z = 0.09 / 0.014826
+        let step = curve([0.01, -0.01, 0.01, 0.10, -0.01, 0.01])
+        XCTAssertEqual(Trajectory.steepest(step, rising: true), 400)
+        XCTAssertEqual(Milestones.prominence(step, at: 400, rising: true)!, 0.09 / 0.014826, accuracy: 1e-9)
+        // a noisy drift: the largest rise (0.03) is 0.9 robust standard deviations out
+        let drift = curve([0.02, -0.01, 0.03, 0.0, 0.025, -0.005])
+        XCTAssertEqual(Trajectory.steepest(drift, rising: true), 300)
+        let z = Milestones.prominence(drift, at: 300, rising: true)!
+        XCTAssertEqual(z, 0.02 / (1.4826 * 0.015), accuracy: 1e-9)
+        XCTAssertLessThan(z, Milestones.distinctZ)
+        // a fall, read with rising false: the same numbers mirrored
+        let fall = step.map { ($0.step, 1 - $0.value) }
+        XCTAssertEqual(Milestones.prominence(fall, at: 400, rising: false)!, 0.09 / 0.014826, accuracy: 1e-9)
+        // over half the changes equal: the mean absolute deviation times sqrt(pi/2), 0.02 * 1.2533
+        let flat = curve([0, 0, 0, 0.1, 0])
+        XCTAssertEqual(
+            Milestones.prominence(flat, at: 400, rising: true)!, 0.1 / (0.02 * (Double.pi / 2).squareRoot()),
+            accuracy: 1e-9)
+        // too few intervals (also once those before `from` are dropped), a step that ends no interval, no
+        // onset, no spread
+        XCTAssertNil(Milestones.prominence(curve([0, 0.1, 0, 0]), at: 200, rising: true))
+        XCTAssertNil(Milestones.prominence(step, at: 450, rising: true))
+        XCTAssertNil(Milestones.prominence(step, at: 400, rising: true, from: 200))
+        XCTAssertNil(Milestones.prominence(step, at: nil, rising: true))
+        XCTAssertNil(Milestones.prominence(curve([0.01, 0.01, 0.01, 0.01, 0.01]), at: 100, rising: true))
+    }
+
+    func testTheStructureOnsetCarriesItsProminence() throws {
+        let root = try scratchDirectory("milestones-z")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let uas = curve([0.01, -0.01, 0.01, 0.10, -0.01, 0.01]).map {
+            ProbeMetric(step: $0.step, probe: "attention", key: "uas/best", value: $0.value, count: 3000)
+        }
+        let m = try Milestones.of(run: Run(root), metrics: uas)
+        XCTAssertEqual(m.structureOnset, 400)
+        XCTAssertEqual(m.structureOnsetZ!, 0.09 / 0.014826, accuracy: 1e-9)
+        XCTAssertNil(m.collapseReleaseZ)
+        XCTAssertEqual(m.prominenceCell("structure_onset"), "6.1")
+        XCTAssertEqual(m.prominenceCell("escape"), "–")
+        // milestones.json written before prominences existed still reads
+        let old = #"{"from":0,"last_step":600,"capabilities_metric":"x","structure_onset":400}"#
+        let read = try JSONDecoder().decode(Milestones.self, from: Data(old.utf8))
+        XCTAssertEqual(read.structureOnset, 400)
+        XCTAssertNil(read.structureOnsetZ)
+        XCTAssertEqual(read.prominenceCell("structure_onset"), "–")
     }
 }

@@ -1,7 +1,8 @@
 // Milestones across the runs of each group (Milestones.of on each run's compared metrics): per group the
 // median and interquartile range of every milestone and of the lags between them, the share of runs whose
 // structure onset comes before their capabilities onset with a two-sided sign test, and the correlation
-// across runs of the structure onset with the escape step.
+// across runs of the structure onset with the escape step, and how many structure onsets stand out from
+// their curve's snapshot-to-snapshot noise (Milestones.prominence).
 
 import EmbryoCore
 import EmbryoRun
@@ -18,6 +19,9 @@ public struct MilestoneGroupSummary: Sendable {
     /// Pearson correlation of the structure onset with the escape step over runs with both (nan below 3).
     public var structureEscapeCorrelation: Double
     public var correlated: Int
+    /// Runs whose structure onset's prominence could be judged, and of them those at `Milestones.distinctZ`
+    /// or more.
+    public var judged: Int = 0, distinct: Int = 0
 }
 
 public enum MilestoneComparison {
@@ -49,9 +53,11 @@ public enum MilestoneComparison {
         let pairs = runs.compactMap { r in
             r.milestones.structureOnset.flatMap { s in r.milestones.escape.map { (Double(s), Double($0)) } }
         }
+        let z = runs.compactMap(\.milestones.structureOnsetZ)
         return MilestoneGroupSummary(
             group: g.name, runs: runs, rows: rows, ordered: both.count, structureFirst: first,
-            signP: signTest(first, of: both.count), structureEscapeCorrelation: pearson(pairs), correlated: pairs.count)
+            signP: signTest(first, of: both.count), structureEscapeCorrelation: pearson(pairs), correlated: pairs.count,
+            judged: z.count, distinct: z.filter { $0 >= Milestones.distinctZ }.count)
     }
 
     /// Two-sided sign test: the probability under p = 1/2 of a split at least as uneven as k of n.
@@ -88,7 +94,9 @@ public enum MilestoneComparison {
             out += "\(g.ordered) runs with both "
             out += "(sign test p = \(g.signP.isNaN ? "–" : String(format: "%.3f", g.signP))); correlation of the "
             out += "structure onset with the escape over \(g.correlated) runs: r = "
-            out += g.structureEscapeCorrelation.isNaN ? "–\n" : String(format: "%.2f\n", g.structureEscapeCorrelation)
+            out += g.structureEscapeCorrelation.isNaN ? "–" : String(format: "%.2f", g.structureEscapeCorrelation)
+            out += "; structure onset distinct from the curve's snapshot-to-snapshot noise (prominence "
+            out += "z >= \(Int(Milestones.distinctZ))) in \(g.distinct) of \(g.judged) runs judged\n"
         }
         return out
     }

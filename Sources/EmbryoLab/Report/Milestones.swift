@@ -6,6 +6,9 @@
 // probe, the mask prediction of agreement targets, AUX) and
 // the release of representation collapse (the fastest fall per step of dynamics/collapse). Onsets read
 // from snapshots count only from the end of the warmup on, where the learning rate has reached its peak.
+// The structure onset and the release of collapse are the extreme interval of a curve that also moves from
+// snapshot to snapshot without any transition, so each carries its prominence: how many robust standard
+// deviations of the curve's own per-step changes its interval stands out by (distinct from 3 on).
 
 import EmbryoCore
 import EmbryoRun
@@ -17,6 +20,10 @@ public struct Milestones: Codable, Sendable, Equatable {
     public var structureOnset: Int?
     public var capabilitiesOnset: Int?
     public var collapseRelease: Int?
+    /// The prominence of the structure onset's and of the collapse release's interval (`prominence`); nil
+    /// without the onset or with too few snapshots to judge it.
+    public var structureOnsetZ: Double? = nil
+    public var collapseReleaseZ: Double? = nil
     /// Snapshot-based onsets are sought from this step on.
     public var from: Int
     public var lastStep: Int
@@ -31,6 +38,7 @@ public struct Milestones: Codable, Sendable, Equatable {
         case capabilitiesOnset = "capabilities_onset", collapseRelease = "collapse_release", from
         case lastStep = "last_step", capabilities = "capabilities_metric"
         case llcStageBoundaries = "llc_stage_boundaries"
+        case structureOnsetZ = "structure_onset_z", collapseReleaseZ = "collapse_release_z"
     }
 
     public init(
@@ -47,6 +55,30 @@ public struct Milestones: Codable, Sendable, Equatable {
     public static let capabilitiesKey = "mask_prediction/upos/AUX"
     /// The capabilities measure once the pairs probe ran (Chen et al.'s BLiMP accuracy): its mean over paradigms.
     public static let pairsKey = "accuracy/mean"
+
+    /// An onset's prominence from this many robust standard deviations on: distinct from snapshot noise.
+    public static let distinctZ = 3.0
+
+    /// How far the interval ending at `step` stands out among the intervals of `points` starting at or
+    /// after `from`: its rise (`rising` false: fall) per step minus the median of all their rates, over
+    /// 1.4826 times the rates' median absolute deviation from that median (their standard deviation for
+    /// normal noise; the mean absolute deviation times sqrt(pi/2) when over half the rates are equal). nil
+    /// when the step ends no such interval, with fewer than `minIntervals` intervals, or with no spread.
+    public static func prominence(
+        _ points: [(step: Int, value: Double)], at step: Int?, rising: Bool, from: Int = 0, minIntervals: Int = 5
+    ) -> Double? {
+        guard let step else { return nil }
+        let p = points.sorted { $0.step < $1.step }.filter { $0.step >= from }
+        let rates = zip(p, p.dropFirst()).filter { $1.step > $0.step }.map { a, b in
+            (step: b.step, rate: (rising ? b.value - a.value : a.value - b.value) / Double(b.step - a.step))
+        }
+        guard rates.count >= minIntervals, let at = rates.first(where: { $0.step == step })?.rate else { return nil }
+        let median = SeedStatistics.median(rates.map(\.rate).sorted())
+        let deviations = rates.map { abs($0.rate - median) }.sorted()
+        var scale = 1.4826 * SeedStatistics.median(deviations)
+        if scale == 0 { scale = (Double.pi / 2).squareRoot() * deviations.reduce(0, +) / Double(deviations.count) }
+        return scale > 0 ? (at - median) / scale : nil
+    }
 
     /// The first point (from `from` on, after at least one earlier point) whose accuracy exceeds the mean of
     /// every earlier point by `z` binomial standard errors of its own count (the mean floored at 1/count,
@@ -80,13 +112,15 @@ public struct Milestones: Codable, Sendable, Equatable {
         let pairs = usePairs ? series("pairs", pairsKey) : []
         let cap = pairs.isEmpty ? series("mlm", capabilitiesKey) : pairs
         let llc = series("llc", "mean").map { ($0.step, $0.value) }.sorted { $0.0 < $1.0 }
+        let structure = Trajectory.steepest(uas, rising: true, from: from)
+        let release = Trajectory.steepest(collapse, rising: false, from: from)
         var m = Milestones(
-            escape: escape?.escapeStep, steepestDescent: escape?.steepestDescentStep,
-            structureOnset: Trajectory.steepest(uas, rising: true, from: from),
-            capabilitiesOnset: breakUp(cap, from: from),
-            collapseRelease: Trajectory.steepest(collapse, rising: false, from: from),
+            escape: escape?.escapeStep, steepestDescent: escape?.steepestDescentStep, structureOnset: structure,
+            capabilitiesOnset: breakUp(cap, from: from), collapseRelease: release,
             from: from, lastStep: max(metrics.map(\.step).max() ?? 0, escape?.lastStep ?? 0),
             capabilities: pairs.isEmpty ? "mlm/" + capabilitiesKey : "pairs/" + pairsKey)
+        m.structureOnsetZ = prominence(uas, at: structure, rising: true, from: from)
+        m.collapseReleaseZ = prominence(collapse, at: release, rising: false, from: from)
         let llcErrors = Dictionary(series("llc", "std_error").map { ($0.step, $0.value) }) { a, _ in a }
         m.llcStageBoundaries = llc.isEmpty ? nil : LlcReport.stageBoundaries(llc, errors: llcErrors)
         return m
@@ -98,6 +132,14 @@ public struct Milestones: Codable, Sendable, Equatable {
             ("escape", escape), ("steepest_descent", steepestDescent), ("structure_onset", structureOnset),
             ("capabilities_onset", capabilitiesOnset), ("collapse_release", collapseRelease),
         ]
+    }
+
+    /// The prominence of the named milestone, for those that have one, as a table cell: "–" without one,
+    /// and "within noise" below `distinctZ`.
+    public func prominenceCell(_ name: String) -> String {
+        let z = name == "structure_onset" ? structureOnsetZ : name == "collapse_release" ? collapseReleaseZ : nil
+        guard let z else { return "–" }
+        return String(format: "%.1f", z) + (z < Self.distinctZ ? " (within noise)" : "")
     }
 
     /// Every milestone, then every lag, as one row of steps (the columns of a comparison).
@@ -138,11 +180,14 @@ public struct Milestones: Codable, Sendable, Equatable {
         h += "word-frequency plateau and the steepest descent of the held-out loss; the structure onset (largest "
         h += "rise per step of the best head's implicit-parse UAS), the capabilities onset (first break of "
         h += "\(esc(m.capabilities)) above the snapshots before it by 3 standard errors) and the release of "
-        h += "collapse (fastest fall of the mean cosine), sought from step \(m.from) on.</p>\n"
-        h += "<table><tr><th>milestone</th><th>step</th></tr>\n"
+        h += "collapse (fastest fall of the mean cosine), sought from step \(m.from) on. Prominence: how many "
+        h += "robust standard deviations of the curve's own snapshot-to-snapshot changes the onset's interval "
+        h += "stands out by; below \(Int(distinctZ)) it is not told apart from noise.</p>\n"
+        h += "<table><tr><th>milestone</th><th>step</th><th>prominence (z)</th></tr>\n"
         for (name, step) in m.named {
             h += "<tr><td>\(name.replacingOccurrences(of: "_", with: " "))</td>"
-            h += "<td class=num>\(step.map(String.init) ?? "none by \(m.lastStep)")</td></tr>\n"
+            h += "<td class=num>\(step.map(String.init) ?? "none by \(m.lastStep)")</td>"
+            h += "<td class=num>\(m.prominenceCell(name))</td></tr>\n"
         }
         h += "</table>\n"
         if let b = m.llcStageBoundaries {
