@@ -23,7 +23,7 @@ enum ProbeCommand {
             """,
         options: [
             runOption, suite, pos, posTrain, facts, patterns, pairs, pll, pairsPerParadigm, probes, layers,
-            maxSentences,
+            maxSentences, attentionPack,
         ] + LlcOptions.all + [Shared.threads, out, Measuring.watch, Measuring.poll, shard]
     )
 
@@ -64,6 +64,11 @@ enum ProbeCommand {
         "layers", "list", "Layers for the linear probes: all, or e.g. 0,2,4.", default: "all")
     static let maxSentences = OptionSpec.option(
         "max-sentences", "n", "Sentences of each CoNLL-U file to use.", default: "1000")
+    static let attentionPack = OptionSpec.option(
+        "attention-pack", "tokens",
+        "Attention probe: pack the probe sentences in order into rows of up to this many tokens, as in pretraining "
+            + "(e.g. the run's --seq-len), instead of one sentence per row; the implicit parse stays within each "
+            + "sentence.", default: nil)
     static let out = OptionSpec.option(
         "out", "dir", "Where results go (default: the run's probes/ folder).", default: nil)
     static let shard = Measuring.shard(
@@ -82,6 +87,7 @@ enum ProbeCommand {
         o.pairs = a.string(Self.pairs).map { URL(fileURLWithPath: $0) }
         o.pll = PLLVariant(rawValue: try a.choice(Self.pll, PLLVariant.allCases.map(\.rawValue))!)!
         o.pairsPerParadigm = try a.int(Self.pairsPerParadigm, min: 1)
+        o.attentionPack = try a.int(Self.attentionPack, min: 3)
         o.llc = try LlcOptions.settings(a)
         let layers = a.string(Self.layers)!
         if layers != "all" {

@@ -120,6 +120,7 @@ final class AttentionProbeTests: XCTestCase {
         XCTAssertEqual(value("uas/best/head"), 0)
         XCTAssertEqual(value("uas/best/direction"), 0)
         XCTAssertEqual(value("uas/soft"), 1.0 / 6, accuracy: 1e-6)
+        XCTAssertEqual(value("uas/best/argmax_weight"), 1.0 / 6, accuracy: 1e-6)
         XCTAssertEqual(value("uas/offset_baseline"), 2.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(value("uas/offset"), -1)
         XCTAssertEqual(value("uas/gain"), -1.0 / 3, accuracy: 1e-12)
@@ -168,6 +169,7 @@ final class AttentionProbeTests: XCTestCase {
         XCTAssertEqual(value("uas/best"), 1)
         XCTAssertEqual([value("uas/best/layer"), value("uas/best/head"), value("uas/best/direction")], [1, 0, 0])
         XCTAssertEqual(value("uas/soft"), 1, accuracy: 1e-12)
+        XCTAssertEqual(value("uas/best/argmax_weight"), 1, accuracy: 1e-12)
         XCTAssertEqual(value("uas/offset_baseline"), 2.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(value("uas/gain"), 1.0 / 3, accuracy: 1e-12)
         // every relation has 100 arcs; root has none and punct is never scored on its own
@@ -181,6 +183,17 @@ final class AttentionProbeTests: XCTestCase {
         func tv(_ k: String) -> Double { t.first { $0.key == k }!.value }
         XCTAssertEqual([tv("uas/best"), tv("uas/best/head"), tv("uas/best/direction")], [1, 0, 1])
         XCTAssertEqual(tv("uas/soft"), (0.5 + 0.5 + 1) / 3, accuracy: 1e-12)
+        XCTAssertEqual(tv("uas/best/argmax_weight"), (0.5 + 0.5 + 1) / 3, accuracy: 1e-12)
+        // a head whose words look only at [SEP]: the argmax reads weights of 0 and finds a -> b by order alone
+        var sep = [Float](repeating: 0, count: T * T)
+        for q in 0..<T { sep[q * T + 6] = 1 }
+        var none = [AttentionProbe.ParseSums](repeating: .init(), count: 1)
+        sep.withUnsafeBufferPointer {
+            AttentionProbe.accumulateParse($0.baseAddress!, heads: 1, T: T, sentence: s, into: &none)
+        }
+        let n = AttentionProbe.parseMetrics([none], sentences: [s], step: 7)
+        XCTAssertEqual(n.first { $0.key == "uas/best" }!.value, 1.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(n.first { $0.key == "uas/best/argmax_weight" }!.value, 0)
         XCTAssertNil(ms.first { $0.key.hasPrefix("uas/relation/root") })
         XCTAssertEqual(ms.first { $0.key == "uas/best" }?.count, 3 * copies)
     }

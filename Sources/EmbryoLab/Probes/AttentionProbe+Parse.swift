@@ -3,8 +3,10 @@
 // most (dependent to head), or in the transposed map the word that attends to it most (head to
 // dependent). Attention to [CLS], [SEP] and the word itself is left out; word pieces are merged to words
 // (from a word: the mean over its pieces; to a word: the sum over its pieces), without renormalising, so
-// that the transposed map compares the attention each word actually pays. The score is the share of gold arcs found by the single best (layer, head, direction),
-// against the best fixed offset from -3 to +2.
+// that the transposed map compares the attention each word actually pays. The score is the share of gold
+// arcs found by the single best (layer, head, direction), against the best fixed offset from -3 to +2.
+// Beside it, the weight the best head's argmax is read from: a head that puts (nearly) all its attention on
+// [CLS], [SEP] or the word itself leaves an argmax over weights near 0, whose parse is noise.
 
 import EmbryoCore
 import EmbryoRun
@@ -17,10 +19,11 @@ extension AttentionProbe {
     static let relationMinimumArcs = 100
 
     /// Per (layer, head), per direction (0: dependent to head, 1: head to dependent): arcs whose parent is
-    /// the argmax, per relation too, and the summed weight on the parent.
+    /// the argmax, per relation too, the summed weight on the parent and the summed weight of the argmax.
     public struct ParseSums: Sendable {
         public var hits = [0, 0]
         public var weight = [0.0, 0.0]
+        public var argmaxWeight = [0.0, 0.0]
         public var relationHits: [[String: Int]] = [[:], [:]]
         public init() {}
     }
@@ -58,6 +61,7 @@ extension AttentionProbe {
                         if v > bestValue { (best, bestValue) = (j, v) }
                     }
                     sums[h].weight[d] += d == 0 ? m[w][parent] : m[parent][w]
+                    sums[h].argmaxWeight[d] += bestValue
                     if best == parent {
                         sums[h].hits[d] += 1
                         sums[h].relationHits[d][s.deprels[w], default: 0] += 1
@@ -80,7 +84,8 @@ extension AttentionProbe {
         return (baselineOffsets[k], arcs > 0 ? Double(hits[k]) / Double(arcs) : 0, arcs)
     }
 
-    /// Keys uas/best (with uas/best/layer, head, direction), uas/soft, uas/offset_baseline (uas/offset),
+    /// Keys uas/best (with uas/best/layer, head, direction, argmax_weight: the mean over arcs of the weight of
+    /// the word the best head picks), uas/soft, uas/offset_baseline (uas/offset),
     /// uas/gain, and per relation with enough arcs uas/relation/REL (with its layer, head, direction).
     public static func parseMetrics(_ sums: [[ParseSums]], sentences: [ProbeSentence], step: Int) -> [ProbeMetric] {
         let base = offsetBaseline(sentences)
@@ -108,6 +113,7 @@ extension AttentionProbe {
         guard sums.first?.isEmpty == false else { return [] }
         let top = best { s, d in s.hits[d] }
         winner("uas/best", top, base.arcs)
+        add("uas/best/argmax_weight", sums[top.l][top.h].argmaxWeight[top.d] / Double(base.arcs), base.arcs)
         add("uas/soft", sums[top.l][top.h].weight[top.d] / Double(base.arcs), base.arcs)
         add("uas/offset_baseline", base.accuracy, base.arcs)
         add("uas/offset", Double(base.offset), base.arcs)

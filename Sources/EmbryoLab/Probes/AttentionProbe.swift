@@ -64,11 +64,18 @@ public enum AttentionProbe {
         }
     }
 
-    public static func run(model: Albert, sentences all: [ProbeSentence], sepId: Int32, step: Int) throws
-        -> [ProbeMetric]
-    {
+    /// The metrics of one snapshot on the first `sentences` of `all`, one per row or (`packTo`) packed into
+    /// rows of up to that many tokens (`rows(_:length:)`).
+    public static func run(
+        model: Albert, sentences all: [ProbeSentence], sepId: Int32, step: Int, packTo: Int? = nil
+    ) throws -> [ProbeMetric] {
         let used = Array(all.prefix(sentences))
         guard !used.isEmpty else { return [] }
+        if let n = packTo, n > model.config.maxPositionEmbeddings {
+            throw EmbryoError.usage(
+                "--attention-pack \(n): the model reads at most \(model.config.maxPositionEmbeddings) positions")
+        }
+        let rows = Self.rows(used, length: packTo)
         let L = model.config.numHiddenLayers, NH = model.config.numAttentionHeads
         var sums = [[Sums]](repeating: [Sums](repeating: Sums(), count: NH), count: L)
         var parse = [[ParseSums]](repeating: [ParseSums](repeating: ParseSums(), count: NH), count: L)
@@ -78,13 +85,15 @@ public enum AttentionProbe {
                 relationCounts[s.deprels[w], default: 0] += 1
             }
         }
-        let runner = RowRunner(model: model, rows: used.map(\.ids), batching: .byLength)
+        let runner = RowRunner(model: model, rows: rows.map(\.row.ids), batching: .byLength)
         try runner.forEachPass { pass in
             for (b, r) in pass.rows.enumerated() {
                 for l in 0..<L {
                     let att = pass.attention(l, row: b)
-                    accumulate(att, heads: NH, T: pass.T, sentence: used[r], sepId: sepId, into: &sums[l])
-                    accumulateParse(att, heads: NH, T: pass.T, sentence: used[r], into: &parse[l])
+                    accumulate(att, heads: NH, T: pass.T, sentence: rows[r].row, sepId: sepId, into: &sums[l])
+                    for part in rows[r].parts {
+                        accumulateParse(att, heads: NH, T: pass.T, sentence: part, into: &parse[l])
+                    }
                 }
             }
         }
@@ -92,6 +101,8 @@ public enum AttentionProbe {
         func add(_ key: String, _ v: Double, _ c: Int) {
             out.append(ProbeMetric(step: step, probe: "attention", key: key, value: v, count: c))
         }
+        let tokens = rows.map(\.row.ids.count).reduce(0, +)
+        add("row_tokens", Double(tokens) / Double(rows.count), rows.count)
         for l in 0..<L {
             for h in 0..<NH {
                 let s = sums[l][h], q = max(s.queries, 1), name = "layer_\(l + 1)/head_\(h)"
@@ -185,14 +196,15 @@ public final class AttentionMeasurement: ProbeMeasurement {
     public init(_ inputs: ProbeInputs) {
         self.inputs = inputs
         settings =
-            "attention v3|pos \(inputs.posHash)|sentences \(min(inputs.options.maxSentences, AttentionProbe.sentences))"
+            "attention v4|pos \(inputs.posHash)|sentences \(min(inputs.options.maxSentences, AttentionProbe.sentences))"
+            + (inputs.options.attentionPack.map { "|packed \($0)" } ?? "")
     }
 
     public func measure(_ s: LoadedSnapshot) throws -> Measured {
         Measured(
             metrics: try AttentionProbe.run(
                 model: try s.model(), sentences: try inputs.sentences(for: s), sepId: try s.tokenizer().vocab.sepId,
-                step: s.step))
+                step: s.step, packTo: inputs.options.attentionPack))
     }
 
     public static func reportSection(_ page: ReportPage) -> String { AttentionProbe.section(page.metrics) }

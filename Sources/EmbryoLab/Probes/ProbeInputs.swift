@@ -23,6 +23,9 @@ public struct ProbeOptions: Sendable {
     public var pairs: URL?
     public var pll = PLLVariant.wordL2R
     public var pairsPerParadigm: Int?
+    /// The attention probe's rows: nil, one probe sentence per row; N, the sentences packed into rows of up
+    /// to N tokens (AttentionProbe.rows).
+    public var attentionPack: Int?
     /// The llc probe's sampler, chains and minibatches.
     public var llc = LlcSettings()
     public init() {}
