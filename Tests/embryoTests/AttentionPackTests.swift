@@ -1,0 +1,49 @@
+// The attention probe's packed rows from the command line: `probe --attention-pack N` reads longer rows
+// than one sentence each, up to N tokens, refuses a length the model cannot read
+// and a nonsensical one with a clear error, and `milestones` reads the packed folder with its prominences.
+
+import EmbryoTestSupport
+import Foundation
+import XCTest
+
+final class AttentionPackTests: ScratchDirectoryTestCase {
+    func testPackedRowsFromTheCommandLine() throws {
+        let trained = try runEmbryo(["pretrain"] + (try microRecipe(steps: 16, saveEvery: 8)) + ["--out", path("run")])
+        XCTAssertEqual(trained.code, 0, trained.err)
+        let probe = [
+            "probe", "--run", path("run"), "--pos", path("w/probe.conllu"), "--probes", "attention", "--threads", "1",
+        ]
+        let single = try runEmbryo(probe + ["--out", path("single")])
+        XCTAssertEqual(single.code, 0, single.err)
+        let packed = try runEmbryo(probe + ["--attention-pack", "64", "--out", path("packed")])
+        XCTAssertEqual(packed.code, 0, packed.err)
+        func rowTokens(_ folder: String) throws -> [Double] {
+            try String(contentsOfFile: path("\(folder)/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+                .filter { $0.contains(#""key":"row_tokens""#) }
+                .map { line in
+                    let v = line.components(separatedBy: #""value":"#)[1].prefix { "0123456789.e-".contains($0) }
+                    return Double(v)!
+                }
+        }
+        let (a, b) = (try rowTokens("single"), try rowTokens("packed"))
+        XCTAssertEqual(a.count, b.count)
+        XCTAssertFalse(a.isEmpty)
+        for (x, y) in zip(a, b) {
+            XCTAssertLessThan(x, 40, "one sentence per row")
+            XCTAssertGreaterThan(y, x, "packed rows are longer")
+            XCTAssertLessThanOrEqual(y, 64)
+        }
+        // the packed folder's milestones: the structure onset with its prominence column
+        let m = try runEmbryo(["milestones", "--run", path("run"), "--from", path("packed")])
+        XCTAssertEqual(m.code, 0, m.err)
+        XCTAssertTrue(m.out.contains("| milestone | step | prominence (z) |"), m.out)
+        XCTAssertTrue(m.out.contains("| structure_onset |"), m.out)
+        // a length the model cannot read, and one that holds no sentence
+        let long = try runEmbryo(probe + ["--attention-pack", "65", "--out", path("long")])
+        XCTAssertNotEqual(long.code, 0)
+        XCTAssertTrue(long.err.contains("--attention-pack 65") && long.err.contains("at most 64 positions"), long.err)
+        let short = try runEmbryo(probe + ["--attention-pack", "1", "--out", path("short")])
+        XCTAssertEqual(short.code, 64, short.err)
+        XCTAssertTrue(short.err.contains("--attention-pack"), short.err)
+    }
+}
