@@ -196,7 +196,7 @@ public final class AttentionMeasurement: ProbeMeasurement {
     public init(_ inputs: ProbeInputs) {
         self.inputs = inputs
         settings =
-            "attention v4|pos \(inputs.posHash)|sentences \(min(inputs.options.maxSentences, AttentionProbe.sentences))"
+            "attention v5|pos \(inputs.posHash)|sentences \(min(inputs.options.maxSentences, AttentionProbe.sentences))"
             + (inputs.options.attentionPack.map { "|packed \($0)" } ?? "")
     }
 
