@@ -19,9 +19,10 @@ enum MilestonesCommand {
             the fastest fall per step of dynamics/collapse; with the llc probe, the LLC's stage boundaries, where
             its slope changes sign (Hoogland et al. 2024). Snapshot onsets are sought from the end of the warmup on.
             The structure onset and the release of collapse carry their prominence: how many robust standard
-            deviations of the curve's own changes per step between snapshots their interval stands out by (below 3,
-            within noise; needs 5 intervals). Prints a Markdown table, writes milestones.json into the metrics'
-            folder and refreshes its report. A milestone whose probe was not run, or that never happens, is "none".
+            deviations of the curve's own changes per step between snapshots the rise (fall) that their interval
+            still holds at the next snapshot stands out by (below 3, within noise; needs 5 intervals). Prints a
+            Markdown table, writes milestones.json into the metrics' folder and refreshes its report. A milestone
+            whose probe was not run, or that never happens, is "none".
             """,
         options: [Shared.run, from]
     )

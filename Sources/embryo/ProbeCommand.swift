@@ -66,9 +66,9 @@ enum ProbeCommand {
         "max-sentences", "n", "Sentences of each CoNLL-U file to use.", default: "1000")
     static let attentionPack = OptionSpec.option(
         "attention-pack", "tokens",
-        "Attention probe: pack the probe sentences in order into rows of up to this many tokens, as in pretraining "
-            + "(e.g. the run's --seq-len), instead of one sentence per row; the implicit parse stays within each "
-            + "sentence.", default: nil)
+        "Attention probe: pack the probe sentences in order into rows of up to this many tokens (e.g. the run's "
+            + "--seq-len; one segment, where pretraining rows hold two) instead of one sentence per row; the "
+            + "implicit parse stays within each sentence.", default: nil)
     static let out = OptionSpec.option(
         "out", "dir", "Where results go (default: the run's probes/ folder).", default: nil)
     static let shard = Measuring.shard(
@@ -88,6 +88,9 @@ enum ProbeCommand {
         o.pll = PLLVariant(rawValue: try a.choice(Self.pll, PLLVariant.allCases.map(\.rawValue))!)!
         o.pairsPerParadigm = try a.int(Self.pairsPerParadigm, min: 1)
         o.attentionPack = try a.int(Self.attentionPack, min: 3)
+        if o.attentionPack != nil, !(o.probes ?? []).contains("attention") {
+            log("warning: --attention-pack only changes the attention probe, which is not among the probes run")
+        }
         o.llc = try LlcOptions.settings(a)
         let layers = a.string(Self.layers)!
         if layers != "all" {

@@ -81,10 +81,17 @@ final class MilestonesTests: XCTestCase {
     }
 
     func testProminenceAgainstTheCurvesOwnNoise() {
-        // a step of 0.10 among changes of +-0.01: median 0.01, MAD 0.01, z = 0.09 / 0.014826
+        // a step of 0.10 among changes of +-0.01, of which the next snapshot keeps 0.09: median 0.01, MAD
+        // 0.01, z = (0.09 - 0.01) / 0.014826
         let step = curve([0.01, -0.01, 0.01, 0.10, -0.01, 0.01])
         XCTAssertEqual(Trajectory.steepest(step, rising: true), 400)
-        XCTAssertEqual(Milestones.prominence(step, at: 400, rising: true)!, 0.09 / 0.014826, accuracy: 1e-9)
+        XCTAssertEqual(Milestones.prominence(step, at: 400, rising: true)!, 0.08 / 0.014826, accuracy: 1e-9)
+        // the same rise undone at the next snapshot is a spike: it holds nothing, z = -0.01 / 0.014826
+        let spike = curve([0.01, -0.01, 0.01, 0.10, -0.10, 0.01])
+        XCTAssertEqual(Milestones.prominence(spike, at: 400, rising: true)!, -0.01 / 0.014826, accuracy: 1e-9)
+        // a rise into the last snapshot has no next one to hold it: its own rise, over the MAD of 0.02
+        let last = curve([0.01, -0.01, 0.01, -0.01, 0.10])
+        XCTAssertEqual(Milestones.prominence(last, at: 500, rising: true)!, 0.09 / (1.4826 * 0.02), accuracy: 1e-9)
         // a noisy drift: the largest rise (0.03) is 0.9 robust standard deviations out
         let drift = curve([0.02, -0.01, 0.03, 0.0, 0.025, -0.005])
         XCTAssertEqual(Trajectory.steepest(drift, rising: true), 300)
@@ -93,7 +100,7 @@ final class MilestonesTests: XCTestCase {
         XCTAssertLessThan(z, Milestones.distinctZ)
         // a fall, read with rising false: the same numbers mirrored
         let fall = step.map { ($0.step, 1 - $0.value) }
-        XCTAssertEqual(Milestones.prominence(fall, at: 400, rising: false)!, 0.09 / 0.014826, accuracy: 1e-9)
+        XCTAssertEqual(Milestones.prominence(fall, at: 400, rising: false)!, 0.08 / 0.014826, accuracy: 1e-9)
         // over half the changes equal: the mean absolute deviation times sqrt(pi/2), 0.02 * 1.2533
         let flat = curve([0, 0, 0, 0.1, 0])
         XCTAssertEqual(
@@ -116,9 +123,12 @@ final class MilestonesTests: XCTestCase {
         }
         let m = try Milestones.of(run: Run(root), metrics: uas)
         XCTAssertEqual(m.structureOnset, 400)
-        XCTAssertEqual(m.structureOnsetZ!, 0.09 / 0.014826, accuracy: 1e-9)
+        XCTAssertEqual(m.structureOnsetZ!, 0.08 / 0.014826, accuracy: 1e-9)
         XCTAssertNil(m.collapseReleaseZ)
-        XCTAssertEqual(m.prominenceCell("structure_onset"), "6.1")
+        XCTAssertEqual(m.prominenceCell("structure_onset"), "5.3", "5.396, rounded down")
+        var near = m
+        near.structureOnsetZ = 2.96
+        XCTAssertEqual(near.prominenceCell("structure_onset"), "2.9 (within noise)")
         XCTAssertEqual(m.prominenceCell("escape"), "–")
         // milestones.json written before prominences existed still reads
         let old = #"{"from":0,"last_step":600,"capabilities_metric":"x","structure_onset":400}"#

@@ -1,6 +1,6 @@
-// The attention probe's packed rows from the command line: `probe --attention-pack N` reads longer rows
-// than one sentence each, up to N tokens, refuses a length the model cannot read
-// and a nonsensical one with a clear error, and `milestones` reads the packed folder with its prominences.
+// The attention probe's packed rows from the command line: `probe --attention-pack N` reads rows longer than
+// one sentence, up to N tokens; a length the model cannot read and a nonsensical one are refused with a
+// clear error; `milestones` reads the packed folder with the onset's prominence.
 
 import EmbryoTestSupport
 import Foundation
@@ -8,7 +8,7 @@ import XCTest
 
 final class AttentionPackTests: ScratchDirectoryTestCase {
     func testPackedRowsFromTheCommandLine() throws {
-        let trained = try runEmbryo(["pretrain"] + (try microRecipe(steps: 16, saveEvery: 8)) + ["--out", path("run")])
+        let trained = try runEmbryo(["pretrain"] + (try microRecipe(steps: 48, saveEvery: 8)) + ["--out", path("run")])
         XCTAssertEqual(trained.code, 0, trained.err)
         let probe = [
             "probe", "--run", path("run"), "--pos", path("w/probe.conllu"), "--probes", "attention", "--threads", "1",
@@ -38,6 +38,9 @@ final class AttentionPackTests: ScratchDirectoryTestCase {
         XCTAssertEqual(m.code, 0, m.err)
         XCTAssertTrue(m.out.contains("| milestone | step | prominence (z) |"), m.out)
         XCTAssertTrue(m.out.contains("| structure_onset |"), m.out)
+        // six intervals after the warmup (steps 4, 8, ..., 48): the onset is judged
+        let json = try String(contentsOfFile: path("packed/milestones.json"), encoding: .utf8)
+        XCTAssertTrue(json.contains(#""structure_onset" :"#) && json.contains(#""structure_onset_z" :"#), json)
         // a length the model cannot read, and one that holds no sentence
         let long = try runEmbryo(probe + ["--attention-pack", "65", "--out", path("long")])
         XCTAssertNotEqual(long.code, 0)

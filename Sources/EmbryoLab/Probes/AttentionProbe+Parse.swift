@@ -1,12 +1,7 @@
-// The attention probe's implicit-parse score (Chen et al. 2024, "Sudden Drops in the Loss", after Clark et
-// al. 2019): in each head of each layer application, a word's predicted parent is the word it attends to
-// most (dependent to head), or in the transposed map the word that attends to it most (head to
-// dependent). Attention to [CLS], [SEP] and the word itself is left out; word pieces are merged to words
-// (from a word: the mean over its pieces; to a word: the sum over its pieces), without renormalising, so
-// that the transposed map compares the attention each word actually pays. The score is the share of gold
-// arcs found by the single best (layer, head, direction), against the best fixed offset from -3 to +2.
-// Beside it, the weight the best head's argmax is read from: a head that puts (nearly) all its attention on
-// [CLS], [SEP] or the word itself leaves an argmax over weights near 0, whose parse is noise.
+// The implicit-parse score (Chen et al. 2024, after Clark et al. 2019): per head, a word's predicted parent is
+// the word it attends to most, or in the transposed map the word attending to it most ([CLS], [SEP], itself
+// left out; pieces merged, rows not renormalised). The single best (layer, head, direction) against the best
+// fixed offset, and the weight its argmax reads (near 0, the parse is noise).
 
 import EmbryoCore
 import EmbryoRun

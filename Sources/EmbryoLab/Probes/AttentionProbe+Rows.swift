@@ -1,8 +1,6 @@
-// The rows the attention probe reads: one probe sentence per row ([CLS] s [SEP]), or the sentences packed in
-// order into rows of up to a given number of tokens ([CLS] s1 s2 ... [SEP], one segment), the shape of the
-// text a model reads in pretraining. A model can attend differently in a short row than in a long one (a
-// head may keep its attention on tokens far away, which a lone sentence does not have), so the probe can
-// measure either. The implicit parse stays within each sentence either way.
+// The attention probe's rows: one probe sentence per row, or the sentences packed in order into rows of a
+// token budget (one segment), closer to the long rows a model trains on, where a head can keep its attention
+// on far tokens that a lone sentence lacks. The implicit parse stays within each sentence either way.
 
 import EmbryoCore
 import EmbryoRun

@@ -8,7 +8,7 @@
 // from snapshots count only from the end of the warmup on, where the learning rate has reached its peak.
 // The structure onset and the release of collapse are the extreme interval of a curve that also moves from
 // snapshot to snapshot without any transition, so each carries its prominence: how many robust standard
-// deviations of the curve's own per-step changes its interval stands out by (distinct from 3 on).
+// deviations of the curve's own per-step changes the rise it holds stands out by (distinct from 3 on).
 
 import EmbryoCore
 import EmbryoRun
@@ -60,19 +60,28 @@ public struct Milestones: Codable, Sendable, Equatable {
     public static let distinctZ = 3.0
 
     /// How far the interval ending at `step` stands out among the intervals of `points` starting at or
-    /// after `from`: its rise (`rising` false: fall) per step minus the median of all their rates, over
-    /// 1.4826 times the rates' median absolute deviation from that median (their standard deviation for
-    /// normal noise; the mean absolute deviation times sqrt(pi/2) when over half the rates are equal). nil
-    /// when the step ends no such interval, with fewer than `minIntervals` intervals, or with no spread.
+    /// after `from`: the rise (`rising` false: fall) it still holds at the next point (the smaller of its own
+    /// and the one up to the next point; a spike that the next snapshot undoes holds none), per step, minus
+    /// the median rate of all the intervals, over 1.4826 times the rates' median absolute deviation from
+    /// that median (their standard deviation for normal noise; the mean absolute deviation times sqrt(pi/2)
+    /// when over half the rates are equal). nil when the step ends no such interval, with fewer than
+    /// `minIntervals` intervals, or with no spread.
     public static func prominence(
         _ points: [(step: Int, value: Double)], at step: Int?, rising: Bool, from: Int = 0, minIntervals: Int = 5
     ) -> Double? {
         guard let step else { return nil }
         let p = points.sorted { $0.step < $1.step }.filter { $0.step >= from }
-        let rates = zip(p, p.dropFirst()).filter { $1.step > $0.step }.map { a, b in
-            (step: b.step, rate: (rising ? b.value - a.value : a.value - b.value) / Double(b.step - a.step))
+        func change(_ a: (step: Int, value: Double), _ b: (step: Int, value: Double)) -> Double {
+            rising ? b.value - a.value : a.value - b.value
         }
-        guard rates.count >= minIntervals, let at = rates.first(where: { $0.step == step })?.rate else { return nil }
+        let rates = zip(p, p.dropFirst()).filter { $1.step > $0.step }.map { a, b in
+            (step: b.step, rate: change(a, b) / Double(b.step - a.step))
+        }
+        guard rates.count >= minIntervals, let i = p.indices.dropFirst().first(where: { p[$0].step == step }),
+            p[i].step > p[i - 1].step
+        else { return nil }
+        let kept = i + 1 < p.count ? min(change(p[i - 1], p[i]), change(p[i - 1], p[i + 1])) : change(p[i - 1], p[i])
+        let at = kept / Double(p[i].step - p[i - 1].step)
         let median = SeedStatistics.median(rates.map(\.rate).sorted())
         let deviations = rates.map { abs($0.rate - median) }.sorted()
         var scale = 1.4826 * SeedStatistics.median(deviations)
@@ -139,7 +148,8 @@ public struct Milestones: Codable, Sendable, Equatable {
     public func prominenceCell(_ name: String) -> String {
         let z = name == "structure_onset" ? structureOnsetZ : name == "collapse_release" ? collapseReleaseZ : nil
         guard let z else { return "–" }
-        return String(format: "%.1f", z) + (z < Self.distinctZ ? " (within noise)" : "")
+        // one decimal, rounded down, so that a figure shown as 3.0 is at least 3
+        return String(format: "%.1f", (z * 10).rounded(.down) / 10) + (z < Self.distinctZ ? " (within noise)" : "")
     }
 
     /// Every milestone, then every lag, as one row of steps (the columns of a comparison).
