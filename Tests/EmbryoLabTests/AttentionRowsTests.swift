@@ -87,17 +87,7 @@ final class AttentionRowsTests: XCTestCase {
     /// Uniform attention (queries and keys zero) over two copies of a sentence packed into one row of 10
     /// tokens: the parse finds what it finds in one sentence (by order), each weight is 1/10 instead of 1/6.
     func testUniformAttentionOverAPackedRow() throws {
-        var c = AlbertConfig.preset("tiny", vocabSize: 300)!
-        c.numHiddenLayers = 2
-        let model = try Albert(config: c)
-        model.initializeWeights(seed: 5)
-        for t in model.layout.tensors where t.name.contains("attention.query") || t.name.contains("attention.key") {
-            (model.params.pointer + t.offset).update(repeating: 0, count: t.shape.reduce(1, *))
-        }
-        let s = ProbeSentence(
-            text: "a b c ,", ids: [2, 10, 11, 12, 13, 3], words: [1..<2, 2..<3, 3..<4, 4..<5],
-            upos: ["NOUN", "VERB", "NOUN", "PUNCT"], xpos: ["NN", "VB", "NN", ","], heads: [2, 0, 2, 3],
-            deprels: ["nsubj", "root", "obj", "punct"])
+        let (model, s) = (try AttentionProbeTests.uniformModel(), AttentionProbeTests.sentence)
         let single = try AttentionProbe.run(model: model, sentences: [s, s], sepId: 3, step: 0)
         let packed = try AttentionProbe.run(model: model, sentences: [s, s], sepId: 3, step: 0, packTo: 10)
         func value(_ ms: [ProbeMetric], _ k: String) -> Double { ms.first { $0.key == k }!.value }

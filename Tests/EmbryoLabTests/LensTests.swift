@@ -82,8 +82,8 @@ final class LensTests: XCTestCase {
 }
 
 final class AttentionProbeTests: XCTestCase {
-    /// A model whose queries and keys are zero attends uniformly: every statistic is known in closed form.
-    func testUniformAttentionOfAHandBuiltModel() throws {
+    /// A tiny model (2 layer applications) whose queries and keys are zero, so that it attends uniformly.
+    static func uniformModel() throws -> Albert {
         var c = AlbertConfig.preset("tiny", vocabSize: 300)!
         c.numHiddenLayers = 2
         let model = try Albert(config: c)
@@ -91,16 +91,23 @@ final class AttentionProbeTests: XCTestCase {
         for t in model.layout.tensors where t.name.contains("attention.query") || t.name.contains("attention.key") {
             (model.params.pointer + t.offset).update(repeating: 0, count: t.shape.reduce(1, *))
         }
-        // one sentence: [CLS] w1 w2 w3 , [SEP]; w2 heads w1 (nsubj-like "dep"), w3 heads w2, "," punct of w3
-        let s = ProbeSentence(
-            text: "a b c ,", ids: [2, 10, 11, 12, 13, 3], words: [1..<2, 2..<3, 3..<4, 4..<5],
-            upos: ["NOUN", "VERB", "NOUN", "PUNCT"], xpos: ["NN", "VB", "NN", ","], heads: [2, 0, 2, 3],
-            deprels: ["nsubj", "root", "obj", "punct"])
+        return model
+    }
+
+    /// [CLS] w1 w2 w3 , [SEP]: w2 heads w1 (nsubj), w3 heads w2 (obj), "," punct of w3.
+    static let sentence = ProbeSentence(
+        text: "a b c ,", ids: [2, 10, 11, 12, 13, 3], words: [1..<2, 2..<3, 3..<4, 4..<5],
+        upos: ["NOUN", "VERB", "NOUN", "PUNCT"], xpos: ["NN", "VB", "NN", ","], heads: [2, 0, 2, 3],
+        deprels: ["nsubj", "root", "obj", "punct"])
+
+    /// A model whose queries and keys are zero attends uniformly: every statistic is known in closed form.
+    func testUniformAttentionOfAHandBuiltModel() throws {
+        let (model, s) = (try Self.uniformModel(), Self.sentence)
         let ms = try AttentionProbe.run(model: model, sentences: [s], sepId: 3, step: 0)
         func value(_ k: String) -> Double { ms.first { $0.key == k }!.value }
         let n = 6.0
         for l in 1...2 {
-            for h in 0..<c.numAttentionHeads {
+            for h in 0..<model.config.numAttentionHeads {
                 let name = "layer_\(l)/head_\(h)"
                 XCTAssertEqual(value("entropy/\(name)"), Foundation.log(n), accuracy: 1e-5)
                 XCTAssertEqual(value("previous/\(name)"), 5 / n / n, accuracy: 1e-6)  // 5 of 6 queries have one
