@@ -89,7 +89,7 @@ enum ProbeCommand {
         o.pairsPerParadigm = try a.int(Self.pairsPerParadigm, min: 1)
         o.attentionPack = try a.int(Self.attentionPack, min: 3)
         if o.attentionPack != nil, !(o.probes ?? []).contains("attention") {
-            log("warning: --attention-pack only changes the attention probe, which is not among the probes run")
+            log("probe: warning: --attention-pack only changes the attention probe, which is not among the probes run")
         }
         o.llc = try LlcOptions.settings(a)
         let layers = a.string(Self.layers)!

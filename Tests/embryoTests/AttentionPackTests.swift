@@ -38,7 +38,7 @@ final class AttentionPackTests: ScratchDirectoryTestCase {
         XCTAssertEqual(m.code, 0, m.err)
         XCTAssertTrue(m.out.contains("| milestone | step | prominence (z) |"), m.out)
         XCTAssertTrue(m.out.contains("| structure_onset |"), m.out)
-        // six intervals after the warmup (steps 4, 8, ..., 48): the onset is judged
+        // six intervals after the warmup (steps 4, 8, 16, 24, 32, 40, 48): the onset is judged
         let json = try String(contentsOfFile: path("packed/milestones.json"), encoding: .utf8)
         XCTAssertTrue(json.contains(#""structure_onset" :"#) && json.contains(#""structure_onset_z" :"#), json)
         // a length the model cannot read, and one that holds no sentence

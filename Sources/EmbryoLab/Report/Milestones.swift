@@ -80,7 +80,8 @@ public struct Milestones: Codable, Sendable, Equatable {
         guard rates.count >= minIntervals, let i = p.indices.dropFirst().first(where: { p[$0].step == step }),
             p[i].step > p[i - 1].step
         else { return nil }
-        let kept = i + 1 < p.count ? min(change(p[i - 1], p[i]), change(p[i - 1], p[i + 1])) : change(p[i - 1], p[i])
+        let next = p[(i + 1)...].first { $0.step > p[i].step }
+        let kept = next.map { min(change(p[i - 1], p[i]), change(p[i - 1], $0)) } ?? change(p[i - 1], p[i])
         let at = kept / Double(p[i].step - p[i - 1].step)
         let median = SeedStatistics.median(rates.map(\.rate).sorted())
         let deviations = rates.map { abs($0.rate - median) }.sorted()
