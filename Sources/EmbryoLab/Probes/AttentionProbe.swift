@@ -201,7 +201,14 @@ public final class AttentionMeasurement: ProbeMeasurement {
     }
 
     public func measure(_ s: LoadedSnapshot) throws -> Measured {
-        Measured(
+        if let n = inputs.options.attentionPack, inputs.run.hasManifest,
+            let trained = try? inputs.run.manifest().config.seqLen, n > trained
+        {
+            inputs.warnOnce(
+                "--attention-pack \(n) is longer than the \(trained)-token rows the run trained on: positions past "
+                    + "\(trained) were never trained")
+        }
+        return Measured(
             metrics: try AttentionProbe.run(
                 model: try s.model(), sentences: try inputs.sentences(for: s), sepId: try s.tokenizer().vocab.sepId,
                 step: s.step, packTo: inputs.options.attentionPack))
