@@ -198,9 +198,7 @@ public final class AttentionMeasurement: ProbeMeasurement {
         settings =
             "attention v5|pos \(inputs.posHash)|sentences \(min(inputs.options.maxSentences, AttentionProbe.sentences))"
             + (inputs.options.attentionPack.map { "|packed \($0)" } ?? "")
-    }
-
-    public func measure(_ s: LoadedSnapshot) throws -> Measured {
+        // the run's manifest, read once: rows longer than it trained on read positions it never trained
         if let n = inputs.options.attentionPack, inputs.run.hasManifest,
             let trained = try? inputs.run.manifest().config.seqLen, n > trained
         {
@@ -208,7 +206,10 @@ public final class AttentionMeasurement: ProbeMeasurement {
                 "--attention-pack \(n) is longer than the \(trained)-token rows the run trained on: positions past "
                     + "\(trained) were never trained")
         }
-        return Measured(
+    }
+
+    public func measure(_ s: LoadedSnapshot) throws -> Measured {
+        Measured(
             metrics: try AttentionProbe.run(
                 model: try s.model(), sentences: try inputs.sentences(for: s), sepId: try s.tokenizer().vocab.sepId,
                 step: s.step, packTo: inputs.options.attentionPack))

@@ -192,8 +192,9 @@ public struct Milestones: Codable, Sendable, Equatable {
         h += "rise per step of the best head's implicit-parse UAS), the capabilities onset (first break of "
         h += "\(esc(m.capabilities)) above the snapshots before it by 3 standard errors) and the release of "
         h += "collapse (fastest fall of the mean cosine), sought from step \(m.from) on. Prominence: how many "
-        h += "robust standard deviations of the curve's own snapshot-to-snapshot changes the onset's interval "
-        h += "stands out by; below \(Int(distinctZ)) it is not told apart from noise.</p>\n"
+        h += "robust standard deviations of the curve's own snapshot-to-snapshot changes the rise (fall) that "
+        h += "the onset's interval still holds at the next snapshot stands out by; below \(Int(distinctZ)) it "
+        h += "is not told apart from noise.</p>\n"
         h += "<table><tr><th>milestone</th><th>step</th><th>prominence (z)</th></tr>\n"
         for (name, step) in m.named {
             h += "<tr><td>\(name.replacingOccurrences(of: "_", with: " "))</td>"
